@@ -1,0 +1,75 @@
+// Fused image preprocessing: camera frame -> model input tensor, in one pass.
+//
+// Contract (ARCHITECTURE decision 2; the float64 numpy reference in tests/ checks it independently):
+//  * Source formats: NV12, I420, YUYV, RGB888, BGR888, RGBA8888, RGB565, GRAY8, any row stride (bytes, >= row size).
+//  * A crop rectangle of the source (integer pixels, inside the image) is resized with bilinear interpolation,
+//    half-pixel centres (OpenCV INTER_LINEAR: src = (dst + 0.5) * crop / out - 0.5, clamped at the crop edges),
+//    into a destination rectangle of the output; output pixels outside it are filled with `pad` (letterbox).
+//  * YUV: each chroma sample applies to its 2x2 (NV12/I420) or 2x1 (YUYV) luma block, as OpenCV's cvtColor.
+//    BT.601, limited range (camera) or full range (JPEG). Each of the four taps is converted to RGB and clamped
+//    to [0, 255] BEFORE interpolation, so the result is what convert-then-resize would give without the
+//    rounding of the intermediate image. Gray output takes luma per tap: Y expanded to full range for YUV
+//    sources ((Y - 16) * 255 / 219, clamped, when limited), 0.299 R + 0.587 G + 0.114 B for RGB sources.
+//  * The unrounded interpolated value v (0..255) is normalised and quantised once:
+//        y = v * mul[c] + add[c]               (float32, multiply then add, no FMA)
+//    uint8 / int8 outputs store saturate(round_half_even(y)); float32 outputs store y.
+//    Callers derive mul/add from the model: with real = (q - zero_point) * scale and the model expecting
+//    real = (v - mean) / std, mul = 1 / (std * scale), add = zero_point - mean / (std * scale).
+//  * Output is NHWC (one image), channels RGB, BGR or Gray (1 channel), written to caller memory (the LiteRT
+//    input tensor), row stride in bytes. Nothing is allocated per call beyond small per-row tap tables.
+//  * Every ISA path (ref, sse41, avx2, neon) is bit-identical to the scalar reference.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace glassbridge {
+
+enum class PixelFormat : int { NV12 = 0, I420, YUYV, RGB888, BGR888, RGBA8888, RGB565, GRAY8 };
+enum class YuvRange : int { Limited = 0, Full };  // BT.601: camera YUV is Limited, JPEG's YCbCr is Full
+enum class Channels : int { RGB = 0, BGR, Gray };
+enum class OutputType : int { UInt8 = 0, Int8, Float32 };
+
+const char* to_string(PixelFormat f);
+
+struct Rect {
+  int x = 0, y = 0, width = 0, height = 0;
+};
+
+// A source image. Planes: NV12 {Y, UV}; I420 {Y, U, V}; packed formats use plane[0] only.
+// Chroma planes of NV12/I420 have ceil(width/2) x ceil(height/2) samples; YUYV needs an even width.
+struct SourceImage {
+  PixelFormat format = PixelFormat::GRAY8;
+  int width = 0, height = 0;
+  const uint8_t* plane[3] = {nullptr, nullptr, nullptr};
+  ptrdiff_t stride[3] = {0, 0, 0};  // bytes per row of each plane
+  // Bytes readable from each plane pointer (for validation against truncated buffers); 0 = trust strides.
+  size_t plane_size[3] = {0, 0, 0};
+  YuvRange range = YuvRange::Limited;
+};
+
+struct OutputSpec {
+  int width = 0, height = 0;
+  Channels channels = Channels::RGB;
+  OutputType type = OutputType::UInt8;
+  float mul[3] = {1.f, 1.f, 1.f};  // per output channel, in output channel order
+  float add[3] = {0.f, 0.f, 0.f};
+  Rect dst{0, 0, 0, 0};             // where the crop lands in the output; width 0 = whole output
+  float pad[3] = {0.f, 0.f, 0.f};   // source-range value (0..255) used outside dst, normalised like any pixel
+  void* data = nullptr;
+  ptrdiff_t row_stride = 0;         // bytes; 0 = packed (width * channels * element size)
+  size_t size = 0;                  // bytes writable at data (validated); 0 = trust
+};
+
+// Throws std::invalid_argument with a message naming the field and the values when anything is inconsistent:
+// sizes, strides, plane sizes, crop outside the image, dst outside the output, odd YUYV width, null pointers.
+void validate(const SourceImage& src, const Rect& crop, const OutputSpec& out);
+
+// Validates, then runs the active ISA path. Thread-safe; the caller may release the GIL around it.
+void preprocess(const SourceImage& src, const Rect& crop, const OutputSpec& out);
+
+// The scalar reference, always available (tests and benchmarks call it directly).
+void preprocess_ref(const SourceImage& src, const Rect& crop, const OutputSpec& out);
+
+}  // namespace glassbridge

@@ -1,0 +1,1 @@
+"""glassbridge.vision"""

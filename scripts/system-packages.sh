@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages a make target needs, when they are missing.
+#   scripts/system-packages.sh GROUP...     groups: build, test, bench
+# As root it runs apt-get (update once, then install --no-install-recommends) and says what and why;
+# otherwise it prints the exact command to run and fails, so nothing half-works.
+set -euo pipefail
+
+need=()
+why=()
+want() {  # want <probe: a command name or an absolute path> <package> <reason>
+  local probe=$1 pkg=$2 reason=$3
+  if [[ $probe == /* ]]; then [[ -e $probe ]] && return 0; else command -v "$probe" >/dev/null 2>&1 && return 0; fi
+  for p in "${need[@]:-}"; do [[ $p == "$pkg" ]] && return 0; done
+  need+=("$pkg"); why+=("$pkg: $reason")
+}
+
+for group in "$@"; do
+  case $group in
+    build)
+      want g++ g++ "compiles the C++ kernels (glassbridge._native)"
+      want make make "runs the Makefile"
+      want /usr/include/python3.11/Python.h python3-dev "headers for the Python extension" ;;
+    test)
+      want aarch64-linux-gnu-g++ g++-aarch64-linux-gnu "cross-compiles the NEON kernels for the aarch64 test run"
+      want qemu-aarch64 qemu-user "runs the aarch64 C++ tests (NEON path) under emulation" ;;
+    bench)
+      want valgrind valgrind "instruction counts of the kernels (callgrind), the stable benchmark figure"
+      want /usr/lib/x86_64-linux-gnu/libyuv.so.0 libyuv0 "libyuv as a benchmark contender (x86_64 hosts)" ;;
+    *) echo "system-packages.sh: unknown group '$group'" >&2; exit 2 ;;
+  esac
+done
+
+# python3-dev: only needed when the interpreter in use has no headers of its own (pyenv and python.org builds do).
+if [[ " ${need[*]:-} " == *" python3-dev "* ]]; then
+  inc=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null || true)
+  if [[ -n $inc && -e $inc/Python.h ]]; then
+    keep=(); keepwhy=()
+    for i in "${!need[@]}"; do [[ ${need[$i]} == python3-dev ]] || { keep+=("${need[$i]}"); keepwhy+=("${why[$i]}"); }; done
+    need=("${keep[@]:-}"); why=("${keepwhy[@]:-}")
+    [[ -z ${need[0]:-} ]] && need=() && why=()
+  fi
+fi
+
+[[ ${#need[@]} -eq 0 ]] && exit 0
+
+echo "glassbridge needs these system packages:"
+printf '  %s\n' "${why[@]}"
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing them with apt-get (running as root)..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  echo "Installed: ${need[*]}"
+else
+  echo "Run this, then try again:"
+  echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${need[*]}"
+  exit 1
+fi
