@@ -1,6 +1,144 @@
-"""The `glassbridge` command (placeholder until the CLI lands)."""
+"""The `glassbridge` command: a thin dispatcher over one module per subcommand.
+
+Subcommand contract: python/glassbridge/cli/<name>.py defines
+
+    def add_parser(subparsers) -> None     # subparsers.add_parser(name, help=..., description=..., epilog=...)
+                                           # and parser.set_defaults(func=run)
+    def run(args: argparse.Namespace) -> int
+
+and keeps heavy imports (LiteRT, numpy, OpenCV) inside `run`, so `glassbridge --help` stays fast. Modules are
+imported only when needed (the one named on the command line; all of them for the top-level help), and a module
+that fails to import shows up as an unavailable subcommand instead of breaking the others.
+
+Errors: a subcommand raises (or returns) and main turns every expected failure (CameraError, ModelError,
+OSError, ValueError) into ONE line on stderr, `glassbridge <sub>: <what failed>`, and exit status 1; usage errors
+exit 2 (argparse). Set GLASSBRIDGE_DEBUG=1 to get the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+SUBCOMMANDS = ("see", "camera", "models", "bench", "info")
+
+DESCRIPTION = """\
+glassbridge: the open runtime for AI smart glasses. Perception on the glasses' SoC: camera frames, native
+preprocessing kernels, LiteRT models for faces and emotions."""
+
+EPILOG = """\
+examples:
+  glassbridge see photo.jpg                      faces and how each person looks, one line per face
+  glassbridge see photo.jpg --out faces.png      ... and an annotated copy of the photo
+  glassbridge camera grab --source pattern       one frame of the test pattern, saved as grab.png
+  glassbridge models verify                      are the models present and intact?
+  glassbridge info                               version, native kernel paths, LiteRT, models
+
+`glassbridge <command> --help` explains each command. Results go to stdout (JSON with --json), messages and
+errors to stderr."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    print("glassbridge: CLI not built yet")
-    return 0
+def _version() -> str:
+    from glassbridge import __version__
+
+    return __version__
+
+
+def _unavailable(subparsers: Any, name: str, error: BaseException) -> None:
+    """Stand-in for a subcommand whose module failed to import: it says why, and the others keep working."""
+    reason = f"{type(error).__name__}: {error}"
+    parser = subparsers.add_parser(name, help=f"(unavailable: {reason})", description=f"unavailable: {reason}")
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    def run(_args: argparse.Namespace) -> int:
+        print(f"glassbridge {name}: unavailable in this installation ({reason})", file=sys.stderr)
+        return 1
+
+    parser.set_defaults(func=run)
+
+
+def _requested(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (the first word that is not an option), if any."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in SUBCOMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with `only`, just that subcommand's module is imported."""
+    parser = argparse.ArgumentParser(
+        prog="glassbridge",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"glassbridge {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>", title="commands")
+    for name in SUBCOMMANDS:
+        if only is not None and name != only:
+            continue
+        try:
+            module = importlib.import_module(f"glassbridge.cli.{name}")
+            module.add_parser(subparsers)
+        except Exception as exc:  # one broken subcommand must not take the others down
+            _unavailable(subparsers, name, exc)
+    return parser
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from glassbridge.camera.source import CameraError
+
+    errors: list[type[BaseException]] = [CameraError, OSError, ValueError]
+    try:
+        from glassbridge.vision.registry import ModelError
+
+        errors.append(ModelError)  # a ValueError too; listed for clarity
+    except Exception:  # noqa: BLE001 - the vision package may be incomplete; ValueError still covers ModelError
+        pass
+    return tuple(errors)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `glassbridge` with argv (default: sys.argv[1:]); returns the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=_requested(args_list))
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return int(exc.code) if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    debug = os.environ.get("GLASSBRIDGE_DEBUG", "") not in ("", "0")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"glassbridge {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `glassbridge see ... | head`: the reader left, nothing more to say
+        sys.stderr.close()
+        return 1
+    except Exception as exc:
+        if debug or not isinstance(exc, _expected_errors()):
+            if debug:
+                raise
+            # An unexpected failure is a bug: still one line, with a hint how to see the details.
+            print(f"glassbridge {args.command}: internal error: {type(exc).__name__}: {_one_line(exc)} "
+                  "(set GLASSBRIDGE_DEBUG=1 for the traceback)", file=sys.stderr)
+            return 1
+        print(f"glassbridge {args.command}: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
