@@ -18,6 +18,22 @@
 //  * Output is NHWC (one image), channels RGB, BGR or Gray (1 channel), written to caller memory (the LiteRT
 //    input tensor), row stride in bytes. Nothing is allocated per call beyond small per-row tap tables.
 //  * Every ISA path (ref, sse41, avx2, neon) is bit-identical to the scalar reference.
+//
+// Numerics (exact definitions in src/kernels/preprocess_internal.h; every path computes these integers):
+//  * Taps: OpenCV INTER_LINEAR coordinates in float64, clamped to the crop; weight w1 = round(frac * 2^14), w0 =
+//    2^14 - w1. The pair is (i, i + 1); at the image's last pixel it becomes (i - 1, i) with all weight on i, so
+//    SIMD paths can load adjacent pairs. A tap with weight 0 may read one pixel beyond the crop (never beyond the
+//    image) and contributes nothing.
+//  * Each tap is converted to Q6 (0..255*64, clamped): BT.601 YUV with rounding Q15 products (pmulhrsw /
+//    vqrdmulh), gray as 0.299/0.587/0.114 in Q14, RGB565 widened as c * 255 / (2^bits - 1).
+//  * h = (t0 * w0 + t1 * w1 + 2^12) >> 13 per source row (Q7), a = h_top * wy0 + h_bottom * wy1 (Q21), and
+//    v = float32(a) * 2^-21: y = float32(a) * (mul * 2^-21) + add, float32 multiply then add (never fused), so
+//    y = v * mul + add exactly as above. Integer outputs clamp y to the type's range in float32, then round half to
+//    even (the default rounding mode), then store.
+//  * Error of v against the exact float64 value: at most ~0.035 level (measured over all formats), so an integer
+//    output is within half a step plus 0.035 * |mul| of the exact y: within one step for any |mul| < 14.
+//  * Performance: the kernel reads only the tap pairs it needs; tap tables are built once per call. Source images
+//    at most 32768 pixels on a side.
 #pragma once
 
 #include <cstddef>
@@ -55,7 +71,7 @@ struct OutputSpec {
   OutputType type = OutputType::UInt8;
   float mul[3] = {1.f, 1.f, 1.f};  // per output channel, in output channel order
   float add[3] = {0.f, 0.f, 0.f};
-  Rect dst{0, 0, 0, 0};             // where the crop lands in the output; width 0 = whole output
+  Rect dst{0, 0, 0, 0};             // where the crop lands in the output; all zero = the whole output
   float pad[3] = {0.f, 0.f, 0.f};   // source-range value (0..255) used outside dst, normalised like any pixel
   void* data = nullptr;
   ptrdiff_t row_stride = 0;         // bytes; 0 = packed (width * channels * element size)

@@ -1,0 +1,374 @@
+// Fused preprocessing: validation, the per-call plan (tap tables, normalisation), the row driver, ISA dispatch.
+#include "glassbridge/preprocess.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "glassbridge/dispatch.h"
+#include "preprocess_internal.h"
+
+namespace glassbridge {
+
+const char* to_string(PixelFormat f) {
+  switch (f) {
+    case PixelFormat::NV12: return "NV12";
+    case PixelFormat::I420: return "I420";
+    case PixelFormat::YUYV: return "YUYV";
+    case PixelFormat::RGB888: return "RGB888";
+    case PixelFormat::BGR888: return "BGR888";
+    case PixelFormat::RGBA8888: return "RGBA8888";
+    case PixelFormat::RGB565: return "RGB565";
+    case PixelFormat::GRAY8: return "GRAY8";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Sizes beyond this are certainly a mistake (a 32768-pixel-wide camera does not exist) and keeping below it
+// keeps every index and byte offset computation far from int overflow.
+constexpr int kMaxDim = 1 << 15;
+
+[[noreturn]] void fail(const std::string& msg) { throw std::invalid_argument(msg); }
+
+std::string rect_str(const Rect& r) {
+  return "(x=" + std::to_string(r.x) + ", y=" + std::to_string(r.y) + ", w=" + std::to_string(r.width) +
+         ", h=" + std::to_string(r.height) + ")";
+}
+
+int plane_count(PixelFormat f) {
+  switch (f) {
+    case PixelFormat::NV12: return 2;
+    case PixelFormat::I420: return 3;
+    default: return 1;
+  }
+}
+
+// Rows and bytes per row that plane i of a width x height image of format f must hold.
+void plane_geometry(PixelFormat f, int width, int height, int i, long long& rows, long long& row_bytes) {
+  const long long cw = (width + 1) / 2, ch = (height + 1) / 2;
+  rows = height;
+  switch (f) {
+    case PixelFormat::NV12:
+      row_bytes = i == 0 ? width : 2 * cw;
+      if (i > 0) rows = ch;
+      return;
+    case PixelFormat::I420:
+      row_bytes = i == 0 ? width : cw;
+      if (i > 0) rows = ch;
+      return;
+    case PixelFormat::YUYV: row_bytes = 2LL * width; return;
+    case PixelFormat::RGB888:
+    case PixelFormat::BGR888: row_bytes = 3LL * width; return;
+    case PixelFormat::RGBA8888: row_bytes = 4LL * width; return;
+    case PixelFormat::RGB565: row_bytes = 2LL * width; return;
+    case PixelFormat::GRAY8: row_bytes = width; return;
+  }
+}
+
+size_t element_size(OutputType t) { return t == OutputType::Float32 ? 4 : 1; }
+int channel_count(Channels c) { return c == Channels::Gray ? 1 : 3; }
+
+bool valid_format(PixelFormat f) {
+  const int v = static_cast<int>(f);
+  return v >= 0 && v <= static_cast<int>(PixelFormat::GRAY8);
+}
+
+Rect resolved_dst(const OutputSpec& out) {
+  if (out.dst.width == 0 && out.dst.height == 0) return Rect{0, 0, out.width, out.height};
+  return out.dst;
+}
+
+}  // namespace
+
+void validate(const SourceImage& src, const Rect& crop, const OutputSpec& out) {
+  if (!valid_format(src.format)) fail("source format " + std::to_string(static_cast<int>(src.format)) + " is unknown");
+  const std::string fmt = to_string(src.format);
+  if (src.width <= 0 || src.height <= 0 || src.width > kMaxDim || src.height > kMaxDim) {
+    fail(fmt + " source size " + std::to_string(src.width) + "x" + std::to_string(src.height) +
+         " is invalid: each side must be 1.." + std::to_string(kMaxDim));
+  }
+  if (src.format == PixelFormat::YUYV && src.width % 2 != 0) {
+    fail("YUYV source width must be even (Y0 U Y1 V carries two pixels), got " + std::to_string(src.width));
+  }
+  const int yuv_range = static_cast<int>(src.range);
+  if (yuv_range != 0 && yuv_range != 1) fail("source YUV range " + std::to_string(yuv_range) + " is unknown");
+  for (int i = 0; i < plane_count(src.format); ++i) {
+    const std::string name = fmt + " plane " + std::to_string(i);
+    long long rows = 0, row_bytes = 0;
+    plane_geometry(src.format, src.width, src.height, i, rows, row_bytes);
+    if (src.plane[i] == nullptr) fail(name + " is missing (null pointer)");
+    if (src.stride[i] < row_bytes) {
+      fail(name + " row stride " + std::to_string(src.stride[i]) + " is smaller than its row of " +
+           std::to_string(row_bytes) + " bytes (width " + std::to_string(src.width) + ")");
+    }
+    const long long need = (rows - 1) * static_cast<long long>(src.stride[i]) + row_bytes;
+    if (src.plane_size[i] != 0 && static_cast<long long>(src.plane_size[i]) < need) {
+      fail(name + " is truncated: " + std::to_string(src.plane_size[i]) + " bytes, need " + std::to_string(need) +
+           " (" + std::to_string(rows) + " rows, stride " + std::to_string(src.stride[i]) + ")");
+    }
+  }
+  if (crop.width <= 0 || crop.height <= 0 || crop.x < 0 || crop.y < 0 ||
+      static_cast<long long>(crop.x) + crop.width > src.width ||
+      static_cast<long long>(crop.y) + crop.height > src.height) {
+    fail("crop " + rect_str(crop) + " is not a non-empty rectangle inside the " + std::to_string(src.width) + "x" +
+         std::to_string(src.height) + " source");
+  }
+
+  if (out.width <= 0 || out.height <= 0 || out.width > kMaxDim || out.height > kMaxDim) {
+    fail("output size " + std::to_string(out.width) + "x" + std::to_string(out.height) + " is invalid: each side must be 1.." +
+         std::to_string(kMaxDim));
+  }
+  const int ch = static_cast<int>(out.channels), ty = static_cast<int>(out.type);
+  if (ch < 0 || ch > 2) fail("output channels " + std::to_string(ch) + " is unknown (RGB=0, BGR=1, Gray=2)");
+  if (ty < 0 || ty > 2) fail("output type " + std::to_string(ty) + " is unknown (UInt8=0, Int8=1, Float32=2)");
+  if (out.data == nullptr) fail("output buffer is missing (null pointer)");
+  const long long row_bytes = static_cast<long long>(out.width) * channel_count(out.channels) *
+                              static_cast<long long>(element_size(out.type));
+  const long long stride = out.row_stride == 0 ? row_bytes : static_cast<long long>(out.row_stride);
+  if (stride < row_bytes) {
+    fail("output row stride " + std::to_string(out.row_stride) + " is smaller than a row of " +
+         std::to_string(row_bytes) + " bytes");
+  }
+  const long long need = (out.height - 1) * stride + row_bytes;
+  if (out.size != 0 && static_cast<long long>(out.size) < need) {
+    fail("output buffer holds " + std::to_string(out.size) + " bytes, a " + std::to_string(out.width) + "x" +
+         std::to_string(out.height) + " output needs " + std::to_string(need));
+  }
+  const Rect d = resolved_dst(out);
+  if (d.width <= 0 || d.height <= 0 || d.x < 0 || d.y < 0 || static_cast<long long>(d.x) + d.width > out.width ||
+      static_cast<long long>(d.y) + d.height > out.height) {
+    fail("destination rectangle " + rect_str(out.dst) + " is not a non-empty rectangle inside the " +
+         std::to_string(out.width) + "x" + std::to_string(out.height) + " output (all zero means the whole output)");
+  }
+  for (int c = 0; c < 3; ++c) {
+    if (!std::isfinite(out.mul[c]) || !std::isfinite(out.add[c]) || !std::isfinite(out.pad[c])) {
+      fail("normalisation of channel " + std::to_string(c) + " is not finite: mul " + std::to_string(out.mul[c]) +
+           ", add " + std::to_string(out.add[c]) + ", pad " + std::to_string(out.pad[c]));
+    }
+  }
+}
+
+namespace detail {
+
+AxisTaps make_axis_taps(int image_len, int crop_start, int crop_len, int out_len) {
+  AxisTaps t;
+  t.i0.resize(out_len);
+  t.i1.resize(out_len);
+  t.w.resize(2 * static_cast<size_t>(out_len));
+  const double scale = static_cast<double>(crop_len) / out_len;
+  for (int d = 0; d < out_len; ++d) {
+    double s = (d + 0.5) * scale - 0.5;
+    s = std::min(std::max(s, 0.0), static_cast<double>(crop_len - 1));
+    // s >= 0, so truncation is floor and + 0.5 rounds (half up); cheaper than libm's floor / lround per entry.
+    const int fl = static_cast<int>(s);
+    int i = crop_start + fl;
+    int w1 = static_cast<int>((s - fl) * kWeightOne + 0.5);
+    if (w1 == kWeightOne) {  // rounds up onto the next pixel, which is inside the crop since s <= crop_len - 1
+      ++i;
+      w1 = 0;
+    }
+    int i0 = i;
+    if (image_len == 1) {
+      w1 = 0;
+    } else if (i == image_len - 1) {  // keep i1 == i0 + 1 inside the image: all weight on the last pixel
+      i0 = i - 1;
+      w1 = kWeightOne;
+    }
+    t.i0[d] = i0;
+    t.i1[d] = image_len == 1 ? i0 : i0 + 1;
+    t.w[2 * d] = static_cast<int16_t>(kWeightOne - w1);
+    t.w[2 * d + 1] = static_cast<int16_t>(w1);
+  }
+  return t;
+}
+
+int Plan::cols_with_i0_below(int limit) const {
+  if (memo_cols_ < 0 || memo_limit_ != limit) {
+    memo_limit_ = limit;
+    memo_cols_ = static_cast<int>(std::lower_bound(x.i0.begin(), x.i0.end(), limit) - x.i0.begin());
+  }
+  return memo_cols_;
+}
+
+namespace {
+
+Plan make_plan(const SourceImage& src, const Rect& crop, const OutputSpec& out) {
+  Plan p;
+  p.format = src.format;
+  p.range = src.range;
+  p.src_width = src.width;
+  p.src_height = src.height;
+  for (int i = 0; i < 3; ++i) {
+    p.plane[i] = src.plane[i];
+    p.stride[i] = src.stride[i];
+  }
+  p.dst = resolved_dst(out);
+  p.out_width = out.width;
+  p.out_height = out.height;
+  p.x = make_axis_taps(src.width, crop.x, crop.width, p.dst.width);
+  p.y = make_axis_taps(src.height, crop.y, crop.height, p.dst.height);
+  p.out_channels = channel_count(out.channels);
+  p.row_planes = (out.channels == Channels::Gray || src.format == PixelFormat::GRAY8) ? 1 : 3;
+  for (int j = 0; j < 3; ++j) {
+    if (p.row_planes == 1) {
+      p.perm[j] = 0;
+    } else {
+      p.perm[j] = out.channels == Channels::BGR ? 2 - j : j;
+    }
+  }
+  p.type = out.type;
+  p.elem_size = element_size(out.type);
+  p.pixel_bytes = p.elem_size * static_cast<size_t>(p.out_channels);
+  for (int j = 0; j < 3; ++j) {
+    p.mulk[j] = std::ldexp(out.mul[j], -kAccFrac);
+    p.add[j] = out.add[j];
+  }
+  if (out.type == OutputType::Int8) {
+    p.lo = -128.f;
+    p.hi = 127.f;
+  }
+  p.y_fits_int32 = true;
+  for (int j = 0; j < p.out_channels; ++j) {
+    // |v| <= 256 bounds every value the kernel can produce; 2^30 leaves room for float rounding.
+    p.y_fits_int32 = p.y_fits_int32 && std::fabs(out.mul[j]) * 256.0 + std::fabs(out.add[j]) < 1073741824.0;
+  }
+  p.fuse_rows = crop.height >= 2 * p.dst.height;
+  return p;
+}
+
+// One output pixel of padding: pad normalised and quantised like any value (y = pad * mul + add).
+void make_pad_pixel(const Plan& p, const OutputSpec& out, uint8_t* px) {
+  for (int j = 0; j < p.out_channels; ++j) {
+    const float y = out.pad[j] * out.mul[j] + out.add[j];
+    if (p.type == OutputType::Float32) {
+      std::memcpy(px + 4 * j, &y, 4);
+    } else {
+      const long q = std::lrint(detail::clamp_float(y, p.lo, p.hi));
+      px[j] = static_cast<uint8_t>(q & 0xff);  // int8 stores its two's complement byte
+    }
+  }
+}
+
+// A small two-slot cache of hrow results: the rows the previous output row used are often used again (always
+// when upscaling), and each slot holds one source row's planes.
+class RowCache {
+ public:
+  RowCache(const Plan& p, HRowFn hrow) : p_(p), hrow_(hrow) {
+    plane_len_ = static_cast<size_t>(p.dst.width) + kRowSlack;
+    buf_.assign(2 * 3 * plane_len_, 0);
+    for (int s = 0; s < 2; ++s) {
+      for (int c = 0; c < 3; ++c) ptr_[s][c] = buf_.data() + (static_cast<size_t>(s) * 3 + c) * plane_len_;
+    }
+  }
+
+  // Both slots as scratch for a row2 kernel; their contents are forgotten.
+  void scratch(int16_t* const*& a, int16_t* const*& b) {
+    row_[0] = row_[1] = -1;
+    a = ptr_[0];
+    b = ptr_[1];
+  }
+
+  // Returns the planes of source rows a and b (which may be equal), computing at most the missing ones.
+  void get(int a, int b, const int16_t* const*& ra, const int16_t* const*& rb) {
+    const int sa = fetch(a, b);
+    const int sb = fetch(b, a);
+    ra = ptr_[sa];
+    rb = ptr_[sb];
+  }
+
+ private:
+  int fetch(int row, int keep) {
+    for (int s = 0; s < 2; ++s) {
+      if (row_[s] == row) return s;
+    }
+    const int s = row_[0] == keep ? 1 : 0;  // never evict the other row this output row needs
+    hrow_(p_, row, 0, p_.dst.width, ptr_[s]);
+    row_[s] = row;
+    return s;
+  }
+
+  const Plan& p_;
+  HRowFn hrow_;
+  size_t plane_len_ = 0;
+  std::vector<int16_t> buf_;
+  int16_t* ptr_[2][3] = {};
+  int row_[2] = {-1, -1};
+};
+
+void run(const Plan& p, const RowKernels& k, const OutputSpec& out) {
+  uint8_t pad_px[12];
+  make_pad_pixel(p, out, pad_px);
+  const size_t row_bytes = static_cast<size_t>(out.width) * p.pixel_bytes;
+  const ptrdiff_t stride = out.row_stride == 0 ? static_cast<ptrdiff_t>(row_bytes) : out.row_stride;
+  const bool letterbox = p.dst.width != out.width || p.dst.height != out.height;
+  std::vector<uint8_t> pad_row;
+  if (letterbox) {
+    pad_row.resize(row_bytes);
+    for (int x = 0; x < out.width; ++x) std::memcpy(pad_row.data() + x * p.pixel_bytes, pad_px, p.pixel_bytes);
+  }
+  const size_t left = static_cast<size_t>(p.dst.x) * p.pixel_bytes;
+  const size_t inner = static_cast<size_t>(p.dst.width) * p.pixel_bytes;
+  RowCache cache(p, k.hrow);
+  for (int oy = 0; oy < out.height; ++oy) {
+    uint8_t* row = static_cast<uint8_t*>(out.data) + oy * stride;
+    const int dy = oy - p.dst.y;
+    if (dy < 0 || dy >= p.dst.height) {
+      std::memcpy(row, pad_row.data(), row_bytes);
+      continue;
+    }
+    if (letterbox) {
+      std::memcpy(row, pad_row.data(), left);
+      std::memcpy(row + left + inner, pad_row.data(), row_bytes - left - inner);
+    }
+    const int wy0 = p.y.w[2 * dy], wy1 = p.y.w[2 * dy + 1];
+    // A row with weight 0 contributes exactly 0, so it need not be converted: use the other row twice.
+    const int ra = wy0 == 0 ? p.y.i1[dy] : p.y.i0[dy];
+    const int rb = wy1 == 0 ? p.y.i0[dy] : p.y.i1[dy];
+    if (k.row2 != nullptr && p.fuse_rows && ra != rb) {
+      int16_t* const* sa = nullptr;
+      int16_t* const* sb = nullptr;
+      cache.scratch(sa, sb);
+      k.row2(p, ra, rb, wy0, wy1, row + left, sa, sb);
+      continue;
+    }
+    const int16_t* const* top = nullptr;
+    const int16_t* const* bot = nullptr;
+    cache.get(ra, rb, top, bot);
+    k.vrow(p, top, bot, wy0, wy1, 0, p.dst.width, row + left);
+  }
+}
+
+RowKernels kernels_for(Isa isa, const Plan& p) {
+  switch (isa) {
+#if defined(GLASSBRIDGE_X86)
+    case Isa::Sse41: return kernels_sse41(p);
+    case Isa::Avx2: return kernels_avx2(p);
+#endif
+#if defined(GLASSBRIDGE_ARM64)
+    case Isa::Neon: return kernels_neon(p);
+#endif
+    default: return kernels_ref(p);
+  }
+}
+
+}  // namespace
+}  // namespace detail
+
+void preprocess(const SourceImage& src, const Rect& crop, const OutputSpec& out) {
+  validate(src, crop, out);
+  const detail::Plan p = detail::make_plan(src, crop, out);
+  detail::run(p, detail::kernels_for(active_isa(), p), out);
+}
+
+void preprocess_ref(const SourceImage& src, const Rect& crop, const OutputSpec& out) {
+  validate(src, crop, out);
+  const detail::Plan p = detail::make_plan(src, crop, out);
+  detail::run(p, detail::kernels_ref(p), out);
+}
+
+}  // namespace glassbridge

@@ -1,0 +1,743 @@
+// AVX2 row kernels of the fused preprocessing, bit-identical to preprocess_ref.cpp (see preprocess_internal.h).
+//
+// hrow, per block of 16 output columns: vpgatherdd / vpgatherdq load each column's adjacent tap pair straight
+// from the source row (Y pair, NV12 chroma quad [U0 V0 U1 V1], I420 U and V pairs, YUYV pixel pairs, an RGB pixel
+// pair as 8 bytes), pshufb spreads them into 16-bit lanes (chroma of tap b chosen by the parity of i0), the
+// conversion runs 16 taps per register (pmulhrsw is the reference's mulhrs) and pmaddwd interpolates each
+// column's pair. Gathers read a few bytes beyond the pair, so the columns near the row's end, and the last partial
+// block, are staged with exact scalar loads instead and go through the same vector code (their extra results land
+// in the row slack). vrow: pmaddwd of the two rows' Q7 values, float32 multiply then add, clamp, cvtps2dq (round
+// half to even), packs, and a pshufb / vpermps interleave into RGB order; the last partial block goes through a
+// buffer. row2 (NV12, I420, when downscaling at least 2x vertically): both source rows of an output row in one
+// pass, chroma terms computed once when both rows share a chroma row, the two Q7 results paired in registers
+// (no row planes in between), and the float clamp skipped when y always fits int32.
+// Coverage: hrow for every format (RGB and gray outputs), vrow for every output type and channel order, row2 for
+// NV12 and I420.
+// Measured pitfalls: templates on gray / channel order / output type keep per-channel values in registers (runtime
+// indices spilled them to the stack, +25% time); forcing emit16 inline, or adding backward gathers for the last
+// block, made GCC 12's allocation of the main loop worse (+8-10%).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+#include "preprocess_internal.h"
+
+namespace glassbridge::detail {
+namespace {
+
+inline __m256i loadu(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// vpgatherdd merges into its destination register, so a reused destination chains each gather to the previous
+// one: start every gather from a fresh zero (with an all-ones mask) to keep them independent.
+inline __m256i gather32(const void* base, __m256i idx, const int scale) {
+  const __m256i ones = _mm256_set1_epi32(-1);
+  switch (scale) {
+    case 2:
+      return _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), static_cast<const int*>(base), idx, ones, 2);
+    default:
+      return _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), static_cast<const int*>(base), idx, ones, 1);
+  }
+}
+inline __m256i gather64(const void* base, __m128i idx) {
+  return _mm256_mask_i32gather_epi64(_mm256_setzero_si256(), static_cast<const long long*>(base), idx,
+                                     _mm256_set1_epi64x(-1), 1);
+}
+inline __m128i loadu128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+inline void storeu(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
+
+// (taps . weights + 2^(shift-1)) >> shift for 8 columns; taps and w hold one (a, b) int16 pair per column.
+template <int kShift>
+inline __m256i hinterp(__m256i taps, __m256i w) {
+  return _mm256_srai_epi32(_mm256_add_epi32(_mm256_madd_epi16(taps, w), _mm256_set1_epi32(1 << (kShift - 1))),
+                           kShift);
+}
+// Shift for 8-bit taps: (64 S + 2^12) >> 13 == (S + 64) >> 7, so raw bytes need no widening to Q6 first.
+constexpr int kRawShift = kHShift - kTapFrac;
+
+// Packs the Q7 results of columns 0-7 and 8-15 into 16 int16 in column order.
+inline void store16(int16_t* dst, __m256i lo, __m256i hi) {
+  storeu(dst, _mm256_permute4x64_epi64(_mm256_packs_epi32(lo, hi), 0xD8));
+}
+
+// The tap table of 16 columns from ox; past x1 the last column repeats with zero weights, so a tail block can
+// load (in bounds) and compute like any other.
+struct Cols16 {
+  alignas(32) int32_t i0[16];
+  alignas(32) int16_t w[32];
+  Cols16(const Plan& p, int ox, int x1) {
+    const int n = std::min(16, x1 - ox);
+    for (int j = 0; j < 16; ++j) {
+      const int c = ox + std::min(j, n - 1);
+      i0[j] = p.x.i0[c];
+      w[2 * j] = j < n ? p.x.w[2 * c] : int16_t{0};
+      w[2 * j + 1] = j < n ? p.x.w[2 * c + 1] : int16_t{0};
+    }
+  }
+};
+
+// First column at which a block of 16 starting there would gather past `limit` (i0 must stay below it).
+int safe_end(const Plan& p, int x1, int limit) { return std::min(x1, p.cols_with_i0_below(limit)); }
+
+// pshufb control taking bytes (base + 4m, base + 4m) of each dword m of a 128-bit lane into the HIGH bytes of two
+// 16-bit lanes (the chroma << 8 the conversion wants); the parity of i0 is added to the second one at run time.
+inline __m256i chroma_ctrl(int base) {
+  alignas(32) int32_t c[8];
+  for (int j = 0; j < 8; ++j) {
+    const uint32_t m = static_cast<uint32_t>(4 * (j % 4) + base);
+    c[j] = static_cast<int32_t>(0x80u | (m << 8) | (0x80u << 16) | (m << 24));
+  }
+  return loadu(c);
+}
+// pshufb control zero-extending bytes (4m, 4m + 1) of each dword into two 16-bit lanes (a gathered pair).
+inline __m256i pair_ctrl_dword() {
+  return _mm256_setr_epi8(0, -128, 1, -128, 4, -128, 5, -128, 8, -128, 9, -128, 12, -128, 13, -128, 0, -128, 1, -128,
+                          4, -128, 5, -128, 8, -128, 9, -128, 12, -128, 13, -128);
+}
+
+// ---- YUV 4:2:0 (NV12, I420) ------------------------------------------------------------------------------------
+struct YuvK {
+  __m256i yoff, ky, kvr, kug, kvg, kub, bias, zero, tmax;
+  explicit YuvK(const YuvCoeffs& c)
+      : yoff(_mm256_set1_epi16(static_cast<int16_t>(c.y_offset))),
+        ky(_mm256_set1_epi16(static_cast<int16_t>(c.ky))),
+        kvr(_mm256_set1_epi16(static_cast<int16_t>(c.kvr))),
+        kug(_mm256_set1_epi16(static_cast<int16_t>(c.kug))),
+        kvg(_mm256_set1_epi16(static_cast<int16_t>(c.kvg))),
+        kub(_mm256_set1_epi16(static_cast<int16_t>(c.kub))),
+        bias(_mm256_set1_epi16(static_cast<int16_t>(0x8000))),
+        zero(_mm256_setzero_si256()),
+        tmax(_mm256_set1_epi16(kTapMax)) {}
+};
+
+inline __m256i clamp_tap(__m256i v, const YuvK& k) { return _mm256_min_epi16(_mm256_max_epi16(v, k.zero), k.tmax); }
+
+// y: Y in 16-bit lanes. Returns mulhrs((Y - offset) * 128, ky).
+inline __m256i luma6(__m256i y, const YuvK& k) {
+  return _mm256_mulhrs_epi16(_mm256_slli_epi16(_mm256_sub_epi16(y, k.yoff), 7), k.ky);
+}
+
+// Chroma terms of the taps, shared by both rows of an output row when they have the same chroma row:
+// rv = mulhrs(V', kvr), guv = mulhrs(U', kug) + mulhrs(V', kvg) (so G = yc - guv = yc - gu - gv exactly, no
+// 16-bit overflow), bu = mulhrs(U', kub), with U', V' = (C - 128) * 256.
+struct ChromaTerms {
+  __m256i rv, guv, bu;
+};
+
+// NV12 chroma dword per column: [U0 V0 U1 V1] at 2 * (i0 >> 1), tap b taking U1 V1 when i0 is odd.
+// I420: a U dword [U0 U1 ..] at i0 >> 1 and a V dword likewise, tap b taking byte 1 when i0 is odd.
+template <bool kI420, bool kGray>
+struct Yuv420 {
+  static constexpr bool gray = kGray;  // gray output: luma taps only
+  const Plan& p;
+  const uint8_t* yrow;
+  const uint8_t* c1;  // NV12 UV row, I420 U row
+  const uint8_t* c2;  // I420 V row
+  YuvK k;
+  __m256i ctrl_y, ctrl_u, ctrl_v, one, not1;
+
+  Yuv420(const Plan& pl, int sy)
+      : p(pl),
+        yrow(pl.plane[0] + sy * pl.stride[0]),
+        c1(pl.plane[1] != nullptr ? pl.plane[1] + (sy >> 1) * pl.stride[1] : nullptr),  // null for YUYV
+        c2(kI420 ? pl.plane[2] + (sy >> 1) * pl.stride[2] : nullptr),
+        k(pl.yuv()),
+        ctrl_y(pair_ctrl_dword()),
+        ctrl_u(chroma_ctrl(0)),
+        ctrl_v(chroma_ctrl(kI420 ? 0 : 1)),
+        one(_mm256_set1_epi32(1)),
+        not1(_mm256_set1_epi32(~1)) {}
+
+  // Gathers read 4 bytes at i0 (Y), at 2 * (i0 >> 1) (NV12 UV) or at i0 >> 1 (I420 U, V).
+  int limit() const {
+    const int cw = (p.src_width + 1) / 2;
+    const int y_limit = p.src_width - 3;
+    if (gray) return y_limit;
+    return std::min(y_limit, kI420 ? 2 * cw - 7 : 2 * cw - 2);
+  }
+
+  __m256i y_fast(__m256i idx) const {
+    return _mm256_shuffle_epi8(gather32(yrow, idx, 1), ctrl_y);
+  }
+  void chroma_fast(__m256i idx, __m256i& qu, __m256i& qv) const {
+    if (kI420) {
+      const __m256i ci = _mm256_srli_epi32(idx, 1);
+      qu = gather32(c1, ci, 1);
+      qv = gather32(c2, ci, 1);
+    } else {
+      qu = qv = gather32(c1, _mm256_and_si256(idx, not1), 1);
+    }
+  }
+  // The same from exact loads: only the bytes each tap reads (i1 == i0 + 1 < width).
+  __m256i y_staged(const int32_t* i0) const {
+    alignas(16) uint8_t ys[16];
+    for (int j = 0; j < 8; ++j) {
+      ys[2 * j] = yrow[i0[j]];
+      ys[2 * j + 1] = yrow[i0[j] + 1];
+    }
+    return _mm256_cvtepu8_epi16(loadu128(ys));
+  }
+  void chroma_staged(const int32_t* i0, __m256i& qu, __m256i& qv) const {
+    alignas(32) uint32_t su[8], sv[8];
+    for (int j = 0; j < 8; ++j) {
+      const int ca = i0[j] >> 1, cb = (i0[j] + 1) >> 1;
+      if (kI420) {
+        su[j] = c1[ca] | static_cast<uint32_t>(c1[cb]) << 8;
+        sv[j] = c2[ca] | static_cast<uint32_t>(c2[cb]) << 8;
+      } else {
+        su[j] = sv[j] = c1[2 * ca] | static_cast<uint32_t>(c1[2 * ca + 1]) << 8 |
+                        static_cast<uint32_t>(c1[2 * cb]) << 16 | static_cast<uint32_t>(c1[2 * cb + 1]) << 24;
+      }
+    }
+    qu = loadu(su);
+    qv = loadu(sv);
+  }
+
+  ChromaTerms terms(__m256i qu, __m256i qv, __m256i idx) const {
+    const __m256i odd = _mm256_slli_epi32(_mm256_and_si256(idx, one), kI420 ? 24 : 25);
+    // chroma << 8 in 16-bit lanes, xor 0x8000: (C - 128) * 256 as int16.
+    const __m256i u = _mm256_xor_si256(_mm256_shuffle_epi8(qu, _mm256_add_epi32(ctrl_u, odd)), k.bias);
+    const __m256i v = _mm256_xor_si256(_mm256_shuffle_epi8(qv, _mm256_add_epi32(ctrl_v, odd)), k.bias);
+    return ChromaTerms{_mm256_mulhrs_epi16(v, k.kvr),
+                       _mm256_add_epi16(_mm256_mulhrs_epi16(u, k.kug), _mm256_mulhrs_epi16(v, k.kvg)),
+                       _mm256_mulhrs_epi16(u, k.kub)};
+  }
+
+  // Q7 results of 8 columns from Y pairs (16-bit lanes) and the chroma terms.
+  void finish(__m256i y, const ChromaTerms& t, __m256i w, __m256i* res) const {
+    const __m256i yc = luma6(y, k);
+    if constexpr (kGray) {
+      res[0] = hinterp<kHShift>(clamp_tap(yc, k), w);
+      return;
+    }
+    // R and B may exceed int16 before the clamp (limited range): saturating adds clamp to the same kTapMax.
+    res[0] = hinterp<kHShift>(clamp_tap(_mm256_adds_epi16(yc, t.rv), k), w);
+    res[1] = hinterp<kHShift>(clamp_tap(_mm256_sub_epi16(yc, t.guv), k), w);
+    res[2] = hinterp<kHShift>(clamp_tap(_mm256_adds_epi16(yc, t.bu), k), w);
+  }
+
+  void fast(const int32_t* i0, const int16_t* wp, __m256i* res) const {
+    const __m256i idx = loadu(i0);
+    ChromaTerms t{};
+    if constexpr (!kGray) {
+      __m256i qu, qv;
+      chroma_fast(idx, qu, qv);
+      t = terms(qu, qv, idx);
+    }
+    finish(y_fast(idx), t, loadu(wp), res);
+  }
+  void staged(const int32_t* i0, const int16_t* wp, __m256i* res) const {
+    ChromaTerms t{};
+    if constexpr (!kGray) {
+      __m256i qu, qv;
+      chroma_staged(i0, qu, qv);
+      t = terms(qu, qv, loadu(i0));
+    }
+    finish(y_staged(i0), t, loadu(wp), res);
+  }
+};
+
+// ---- YUYV --------------------------------------------------------------------------------------------------------
+// Packed Y0 U Y1 V: the conversion of the 4:2:0 path with each column's chroma made explicit, [U(x) V(x) U(x+1)
+// V(x+1)] (tap b always takes bytes 2 and 3, as an odd i0 does for NV12). Gathers: the Y pair from the 4 bytes at
+// 2 * i0 (bytes 0 and 2), the chroma of each tap from the 4 bytes of its pixel pair. Even width and i0 + 1 < width
+// keep all of them inside the row.
+template <bool kGray>
+struct Yuyv : Yuv420<false, kGray> {
+  using Base = Yuv420<false, kGray>;
+  __m256i ctrl_y2, ctrl_uva, ctrl_uvb;
+
+  Yuyv(const Plan& pl, int sy) : Base(pl, sy) {
+    // Per dword m of a lane (pshufb indexes within 128-bit lanes; -1 zeroes the byte):
+    alignas(32) int8_t y2[32], uva[32], uvb[32];
+    for (int j = 0; j < 32; j += 4) {
+      const int8_t m = static_cast<int8_t>(j % 16);
+      const int8_t cy[4] = {m, -1, static_cast<int8_t>(m + 2), -1};                            // Y(x), Y(x+1)
+      const int8_t ca[4] = {static_cast<int8_t>(m + 1), static_cast<int8_t>(m + 3), -1, -1};  // U, V -> bytes 0, 1
+      const int8_t cb[4] = {-1, -1, static_cast<int8_t>(m + 1), static_cast<int8_t>(m + 3)};  // U, V -> bytes 2, 3
+      std::memcpy(y2 + j, cy, 4);
+      std::memcpy(uva + j, ca, 4);
+      std::memcpy(uvb + j, cb, 4);
+    }
+    ctrl_y2 = loadu(y2);
+    ctrl_uva = loadu(uva);
+    ctrl_uvb = loadu(uvb);
+  }
+
+  int limit() const { return INT_MAX; }
+
+  __m256i y_fast(__m256i idx) const { return _mm256_shuffle_epi8(gather32(this->yrow, idx, 2), ctrl_y2); }
+  void chroma_fast(__m256i idx, __m256i& qu, __m256i& qv) const {
+    const __m256i pair_a = _mm256_slli_epi32(_mm256_srli_epi32(idx, 1), 2);
+    const __m256i pair_b = _mm256_slli_epi32(_mm256_srli_epi32(_mm256_add_epi32(idx, this->one), 1), 2);
+    qu = qv = _mm256_or_si256(_mm256_shuffle_epi8(gather32(this->yrow, pair_a, 1), ctrl_uva),
+                              _mm256_shuffle_epi8(gather32(this->yrow, pair_b, 1), ctrl_uvb));
+  }
+  __m256i y_staged(const int32_t* i0) const {
+    alignas(16) uint8_t ys[16];
+    for (int j = 0; j < 8; ++j) {
+      ys[2 * j] = this->yrow[2 * i0[j]];
+      ys[2 * j + 1] = this->yrow[2 * i0[j] + 2];
+    }
+    return _mm256_cvtepu8_epi16(loadu128(ys));
+  }
+  void chroma_staged(const int32_t* i0, __m256i& qu, __m256i& qv) const {
+    alignas(32) uint32_t q[8];
+    for (int j = 0; j < 8; ++j) {
+      const uint8_t* a = this->yrow + 4 * (i0[j] >> 1);
+      const uint8_t* b = this->yrow + 4 * ((i0[j] + 1) >> 1);
+      q[j] = a[1] | static_cast<uint32_t>(a[3]) << 8 | static_cast<uint32_t>(b[1]) << 16 |
+             static_cast<uint32_t>(b[3]) << 24;
+    }
+    qu = qv = loadu(q);
+  }
+  ChromaTerms terms(__m256i qu, __m256i qv, __m256i) const { return Base::terms(qu, qv, this->one); }
+
+  void fast(const int32_t* i0, const int16_t* wp, __m256i* res) const {
+    const __m256i idx = loadu(i0);
+    ChromaTerms t{};
+    if constexpr (!kGray) {
+      __m256i qu, qv;
+      chroma_fast(idx, qu, qv);
+      t = terms(qu, qv, idx);
+    }
+    this->finish(y_fast(idx), t, loadu(wp), res);
+  }
+  void staged(const int32_t* i0, const int16_t* wp, __m256i* res) const { fast(i0, wp, res); }
+};
+
+// ---- RGB888 / BGR888 / RGBA8888 ----------------------------------------------------------------------------------
+// Each column's pixel pair as 8 bytes (6 used for RGB888). Two registers of four columns each, ordered
+// [c0 c1 | c4 c5] and [c2 c3 | c6 c7] so that pshufb (per 128-bit lane) and 64-bit unpacks give columns 0-3 in the
+// low lane and 4-7 in the high lane, like the weights.
+inline void byte_pair_ctrl(int8_t* c, int o0, int o1) {  // 8 bytes: (o0, o1) of the lane's two columns, 16-bit
+  for (int col = 0; col < 2; ++col) {
+    c[4 * col + 0] = static_cast<int8_t>(8 * col + o0);
+    c[4 * col + 1] = static_cast<int8_t>(-128);
+    c[4 * col + 2] = static_cast<int8_t>(8 * col + o1);
+    c[4 * col + 3] = static_cast<int8_t>(-128);
+  }
+}
+
+template <int kBpp, bool kBgr>
+struct Rgb {
+  const Plan& p;
+  const uint8_t* row;
+  __m256i crg, cb, crg_gray, cb_gray, k_rg, k_b1, one_hi, order;
+  bool gray;
+
+  Rgb(const Plan& pl, int sy) : p(pl), row(pl.plane[0] + sy * pl.stride[0]), gray(pl.row_planes == 1) {
+    const int ro = kBgr ? 2 : 0, bo = kBgr ? 0 : 2;
+    alignas(16) int8_t c_rg[16], c_b[16], c_rg_gray[16], c_b_gray[16];
+    byte_pair_ctrl(c_rg, ro, kBpp + ro);    // low 8 bytes: R pairs
+    byte_pair_ctrl(c_rg + 8, 1, kBpp + 1);  // high 8 bytes: G pairs
+    byte_pair_ctrl(c_b, bo, kBpp + bo);     // B pairs
+    byte_pair_ctrl(c_b + 8, bo, kBpp + bo);
+    // Gray: per tap the 16-bit pairs (R, G) and (B, 0 -> 1), taps a0 b0 a1 b1 of the lane's two columns.
+    for (int t = 0; t < 4; ++t) {
+      const int base = 8 * (t / 2) + (t % 2) * kBpp;
+      const int8_t rg[4] = {static_cast<int8_t>(base + ro), -128, static_cast<int8_t>(base + 1), -128};
+      const int8_t b[4] = {static_cast<int8_t>(base + bo), -128, -128, -128};
+      std::memcpy(c_rg_gray + 4 * t, rg, 4);
+      std::memcpy(c_b_gray + 4 * t, b, 4);
+    }
+    crg = _mm256_broadcastsi128_si256(loadu128(c_rg));
+    cb = _mm256_broadcastsi128_si256(loadu128(c_b));
+    crg_gray = _mm256_broadcastsi128_si256(loadu128(c_rg_gray));
+    cb_gray = _mm256_broadcastsi128_si256(loadu128(c_b_gray));
+    k_rg = _mm256_set1_epi32(kGrayR | (kGrayG << 16));
+    k_b1 = _mm256_set1_epi32(kGrayB | (128 << 16));
+    one_hi = _mm256_set1_epi32(1 << 16);
+    order = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+  }
+
+  // An 8-byte gather at bpp * i0 stays inside a row of bpp * width bytes while i0 <= width - 8 / bpp.
+  int limit() const { return kBpp == 4 ? INT_MAX : p.src_width - 2; }
+
+  // Gray taps (R * kGrayR + G * kGrayG + B * kGrayB + 128) >> 8 of one register's four columns, int32 per tap.
+  __m256i gray_taps(__m256i s) const {
+    return _mm256_srai_epi32(
+        _mm256_add_epi32(_mm256_madd_epi16(_mm256_shuffle_epi8(s, crg_gray), k_rg),
+                         _mm256_madd_epi16(_mm256_or_si256(_mm256_shuffle_epi8(s, cb_gray), one_hi), k_b1)),
+        8);
+  }
+
+  void compute(__m256i s0, __m256i s1, __m256i w, __m256i* res) const {
+    if (gray) {
+      res[0] = hinterp<kHShift>(_mm256_packs_epi32(gray_taps(s0), gray_taps(s1)), w);
+      return;
+    }
+    const __m256i rg0 = _mm256_shuffle_epi8(s0, crg), rg1 = _mm256_shuffle_epi8(s1, crg);
+    const __m256i b0 = _mm256_shuffle_epi8(s0, cb), b1 = _mm256_shuffle_epi8(s1, cb);
+    res[0] = hinterp<kRawShift>(_mm256_unpacklo_epi64(rg0, rg1), w);
+    res[1] = hinterp<kRawShift>(_mm256_unpackhi_epi64(rg0, rg1), w);
+    res[2] = hinterp<kRawShift>(_mm256_unpacklo_epi64(b0, b1), w);
+  }
+
+  void fast(const int32_t* i0, const int16_t* wp, __m256i* res) const {
+    const __m256i idx = _mm256_permutevar8x32_epi32(loadu(i0), order);
+    const __m256i off = kBpp == 4 ? _mm256_slli_epi32(idx, 2) : _mm256_add_epi32(idx, _mm256_add_epi32(idx, idx));
+    compute(gather64(row, _mm256_castsi256_si128(off)), gather64(row, _mm256_extracti128_si256(off, 1)), loadu(wp),
+            res);
+  }
+
+  void staged(const int32_t* i0, const int16_t* wp, __m256i* res) const {
+    static constexpr int kSlot[8] = {0, 1, 4, 5, 2, 3, 6, 7};
+    alignas(32) uint8_t st[64] = {};
+    for (int j = 0; j < 8; ++j) std::memcpy(st + 8 * kSlot[j], row + kBpp * i0[j], 2 * kBpp);
+    compute(loadu(st), loadu(st + 32), loadu(wp), res);
+  }
+};
+
+// ---- RGB565 ------------------------------------------------------------------------------------------------------
+struct Rgb565 {
+  const Plan& p;
+  const uint8_t* row;
+  __m256i m5, m6, kr, kg, k_rg, k_b1, ones;
+  bool gray;
+
+  Rgb565(const Plan& pl, int sy)
+      : p(pl),
+        row(pl.plane[0] + sy * pl.stride[0]),
+        m5(_mm256_set1_epi16(0x7C00)),
+        m6(_mm256_set1_epi16(0x7E00)),
+        kr(_mm256_set1_epi16(static_cast<int16_t>(k565R))),
+        kg(_mm256_set1_epi16(static_cast<int16_t>(k565G))),
+        k_rg(_mm256_set1_epi32(kGrayR | (kGrayG << 16))),
+        k_b1(_mm256_set1_epi32(kGrayB | (8192 << 16))),
+        ones(_mm256_set1_epi16(1)),
+        gray(pl.row_planes == 1) {}
+
+  int limit() const { return INT_MAX; }  // the pair's 4 bytes at 2 * i0 always lie inside the row
+
+  void compute(__m256i px, __m256i w, __m256i* res) const {
+    // R5 * 1024, G6 * 512, B5 * 1024 in 16-bit lanes, then the rounding Q15 multiplies of rgb565_to_rgb6.
+    const __m256i r = _mm256_mulhrs_epi16(_mm256_and_si256(_mm256_srli_epi16(px, 1), m5), kr);
+    const __m256i g = _mm256_mulhrs_epi16(_mm256_and_si256(_mm256_slli_epi16(px, 4), m6), kg);
+    const __m256i b = _mm256_mulhrs_epi16(_mm256_and_si256(_mm256_slli_epi16(px, 10), m5), kr);
+    if (gray) {  // (r * kGrayR + g * kGrayG + b * kGrayB + 8192) >> 14 per tap; unpack/pack keep the lane order
+      const __m256i lo = _mm256_srai_epi32(_mm256_add_epi32(_mm256_madd_epi16(_mm256_unpacklo_epi16(r, g), k_rg),
+                                                            _mm256_madd_epi16(_mm256_unpacklo_epi16(b, ones), k_b1)),
+                                           14);
+      const __m256i hi = _mm256_srai_epi32(_mm256_add_epi32(_mm256_madd_epi16(_mm256_unpackhi_epi16(r, g), k_rg),
+                                                            _mm256_madd_epi16(_mm256_unpackhi_epi16(b, ones), k_b1)),
+                                           14);
+      res[0] = hinterp<kHShift>(_mm256_packs_epi32(lo, hi), w);
+      return;
+    }
+    res[0] = hinterp<kHShift>(r, w);
+    res[1] = hinterp<kHShift>(g, w);
+    res[2] = hinterp<kHShift>(b, w);
+  }
+
+  void fast(const int32_t* i0, const int16_t* wp, __m256i* res) const {
+    compute(gather32(row, loadu(i0), 2), loadu(wp), res);
+  }
+  void staged(const int32_t* i0, const int16_t* wp, __m256i* res) const { fast(i0, wp, res); }
+};
+
+// ---- GRAY8 -------------------------------------------------------------------------------------------------------
+struct Gray8 {
+  const Plan& p;
+  const uint8_t* row;
+  __m256i ctrl;
+
+  Gray8(const Plan& pl, int sy) : p(pl), row(pl.plane[0] + sy * pl.stride[0]), ctrl(pair_ctrl_dword()) {}
+
+  int limit() const { return p.src_width - 3; }  // 4-byte gathers at i0
+
+  void fast(const int32_t* i0, const int16_t* wp, __m256i* res) const {
+    const __m256i px = _mm256_shuffle_epi8(gather32(row, loadu(i0), 1), ctrl);
+    res[0] = hinterp<kRawShift>(px, loadu(wp));
+  }
+  void staged(const int32_t* i0, const int16_t* wp, __m256i* res) const {
+    alignas(16) uint8_t st[16];
+    for (int j = 0; j < 8; ++j) std::memcpy(st + 2 * j, row + i0[j], 2);
+    res[0] = hinterp<kRawShift>(_mm256_cvtepu8_epi16(loadu128(st)), loadu(wp));
+  }
+};
+
+// The hrow driver: whole blocks of 16 columns that may gather, then the rest staged (padded to a block).
+template <typename Fmt>
+void hrow_avx2(const Plan& p, int sy, int x0, int x1, int16_t* const* rows) {
+  const Fmt f(p, sy);
+  const int safe = safe_end(p, x1, f.limit());
+  const int32_t* i0 = p.x.i0.data();
+  const int16_t* w = p.x.w.data();
+  __m256i res[2][3] = {};  // planes a format does not produce stay unused
+  int ox = x0;
+  for (; ox + 16 <= safe; ox += 16) {
+    f.fast(i0 + ox, w + 2 * ox, res[0]);
+    f.fast(i0 + ox + 8, w + 2 * ox + 16, res[1]);
+    for (int pl = 0; pl < p.row_planes; ++pl) store16(rows[pl] + ox, res[0][pl], res[1][pl]);
+  }
+  for (; ox < x1; ox += 16) {
+    const Cols16 cols(p, ox, x1);
+    f.staged(cols.i0, cols.w, res[0]);
+    f.staged(cols.i0 + 8, cols.w + 16, res[1]);
+    for (int pl = 0; pl < p.row_planes; ++pl) store16(rows[pl] + ox, res[0][pl], res[1][pl]);  // into the slack
+  }
+}
+
+// ---- vrow --------------------------------------------------------------------------------------------------------
+// pshufb masks interleaving three 16-byte channel vectors into 48 bytes of RGB: m[k][c] builds output bytes
+// 16k .. 16k+15 from channel c.
+struct InterleaveMasks {
+  alignas(16) int8_t m[3][3][16];
+  InterleaveMasks() {
+    for (int k = 0; k < 3; ++k) {
+      for (int c = 0; c < 3; ++c) {
+        for (int i = 0; i < 16; ++i) {
+          const int g = 16 * k + i;
+          m[k][c][i] = static_cast<int8_t>(g % 3 == c ? g / 3 : -128);
+        }
+      }
+    }
+  }
+};
+const InterleaveMasks kMasks;
+
+inline void store_rgb48(uint8_t* out, __m128i r, __m128i g, __m128i b) {
+  for (int k = 0; k < 3; ++k) {
+    const __m128i v = _mm_or_si128(
+        _mm_or_si128(_mm_shuffle_epi8(r, loadu128(kMasks.m[k][0])), _mm_shuffle_epi8(g, loadu128(kMasks.m[k][1]))),
+        _mm_shuffle_epi8(b, loadu128(kMasks.m[k][2])));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * k), v);
+  }
+}
+
+// Interleaves 8 pixels of R, G, B floats into 24 floats: output float e of register k is pixel (8k + e) / 3,
+// channel (8k + e) % 3; vpermps spreads each channel, the blend masks pick the G and B positions.
+inline void store_rgb_f32(uint8_t* out, __m256 r, __m256 g, __m256 b) {
+  float* o = reinterpret_cast<float*>(out);  // unaligned stores only
+  _mm256_storeu_ps(o, _mm256_blend_ps(_mm256_blend_ps(_mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2)),
+                                                      _mm256_permutevar8x32_ps(g, _mm256_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2)), 0x92),
+                                      _mm256_permutevar8x32_ps(b, _mm256_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2)), 0x24));
+  _mm256_storeu_ps(o + 8, _mm256_blend_ps(_mm256_blend_ps(_mm256_permutevar8x32_ps(r, _mm256_setr_epi32(2, 3, 3, 3, 4, 4, 4, 5)),
+                                                          _mm256_permutevar8x32_ps(g, _mm256_setr_epi32(2, 3, 3, 3, 4, 4, 4, 5)), 0x24),
+                                          _mm256_permutevar8x32_ps(b, _mm256_setr_epi32(2, 3, 3, 3, 4, 4, 4, 5)), 0x49));
+  _mm256_storeu_ps(o + 16, _mm256_blend_ps(_mm256_blend_ps(_mm256_permutevar8x32_ps(r, _mm256_setr_epi32(5, 5, 6, 6, 6, 7, 7, 7)),
+                                                           _mm256_permutevar8x32_ps(g, _mm256_setr_epi32(5, 5, 6, 6, 6, 7, 7, 7)), 0x49),
+                                           _mm256_permutevar8x32_ps(b, _mm256_setr_epi32(5, 5, 6, 6, 6, 7, 7, 7)), 0x92));
+}
+
+// 16 output pixels from columns ox .. ox + 15 of the row planes.
+inline void vrow_block(const Plan& p, const int16_t* const* top, const int16_t* const* bot, __m256i w, int ox,
+                       uint8_t* o) {
+  const __m256 lo = _mm256_set1_ps(p.lo), hi = _mm256_set1_ps(p.hi);
+  const bool is_float = p.type == OutputType::Float32, is_u8 = p.type == OutputType::UInt8;
+  __m256 f[3][2];    // float32: columns 0-7 and 8-15
+  __m128i bytes[3];  // uint8 / int8: 16 columns
+  for (int j = 0; j < p.out_channels; ++j) {
+    const int pl = p.perm[j];
+    const __m256i t = loadu(top[pl] + ox), b = loadu(bot[pl] + ox);
+    const __m256 mk = _mm256_set1_ps(p.mulk[j]), ad = _mm256_set1_ps(p.add[j]);
+    // unpacklo: columns 0-3 | 8-11, unpackhi: 4-7 | 12-15.
+    const __m256 ya =
+        _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_unpacklo_epi16(t, b), w)), mk), ad);
+    const __m256 yb =
+        _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_unpackhi_epi16(t, b), w)), mk), ad);
+    if (is_float) {
+      f[j][0] = _mm256_permute2f128_ps(ya, yb, 0x20);
+      f[j][1] = _mm256_permute2f128_ps(ya, yb, 0x31);
+    } else {
+      const __m256i qa = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(ya, lo), hi));
+      const __m256i qb = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(yb, lo), hi));
+      const __m256i q16 = _mm256_packs_epi32(qa, qb);  // columns 0-7 | 8-15, in order
+      const __m128i l = _mm256_castsi256_si128(q16), h = _mm256_extracti128_si256(q16, 1);
+      bytes[j] = is_u8 ? _mm_packus_epi16(l, h) : _mm_packs_epi16(l, h);
+    }
+  }
+  if (is_float) {
+    if (p.out_channels == 1) {
+      _mm256_storeu_ps(reinterpret_cast<float*>(o), f[0][0]);
+      _mm256_storeu_ps(reinterpret_cast<float*>(o) + 8, f[0][1]);
+    } else {
+      store_rgb_f32(o, f[0][0], f[1][0], f[2][0]);
+      store_rgb_f32(o + 96, f[0][1], f[1][1], f[2][1]);
+    }
+  } else if (p.out_channels == 1) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o), bytes[0]);
+  } else {
+    store_rgb48(o, bytes[0], bytes[1], bytes[2]);
+  }
+}
+
+void vrow_avx2(const Plan& p, const int16_t* const* top, const int16_t* const* bot, int wy0, int wy1, int x0, int x1,
+               uint8_t* out) {
+  const __m256i w = _mm256_set1_epi32((wy0 & 0xffff) | (wy1 << 16));
+  int ox = x0;
+  for (; ox + 16 <= x1; ox += 16) vrow_block(p, top, bot, w, ox, out + static_cast<size_t>(ox) * p.pixel_bytes);
+  if (ox < x1) {  // the row planes' slack makes the block's reads safe; only the wanted pixels are copied out
+    alignas(32) uint8_t buf[16 * 12];
+    vrow_block(p, top, bot, w, ox, buf);
+    std::memcpy(out + static_cast<size_t>(ox) * p.pixel_bytes, buf, static_cast<size_t>(x1 - ox) * p.pixel_bytes);
+  }
+}
+
+// ---- row2: both source rows straight to the output (NV12, I420) ----------------------------------------------
+// Stores 16 pixels from normalised values in column order (y[j][0]: columns 0-7, y[j][1]: 8-15 of channel j).
+template <OutputType kType, bool kClamp, int kCh>
+inline void emit16(const __m256 (&y)[3][2], __m256 lo, __m256 hi, uint8_t* o) {
+  if constexpr (kType == OutputType::Float32) {
+    if constexpr (kCh == 1) {
+      _mm256_storeu_ps(reinterpret_cast<float*>(o), y[0][0]);
+      _mm256_storeu_ps(reinterpret_cast<float*>(o) + 8, y[0][1]);
+    } else {
+      store_rgb_f32(o, y[0][0], y[1][0], y[2][0]);
+      store_rgb_f32(o + 96, y[0][1], y[1][1], y[2][1]);
+    }
+  } else {
+    __m128i bytes[3];
+    for (int j = 0; j < kCh; ++j) {
+      __m256 a = y[j][0], b = y[j][1];
+      if constexpr (kClamp) {
+        a = _mm256_min_ps(_mm256_max_ps(a, lo), hi);
+        b = _mm256_min_ps(_mm256_max_ps(b, lo), hi);
+      }
+      // Without the clamp, y fits int32 (Plan::y_fits_int32) and the saturating packs clamp to the same integers.
+      const __m256i q16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(_mm256_cvtps_epi32(a), _mm256_cvtps_epi32(b)), 0xD8);
+      const __m128i l = _mm256_castsi256_si128(q16), h = _mm256_extracti128_si256(q16, 1);
+      bytes[j] = kType == OutputType::UInt8 ? _mm_packus_epi16(l, h) : _mm_packs_epi16(l, h);
+    }
+    if constexpr (kCh == 1) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), bytes[0]);
+    } else {
+      store_rgb48(o, bytes[0], bytes[1], bytes[2]);
+    }
+  }
+}
+
+// Top and bottom Q7 results of 8 columns -> (top, bottom) 16-bit pairs -> vertical pmaddwd -> y = acc * mulk + add.
+inline __m256 vblend(__m256i top, __m256i bot, __m256i wy, __m256 mk, __m256 ad) {
+  const __m256i pair = _mm256_blend_epi16(top, _mm256_slli_epi32(bot, 16), 0xAA);
+  return _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(pair, wy)), mk), ad);
+}
+
+template <bool kI420, bool kGray, bool kBgr, OutputType kType, bool kClamp>
+void row2_yuv420(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out, int16_t* const*, int16_t* const*) {
+  using Fmt = Yuv420<kI420, kGray>;
+  constexpr int kCh = kGray ? 1 : 3;
+  const Fmt top(p, ra), bot(p, rb);
+  const bool same_chroma = (ra >> 1) == (rb >> 1);  // rows 2k and 2k + 1 share a chroma row
+  const int x1 = p.dst.width;
+  const int safe = safe_end(p, x1, top.limit());
+  const __m256i wy = _mm256_set1_epi32((wy0 & 0xffff) | (wy1 << 16));
+  const __m256 lo = _mm256_set1_ps(p.lo), hi = _mm256_set1_ps(p.hi);
+  __m256 mk[3], ad[3];
+  for (int j = 0; j < kCh; ++j) {
+    mk[j] = _mm256_set1_ps(p.mulk[j]);
+    ad[j] = _mm256_set1_ps(p.add[j]);
+  }
+  const int32_t* i0 = p.x.i0.data();
+  const int16_t* w = p.x.w.data();
+  int ox = 0;
+  for (; ox + 16 <= safe; ox += 16) {
+    __m256 y[3][2];
+    for (int h = 0; h < 2; ++h) {
+      const int c = ox + 8 * h;
+      const __m256i idx = loadu(i0 + c), wc = loadu(w + 2 * c);
+      __m256i ht[3], hb[3];
+      ChromaTerms t{};
+      if constexpr (!kGray) {
+        __m256i qu, qv;
+        top.chroma_fast(idx, qu, qv);
+        t = top.terms(qu, qv, idx);
+      }
+      top.finish(top.y_fast(idx), t, wc, ht);
+      if constexpr (!kGray) {
+        if (!same_chroma) {
+          __m256i qu, qv;
+          bot.chroma_fast(idx, qu, qv);
+          t = bot.terms(qu, qv, idx);
+        }
+      }
+      bot.finish(bot.y_fast(idx), t, wc, hb);
+      for (int j = 0; j < kCh; ++j) {
+        const int pl = kBgr ? 2 - j : j;  // compile-time, so ht / hb stay in registers
+        y[j][h] = vblend(ht[pl], hb[pl], wy, mk[j], ad[j]);
+      }
+    }
+    emit16<kType, kClamp, kCh>(y, lo, hi, out + static_cast<size_t>(ox) * p.pixel_bytes);
+  }
+  for (; ox < x1; ox += 16) {  // near the rows' end (exact loads), and the last partial block (via a buffer)
+    const Cols16 cols(p, ox, x1);
+    __m256 y[3][2];
+    for (int h = 0; h < 2; ++h) {
+      const int32_t* ci = cols.i0 + 8 * h;
+      const __m256i idx = loadu(ci), wc = loadu(cols.w + 16 * h);
+      __m256i ht[3], hb[3];
+      ChromaTerms t{};
+      if constexpr (!kGray) {
+        __m256i qu, qv;
+        top.chroma_staged(ci, qu, qv);
+        t = top.terms(qu, qv, idx);
+      }
+      top.finish(top.y_staged(ci), t, wc, ht);
+      if constexpr (!kGray) {
+        if (!same_chroma) {
+          __m256i qu, qv;
+          bot.chroma_staged(ci, qu, qv);
+          t = bot.terms(qu, qv, idx);
+        }
+      }
+      bot.finish(bot.y_staged(ci), t, wc, hb);
+      for (int j = 0; j < kCh; ++j) {
+        const int pl = kBgr ? 2 - j : j;
+        y[j][h] = vblend(ht[pl], hb[pl], wy, mk[j], ad[j]);
+      }
+    }
+    alignas(32) uint8_t buf[16 * 12];
+    emit16<kType, kClamp, kCh>(y, lo, hi, buf);
+    std::memcpy(out + static_cast<size_t>(ox) * p.pixel_bytes, buf,
+                static_cast<size_t>(std::min(16, x1 - ox)) * p.pixel_bytes);
+  }
+}
+
+template <bool kI420, bool kGray, bool kBgr>
+Row2Fn pick_row2(const Plan& p) {
+  const bool clamp = !p.y_fits_int32;
+  switch (p.type) {
+    case OutputType::UInt8:
+      return clamp ? row2_yuv420<kI420, kGray, kBgr, OutputType::UInt8, true>
+                   : row2_yuv420<kI420, kGray, kBgr, OutputType::UInt8, false>;
+    case OutputType::Int8:
+      return clamp ? row2_yuv420<kI420, kGray, kBgr, OutputType::Int8, true>
+                   : row2_yuv420<kI420, kGray, kBgr, OutputType::Int8, false>;
+    case OutputType::Float32:
+      return row2_yuv420<kI420, kGray, kBgr, OutputType::Float32, false>;
+  }
+  return nullptr;
+}
+
+template <bool kI420>
+void yuv420_kernels(const Plan& p, RowKernels& k) {
+  if (p.row_planes == 1) {
+    k.hrow = hrow_avx2<Yuv420<kI420, true>>;
+    k.row2 = pick_row2<kI420, true, false>(p);
+  } else {
+    k.hrow = hrow_avx2<Yuv420<kI420, false>>;
+    k.row2 = p.perm[0] == 2 ? pick_row2<kI420, false, true>(p) : pick_row2<kI420, false, false>(p);
+  }
+}
+
+}  // namespace
+
+RowKernels kernels_avx2(const Plan& p) {
+  RowKernels k{hrow_ref, vrow_avx2};
+  if (p.src_width < 2) return k;  // the pair loads need i1 == i0 + 1
+  switch (p.format) {
+    case PixelFormat::NV12: yuv420_kernels<false>(p, k); break;
+    case PixelFormat::I420: yuv420_kernels<true>(p, k); break;
+    case PixelFormat::RGB888: k.hrow = hrow_avx2<Rgb<3, false>>; break;
+    case PixelFormat::BGR888: k.hrow = hrow_avx2<Rgb<3, true>>; break;
+    case PixelFormat::RGBA8888: k.hrow = hrow_avx2<Rgb<4, false>>; break;
+    case PixelFormat::RGB565: k.hrow = hrow_avx2<Rgb565>; break;
+    case PixelFormat::GRAY8: k.hrow = hrow_avx2<Gray8>; break;
+    case PixelFormat::YUYV: k.hrow = p.row_planes == 1 ? hrow_avx2<Yuyv<true>> : hrow_avx2<Yuyv<false>>; break;
+  }
+  return k;
+}
+
+}  // namespace glassbridge::detail
