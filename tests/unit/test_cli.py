@@ -54,7 +54,7 @@ def astronaut() -> Path:
 
 def assert_one_line_error(code: int, err: str, *must_contain: str) -> None:
     assert code != 0
-    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("INFO: ")]
+    lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err
     assert "Traceback" not in err
     for text in must_contain:

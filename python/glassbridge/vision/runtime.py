@@ -17,13 +17,16 @@ child process: LiteRT can crash the whole process on a corrupt flatbuffer, and a
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
+import tempfile
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -41,6 +44,37 @@ PROBE_TIMEOUT_S = 30.0
 T = TypeVar("T")
 
 _USER_MODEL_ADVICE = "check the path, or re-export the model with the TFLite converter"
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _litert_info_to_log() -> Iterator[None]:
+    """Route what LiteRT's C++ logging writes to stderr while a model loads into this module's logger.
+
+    LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." straight to file descriptor 2, in
+    the middle of a command's output. INFO lines become debug records; anything else (warnings, errors) goes back
+    to stderr unchanged, so nothing is lost.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (embedded interpreter): leave stderr alone
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode(errors="replace").splitlines():
+                if line.startswith("INFO: "):
+                    log.debug("LiteRT: %s", line[6:])
+                elif line:
+                    print(line, file=sys.stderr)
 
 
 @dataclass(frozen=True)
@@ -167,8 +201,9 @@ class TfliteModel:
         from ai_edge_litert.interpreter import Interpreter  # imported on first model: keeps `import` light
 
         try:
-            self._interp = Interpreter(model_path=str(self.path), num_threads=self.threads)
-            self._interp.allocate_tensors()
+            with _litert_info_to_log():
+                self._interp = Interpreter(model_path=str(self.path), num_threads=self.threads)
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(self.path, f"LiteRT cannot load it ({exc})", advice) from exc
         self.input_details = self._interp.get_input_details()
