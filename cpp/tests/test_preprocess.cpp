@@ -263,6 +263,42 @@ void test_all_widths() {
   }
 }
 
+// Wide loads and windows near a row's end read into the next row (only the last rows stay exact), and a fused row
+// whose weight lies on one source row converts it once: downscales of 2x to 8x (window sizes) whose taps reach the
+// right and bottom edges, for every stride padding from none to odd, and vertical factors with zero-weight rows
+// (3x, 480 -> 224). AddressSanitizer does not see inside vpgatherdd: run this binary under valgrind memcheck (which
+// does) after changing a gather's read limit.
+void test_row_ends() {
+  std::mt19937 rng(11);
+  const gb::PixelFormat formats[] = {gb::PixelFormat::NV12, gb::PixelFormat::I420, gb::PixelFormat::YUYV,
+                                     gb::PixelFormat::GRAY8, gb::PixelFormat::RGB888, gb::PixelFormat::RGB565};
+  struct Shape {
+    int w, h, ow, oh;
+  };
+  const Shape shapes[] = {{640, 480, 224, 224}, {96, 60, 32, 20}, {2, 9, 1, 3},   {6, 12, 3, 4},
+                          {34, 30, 17, 10},    {50, 18, 16, 6},  {200, 40, 24, 12}, {130, 26, 16, 8},
+                          {2, 2, 1, 1}};
+  for (gb::PixelFormat f : formats) {
+    for (const Shape& sh : shapes) {
+      for (int pad = 0; pad < 3; ++pad) {
+        Case c;
+        c.format = f;
+        c.width = sh.w;
+        c.height = sh.h;
+        for (int& sp : c.stride_pad) sp = pad == 2 ? 3 : pad;
+        c.crop = {0, 0, sh.w, sh.h};
+        c.out_w = sh.ow;
+        c.out_h = sh.oh;
+        c.channels = static_cast<gb::Channels>(pad);
+        c.type = static_cast<gb::OutputType>((pad + sh.w) % 3);
+        c.mul[0] = c.mul[1] = c.mul[2] = 0.7f;
+        c.add[0] = c.add[1] = c.add[2] = -60.f;
+        CHECK(compare_isas(c, rng) == 0);
+      }
+    }
+  }
+}
+
 // validate() rejects inconsistent input with std::invalid_argument whose message names the problem.
 void expect_error(const gb::SourceImage& src, const gb::Rect& crop, const gb::OutputSpec& out, const char* needle) {
   try {
@@ -399,6 +435,7 @@ int main() {
   test_random_cases(emulated ? 1000 : 1500, 90, 80, 1234);
   test_random_cases(emulated ? 40 : 60, 400, 260, 99);
   test_product_shapes();
+  test_row_ends();
   gb::set_isa(gb::best_isa());
   if (g_failures) {
     std::fprintf(stderr, "%d check(s) failed\n", g_failures);

@@ -33,7 +33,9 @@
 //  * Error of v against the exact float64 value: at most ~0.035 level (measured over all formats), so an integer
 //    output is within half a step plus 0.035 * |mul| of the exact y: within one step for any |mul| < 14.
 //  * Performance: the kernel reads only the tap pairs it needs; tap tables are built once per call. Source images
-//    at most 32768 pixels on a side.
+//    at most 32768 pixels on a side. SIMD paths load a few bytes more than a pair (or 16-byte windows) and may read
+//    past a row's end into the next row's bytes, which the plane's validated extent ((rows - 1) * stride + row
+//    bytes) guarantees; nothing past a plane's last row is ever read, and the extra bytes never affect a result.
 #pragma once
 
 #include <cstddef>

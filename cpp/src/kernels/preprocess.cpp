@@ -190,7 +190,8 @@ AxisTaps make_axis_taps(int image_len, int crop_start, int crop_len, int out_len
 int Plan::cols_with_i0_below(int limit) const {
   if (memo_cols_ < 0 || memo_limit_ != limit) {
     memo_limit_ = limit;
-    memo_cols_ = static_cast<int>(std::lower_bound(x.i0.begin(), x.i0.end(), limit) - x.i0.begin());
+    const auto end = x.i0.begin() + dst.width;  // the padding past dst.width is not a column
+    memo_cols_ = static_cast<int>(std::lower_bound(x.i0.begin(), end, limit) - x.i0.begin());
   }
   return memo_cols_;
 }
@@ -211,6 +212,11 @@ Plan make_plan(const SourceImage& src, const Rect& crop, const OutputSpec& out) 
   p.out_width = out.width;
   p.out_height = out.height;
   p.x = make_axis_taps(src.width, crop.x, crop.width, p.dst.width);
+  // Pad the column taps to whole SIMD blocks (see kColPad): the last column repeated with zero weights.
+  const size_t padded = (static_cast<size_t>(p.dst.width) + kColPad - 1) / kColPad * kColPad;
+  p.x.i0.resize(padded, p.x.i0.back());
+  p.x.i1.resize(padded, p.x.i1.back());
+  p.x.w.resize(2 * padded, int16_t{0});
   p.y = make_axis_taps(src.height, crop.y, crop.height, p.dst.height);
   p.out_channels = channel_count(out.channels);
   p.row_planes = (out.channels == Channels::Gray || src.format == PixelFormat::GRAY8) ? 1 : 3;
@@ -329,7 +335,8 @@ void run(const Plan& p, const RowKernels& k, const OutputSpec& out) {
     // A row with weight 0 contributes exactly 0, so it need not be converted: use the other row twice.
     const int ra = wy0 == 0 ? p.y.i1[dy] : p.y.i0[dy];
     const int rb = wy1 == 0 ? p.y.i0[dy] : p.y.i1[dy];
-    if (k.row2 != nullptr && p.fuse_rows && ra != rb) {
+    // ra == rb (one row carries all the weight) also goes to row2, which then converts that row once.
+    if (k.row2 != nullptr && p.fuse_rows) {
       int16_t* const* sa = nullptr;
       int16_t* const* sb = nullptr;
       cache.scratch(sa, sb);
@@ -343,7 +350,7 @@ void run(const Plan& p, const RowKernels& k, const OutputSpec& out) {
   }
 }
 
-RowKernels kernels_for(Isa isa, const Plan& p) {
+RowKernels kernels_for(Isa isa, Plan& p) {
   switch (isa) {
 #if defined(GLASSBRIDGE_X86)
     case Isa::Sse41: return kernels_sse41(p);
@@ -361,8 +368,9 @@ RowKernels kernels_for(Isa isa, const Plan& p) {
 
 void preprocess(const SourceImage& src, const Rect& crop, const OutputSpec& out) {
   validate(src, crop, out);
-  const detail::Plan p = detail::make_plan(src, crop, out);
-  detail::run(p, detail::kernels_for(active_isa(), p), out);
+  detail::Plan p = detail::make_plan(src, crop, out);
+  const detail::RowKernels k = detail::kernels_for(active_isa(), p);  // may add the ISA's column tables to p
+  detail::run(p, k, out);
 }
 
 void preprocess_ref(const SourceImage& src, const Rect& crop, const OutputSpec& out) {

@@ -117,6 +117,19 @@ struct AxisTaps {
 };
 AxisTaps make_axis_taps(int image_len, int crop_start, int crop_len, int out_len);
 
+// The plan's column taps (Plan::x) are padded to a multiple of kColPad entries: the last column repeated with
+// zero weights, so a SIMD block at the row's end loads its taps like any other block (the extra outputs land in
+// row-plane slack or a scratch buffer, never in the output).
+constexpr int kColPad = 16;
+
+// Bytes a kernel may read from the start of row `row` of a plane whose rows hold `row_bytes` bytes: the row
+// itself for the plane's last row, else also the next row (validate() guarantees (rows - 1) * stride + row_bytes
+// readable bytes). Wide loads (gathers of 4 or 8 bytes for a 2-byte pair) near a row's end then stay on the fast
+// path for every row but the last. Capped: no kernel reads more than a few bytes past its row.
+inline int readable_row_bytes(ptrdiff_t stride, int rows, int row, int row_bytes) {
+  if (row + 1 >= rows) return row_bytes;
+  return row_bytes + static_cast<int>(stride < 64 ? stride : 64);
+}
 // Everything a row kernel needs, computed once per call.
 struct Plan {
   PixelFormat format = PixelFormat::GRAY8;
@@ -126,7 +139,7 @@ struct Plan {
   ptrdiff_t stride[3] = {0, 0, 0};
   Rect dst;                    // resolved destination rectangle inside the output
   int out_width = 0, out_height = 0;
-  AxisTaps x, y;               // x: dst.width entries, y: dst.height entries
+  AxisTaps x, y;               // x: dst.width entries (padded, see kColPad), y: dst.height entries
   int row_planes = 3;          // 1 (gray output, or a gray source) or 3 (R, G, B)
   int out_channels = 3;        // 1 or 3
   int perm[3] = {0, 1, 2};     // output channel j reads row plane perm[j]
@@ -139,6 +152,8 @@ struct Plan {
   // (the bounds are integers), so vector paths may skip the float clamp.
   bool y_fits_int32 = false;
   bool fuse_rows = false;      // crop height >= 2 * dst height: consecutive output rows share no source rows
+  // Column tables an ISA derives from x once per call (its kernels_* function fills them; see that file).
+  std::vector<int32_t> isa_cols;
 
   const YuvCoeffs& yuv() const { return range == YuvRange::Full ? kYuvFull : kYuvLimited; }
   // Number of leading output columns whose first tap index i0 is below `limit` (x.i0 is non-decreasing): the
@@ -160,8 +175,9 @@ using HRowFn = void (*)(const Plan& p, int sy, int x0, int x1, int16_t* const* r
 // Writes output pixels x0 .. x1 (relative to dst.x) of one output row; out points at the dst.x pixel.
 using VRowFn = void (*)(const Plan& p, const int16_t* const* top, const int16_t* const* bot, int wy0, int wy1, int x0,
                         int x1, uint8_t* out);
-// Optional: one output row straight from its two source rows ra != rb (columns 0 .. dst.width), without row planes
-// in between; used when the crop is at least twice the destination's height, so rows are not reused. scratch_a /
+// Optional: one output row straight from its two source rows ra and rb (columns 0 .. dst.width), without row planes
+// in between; used when the crop is at least twice the destination's height, so rows are not reused. ra == rb when
+// one row carries all the weight (the kernel may then convert it once). scratch_a /
 // scratch_b are row planes (dst.width + kRowSlack each) for columns the kernel leaves to hrow + vrow.
 using Row2Fn = void (*)(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out, int16_t* const* scratch_a,
                         int16_t* const* scratch_b);
@@ -177,11 +193,11 @@ void vrow_ref(const Plan& p, const int16_t* const* top, const int16_t* const* bo
               uint8_t* out);
 RowKernels kernels_ref(const Plan& p);
 #if defined(GLASSBRIDGE_X86)
-RowKernels kernels_sse41(const Plan& p);  // preprocess_sse41.cpp
-RowKernels kernels_avx2(const Plan& p);   // preprocess_avx2.cpp
+RowKernels kernels_sse41(Plan& p);        // preprocess_sse41.cpp; may fill p.isa_cols
+RowKernels kernels_avx2(Plan& p);         // preprocess_avx2.cpp; may fill p.isa_cols
 #endif
 #if defined(GLASSBRIDGE_ARM64)
-RowKernels kernels_neon(const Plan& p);   // preprocess_neon.cpp
+RowKernels kernels_neon(Plan& p);         // preprocess_neon.cpp; may fill p.isa_cols
 #endif
 
 // Quantises one normalised value exactly as every vrow does.

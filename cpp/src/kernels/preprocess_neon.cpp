@@ -11,8 +11,11 @@
 // interleaves RGB. row2 (YUV formats, when downscaling at least 2x vertically): both source rows staged in one
 // pass, chroma terms computed once when they share a chroma row, straight to the output.
 // Coverage: hrow for every format (RGB and gray outputs), vrow for every output type and channel order, row2 for
-// NV12, I420 and YUYV. Instruction counts (qemu-aarch64 TCG plugin, NV12 1080p -> 224 int8): 2.34 M per frame
-// (reference 21.0 M).
+// NV12, I420 and YUYV (one source row converted once when it carries all the weight). Wide chroma loads may read
+// into the next row (readable_row_bytes), so only a plane's last row stages exact bytes near its end; when 8
+// columns' taps span at most 32 or 64 bytes, window loads and vqtbl2q / vqtbl4q replace the staging (build_windows).
+// Instruction counts (qemu-aarch64 TCG insn plugin, NV12 -> 224 int8, per frame): 1080p 1.73 M (was 2.34 M),
+// 640x480 1.50 M (was 2.32 M); reference 21.0 M at 1080p.
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -58,21 +61,9 @@ constexpr int kRawShift = kHShift - kTapFrac;  // 8-bit taps: (64 S + 2^12) >> 1
 
 GB_INLINE int16x8_t widen(uint8x8_t v) { return vreinterpretq_s16_u16(vmovl_u8(v)); }
 
-// The tap table of 8 columns from ox; past x1 the last column repeats with zero weights.
-struct Cols8 {
-  int32_t i0[8];
-  int16_t w[16];
-  Cols8() {}  // filled only for a tail block
-  Cols8(const Plan& p, int ox, int x1) {
-    const int n = std::min(8, x1 - ox);
-    for (int j = 0; j < 8; ++j) {
-      const int c = ox + std::min(j, n - 1);
-      i0[j] = p.x.i0[c];
-      w[2 * j] = j < n ? p.x.w[2 * c] : int16_t{0};
-      w[2 * j + 1] = j < n ? p.x.w[2 * c + 1] : int16_t{0};
-    }
-  }
-};
+// A partial last block of 8 columns loads its taps from the plan, padded past dst.width with the last column and
+// zero weights; its staged values are padded the same way (pad_stage).
+static_assert(kColPad % 8 == 0, "blocks of 8 columns load their taps from the padded plan");
 
 // ---- YUV 4:2:0 and YUYV ----------------------------------------------------------------------------------------
 struct YuvK {
@@ -126,9 +117,9 @@ GB_INLINE uint8x8_t odd_mask(const int32_t* i0) {
 }
 // Q7 results of 8 columns from their staged Y pairs (16 bytes: a0 b0 a1 b1 ...) and the taps' chroma terms.
 template <bool kGray>
-GB_INLINE void finish(const uint16_t* ys, const Terms& ta, const Terms& tb, const W8& w, const YuvK& k, int16x8_t* res) {
-  const uint8x8x2_t y = vld2_u8(reinterpret_cast<const uint8_t*>(ys));  // tap a, tap b
-  const int16x8_t ya = luma6(y.val[0], k), yb = luma6(y.val[1], k);
+GB_INLINE void finish_taps(uint8x8_t y_a, uint8x8_t y_b, const Terms& ta, const Terms& tb, const W8& w, const YuvK& k,
+                           int16x8_t* res) {
+  const int16x8_t ya = luma6(y_a, k), yb = luma6(y_b, k);
   if constexpr (kGray) {
     res[0] = hinterp<kHShift>(clamp_tap(ya, k), clamp_tap(yb, k), w);
   } else {
@@ -137,6 +128,11 @@ GB_INLINE void finish(const uint16_t* ys, const Terms& ta, const Terms& tb, cons
     res[1] = hinterp<kHShift>(clamp_tap(vsubq_s16(ya, ta.guv), k), clamp_tap(vsubq_s16(yb, tb.guv), k), w);
     res[2] = hinterp<kHShift>(clamp_tap(vqaddq_s16(ya, ta.bu), k), clamp_tap(vqaddq_s16(yb, tb.bu), k), w);
   }
+}
+template <bool kGray>
+GB_INLINE void finish(const uint16_t* ys, const Terms& ta, const Terms& tb, const W8& w, const YuvK& k, int16x8_t* res) {
+  const uint8x8x2_t y = vld2_u8(reinterpret_cast<const uint8_t*>(ys));  // tap a, tap b
+  finish_taps<kGray>(y.val[0], y.val[1], ta, tb, w, k, res);
 }
 
 // Staging of one row. NV12: Y pair at i0, [U0 V0 U1 V1] at 2 * (i0 >> 1); I420: [U0 U1 V0 V1] from the pairs at
@@ -148,14 +144,24 @@ struct YuvRow {
   const uint8_t* yrow;
   const uint8_t* c1;
   const uint8_t* c2;
-  int limit;  // wide chroma loads stay inside the row for i0 below this
+  int limit;  // wide chroma loads stay inside the bytes readable from the row's start for i0 below this
 
   YuvRow(const Plan& p, int sy)
       : yrow(p.plane[0] + sy * p.stride[0]),
         c1(kFmt == Yuv::YUYV ? nullptr : p.plane[1] + (sy >> 1) * p.stride[1]),
         c2(kFmt == Yuv::I420 ? p.plane[2] + (sy >> 1) * p.stride[2] : nullptr) {
-    const int cw = (p.src_width + 1) / 2;
-    limit = kFmt == Yuv::NV12 ? 2 * cw - 2 : (kFmt == Yuv::I420 ? 2 * cw - 3 : INT_MAX);
+    // Only the last chroma row limits the wide loads (readable_row_bytes): the others may read into the next row.
+    const int cw = (p.src_width + 1) / 2, ch = (p.src_height + 1) / 2;
+    if (kFmt == Yuv::NV12) {  // 4 bytes at 2 * (i0 >> 1)
+      const int c = readable_row_bytes(p.stride[1], ch, sy >> 1, 2 * cw);
+      limit = c < 4 ? 0 : (c - 4) / 2 * 2 + 2;
+    } else if (kFmt == Yuv::I420) {  // 2 bytes at i0 >> 1 of U and of V
+      const int c = std::min(readable_row_bytes(p.stride[1], ch, sy >> 1, cw),
+                             readable_row_bytes(p.stride[2], ch, sy >> 1, cw));
+      limit = 2 * c - 3;
+    } else {
+      limit = INT_MAX;
+    }
   }
 
   // The Y pair of column x (i0 + 1 < width always).
@@ -366,14 +372,9 @@ void hrow_neon(const Plan& p, int sy, int x0, int x1, int16_t* const* rows) {
     f.stage(p.x.i0.data() + c, n, std::max(0, std::min(n, safe - c)));
     for (int j = 0; j < n; j += 8) {
       const int ox = c + j;
-      if (ox + 8 <= x1) {
-        const int16x8x2_t w = vld2q_s16(p.x.w.data() + 2 * ox);
-        f.compute(j, p.x.i0.data() + ox, W8{w.val[0], w.val[1]}, res);
-      } else {  // the last partial block: its extra columns land in the row slack
-        const Cols8 tail(p, ox, x1);
-        const int16x8x2_t w = vld2q_s16(tail.w);
-        f.compute(j, tail.i0, W8{w.val[0], w.val[1]}, res);
-      }
+      // A partial last block loads the padded taps; its extra columns land in the row slack.
+      const int16x8x2_t w = vld2q_s16(p.x.w.data() + 2 * ox);
+      f.compute(j, p.x.i0.data() + ox, W8{w.val[0], w.val[1]}, res);
       for (int pl = 0; pl < planes; ++pl) vst1q_s16(rows[pl] + ox, res[pl]);
     }
   }
@@ -432,6 +433,92 @@ void vrow_neon(const Plan& p, const int16_t* const* top, const int16_t* const* b
   }
 }
 
+// ---- window tables (NV12, I420 row2) -------------------------------------------------------------------------
+// When the taps of 8 consecutive output columns span at most 32 (or 64) source bytes (downscales up to about 4x,
+// or 8.8x), a 32-byte (64-byte) window load and vqtbl2q (vqtbl4q) replace the scalar staging of each column's pair:
+// tap a and tap b of 8 columns come out of one table lookup. The indices depend only on the columns, so they are
+// built once per call. Plan::isa_cols[0] holds the window size in bytes; then per 8-column group g, kWinInts int32
+// at isa_cols[kWinInts * (g + 1)]: [0] the Y window offset (i0 of the group's first column), [1] the chroma window
+// offset, then bytes: [4..7] the Y indices (tap a of columns 0-7, then tap b), [8..11] NV12: U then V of tap a, or
+// I420: tap a then tap b (for the U and the V plane alike), [12..15] NV12: U then V of tap b.
+constexpr int kWinInts = 16;
+
+bool build_windows(Plan& p, bool i420, int bytes) {
+  const int groups = static_cast<int>(p.x.i0.size()) / 8;  // padded to whole blocks
+  std::vector<int32_t> tab(static_cast<size_t>(groups + 1) * kWinInts, 0);
+  tab[0] = bytes;
+  int y_end = 0, c_end = 0;
+  for (int g = 0; g < groups; ++g) {
+    int32_t* t = tab.data() + static_cast<size_t>(g + 1) * kWinInts;
+    const int32_t* i0 = p.x.i0.data() + 8 * g;
+    const int yo = i0[0], co = i420 ? i0[0] >> 1 : 2 * (i0[0] >> 1);
+    t[0] = yo;
+    t[1] = co;
+    y_end = std::max(y_end, yo + bytes);
+    c_end = std::max(c_end, co + bytes);
+    uint8_t b[48];
+    for (int m = 0; m < 8; ++m) {
+      const int x = i0[m];
+      const int ca = i420 ? (x >> 1) - co : 2 * (x >> 1) - co;            // chroma byte of tap a
+      const int cb = i420 ? ((x + 1) >> 1) - co : 2 * ((x + 1) >> 1) - co;  // of tap b
+      if (x + 1 - yo >= bytes || cb + (i420 ? 0 : 1) >= bytes) return false;
+      b[m] = static_cast<uint8_t>(x - yo);
+      b[8 + m] = static_cast<uint8_t>(x + 1 - yo);
+      if (i420) {
+        b[16 + m] = static_cast<uint8_t>(ca);
+        b[24 + m] = static_cast<uint8_t>(cb);
+      } else {
+        b[16 + m] = static_cast<uint8_t>(ca);
+        b[24 + m] = static_cast<uint8_t>(ca + 1);
+        b[32 + m] = static_cast<uint8_t>(cb);
+        b[40 + m] = static_cast<uint8_t>(cb + 1);
+      }
+    }
+    std::memcpy(t + 4, b, i420 ? 32 : 48);
+  }
+  // Windows may read past a row's end into the next row (readable_row_bytes); the plane's last row (and last
+  // chroma row) keeps the staging. Windows are used only if they stay within that for every other row.
+  const int cw = (p.src_width + 1) / 2, ch = (p.src_height + 1) / 2;
+  if (p.src_height < 2 || ch < 2) return false;
+  if (y_end > readable_row_bytes(p.stride[0], p.src_height, 0, p.src_width)) return false;
+  if (c_end > readable_row_bytes(p.stride[1], ch, 0, i420 ? cw : 2 * cw)) return false;
+  if (i420 && c_end > readable_row_bytes(p.stride[2], ch, 0, cw)) return false;
+  p.isa_cols = std::move(tab);
+  return true;
+}
+
+template <int kBytes>
+GB_INLINE uint8x16_t window(const uint8_t* row, int off, uint8x16_t idx) {
+  const uint8_t* r = row + off;
+  if constexpr (kBytes == 32) {
+    return vqtbl2q_u8(uint8x16x2_t{{vld1q_u8(r), vld1q_u8(r + 16)}}, idx);
+  } else {
+    return vqtbl4q_u8(uint8x16x4_t{{vld1q_u8(r), vld1q_u8(r + 16), vld1q_u8(r + 32), vld1q_u8(r + 48)}}, idx);
+  }
+}
+GB_INLINE uint8x16_t win_idx(const int32_t* t, int k) { return vld1q_u8(reinterpret_cast<const uint8_t*>(t + k)); }
+
+// Q7 results of the 8 columns of window group t for one row (chroma terms: computed here unless `shared`).
+template <Yuv kFmt, bool kGray, int kBytes>
+GB_INLINE void window_row(const YuvRow<kFmt>& r, const int32_t* t, const W8& w, const YuvK& k, Terms& ta, Terms& tb,
+                          bool shared, int16x8_t* res) {
+  if constexpr (!kGray) {
+    if (!shared) {
+      if constexpr (kFmt == Yuv::I420) {
+        const uint8x16_t u = window<kBytes>(r.c1, t[1], win_idx(t, 8)), v = window<kBytes>(r.c2, t[1], win_idx(t, 8));
+        ta = terms(vget_low_u8(u), vget_low_u8(v), k);
+        tb = terms(vget_high_u8(u), vget_high_u8(v), k);
+      } else {
+        const uint8x16_t a = window<kBytes>(r.c1, t[1], win_idx(t, 8)), b = window<kBytes>(r.c1, t[1], win_idx(t, 12));
+        ta = terms(vget_low_u8(a), vget_high_u8(a), k);
+        tb = terms(vget_low_u8(b), vget_high_u8(b), k);
+      }
+    }
+  }
+  const uint8x16_t y = window<kBytes>(r.yrow, t[0], win_idx(t, 4));
+  finish_taps<kGray>(vget_low_u8(y), vget_high_u8(y), ta, tb, w, k, res);
+}
+
 // ---- row2: both source rows straight to the output (YUV formats) ------------------------------------------------
 // 8 output pixels from normalised values of channel j: y[j][0] columns 0-3, y[j][1] columns 4-7.
 template <OutputType kType, int kCh>
@@ -460,21 +547,71 @@ GB_INLINE void emit8(const float32x4_t (&y)[3][2], uint8_t* o) {
   }
 }
 
-template <Yuv kFmt, bool kGray, bool kBgr, OutputType kType>
-void row2_neon(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out, int16_t* const*, int16_t* const*) {
+// Vertical interpolation of 8 columns' Q7 results, normalisation and the store (the last partial block through a
+// buffer). kOne: a = h * 2^14, what the multiply-accumulate gives when one row carries all the weight.
+template <OutputType kType, int kCh, bool kBgr, bool kOne>
+GB_INLINE void vertical_emit(const Plan& p, const int16x8_t* ht, const int16x8_t* hb, int16x4_t w0, int16x4_t w1,
+                             const float32x4_t* mk, const float32x4_t* ad, int ox, int x1, uint8_t* out) {
+  float32x4_t y[3][2];
+  for (int ch = 0; ch < kCh; ++ch) {
+    const int pl = kBgr ? 2 - ch : ch;
+    int32x4_t lo, hi;
+    if constexpr (kOne) {
+      lo = vshll_n_s16(vget_low_s16(ht[pl]), kWeightBits);
+      hi = vshll_high_n_s16(ht[pl], kWeightBits);
+    } else {
+      lo = vmlal_s16(vmull_s16(vget_low_s16(ht[pl]), w0), vget_low_s16(hb[pl]), w1);
+      hi = vmlal_s16(vmull_s16(vget_high_s16(ht[pl]), w0), vget_high_s16(hb[pl]), w1);
+    }
+    y[ch][0] = vaddq_f32(vmulq_f32(vcvtq_f32_s32(lo), mk[ch]), ad[ch]);
+    y[ch][1] = vaddq_f32(vmulq_f32(vcvtq_f32_s32(hi), mk[ch]), ad[ch]);
+  }
+  uint8_t* o = out + static_cast<size_t>(ox) * p.pixel_bytes;
+  if (ox + 8 <= x1) {
+    emit8<kType, kCh>(y, o);
+  } else {  // the last partial block, through a buffer
+    alignas(16) uint8_t buf[8 * 12];
+    emit8<kType, kCh>(y, buf);
+    std::memcpy(o, buf, static_cast<size_t>(x1 - ox) * p.pixel_bytes);
+  }
+}
+
+// kOne: ra == rb, one source row carries all the weight; it is staged and converted once, and a = h * 2^14 is what
+// the vertical multiply-accumulate would give.
+// kWin: the window size of Plan::isa_cols (32 or 64 bytes), used when the table is there.
+template <Yuv kFmt, bool kGray, bool kBgr, OutputType kType, bool kOne, int kWin>
+void row2_rows(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
   constexpr bool kI420 = kFmt == Yuv::I420;
   constexpr int kCh = kGray ? 1 : 3;
   const YuvRow<kFmt> top(p, ra), bot(p, rb);
   const YuvK k(p.yuv());
   // Rows 2k and 2k + 1 of NV12 / I420 share a chroma row; YUYV rows never do.
-  const bool same_chroma = kFmt != Yuv::YUYV && (ra >> 1) == (rb >> 1);
+  const bool same_chroma = kOne || (kFmt != Yuv::YUYV && (ra >> 1) == (rb >> 1));
   const int x1 = p.dst.width;
-  const int safe = std::min(x1, p.cols_with_i0_below(kGray ? INT_MAX : top.limit));
+  const int limit = kGray ? INT_MAX : (kOne ? top.limit : std::min(top.limit, bot.limit));
+  const int safe = std::min(x1, p.cols_with_i0_below(limit));
   const int16x4_t w0 = vdup_n_s16(static_cast<int16_t>(wy0)), w1 = vdup_n_s16(static_cast<int16_t>(wy1));
   float32x4_t mk[3], ad[3];
   for (int j = 0; j < kCh; ++j) {
     mk[j] = vdupq_n_f32(p.mulk[j]);
     ad[j] = vdupq_n_f32(p.add[j]);
+  }
+  // Window loads unless a row is its plane's last (or its chroma row is): they may read into the next row.
+  const int last = std::max(ra, rb);
+  if constexpr (kFmt != Yuv::YUYV) {
+    if (!p.isa_cols.empty() && last + 1 < p.src_height && (last >> 1) + 1 < (p.src_height + 1) / 2) {
+      for (int ox = 0; ox < x1; ox += 8) {
+        const int32_t* t = p.isa_cols.data() + kWinInts * (ox / 8 + 1);
+        const int16x8x2_t wv = vld2q_s16(p.x.w.data() + 2 * ox);  // padded taps (kColPad)
+        const W8 w{wv.val[0], wv.val[1]};
+        Terms ta{}, tb{};
+        int16x8_t ht[3], hb[3];
+        window_row<kFmt, kGray, kWin>(top, t, w, k, ta, tb, false, ht);
+        if constexpr (!kOne) window_row<kFmt, kGray, kWin>(bot, t, w, k, ta, tb, same_chroma, hb);
+        vertical_emit<kType, kCh, kBgr, kOne>(p, ht, hb, w0, w1, mk, ad, ox, x1, out);
+      }
+      return;
+    }
   }
   alignas(16) uint16_t yt[kStage], yb[kStage];
   alignas(16) uint32_t ct[kStage], cb[kStage];
@@ -483,7 +620,10 @@ void row2_neon(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out, in
     const int n_safe = std::max(0, std::min(n, safe - c));
     const int32_t* i0 = p.x.i0.data() + c;
     // Both rows in one pass over the columns (one index load per column).
-    if constexpr (kGray) {
+    if constexpr (kOne) {
+      top.stage_y(i0, n, yt);
+      if constexpr (!kGray) top.stage_c(i0, n, n_safe, ct);
+    } else if constexpr (kGray) {
       for (int j = 0; j < n; ++j) {
         yt[j] = top.y_pair(i0[j]);
         yb[j] = bot.y_pair(i0[j]);
@@ -518,20 +658,15 @@ void row2_neon(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out, in
       pad_stage(ct, n);
       pad_stage(cb, n);
     }
-    pad_stage(yt, n);
-    pad_stage(yb, n);
+    if constexpr (!kOne) {
+      pad_stage(yt, n);
+      pad_stage(yb, n);
+    }
     for (int j = 0; j < n; j += 8) {
       const int ox = c + j;
-      const bool whole = ox + 8 <= x1;
-      Cols8 tail;
+      // A partial last block loads the padded taps (kColPad) and goes out through a buffer.
       const int32_t* ci = i0 + j;
-      const int16_t* wp = p.x.w.data() + 2 * ox;
-      if (!whole) {
-        tail = Cols8(p, ox, x1);
-        ci = tail.i0;
-        wp = tail.w;
-      }
-      const int16x8x2_t wv = vld2q_s16(wp);
+      const int16x8x2_t wv = vld2q_s16(p.x.w.data() + 2 * ox);
       const W8 w{wv.val[0], wv.val[1]};
       Terms ta{}, tb{};
       int16x8_t ht[3], hb[3];
@@ -541,27 +676,26 @@ void row2_neon(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out, in
         column_terms<kI420>(ct + j, odd, k, ta, tb);
       }
       finish<kGray>(yt + j, ta, tb, w, k, ht);
-      if constexpr (!kGray) {
-        if (!same_chroma) column_terms<kI420>(cb + j, odd, k, ta, tb);
+      if constexpr (!kOne) {
+        if constexpr (!kGray) {
+          if (!same_chroma) column_terms<kI420>(cb + j, odd, k, ta, tb);
+        }
+        finish<kGray>(yb + j, ta, tb, w, k, hb);
       }
-      finish<kGray>(yb + j, ta, tb, w, k, hb);
-      float32x4_t y[3][2];
-      for (int ch = 0; ch < kCh; ++ch) {
-        const int pl = kBgr ? 2 - ch : ch;
-        const int32x4_t lo = vmlal_s16(vmull_s16(vget_low_s16(ht[pl]), w0), vget_low_s16(hb[pl]), w1);
-        const int32x4_t hi = vmlal_s16(vmull_s16(vget_high_s16(ht[pl]), w0), vget_high_s16(hb[pl]), w1);
-        y[ch][0] = vaddq_f32(vmulq_f32(vcvtq_f32_s32(lo), mk[ch]), ad[ch]);
-        y[ch][1] = vaddq_f32(vmulq_f32(vcvtq_f32_s32(hi), mk[ch]), ad[ch]);
-      }
-      uint8_t* o = out + static_cast<size_t>(ox) * p.pixel_bytes;
-      if (whole) {
-        emit8<kType, kCh>(y, o);
-      } else {  // the last partial block, through a buffer
-        alignas(16) uint8_t buf[8 * 12];
-        emit8<kType, kCh>(y, buf);
-        std::memcpy(o, buf, static_cast<size_t>(x1 - ox) * p.pixel_bytes);
-      }
+      vertical_emit<kType, kCh, kBgr, kOne>(p, ht, hb, w0, w1, mk, ad, ox, x1, out);
     }
+  }
+}
+
+template <Yuv kFmt, bool kGray, bool kBgr, OutputType kType>
+void row2_neon(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out, int16_t* const*, int16_t* const*) {
+  const bool wide = !p.isa_cols.empty() && p.isa_cols[0] == 64;
+  if (ra == rb) {
+    wide ? row2_rows<kFmt, kGray, kBgr, kType, true, 64>(p, ra, rb, wy0, wy1, out)
+         : row2_rows<kFmt, kGray, kBgr, kType, true, 32>(p, ra, rb, wy0, wy1, out);
+  } else {
+    wide ? row2_rows<kFmt, kGray, kBgr, kType, false, 64>(p, ra, rb, wy0, wy1, out)
+         : row2_rows<kFmt, kGray, kBgr, kType, false, 32>(p, ra, rb, wy0, wy1, out);
   }
 }
 
@@ -576,7 +710,10 @@ Row2Fn pick_row2(const Plan& p) {
 }
 
 template <Yuv kFmt>
-void yuv_kernels(const Plan& p, RowKernels& k) {
+void yuv_kernels(Plan& p, RowKernels& k) {
+  if (kFmt != Yuv::YUYV && p.fuse_rows) {
+    if (!build_windows(p, kFmt == Yuv::I420, 32)) build_windows(p, kFmt == Yuv::I420, 64);
+  }
   if (p.row_planes == 1) {
     k.hrow = hrow_neon<YuvHrow<kFmt, true>>;
     k.row2 = pick_row2<kFmt, true, false>(p);
@@ -588,7 +725,7 @@ void yuv_kernels(const Plan& p, RowKernels& k) {
 
 }  // namespace
 
-RowKernels kernels_neon(const Plan& p) {
+RowKernels kernels_neon(Plan& p) {
   RowKernels k{hrow_ref, vrow_neon};
   if (p.src_width < 2) return k;  // the pair loads need i1 == i0 + 1
   switch (p.format) {

@@ -8,7 +8,10 @@
 // interpolates each column's pair with pmaddwd. The chunk is padded to whole blocks of 8 columns whose extra
 // results land in the row slack. vrow: pmaddwd of the two rows' Q7 values, float32 multiply then add, clamp,
 // cvtps2dq (round half to even), packs, and a pshufb / shufps interleave into RGB order.
-// Coverage: hrow for every format (RGB and gray outputs), vrow for every output type and channel order.
+// row2 (NV12, I420, downscales of 2x to ~4.5x): window loads with per-call pshufb controls, both rows straight to
+// the output (see build_windows below).
+// Coverage: hrow for every format (RGB and gray outputs), vrow for every output type and channel order, row2 for
+// NV12 and I420 when the windows apply.
 #include <smmintrin.h>
 
 #include <algorithm>
@@ -436,14 +439,236 @@ void vrow_sse41(const Plan& p, const int16_t* const* top, const int16_t* const* 
   }
 }
 
+// ---- row2: both source rows straight to the output (NV12, I420, downscales of 2x to ~4.5x) ------------------
+// When 4 consecutive output columns' taps span at most 16 source bytes, one 16-byte load and a pshufb by a
+// per-call control replace the scalar staging (as the AVX2 path's windows, one 128-bit lane per group): both rows
+// of an output row are converted and interpolated in registers, chroma terms shared when the rows share a chroma
+// row, one row converted once when it carries all the weight. Rows whose windows would pass the plane's last row
+// (readable_row_bytes) go through hrow + vrow in the scratch row planes.
+// Per 4-column group g, kWinInts int32 at Plan::isa_cols[kWinInts * g]: [0] the Y window offset (i0 of the
+// group's first column), [1] the chroma window offset, [4..7] the Y control (zero-extended pairs), [8..11] the U
+// control, [12..15] the V control (NV12; I420 uses the U control for both planes): chroma << 8 of tap a and tap b.
+constexpr int kWinInts = 16;
+
+bool build_windows(Plan& p, bool i420) {
+  const int groups = static_cast<int>(p.x.i0.size()) / 4;  // padded to whole blocks
+  std::vector<int32_t> tab(static_cast<size_t>(groups) * kWinInts, 0);
+  int y_end = 0, c_end = 0;
+  for (int g = 0; g < groups; ++g) {
+    int32_t* t = tab.data() + static_cast<size_t>(g) * kWinInts;
+    const int32_t* i0 = p.x.i0.data() + 4 * g;
+    const int yo = i0[0], co = i420 ? i0[0] >> 1 : 2 * (i0[0] >> 1);
+    t[0] = yo;
+    t[1] = co;
+    y_end = std::max(y_end, yo + 16);
+    c_end = std::max(c_end, co + 16);
+    uint8_t cy[16], cu[16], cv[16];
+    for (int m = 0; m < 4; ++m) {
+      const int x = i0[m];
+      const int dy = x - yo;
+      const int ca = i420 ? (x >> 1) - co : 2 * (x >> 1) - co;            // chroma byte of tap a
+      const int cb = i420 ? ((x + 1) >> 1) - co : 2 * ((x + 1) >> 1) - co;  // of tap b
+      const int vb = i420 ? 0 : 1;                                           // NV12: V follows U
+      if (dy + 1 > 15 || cb + vb > 15) return false;
+      const uint8_t y4[4] = {static_cast<uint8_t>(dy), 0x80, static_cast<uint8_t>(dy + 1), 0x80};
+      const uint8_t u4[4] = {0x80, static_cast<uint8_t>(ca), 0x80, static_cast<uint8_t>(cb)};
+      const uint8_t v4[4] = {0x80, static_cast<uint8_t>(ca + vb), 0x80, static_cast<uint8_t>(cb + vb)};
+      std::memcpy(cy + 4 * m, y4, 4);
+      std::memcpy(cu + 4 * m, u4, 4);
+      std::memcpy(cv + 4 * m, v4, 4);
+    }
+    std::memcpy(t + 4, cy, 16);
+    std::memcpy(t + 8, cu, 16);
+    std::memcpy(t + 12, cv, 16);
+  }
+  const int cw = (p.src_width + 1) / 2, ch = (p.src_height + 1) / 2;
+  if (p.src_height < 2 || ch < 2) return false;
+  if (y_end > readable_row_bytes(p.stride[0], p.src_height, 0, p.src_width)) return false;
+  if (c_end > readable_row_bytes(p.stride[1], ch, 0, i420 ? cw : 2 * cw)) return false;
+  if (i420 && c_end > readable_row_bytes(p.stride[2], ch, 0, cw)) return false;
+  p.isa_cols = std::move(tab);
+  return true;
+}
+
+#define GB_INLINE __attribute__((always_inline)) inline
+
+struct Terms {
+  __m128i rv, guv, bu;
+};
+
+// One row of a window row2: plane pointers and the conversion constants.
+template <bool kI420, bool kGray>
+struct WinRow {
+  const uint8_t* yrow;
+  const uint8_t* c1;
+  const uint8_t* c2;
+  WinRow(const Plan& p, int sy)
+      : yrow(p.plane[0] + sy * p.stride[0]),
+        c1(p.plane[1] + (sy >> 1) * p.stride[1]),
+        c2(kI420 ? p.plane[2] + (sy >> 1) * p.stride[2] : nullptr) {}
+
+  GB_INLINE Terms terms(const int32_t* t, const YuvK& k) const {
+    __m128i u, v;
+    if constexpr (kI420) {
+      const __m128i ctrl = loadu(t + 8);
+      u = _mm_shuffle_epi8(loadu(c1 + t[1]), ctrl);
+      v = _mm_shuffle_epi8(loadu(c2 + t[1]), ctrl);
+    } else {
+      const __m128i q = loadu(c1 + t[1]);
+      u = _mm_shuffle_epi8(q, loadu(t + 8));
+      v = _mm_shuffle_epi8(q, loadu(t + 12));
+    }
+    u = _mm_xor_si128(u, k.bias);
+    v = _mm_xor_si128(v, k.bias);
+    return Terms{_mm_mulhrs_epi16(v, k.kvr), _mm_add_epi16(_mm_mulhrs_epi16(u, k.kug), _mm_mulhrs_epi16(v, k.kvg)),
+                 _mm_mulhrs_epi16(u, k.kub)};
+  }
+  // Q7 results of the group's 4 columns (int32 lanes), per plane.
+  GB_INLINE void finish(const int32_t* t, const Terms& c, __m128i w, const YuvK& k, __m128i* res) const {
+    const __m128i yc = luma6(_mm_shuffle_epi8(loadu(yrow + t[0]), loadu(t + 4)), k);
+    if constexpr (kGray) {
+      res[0] = hinterp<kHShift>(clamp_tap(yc, k), w);
+    } else {
+      // R and B may exceed int16 before the clamp (limited range): saturating adds clamp to the same kTapMax.
+      res[0] = hinterp<kHShift>(clamp_tap(_mm_adds_epi16(yc, c.rv), k), w);
+      res[1] = hinterp<kHShift>(clamp_tap(_mm_sub_epi16(yc, c.guv), k), w);
+      res[2] = hinterp<kHShift>(clamp_tap(_mm_adds_epi16(yc, c.bu), k), w);
+    }
+  }
+};
+
+// 16 output pixels from normalised values y[j][q] (channel j, columns 4q .. 4q + 3).
+template <OutputType kType, bool kClamp, int kCh>
+GB_INLINE void emit16(const __m128 (&y)[3][4], __m128 lo, __m128 hi, uint8_t* o) {
+  if constexpr (kType == OutputType::Float32) {
+    for (int q = 0; q < 4; ++q) {
+      if constexpr (kCh == 1) {
+        _mm_storeu_ps(reinterpret_cast<float*>(o) + 4 * q, y[0][q]);
+      } else {
+        store_rgb_f32(o + 48 * q, y[0][q], y[1][q], y[2][q]);
+      }
+    }
+  } else {
+    __m128i bytes[3];
+    for (int j = 0; j < kCh; ++j) {
+      __m128i q32[4];
+      for (int q = 0; q < 4; ++q) {
+        // Without the clamp, y fits int32 (Plan::y_fits_int32) and the saturating packs clamp to the same integers.
+        q32[q] = _mm_cvtps_epi32(kClamp ? _mm_min_ps(_mm_max_ps(y[j][q], lo), hi) : y[j][q]);
+      }
+      const __m128i a = _mm_packs_epi32(q32[0], q32[1]), b = _mm_packs_epi32(q32[2], q32[3]);
+      bytes[j] = kType == OutputType::UInt8 ? _mm_packus_epi16(a, b) : _mm_packs_epi16(a, b);
+    }
+    if constexpr (kCh == 1) {
+      storeu(o, bytes[0]);
+    } else {
+      store_rgb48(o, bytes[0], bytes[1], bytes[2]);
+    }
+  }
+}
+
+template <bool kI420, bool kGray, bool kBgr, OutputType kType, bool kClamp, bool kOne>
+void row2_windows(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
+  constexpr int kCh = kGray ? 1 : 3;
+  const WinRow<kI420, kGray> top(p, ra), bot(p, rb);
+  const YuvK k(p.yuv());
+  const bool same_chroma = (ra >> 1) == (rb >> 1);
+  const int x1 = p.dst.width;
+  const __m128i wy = _mm_set1_epi32((wy0 & 0xffff) | (wy1 << 16));
+  const __m128 lo = _mm_set1_ps(p.lo), hi = _mm_set1_ps(p.hi);
+  __m128 mk[3], ad[3];
+  for (int j = 0; j < kCh; ++j) {
+    mk[j] = _mm_set1_ps(p.mulk[j]);
+    ad[j] = _mm_set1_ps(p.add[j]);
+  }
+  const int16_t* w = p.x.w.data();  // padded to whole blocks (kColPad)
+  for (int ox = 0; ox < x1; ox += 16) {
+    __m128 y[3][4];
+    for (int q = 0; q < 4; ++q) {
+      const int32_t* t = p.isa_cols.data() + kWinInts * (ox / 4 + q);
+      const __m128i wc = loadu(w + 2 * (ox + 4 * q));
+      Terms c{};
+      if constexpr (!kGray) c = top.terms(t, k);
+      __m128i ht[3], hb[3];
+      top.finish(t, c, wc, k, ht);
+      if constexpr (!kOne) {
+        if constexpr (!kGray) {
+          if (!same_chroma) c = bot.terms(t, k);
+        }
+        bot.finish(t, c, wc, k, hb);
+      }
+      for (int j = 0; j < kCh; ++j) {
+        const int pl = kBgr ? 2 - j : j;
+        // a = h_top * wy0 + h_bot * wy1 (one row: h * 2^14, what the multiply-accumulate gives).
+        const __m128i a = kOne ? _mm_slli_epi32(ht[pl], kWeightBits)
+                               : _mm_madd_epi16(_mm_blend_epi16(ht[pl], _mm_slli_epi32(hb[pl], 16), 0xAA), wy);
+        y[j][q] = _mm_add_ps(_mm_mul_ps(_mm_cvtepi32_ps(a), mk[j]), ad[j]);
+      }
+    }
+    uint8_t* o = out + static_cast<size_t>(ox) * p.pixel_bytes;
+    if (ox + 16 <= x1) {
+      emit16<kType, kClamp, kCh>(y, lo, hi, o);
+    } else {  // the last partial block, through a buffer
+      alignas(16) uint8_t buf[16 * 12];
+      emit16<kType, kClamp, kCh>(y, lo, hi, buf);
+      std::memcpy(o, buf, static_cast<size_t>(x1 - ox) * p.pixel_bytes);
+    }
+  }
+}
+
+template <bool kI420, bool kGray, bool kBgr, OutputType kType, bool kClamp>
+void row2_sse41(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out, int16_t* const* sa,
+                int16_t* const* sb) {
+  const int last = std::max(ra, rb);
+  if (last + 1 < p.src_height && (last >> 1) + 1 < (p.src_height + 1) / 2) {
+    if (ra == rb) {
+      row2_windows<kI420, kGray, kBgr, kType, kClamp, true>(p, ra, rb, wy0, wy1, out);
+    } else {
+      row2_windows<kI420, kGray, kBgr, kType, kClamp, false>(p, ra, rb, wy0, wy1, out);
+    }
+    return;
+  }
+  // The windows of the plane's last row could read past the plane: the staged row kernels instead.
+  hrow_sse41<Yuv420<kI420>>(p, ra, 0, p.dst.width, sa);
+  if (rb != ra) hrow_sse41<Yuv420<kI420>>(p, rb, 0, p.dst.width, sb);
+  vrow_sse41(p, sa, rb != ra ? sb : sa, wy0, wy1, 0, p.dst.width, out);
+}
+
+template <bool kI420, bool kGray, bool kBgr>
+Row2Fn pick_row2(const Plan& p) {
+  const bool clamp = !p.y_fits_int32;
+  switch (p.type) {
+    case OutputType::UInt8:
+      return clamp ? row2_sse41<kI420, kGray, kBgr, OutputType::UInt8, true>
+                   : row2_sse41<kI420, kGray, kBgr, OutputType::UInt8, false>;
+    case OutputType::Int8:
+      return clamp ? row2_sse41<kI420, kGray, kBgr, OutputType::Int8, true>
+                   : row2_sse41<kI420, kGray, kBgr, OutputType::Int8, false>;
+    case OutputType::Float32:
+      return row2_sse41<kI420, kGray, kBgr, OutputType::Float32, false>;
+  }
+  return nullptr;
+}
+
+template <bool kI420>
+void yuv420_kernels(Plan& p, RowKernels& k) {
+  k.hrow = hrow_sse41<Yuv420<kI420>>;
+  if (!p.fuse_rows || !build_windows(p, kI420)) return;
+  if (p.row_planes == 1) {
+    k.row2 = pick_row2<kI420, true, false>(p);
+  } else {
+    k.row2 = p.perm[0] == 2 ? pick_row2<kI420, false, true>(p) : pick_row2<kI420, false, false>(p);
+  }
+}
+
 }  // namespace
 
-RowKernels kernels_sse41(const Plan& p) {
+RowKernels kernels_sse41(Plan& p) {
   RowKernels k{hrow_ref, vrow_sse41};
   if (p.src_width < 2) return k;  // the pair loads need i1 == i0 + 1
   switch (p.format) {
-    case PixelFormat::NV12: k.hrow = hrow_sse41<Yuv420<false>>; break;
-    case PixelFormat::I420: k.hrow = hrow_sse41<Yuv420<true>>; break;
+    case PixelFormat::NV12: yuv420_kernels<false>(p, k); break;
+    case PixelFormat::I420: yuv420_kernels<true>(p, k); break;
     case PixelFormat::RGB888: k.hrow = hrow_sse41<Rgb<3, false>>; break;
     case PixelFormat::BGR888: k.hrow = hrow_sse41<Rgb<3, true>>; break;
     case PixelFormat::RGBA8888: k.hrow = hrow_sse41<Rgb<4, false>>; break;
