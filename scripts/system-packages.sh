@@ -22,7 +22,8 @@ for group in "$@"; do
       want /usr/include/python3.11/Python.h python3-dev "headers for the Python extension" ;;
     test)
       want aarch64-linux-gnu-g++ g++-aarch64-linux-gnu "cross-compiles the NEON kernels for the aarch64 test run"
-      want qemu-aarch64 qemu-user "runs the aarch64 C++ tests (NEON path) under emulation" ;;
+      want qemu-aarch64 qemu-user "runs the aarch64 C++ tests (NEON path) under emulation"
+      want valgrind valgrind "checks the C++ tests' memory accesses, SIMD gathers included (memcheck)" ;;
     bench)
       want valgrind valgrind "instruction counts of the kernels (callgrind), the stable benchmark figure"
       want /usr/lib/x86_64-linux-gnu/libyuv.so.0 libyuv0 "libyuv as a benchmark contender (x86_64 hosts)" ;;
