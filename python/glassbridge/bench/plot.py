@@ -1,0 +1,113 @@
+"""Charts of `glassbridge bench preprocess` results: speed-up over OpenCV convert-then-resize, per case.
+
+matplotlib is imported lazily with the Agg backend (no display needed; the `bench` extra provides it).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+# Bars in this order when present; "ours[...]" per-ISA bars come right after "ours".
+_ORDER = ("ours", "opencv_fast", "libyuv", "numpy")
+_COLOURS = {
+    "ours": "#1b7837", "opencv_fast": "#d6604d", "libyuv": "#4393c3", "numpy": "#999999",
+    "ours[ref]": "#a6dba0", "ours[sse41]": "#5aae61", "ours[avx2]": "#00441b", "ours[neon]": "#00441b",
+}
+
+
+_ISA_RANK = {"ref": 0, "sse41": 1, "avx2": 2, "neon": 2}
+
+
+def _contender_order(names: list[str]) -> list[str]:
+    isas = sorted((n for n in names if n.startswith("ours[")), key=lambda n: _ISA_RANK.get(n[5:-1], 9))
+    ordered = ["ours", *isas] + [n for n in _ORDER[1:] if n in names]
+    return [n for n in ordered if n in names]
+
+
+def _short_case(name: str) -> str:
+    """'nv12_1920x1080_crop_to_64x64_gray_int8' -> 'NV12 1920x1080 crop\n→ 64x64 gray int8'."""
+    src, _, dst = name.partition("_to_")
+    src = src.replace("nv12_", "NV12 ").replace("rgb888_", "RGB ").replace("_", " ")
+    return f"{src}\n→ {dst.replace('_', ' ')}"
+
+
+def plot_speedups(doc: dict[str, Any], path: str | Path) -> Path:
+    """Write a PNG: one panel per variant (cache-hot, DRAM-cold), grouped bars of OpenCV time / contender time.
+
+    The x labels carry the accuracy of ours and of OpenCV's fast path in output steps, so a fast but wrong bar
+    cannot be read without its error.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results = doc["cases"]
+    variants = [v for v in ("hot", "cold") if any(r["variant"] == v for r in results)]
+    if not variants:
+        raise ValueError("no benchmark results to plot")
+    import matplotlib.ticker  # noqa: F401 - used through matplotlib.ticker below
+
+    fig, axes = plt.subplots(len(variants), 1, figsize=(12, 4.3 * len(variants)), squeeze=False)
+    for ax, variant in zip(axes[:, 0], variants):
+        rows = [r for r in results if r["variant"] == variant]
+        names = _contender_order(sorted({n for r in rows for n in r["contenders"] if n != "opencv"}))
+        width = 0.8 / max(len(names), 1)
+        all_vals: list[float] = []
+        for k, name in enumerate(names):
+            xs, vals = [], []
+            for i, r in enumerate(rows):
+                s = r["speedup_vs_opencv"].get(name)
+                if s is not None:
+                    xs.append(i - 0.4 + width * (k + 0.5))
+                    vals.append(s)
+            all_vals += vals
+            bars = ax.bar(xs, vals, width, label=name, color=_COLOURS.get(name, None), edgecolor="white",
+                          linewidth=0.4)
+            if name == "ours":
+                for b, v in zip(bars, vals):
+                    ax.annotate(f"{v:.1f}x", (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom",
+                                fontsize=7, xytext=(0, 1), textcoords="offset points")
+        ax.axhline(1.0, color="black", linewidth=0.8, label="OpenCV convert+resize (1x)")
+        if all_vals and max(all_vals) / max(min(all_vals), 1e-9) > 8:
+            ax.set_yscale("log")
+            lo = min(0.5, 10 ** math.floor(math.log10(min(all_vals))))
+            ax.set_ylim(lo, max(all_vals) * 1.8)
+            ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if lo <= t <= max(all_vals) * 1.8]
+            ax.set_yticks(ticks)
+            ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
+        labels = []
+        for r in rows:
+            acc = f"max error: ours {_fmt_steps(r.get('max_abs_diff_vs_float_reference'))}"
+            acc += f", OpenCV {_fmt_steps(r.get('opencv_max_abs_diff'))}"
+            if r.get("opencv_fast_max_abs_diff") is not None:
+                acc += f",\nOpenCV fast {_fmt_steps(r['opencv_fast_max_abs_diff'])} steps"
+            else:
+                acc += " steps"
+            labels.append(f"{_short_case(r['name'])}\n{acc}")
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels(labels, fontsize=7)
+        ax.set_xlim(-0.5, len(rows) - 0.5)
+        ax.set_ylabel("speed-up vs OpenCV (×)")
+        title = "cache-hot (same frame)" if variant == "hot" else "DRAM-cold (pool of frames larger than the caches)"
+        ax.set_title(f"{title}: OpenCV time / contender time, single thread, median", fontsize=9)
+        ax.grid(axis="y", which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), framealpha=0.9)
+    m = doc.get("machine", {})
+    fig.suptitle(f"glassbridge preprocess benchmark — {m.get('cpu_model', '?')}, ISA {doc.get('isa', '?')}",
+                 fontsize=10)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+def _fmt_steps(v: float | None) -> str:
+    if v is None:
+        return "?"
+    return f"{v:.0f}" if v >= 10 else f"{v:.2g}"

@@ -1,0 +1,183 @@
+"""`glassbridge bench`: reproducible speed figures for the native kernels and the perception pipeline.
+
+    glassbridge bench preprocess [--quick] [--json FILE] [--plot FILE.png]
+    glassbridge bench vision [--quick] [--json FILE]
+
+Everything runs in one process on one thread, contenders interleaved round by round; the figures are medians.
+docs/benchmarks.md explains what is measured and why, and shows the figures of a full run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+_PREPROCESS_HELP = """\
+Time glassbridge's fused preprocessing kernel against OpenCV (convert-then-resize, the baseline of every
+ratio, and its faster resize-planes-first path), a fused numpy implementation and libyuv (when libyuv0 is
+installed), on the jobs the models ask for: 1080p/VGA NV12 to a 224x224 int8 classifier, 1080p to the face
+detector's letterboxed 192x192 float32, a face crop to 64x64 gray int8, and a decoded 720p JPEG to 224x224
+uint8. Each contender's output is first checked against the float64 reference (accuracy in output steps); a
+contender beyond its stated tolerance is flagged. Two variants: cache-hot (the same frame each call) and
+DRAM-cold (a pool of frames larger than the last-level cache).
+"""
+
+_VISION_HELP = """\
+Time the whole perception pipeline (FaceDetector, FacePipeline) on a 1080p NV12 frame with a face in it
+against LiteRT's invoke() alone on an already-filled input, interleaved; report the overhead
+(pipeline - invoke) / invoke (target: at most 15%%), and each model's invoke latency with 1 and 2 threads.
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register `bench` and its subcommands on the top-level CLI's subparsers."""
+    p = subparsers.add_parser(
+        "bench", help="benchmarks: preprocessing kernels vs OpenCV/numpy/libyuv, pipeline vs invoke",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="bench_command", metavar="{preprocess,vision}")
+    sub.required = True
+
+    pp = sub.add_parser("preprocess", help="fused preprocessing kernel vs OpenCV, numpy, libyuv",
+                        description=_PREPROCESS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pp.add_argument("--quick", action="store_true",
+                    help="a few seconds: 5 rounds and a small cold pool (a smoke run, not figures to quote)")
+    pp.add_argument("--json", metavar="FILE", type=Path, help="write the results as JSON to FILE")
+    pp.add_argument("--plot", metavar="FILE.png", type=Path,
+                    help="write a bar chart of the speed-ups over OpenCV (PNG, needs matplotlib)")
+    pp.add_argument("--rounds", type=int, metavar="N", help="timed calls per contender and variant "
+                    "(default 300; 5 with --quick)")
+    pp.add_argument("--case", action="append", metavar="NAME", dest="cases",
+                    help="run only this case (repeatable); --list-cases shows the names")
+    pp.add_argument("--list-cases", action="store_true", help="print the case names and what each models, then exit")
+    pp.add_argument("--variant", action="append", choices=("hot", "cold"), dest="variants",
+                    help="cache-hot and/or DRAM-cold (default: both)")
+    pp.add_argument("--cold-pool-mb", type=int, metavar="MB",
+                    help="size of the DRAM-cold frame pool (default: max(256, last-level cache + 64), <= 1024)")
+    pp.add_argument("--no-isas", action="store_true", help="time only the active ISA path of ours")
+    pp.add_argument("--no-libyuv", action="store_true", help="leave libyuv out even when installed")
+    pp.add_argument("--seed", type=int, help="seed of the per-round contender order")
+
+    pv = sub.add_parser("vision", help="perception pipeline vs LiteRT invoke alone; model latencies",
+                        description=_VISION_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pv.add_argument("--quick", action="store_true", help="a few rounds only (a smoke run)")
+    pv.add_argument("--json", metavar="FILE", type=Path, help="write the results as JSON to FILE")
+    pv.add_argument("--rounds", type=int, metavar="N", help="timed calls per contender (default 300; 5 quick)")
+    p.set_defaults(func=run)
+
+
+class _UsageError(ValueError):
+    pass
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen benchmark: 0 on success; one line on stderr and 2 for a bad argument, 1 when the benchmark
+    cannot run here (native kernels not built, OpenCV or a model missing)."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    try:
+        if args.bench_command == "preprocess":
+            return _run_preprocess(args, console)
+        if args.bench_command == "vision":
+            return _run_vision(args, console)
+    except _UsageError as exc:
+        print(f"glassbridge bench {args.bench_command}: {exc}", file=sys.stderr)
+        return 2
+    except (RuntimeError, ValueError, OSError) as exc:
+        print(f"glassbridge bench {args.bench_command}: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    print(f"glassbridge bench: unknown benchmark {args.bench_command!r}", file=sys.stderr)
+    return 2
+
+
+def _write_json(path: Path | None, doc: dict[str, Any], console: Any) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+    console.print(f"JSON written to {path}")
+
+
+def _run_preprocess(args: argparse.Namespace, console: Any) -> int:
+    from glassbridge.bench import report
+    from glassbridge.bench.cases import CASES, select
+    from glassbridge.bench.preprocess import MIB, Settings, run_benchmark
+
+    if args.list_cases:
+        for c in CASES:
+            print(f"{c.name}\n    {c.what}")
+        return 0
+    settings = Settings.quick_settings() if args.quick else Settings()
+    if args.rounds is not None:
+        if args.rounds < 1:
+            raise _UsageError(f"--rounds must be at least 1, got {args.rounds}")
+        settings.rounds = args.rounds
+    if args.cold_pool_mb is not None:
+        if args.cold_pool_mb < 1:
+            raise _UsageError(f"--cold-pool-mb must be at least 1, got {args.cold_pool_mb}")
+        settings.cold_pool_bytes = args.cold_pool_mb * MIB
+    if args.seed is not None:
+        settings.seed = args.seed
+    try:
+        select(args.cases)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+    settings.cases = args.cases
+    if args.variants:
+        settings.variants = tuple(dict.fromkeys(args.variants))
+    settings.isas = not args.no_isas
+    settings.libyuv = not args.no_libyuv
+    if args.plot is not None:
+        if args.plot.suffix.lower() != ".png":
+            raise _UsageError(f"--plot writes a PNG: give a file name ending in .png, got {args.plot}")
+        try:  # fail before a minute of timing, not after
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise RuntimeError("--plot needs matplotlib: pip install 'glassbridge[bench]'") from None
+    doc = run_benchmark(settings, report.RichReporter(console))
+    out = _stdout_console()
+    for table in report.preprocess_tables(doc):
+        out.print(table)
+    from rich.markup import escape
+
+    seen: set[tuple[str, str]] = set()
+    for r in doc["cases"]:
+        for note in r["notes"]:
+            if (r["name"], note) not in seen:
+                seen.add((r["name"], note))
+                console.print(f"[dim]{escape(r['name'])}: {escape(note)}[/]")
+    _write_json(args.json, doc, console)
+    if args.plot is not None:
+        from glassbridge.bench.plot import plot_speedups
+
+        console.print(f"chart written to {plot_speedups(doc, args.plot)}")
+    return 0
+
+
+def _run_vision(args: argparse.Namespace, console: Any) -> int:
+    from glassbridge.bench import report
+    from glassbridge.bench.vision import VisionSettings, run_vision_benchmark
+
+    settings = VisionSettings.quick_settings() if args.quick else VisionSettings()
+    if args.rounds is not None:
+        if args.rounds < 1:
+            raise _UsageError(f"--rounds must be at least 1, got {args.rounds}")
+        settings.rounds = args.rounds
+    doc = run_vision_benchmark(settings, report.RichReporter(console))
+    out = _stdout_console()
+    for table in report.vision_tables(doc):
+        out.print(table)
+    for note in doc.get("notes", []):
+        console.print(f"[dim]{note}[/]")
+    _write_json(args.json, doc, console)
+    return 0
+
+
+def _stdout_console() -> Any:
+    """Tables go to stdout (the result), progress and notes to stderr."""
+    from rich.console import Console
+
+    return Console(width=200 if not sys.stdout.isatty() else None)
