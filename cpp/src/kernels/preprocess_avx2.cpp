@@ -511,11 +511,13 @@ void hrow_avx2(const Plan& p, int sy, int x0, int x1, int16_t* const* rows) {
   __m256i res[2][3] = {};  // planes a format does not produce stay unused
   int ox = x0;
   for (; ox < x1 && ox + 16 <= safe; ox += 16) {  // the stores of a partial block land in the slack
+    p.prefetch.step();
     f.fast(i0 + ox, w + 2 * ox, res[0]);
     f.fast(i0 + ox + 8, w + 2 * ox + 16, res[1]);
     for (int pl = 0; pl < p.row_planes; ++pl) store16(rows[pl] + ox, res[0][pl], res[1][pl]);
   }
   for (; ox < x1; ox += 16) {
+    p.prefetch.step();
     f.staged(i0 + ox, w + 2 * ox, res[0]);
     f.staged(i0 + ox + 8, w + 2 * ox + 16, res[1]);
     for (int pl = 0; pl < p.row_planes; ++pl) store16(rows[pl] + ox, res[0][pl], res[1][pl]);
@@ -794,6 +796,7 @@ void row2_rows(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
   if (windows) {
     for (; ox < full; ox += 16) {
       __m256 y[3][2];
+    p.prefetch.step();
       row2_block<Taps::kWindow, kOne, kBgr>(top, bot, same_chroma, i0 + ox, w + 2 * ox, win + kWinInts * (ox / 8),
                                             wy, mk, ad, y);
       emit16<kType, kClamp, kCh>(y, lo, hi, out + static_cast<size_t>(ox) * p.pixel_bytes);
@@ -801,11 +804,13 @@ void row2_rows(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
   }
   for (; ox < full && ox + 16 <= safe; ox += 16) {
     __m256 y[3][2];
+    p.prefetch.step();
     row2_block<Taps::kGather, kOne, kBgr>(top, bot, same_chroma, i0 + ox, w + 2 * ox, win, wy, mk, ad, y);
     emit16<kType, kClamp, kCh>(y, lo, hi, out + static_cast<size_t>(ox) * p.pixel_bytes);
   }
   for (; ox < x1; ox += 16) {  // near the last rows' end (exact loads), and a partial last block (via a buffer)
     __m256 y[3][2];
+    p.prefetch.step();
     if (windows) {
       row2_block<Taps::kWindow, kOne, kBgr>(top, bot, same_chroma, i0 + ox, w + 2 * ox, win + kWinInts * (ox / 8),
                                             wy, mk, ad, y);

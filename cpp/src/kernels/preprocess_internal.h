@@ -130,6 +130,47 @@ inline int readable_row_bytes(ptrdiff_t stride, int rows, int row, int row_bytes
   if (row + 1 >= rows) return row_bytes;
   return row_bytes + static_cast<int>(stride < 64 ? stride : 64);
 }
+// Software prefetch of the source lines a later output row reads, issued a few lines at a time as a row kernel
+// proceeds along its row (see preprocess.cpp, RowPrefetcher): the driver loads one stream per source row span, a
+// row kernel calls step() once per block of 16 output columns, and the driver drains whatever is left. Spreading
+// the requests keeps them from arriving as one burst that fills the core's line-fill buffers while the current
+// row still computes (measured, 1080p NV12 -> 224 DRAM-cold: 0.27 ms with one burst per row, 0.20 ms spread).
+// A prefetch never faults and changes no result. Kernels without step() calls get everything from drain().
+class RowPrefetch {
+ public:
+  static constexpr int kMaxStreams = 6;  // two source rows of up to three planes
+  static constexpr uintptr_t kLine = 64;
+
+  void clear() {
+    n_ = 0;
+    countdown_ = 1;
+  }
+  // The lines holding bytes [begin, end) (end > begin).
+  void add(const uint8_t* begin, const uint8_t* end) {
+    Stream& s = s_[n_++];
+    s.next = reinterpret_cast<uintptr_t>(begin) & ~(kLine - 1);
+    s.end = (reinterpret_cast<uintptr_t>(end - 1) & ~(kLine - 1)) + kLine;
+  }
+  // Each stream requests `lines` lines on every `every`-th step (the first step included).
+  void set_pace(int lines, int every) {
+    per_step_ = lines;
+    every_ = every;
+  }
+  // Called once per 16 output columns; inline and cheap so the row kernel's loop stays as the compiler had it.
+  void step() {
+    if (--countdown_ <= 0) issue();
+  }
+  void drain();  // every line not yet requested; then the streams are empty
+
+ private:
+  struct Stream {
+    uintptr_t next, end;  // the next line to request; the end of the span's last line
+  };
+  void issue();  // out of line (preprocess.cpp): the next `per_step_` lines of every stream
+  Stream s_[kMaxStreams] = {};
+  int n_ = 0, per_step_ = 1, every_ = 1, countdown_ = 1;
+};
+
 // Everything a row kernel needs, computed once per call.
 struct Plan {
   PixelFormat format = PixelFormat::GRAY8;
@@ -154,6 +195,9 @@ struct Plan {
   bool fuse_rows = false;      // crop height >= 2 * dst height: consecutive output rows share no source rows
   // Column tables an ISA derives from x once per call (its kernels_* function fills them; see that file).
   std::vector<int32_t> isa_cols;
+  // The next output row's source lines, loaded by the driver before each output row; mutable because the row
+  // kernels, which take the plan const, call prefetch.step() (a plan belongs to one call on one thread).
+  mutable RowPrefetch prefetch;
 
   const YuvCoeffs& yuv() const { return range == YuvRange::Full ? kYuvFull : kYuvLimited; }
   // Number of leading output columns whose first tap index i0 is below `limit` (x.i0 is non-decreasing): the

@@ -372,6 +372,7 @@ void hrow_neon(const Plan& p, int sy, int x0, int x1, int16_t* const* rows) {
     f.stage(p.x.i0.data() + c, n, std::max(0, std::min(n, safe - c)));
     for (int j = 0; j < n; j += 8) {
       const int ox = c + j;
+      if ((ox & 15) == 0) p.prefetch.step();  // one step per 16 columns
       // A partial last block loads the padded taps; its extra columns land in the row slack.
       const int16x8x2_t w = vld2q_s16(p.x.w.data() + 2 * ox);
       f.compute(j, p.x.i0.data() + ox, W8{w.val[0], w.val[1]}, res);
@@ -601,6 +602,7 @@ void row2_rows(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
   if constexpr (kFmt != Yuv::YUYV) {
     if (!p.isa_cols.empty() && last + 1 < p.src_height && (last >> 1) + 1 < (p.src_height + 1) / 2) {
       for (int ox = 0; ox < x1; ox += 8) {
+        if ((ox & 15) == 0) p.prefetch.step();  // one step per 16 columns
         const int32_t* t = p.isa_cols.data() + kWinInts * (ox / 8 + 1);
         const int16x8x2_t wv = vld2q_s16(p.x.w.data() + 2 * ox);  // padded taps (kColPad)
         const W8 w{wv.val[0], wv.val[1]};
@@ -664,6 +666,7 @@ void row2_rows(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
     }
     for (int j = 0; j < n; j += 8) {
       const int ox = c + j;
+      if ((ox & 15) == 0) p.prefetch.step();  // one step per 16 columns
       // A partial last block loads the padded taps (kColPad) and goes out through a buffer.
       const int32_t* ci = i0 + j;
       const int16x8x2_t wv = vld2q_s16(p.x.w.data() + 2 * ox);

@@ -331,6 +331,7 @@ void hrow_sse41(const Plan& p, int sy, int x0, int x1, int16_t* const* rows) {
     f.stage(p.x.i0.data() + c, n, std::max(0, std::min(n, safe - c)));
     for (int j = 0; j < n; j += 8) {
       const int ox = c + j;
+      if ((ox & 15) == 0) p.prefetch.step();  // one step per 16 columns
       if (ox + 8 <= x1) {
         const int32_t* i0 = p.x.i0.data() + ox;
         const int16_t* w = p.x.w.data() + 2 * ox;
@@ -583,6 +584,7 @@ void row2_windows(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out)
   }
   const int16_t* w = p.x.w.data();  // padded to whole blocks (kColPad)
   for (int ox = 0; ox < x1; ox += 16) {
+    p.prefetch.step();
     __m128 y[3][4];
     for (int q = 0; q < 4; ++q) {
       const int32_t* t = p.isa_cols.data() + kWinInts * (ox / 4 + q);
