@@ -3,6 +3,8 @@
 // test. The numpy reference (tests/reference/blazeface_ref.py) checks the same code on real model outputs.
 #include "glassbridge/postprocess.h"
 
+#include "check.h"
+
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -25,41 +27,6 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace gb = glassbridge;
 
-static int g_failures = 0;
-
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++g_failures;                                                        \
-    }                                                                      \
-  } while (0)
-
-#define CHECK_NEAR(a, b, tol)                                                                       \
-  do {                                                                                              \
-    const double va_ = (a), vb_ = (b);                                                              \
-    if (!(std::fabs(va_ - vb_) <= (tol))) {                                                         \
-      std::fprintf(stderr, "%s:%d: %s = %.9g, expected %.9g (tol %g)\n", __FILE__, __LINE__, #a, va_, vb_, \
-                   static_cast<double>(tol));                                                       \
-      ++g_failures;                                                                                 \
-    }                                                                                               \
-  } while (0)
-
-template <typename F>
-static void check_throws(F&& f, const char* needle, int line) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    if (std::string(e.what()).find(needle) == std::string::npos) {
-      std::fprintf(stderr, "line %d: message '%s' does not mention '%s'\n", line, e.what(), needle);
-      ++g_failures;
-    }
-    return;
-  }
-  std::fprintf(stderr, "line %d: expected std::invalid_argument mentioning '%s'\n", line, needle);
-  ++g_failures;
-}
-#define CHECK_THROWS(expr, needle) check_throws([&] { expr; }, needle, __LINE__)
 
 static double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
@@ -340,10 +307,5 @@ int main() {
   test_softmax();
   test_top_k();
   test_dequantize();
-  if (g_failures) {
-    std::fprintf(stderr, "test_postprocess: %d failure(s)\n", g_failures);
-    return 1;
-  }
-  std::printf("test_postprocess: all passed\n");
-  return 0;
+  return gb_test::finish("test_postprocess");
 }

@@ -15,18 +15,10 @@
 
 #include "glassbridge/dispatch.h"
 #include "glassbridge/preprocess.h"
+#include "check.h"
 
 namespace gb = glassbridge;
 
-static int g_failures = 0;
-
-#define CHECK(cond)                                                                   \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++g_failures;                                                                   \
-    }                                                                                 \
-  } while (0)
 
 namespace {
 
@@ -301,16 +293,7 @@ void test_row_ends() {
 
 // validate() rejects inconsistent input with std::invalid_argument whose message names the problem.
 void expect_error(const gb::SourceImage& src, const gb::Rect& crop, const gb::OutputSpec& out, const char* needle) {
-  try {
-    gb::preprocess(src, crop, out);
-    std::fprintf(stderr, "expected an error containing '%s', got none\n", needle);
-    ++g_failures;
-  } catch (const std::invalid_argument& e) {
-    if (std::strstr(e.what(), needle) == nullptr) {
-      std::fprintf(stderr, "error '%s' does not contain '%s'\n", e.what(), needle);
-      ++g_failures;
-    }
-  }
+  CHECK_THROWS(gb::preprocess(src, crop, out), needle);
 }
 
 void test_validation() {
@@ -437,10 +420,5 @@ int main() {
   test_product_shapes();
   test_row_ends();
   gb::set_isa(gb::best_isa());
-  if (g_failures) {
-    std::fprintf(stderr, "%d check(s) failed\n", g_failures);
-    return 1;
-  }
-  std::printf("all preprocess checks passed\n");
-  return 0;
+  return gb_test::finish("test_preprocess");
 }
