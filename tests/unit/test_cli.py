@@ -276,3 +276,41 @@ def test_info_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["litert"] and isinstance(doc["models"], list)
     code, out, _ = run_cli(capsys, "info")
     assert code == 0 and "native kernels: active" in out
+
+
+@needs_models
+def test_camera_grab_faces_runs_the_pipeline_on_camera_frames(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`camera grab --faces` on NV12 frames, as a dev kit's camera delivers them (a raw dump stands in for V4L2):
+    the astronaut, scaled 2x into a 1080p frame, is found where she was pasted and looks happy."""
+    cv2 = pytest.importorskip("cv2")
+    rgb = np.asarray(Image.open(astronaut()).convert("RGB").resize((1024, 1024), Image.BILINEAR))
+    canvas = np.full((1080, 1920, 3), 90, np.uint8)
+    canvas[28:1052, 448:1472] = rgb
+    # NV12 from OpenCV's BT.601 I420 encoder (an independent encoder): interleave its U and V planes.
+    i420 = cv2.cvtColor(canvas, cv2.COLOR_RGB2YUV_I420)
+    u = i420[1080:1080 + 270].reshape(540, 960)
+    v = i420[1080 + 270:].reshape(540, 960)
+    nv12 = np.concatenate([i420[:1080].ravel(), np.stack([u, v], axis=-1).ravel()])
+    raw = tmp_path / "camera.nv12"
+    raw.write_bytes(nv12.tobytes() * 2)  # two frames
+    preview = tmp_path / "faces.png"
+    code, out, _ = run_cli(capsys, "camera", "grab", "--source", f"file:{raw}", "--size", "1920x1080",
+                           "--frames", "2", "--faces", "--out", str(preview), "--json")
+    assert code == 0
+    frames = json.loads(out)["frames"]
+    assert len(frames) == 2
+    # The hand-annotated astronaut face (ASTRONAUT_FACE in tests/integration/test_faces.py, brow to chin) scaled
+    # 2x and moved by the paste offset; the detector's box is a little larger (forehead), hence IoU > 0.6.
+    expected = np.array([175.0, 80.0, 270.0, 172.0]) * 2 + np.array([448, 28, 448, 28])
+    for frame in frames:
+        assert frame["format"] == "NV12" and frame["pipeline_ms"] > 0
+        assert len(frame["faces"]) == 1
+        face = frame["faces"][0]
+        box = np.array(face["box"])
+        inter = np.clip(np.minimum(box[2:], expected[2:]) - np.maximum(box[:2], expected[:2]), 0, None).prod()
+        union = np.prod(box[2:] - box[:2]) + np.prod(expected[2:] - expected[:2]) - inter
+        assert inter / union > 0.6, (box, expected)
+        assert face["emotion"] == "happy" and face["probabilities"]["happy"] > 0.9
+    assert load_rgb(preview).shape == (1080, 1920, 3)

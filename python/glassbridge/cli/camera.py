@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ examples:
   glassbridge camera grab                                          pattern frame -> grab.png
   glassbridge camera grab --device /dev/video0 --frames 30 --out grab.png
   glassbridge camera grab --device /dev/video0 --format YUYV --size 1280x720     a UVC webcam
-  glassbridge camera grab --source file:capture.nv12 --size 1920x1080 --frames 5"""
+  glassbridge camera grab --source file:capture.nv12 --size 1920x1080 --frames 5
+  glassbridge camera grab --device /dev/video0 --frames 300 --faces --json     faces and expressions, live"""
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -81,6 +83,10 @@ def add_parser(subparsers: Any) -> None:
     grab.add_argument("--out", default="grab.png", metavar="PNG",
                       help="where the preview of the last frame goes (default grab.png; '-' for none)")
     grab.add_argument("--json", action="store_true", help="print JSON on stdout")
+    grab.add_argument("--faces", action="store_true",
+                      help="run the face pipeline of `glassbridge see` on every frame, straight from the camera's "
+                           "own format (NV12, YUYV, ...): faces, expressions and the time each frame took")
+    grab.add_argument("--no-emotion", action="store_true", help="with --faces: find faces only")
     parser.set_defaults(func=run, print_help=parser.print_help)
 
 
@@ -145,11 +151,21 @@ def open_source(args: argparse.Namespace) -> Any:
 
 def run_grab(args: argparse.Namespace) -> int:
     from glassbridge.camera.convert import frame_to_rgb
+    from glassbridge.cli.see import _describe, annotate, face_json
 
     if args.frames < 1:
         raise ValueError(f"--frames must be at least 1, got {args.frames}")
     records: list[dict[str, Any]] = []
     last = None
+    last_faces: list[dict[str, Any]] = []
+    pipeline = None
+    if getattr(args, "faces", False):
+        from glassbridge.vision import FacePipeline
+
+        pipeline = FacePipeline(emotions=not args.no_emotion)
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=True)
     with open_source(args) as source:
         for frame in source.frames(max_frames=args.frames):
             record = {
@@ -161,10 +177,20 @@ def run_grab(args: argparse.Namespace) -> int:
                 "timestamp_ns": frame.timestamp_ns,
                 "range": frame.range.name.lower(),
             }
+            if pipeline is not None:
+                # The frame is used in place, before the source reuses its buffer.
+                started = time.perf_counter()
+                last_faces = [face_json(f) for f in pipeline.run(frame)]
+                record["pipeline_ms"] = round((time.perf_counter() - started) * 1e3, 3)
+                record["faces"] = last_faces
             records.append(record)
             if not args.json:
                 print(f"frame {frame.sequence}: {frame.format.name} {frame.width}x{frame.height} "
                       f"strides {list(frame.strides)} t={frame.timestamp_ns / 1e9:.6f} s")
+                if pipeline is not None:
+                    print(f"  {len(last_faces)} face(s) in {record['pipeline_ms']:.1f} ms")
+                    for i, face in enumerate(last_faces, 1):
+                        console.print(_describe(face, i))  # rich markup: the expression in its colour
             last = frame
         # Converted before the source closes: a camera frame's buffer is only valid until then.
         preview = None
@@ -173,7 +199,10 @@ def run_grab(args: argparse.Namespace) -> int:
             from PIL import Image
 
             preview.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(frame_to_rgb(last)).save(preview, format="PNG")
+            if pipeline is not None:
+                annotate(frame_to_rgb(last), last_faces, preview)
+            else:
+                Image.fromarray(frame_to_rgb(last)).save(preview, format="PNG")
         name = source.name
     if not records:
         raise ValueError(f"{name}: delivered no frames")
