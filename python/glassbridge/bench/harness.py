@@ -83,7 +83,11 @@ class InputSource(Protocol):
 
 
 class Progress(Protocol):
+    """What run_interleaved reports to (glassbridge.bench.report.RichReporter draws it as a progress bar)."""
+
+    def start(self, label: str, total: int) -> None: ...
     def advance(self, rounds: int = 1) -> None: ...
+    def stop(self) -> None: ...
 
 
 @dataclass
@@ -103,12 +107,14 @@ def run_interleaved(
     seed: int,
     hot: bool,
     progress: Progress | None = None,
+    label: str = "",
     clock: Callable[[], int] = time.perf_counter_ns,
 ) -> RunResult:
     """Time every contender `rounds` times, interleaved; returns per-contender stats and raw samples.
 
     hot: make an untimed call on the same input right before each timed call (cache-hot steady state).
     Otherwise each timed call gets a fresh item from the source (a pool larger than the caches: DRAM-cold).
+    progress, if given, is started with `label` and `rounds`, advanced once per round and stopped at the end.
     The garbage collector is paused while timing, so a collection triggered by one contender's garbage does
     not land in another's measurement.
     """
@@ -123,6 +129,8 @@ def run_interleaved(
     gc_was_enabled = gc.isenabled()
     gc.collect()
     gc.disable()
+    if progress is not None:
+        progress.start(label, rounds)
     t_start = time.perf_counter()
     try:
         for order in round_orders(len(contenders), rounds, seed):
@@ -140,6 +148,8 @@ def run_interleaved(
     finally:
         if gc_was_enabled:
             gc.enable()
+        if progress is not None:
+            progress.stop()
     wall = time.perf_counter() - t_start
     return RunResult({k: summarize(v) for k, v in samples.items()}, samples, rounds, seed, wall)
 

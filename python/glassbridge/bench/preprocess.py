@@ -191,12 +191,8 @@ def run_benchmark(settings: Settings, reporter: Any = None) -> dict[str, Any]:
                                  "DRAM-bound")
             else:
                 raise ValueError(f"unknown variant {variant!r} (hot, cold)")
-            if reporter is not None:
-                reporter.start(f"{case.name} [{variant}]", settings.rounds)
             run = run_interleaved(contenders, source, rounds=settings.rounds, seed=settings.seed,
-                                  hot=variant == "hot", progress=reporter)
-            if reporter is not None:
-                reporter.stop()
+                                  hot=variant == "hot", progress=reporter, label=f"{case.name} [{variant}]")
             results.append(_case_record(case, variant, job, lineup.candidates, run, acc, notes, info, isa,
                                         pool_info))
             del source, pool_arr

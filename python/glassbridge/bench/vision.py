@@ -127,12 +127,8 @@ def _model_latencies(settings: VisionSettings, reporter: Any) -> tuple[list[dict
             m.fill(fill)  # a realistic, fully written input; invoke_only then reuses it
             contenders.append(Contender(f"{model_id}@{t}", lambda _item, m=m: m.invoke_only(),
                                         f"{model_id} invoke(), {t} thread(s)"))
-    if reporter is not None:
-        reporter.start("model invoke latency, 1 and 2 threads", settings.rounds)
     run = run_interleaved(contenders, SameItem(None), rounds=settings.rounds, seed=settings.seed, hot=False,
-                          progress=reporter)
-    if reporter is not None:
-        reporter.stop()
+                          progress=reporter, label="model invoke latency, 1 and 2 threads")
     rows = []
     for model_id in models:
         rows.append({
@@ -168,12 +164,8 @@ def run_vision_benchmark(settings: VisionSettings, reporter: Any = None) -> dict
             pool = np.empty((n,) + buf.shape, np.uint8)
             pool[:] = buf
             source = Cycle([wrap(PixelFormat.NV12, pool[i], FRAME_W, FRAME_H) for i in range(n)])
-        if reporter is not None:
-            reporter.start(f"vision pipeline vs invoke [{variant}]", settings.rounds)
         run = run_interleaved(contenders, source, rounds=settings.rounds, seed=settings.seed,
-                              hot=variant == "hot", progress=reporter)
-        if reporter is not None:
-            reporter.stop()
+                              hot=variant == "hot", progress=reporter, label=f"vision pipeline vs invoke [{variant}]")
         raw[variant] = _stats_json(run)
         for label, stage, floor in _PAIRS:
             s, f = run.stats[stage], run.stats[floor]
