@@ -12,6 +12,7 @@ const char *gb_pb_status_str(gb_pb_status s) {
     case GB_PB_ERR_WIRE_TYPE: return "unsupported or unexpected wire type";
     case GB_PB_ERR_FIELD: return "invalid field number";
     case GB_PB_ERR_TOO_LARGE: return "string or bytes value exceeds its limit";
+    case GB_PB_ERR_UTF8: return "string is not valid UTF-8 or contains a NUL byte";
   }
   return "unknown pb status";
 }
@@ -106,6 +107,10 @@ void gb_pb_field_message(gb_pb_writer *w, uint32_t field, void (*body)(gb_pb_wri
   gb_pb_writer probe;
   gb_pb_writer_init(&probe, NULL, SIZE_MAX);
   body(&probe, ctx);
+  if (probe.status != GB_PB_OK) { /* e.g. a value over its limit: report that, not a wrong-length overflow */
+    w->status = probe.status;
+    return;
+  }
   size_t n = probe.len;
   gb_pb_put_tag(w, field, GB_PB_LEN);
   gb_pb_put_varint(w, n);
@@ -123,7 +128,7 @@ void gb_pb_field_message(gb_pb_writer *w, uint32_t field, void (*body)(gb_pb_wri
 
 void gb_pb_reader_init(gb_pb_reader *r, const void *buf, size_t len) {
   r->p = (const uint8_t *)buf;
-  r->end = r->p + len;
+  r->end = len ? r->p + len : r->p; /* NULL + 0 is undefined in C: an empty input may come as NULL */
   r->status = GB_PB_OK;
 }
 
@@ -249,6 +254,42 @@ void gb_pb_as_string(gb_pb_reader *r, const gb_pb_field_t *f, char *dst, size_t 
     if (r->status == GB_PB_OK) r->status = GB_PB_ERR_TOO_LARGE;
     return;
   }
+  if (!gb_pb_utf8_ok(f->data, f->len)) {
+    if (r->status == GB_PB_OK) r->status = GB_PB_ERR_UTF8;
+    return;
+  }
   if (f->len) memcpy(dst, f->data, f->len);
   dst[f->len] = 0;
+}
+
+bool gb_pb_utf8_ok(const void *s, size_t n) {
+  const uint8_t *p = (const uint8_t *)s, *end = n ? p + n : p; /* NULL + 0 is undefined */
+  while (p < end) {
+    uint8_t b = *p++;
+    if (b < 0x80u) {
+      if (b == 0) return false;
+      continue;
+    }
+    /* Lead byte: the count of continuation bytes and the smallest/largest allowed second byte, which rules
+     * out overlong forms (E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points above U+10FFFF. */
+    unsigned more;
+    uint8_t lo = 0x80u, hi = 0xBFu;
+    if (b >= 0xC2u && b <= 0xDFu) more = 1;
+    else if (b >= 0xE0u && b <= 0xEFu) {
+      more = 2;
+      if (b == 0xE0u) lo = 0xA0u;
+      if (b == 0xEDu) hi = 0x9Fu;
+    } else if (b >= 0xF0u && b <= 0xF4u) {
+      more = 3;
+      if (b == 0xF0u) lo = 0x90u;
+      if (b == 0xF4u) hi = 0x8Fu;
+    } else
+      return false; /* 80..C1 (continuation or overlong 2-byte lead), F5..FF */
+    if ((size_t)(end - p) < more) return false;
+    if (p[0] < lo || p[0] > hi) return false;
+    for (unsigned i = 1; i < more; i++)
+      if ((p[i] & 0xC0u) != 0x80u) return false;
+    p += more;
+  }
+  return true;
 }

@@ -25,6 +25,7 @@ typedef enum {
   GB_PB_ERR_WIRE_TYPE,  /* reader: wire type 3, 4, 6 or 7, or a known field with the wrong wire type */
   GB_PB_ERR_FIELD,      /* reader: field number 0 or above 2^29-1 */
   GB_PB_ERR_TOO_LARGE,  /* a string/bytes value exceeds its C buffer (the .proto `limit:`) */
+  GB_PB_ERR_UTF8,       /* a string is not valid UTF-8 (protobuf refuses it too) or holds a NUL (C cannot) */
 } gb_pb_status;
 
 const char *gb_pb_status_str(gb_pb_status s);
@@ -80,9 +81,15 @@ int32_t gb_pb_as_s32(gb_pb_reader *r, const gb_pb_field_t *f);    /* sint32 (zig
 int32_t gb_pb_as_i32(gb_pb_reader *r, const gb_pb_field_t *f);    /* int32 / enum as protobuf encodes it */
 bool gb_pb_as_bool(gb_pb_reader *r, const gb_pb_field_t *f);
 uint32_t gb_pb_as_fixed32(gb_pb_reader *r, const gb_pb_field_t *f);
-/* Copies a string/bytes field into dst (cap bytes); strings get a NUL (so cap includes it). */
+/* Copies a string/bytes field into dst (cap bytes); strings get a NUL (so cap includes it). A string must be
+ * valid UTF-8 without NUL bytes (GB_PB_ERR_UTF8 otherwise): proto3 parsers refuse invalid UTF-8, and a NUL
+ * would silently cut the C string. */
 size_t gb_pb_as_bytes(gb_pb_reader *r, const gb_pb_field_t *f, void *dst, size_t cap);
 void gb_pb_as_string(gb_pb_reader *r, const gb_pb_field_t *f, char *dst, size_t cap);
+
+/* True when s[0..n) is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF)
+ * without NUL bytes: what a string field may carry. Encoders check it before writing a string. */
+bool gb_pb_utf8_ok(const void *s, size_t n);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,1 @@
+"""Conformance: the C implementations of the protocol held against independent references."""
