@@ -1,0 +1,167 @@
+/* The main loop: UART receive ring -> link engine -> events and messages; devices; link engine -> UART
+ * transmit ring (only when the ring can take a whole frame); then sleep until the next deadline or an
+ * interrupt. See app.h. */
+#include "app.h"
+
+#include <string.h>
+
+#include "app_internal.h"
+#include "capture.h"
+#include "hal_bootcount.h"
+#include "hal_clock.h"
+#include "hal_mic.h"
+#include "hal_uart.h"
+
+gb_app_state gb_app;
+
+static uint64_t link_arena[GB_APP_LINK_ARENA / 8u];
+static uint8_t wire[GB_COBS_MAX_ENCODED(GB_APP_MAX_FRAME) + 16u];
+static uint8_t msgbuf[GB_APP_MAX_MESSAGE];
+static gb_link_config link_cfg;
+
+static uint32_t mix32(uint32_t x) { /* a bijective integer hash (the "lowbias32" finaliser) */
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
+bool gb_app_init(void) {
+  uint32_t now = hal_millis();
+  memset(&gb_app, 0, sizeof gb_app);
+  gb_app.board = hal_board_info();
+  gb_app.boot_counter = hal_bootcount_increment();
+  gb_app.stream_counter = gb_app.boot_counter << 16; /* stream ids never repeat across reboots */
+
+  uint32_t session = mix32(hal_board_entropy() ^ mix32(gb_app.boot_counter));
+  gb_app_link_config(&link_cfg, session ? session : 1u, gb_app.boot_counter, gb_app.board->capabilities);
+  gb_status st = gb_link_config_normalize(&link_cfg);
+  if (st != GB_OK) return false;
+  if (gb_link_max_wire_size(&link_cfg) > sizeof wire) return false;
+  gb_app.link = gb_link_init(&link_cfg, link_arena, sizeof link_arena, now, &st);
+  if (!gb_app.link) return false;
+
+  gb_capture_init();
+  gb_mic_init(&gb_app.mic);
+  gb_transfer_init(&gb_app.transfer);
+  gb_display_init();
+  gb_devices_init(now);
+  return true;
+}
+
+bool gb_app_send(uint8_t channel, const gb_Message *m) {
+  size_t len = 0;
+  gb_pb_status err = GB_PB_OK;
+  if (!gb_Message_encode(m, msgbuf, sizeof msgbuf, &len, &err)) {
+    gb_app.events_dropped++;
+    return false;
+  }
+  if (gb_link_send(gb_app.link, channel, msgbuf, len, hal_millis()) != GB_OK) {
+    gb_app.events_dropped++;
+    return false;
+  }
+  return true;
+}
+
+static void handle_event(const gb_event *ev, uint32_t now) {
+  switch (ev->type) {
+    case GB_EV_MESSAGE: gb_dispatch(ev->channel, ev->data, ev->len, now); break;
+    case GB_EV_LINK_DOWN:
+    case GB_EV_PEER_RESET:
+      /* Queued audio may be lost: the next microphone frame carries the gap mark. */
+      gb_mic_mark_gap(&gb_app.mic);
+      break;
+    default: break;
+  }
+}
+
+static void pump_rx(uint32_t now) {
+  static uint8_t rx[256];
+  size_t n;
+  /* Bounded: a flood of input must not starve the devices and the transmitter. */
+  for (int i = 0; i < 16 && (n = hal_uart_read(rx, sizeof rx)) > 0; i++) {
+    gb_link_receive(gb_app.link, rx, n, now);
+    gb_event ev;
+    while (gb_link_poll_event(gb_app.link, &ev)) handle_event(&ev, now);
+  }
+}
+
+static void pump_tx(uint32_t now) {
+  size_t wire_max = gb_link_max_wire_size(&link_cfg);
+  /* Only when the ring can take the largest frame: the engine keeps what it could not send. */
+  while (hal_uart_tx_free() >= wire_max) {
+    size_t n = gb_link_poll_tx(gb_app.link, wire, sizeof wire, now);
+    if (n == 0) break;
+    hal_uart_write(wire, n);
+  }
+  gb_event ev;
+  while (gb_link_poll_event(gb_app.link, &ev)) handle_event(&ev, now);
+}
+
+static void pump_mic(uint32_t now) {
+  static gb_Message m;
+  static int16_t pcm[GB_MIC_MAX_FRAME_MS * (GB_MIC_RATE_HZ / 1000u)];
+  gb_mic_frame f;
+  while (gb_mic_due(&gb_app.mic, now, &f)) {
+    hal_mic_read(pcm, f.samples);
+    bool ok = false;
+    if (gb_link_get_state(gb_app.link) == GB_LINK_UP) {
+      memset(&m, 0, sizeof m);
+      m.which_body = GB_MESSAGE_MIC_AUDIO_TAG;
+      gb_AudioFrame *a = &m.body.mic_audio;
+      a->sample_rate = GB_MIC_RATE_HZ;
+      a->first_sample = f.first_sample;
+      a->gap_before = f.gap_before;
+      a->stream_id = gb_app.mic.stream_id;
+      a->pcm.size = (uint16_t)(f.samples * 2u);
+      for (uint32_t i = 0; i < f.samples; i++) { /* PCM16 little-endian whatever the CPU's byte order */
+        a->pcm.bytes[2 * i] = (uint8_t)((uint16_t)pcm[i] & 0xFFu);
+        a->pcm.bytes[2 * i + 1] = (uint8_t)((uint16_t)pcm[i] >> 8);
+      }
+      size_t len = 0;
+      gb_pb_status err;
+      ok = gb_Message_encode(&m, msgbuf, sizeof msgbuf, &len, &err) &&
+           gb_link_send(gb_app.link, 2, msgbuf, len, now) == GB_OK;
+    }
+    gb_mic_sent(&gb_app.mic, ok);
+  }
+}
+
+void gb_app_step(void) {
+  uint32_t now = hal_millis();
+  pump_rx(now);
+  gb_devices_poll(now);
+  gb_display_poll(now);
+  pump_mic(now);
+  pump_tx(now);
+}
+
+static uint32_t earlier(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0 ? a : b; }
+
+uint32_t gb_app_next_deadline(void) {
+  uint32_t now = hal_millis();
+  uint32_t d = gb_link_next_deadline(gb_app.link, now);
+  /* While the engine has frames to send and the ring has no room, the TX interrupt's room wakes the loop. */
+  d = earlier(d, gb_devices_deadline(now));
+  d = earlier(d, gb_display_deadline(now));
+  d = earlier(d, gb_mic_deadline(&gb_app.mic, now));
+  /* Frames waiting for room in the transmit ring: the TX interrupt (or the tick) wakes us, don't spin. */
+  if ((int32_t)(d - now) <= 0 && hal_uart_tx_free() < gb_link_max_wire_size(&link_cfg)) d = now + 1u;
+  return d;
+}
+
+void gb_app_run(void) {
+  if (!gb_app_init()) {
+    /* A configuration the engine refuses is a build error of this firmware: stop loudly, never limp. */
+    for (;;) hal_sleep_until(hal_millis() + 1000u);
+  }
+  for (;;) {
+    gb_app_step();
+    hal_sleep_until(gb_app_next_deadline());
+  }
+}
+
+gb_link_state gb_app_link_state(void) { return gb_link_get_state(gb_app.link); }
+void gb_app_link_stats(gb_link_stats *out) { gb_link_get_stats(gb_app.link, out); }

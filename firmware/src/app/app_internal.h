@@ -1,0 +1,70 @@
+/* State shared by the application's parts (app.c, dispatch.c, devices.c). Not for ports. */
+#ifndef GB_APP_INTERNAL_H
+#define GB_APP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "battery.h"
+#include "buttons.h"
+#include "framebuffer.h"
+#include "gestures.h"
+#include "glassbridge/link.h"
+#include "glassbridge/messages.h"
+#include "hal_board.h"
+#include "hal_gpio.h"
+#include "hal_imu.h"
+#include "mic.h"
+#include "transfer.h"
+
+typedef struct {
+  const gb_board_info *board;
+  gb_link *link;
+  uint32_t boot_counter;
+  uint32_t stream_counter;
+  /* devices */
+  gb_button buttons[GB_BUTTON_COUNT];
+  uint32_t buttons_down;
+  uint32_t next_button_sample;
+  gb_gesture_detector gestures;
+  gb_imu_sample imu;
+  uint32_t next_imu_sample;
+  gb_battery_monitor battery;
+  uint32_t next_battery_sample;
+  gb_mic_stream mic;
+  gb_transfer transfer;
+  /* display */
+  gb_framebuffer fb;
+  uint32_t card_id;
+  uint32_t card_expires;  /* valid when card_ttl */
+  bool card_ttl;
+  /* speaker */
+  uint32_t speaker_frames;
+  uint64_t speaker_next_sample;
+  uint32_t speaker_gaps;
+  /* counters */
+  uint32_t events_dropped;   /* events the link queue could not take */
+  uint32_t decode_errors;
+} gb_app_state;
+
+extern gb_app_state gb_app;
+
+/* Encodes and queues one message; false (and counted) when the link cannot take it now. */
+bool gb_app_send(uint8_t channel, const gb_Message *m);
+
+/* One received message on `channel`: answers it (dispatch.c). */
+void gb_dispatch(uint8_t channel, const uint8_t *data, size_t len, uint32_t now);
+
+/* Devices (devices.c): sampling at their rates and their events; next time they need the loop. */
+void gb_devices_init(uint32_t now);
+void gb_devices_poll(uint32_t now);
+uint32_t gb_devices_deadline(uint32_t now);
+
+/* Display (display.c). */
+void gb_display_init(void);
+void gb_display_show(const gb_DisplayCard *card, uint32_t now);
+void gb_display_clear(void);
+void gb_display_poll(uint32_t now);
+uint32_t gb_display_deadline(uint32_t now);
+
+#endif
