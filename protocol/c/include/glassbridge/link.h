@@ -44,7 +44,7 @@ extern "C" {
 #define GB_UART_HEADER_SIZE 13u          /* version, flags, channel, seq, ack, sack, length */
 #define GB_PACKET_HEADER_SIZE 10u        /* flags, channel, seq, ack, sack */
 #define GB_CRC_SIZE 4u                   /* CRC-32C, UART profile only */
-#define GB_MIN_FRAME 64u                 /* every engine accepts frames this large: Hello must fit */
+#define GB_MIN_FRAME 128u                /* every engine accepts frames this large: a Hello (<= 89 B) fits */
 #define GB_MAX_FRAME 4096u
 #define GB_MAX_WINDOW 32u                /* the SACK bitmap has 32 bits */
 #define GB_CHANNELS 4u                   /* 0 = link control (engine only), 1 = control, 2 = audio, 3 = bulk */
@@ -52,8 +52,8 @@ extern "C" {
 /* Frame flags (SPEC.md). */
 #define GB_FLAG_DATA 0x01u   /* carries `seq` and a fragment of a message on `channel` */
 #define GB_FLAG_MORE 0x02u   /* more fragments of the same message follow (in the next sequence numbers) */
-#define GB_FLAG_HELLO 0x04u  /* handshake: payload is a protobuf Hello, seq/ack/sack are 0 */
-#define GB_FLAG_PING 0x08u   /* heartbeat: asks the peer for an immediate acknowledgement */
+#define GB_FLAG_HELLO 0x04u  /* handshake: payload is a protobuf Hello, channel/seq/ack/sack are 0 */
+#define GB_FLAG_PING 0x08u   /* asks for an immediate answer: an acknowledgement, or with HELLO a Hello */
 
 /* Worst-case COBS-encoded size of a frame of n bytes, with its 0x00 delimiter. */
 #define GB_COBS_MAX_ENCODED(n) ((n) + ((n) / 254u) + 2u)
@@ -80,14 +80,16 @@ typedef enum { GB_ROLE_UNSPECIFIED = 0, GB_ROLE_MCU = 1, GB_ROLE_SOC = 2, GB_ROL
 typedef struct {
   gb_profile profile;
   gb_role role;
-  uint32_t session;             /* random, non-zero, new at every engine start: the caller owns entropy */
+  uint32_t session;             /* random, non-zero, new at every engine start: the caller owns entropy (0 = GB_ERR_ARG) */
   uint32_t boot_counter;
   uint32_t capabilities;        /* Capability bits of glassbridge.proto */
   const char *firmware_version; /* up to 31 bytes; copied at init; may be NULL */
-  uint16_t max_frame;           /* largest frame sent or accepted (header + payload + CRC): GB_MIN_FRAME..GB_MAX_FRAME */
-  uint8_t window;               /* frames in flight and held out of order: 1..GB_MAX_WINDOW */
-  uint16_t max_message;         /* largest message accepted (reassembly buffer), >= max_frame payload */
-  uint32_t tx_queue_bytes;      /* room for queued outgoing messages (each costs its length + 4 bytes) */
+  uint16_t max_frame;           /* largest frame sent or accepted (header + payload + CRC): GB_MIN_FRAME..GB_MAX_FRAME,
+                                 * default 1024 */
+  uint8_t window;               /* frames in flight and held out of order: 1..GB_MAX_WINDOW, default 16 */
+  uint16_t max_message;         /* largest message accepted (reassembly buffer); default 4096 */
+  uint32_t tx_queue_bytes;      /* room for queued outgoing messages (each costs its length + 4 bytes); default
+                                 * 65536, at least max_message + 4 */
   /* Timers in milliseconds; 0 selects the default given in SPEC.md "Timers". */
   uint16_t hello_interval_ms;   /* default 100, doubling to 1000 while unanswered */
   uint16_t heartbeat_ms;        /* default 250: a PING when nothing was sent for this long */
@@ -96,10 +98,17 @@ typedef struct {
   uint16_t rto_initial_ms;      /* default 200 */
   uint16_t rto_min_ms;          /* default 20 */
   uint16_t rto_max_ms;          /* default 1000 */
+  /* Tests only: the versions this engine claims in its Hello (0 = GB_LINK_PROTOCOL_VERSION and
+   * GB_LINK_MIN_PROTOCOL_VERSION), so that a version mismatch can be provoked between two engines. */
+  uint32_t protocol_version;
+  uint32_t min_protocol_version;
 } gb_link_config;
 
 /* Fills the defaults of every zero field (profile stays as given). Returns GB_ERR_ARG on values out of range. */
 gb_status gb_link_config_normalize(gb_link_config *cfg);
+/* Why gb_link_config_normalize would refuse this configuration (a sentence naming the rule), or NULL if it is
+ * valid: for error messages. */
+const char *gb_link_config_problem(const gb_link_config *cfg);
 
 /* Bytes of memory gb_link_init needs for this configuration (after normalisation). */
 size_t gb_link_mem_size(const gb_link_config *cfg);
@@ -149,6 +158,9 @@ typedef struct {
   uint32_t link_downs, peer_resets;
   uint64_t bytes_tx, bytes_rx;         /* on the wire */
   uint32_t srtt_ms, rto_ms;            /* smoothed round-trip time and current retransmission timeout */
+  uint32_t out_of_window;              /* data frames beyond the receive window (dropped, not acknowledged) */
+  uint32_t rx_oversize;                /* reassembled messages longer than our max_message (discarded) */
+  uint32_t events_dropped;             /* link events lost because the application did not poll them */
 } gb_link_stats;
 
 typedef enum { GB_LINK_HANDSHAKE = 0, GB_LINK_UP = 1, GB_LINK_DOWN = 2, GB_LINK_INCOMPATIBLE = 3 } gb_link_state;
@@ -173,7 +185,8 @@ size_t gb_link_tx_free(const gb_link *link);
 /* Messages queued or in flight, not yet acknowledged by the peer. */
 size_t gb_link_tx_pending(const gb_link *link);
 
-/* The next frame to write, or 0 when there is nothing to send now. `cap` must be >= gb_link_max_wire_size(). */
+/* The next frame to write, or 0 when there is nothing to send now (also when `cap` is smaller than
+ * gb_link_max_wire_size(): then nothing is taken from the engine). */
 size_t gb_link_poll_tx(gb_link *link, uint8_t *out, size_t cap, uint32_t now);
 
 /* The next event, or false. A GB_EV_MESSAGE's data stays valid until the next call into the engine. */
