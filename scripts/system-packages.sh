@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages a make target needs, when they are missing.
-#   scripts/system-packages.sh GROUP...     groups: build, test, bench
+#   scripts/system-packages.sh GROUP...     groups: build, test, firmware, fuzz, bench
 # As root it runs apt-get (update once, then install --no-install-recommends) and says what and why;
 # otherwise it prints the exact command to run and fails, so nothing half-works.
 set -euo pipefail
@@ -24,6 +24,18 @@ for group in "$@"; do
       want aarch64-linux-gnu-g++ g++-aarch64-linux-gnu "cross-compiles the NEON kernels for the aarch64 test run"
       want qemu-aarch64 qemu-user "runs the aarch64 C++ tests (NEON path) under emulation"
       want valgrind valgrind "checks the C++ tests' memory accesses, SIMD gathers included (memcheck)" ;;
+    firmware)
+      want arm-none-eabi-gcc gcc-arm-none-eabi "cross-compiles the MCU firmware for Cortex-M4F (mps2-an386, netduinoplus2)"
+      want /usr/lib/arm-none-eabi/newlib/libc.a libnewlib-arm-none-eabi "the C library the bare-metal firmware links (string.h, memcpy)"
+      want qemu-system-arm qemu-system-arm "runs the real firmware on emulated Cortex-M4F boards (tests, demo, benchmarks)" ;;
+    fuzz)
+      want clang clang "compiles the libFuzzer targets of the frame and message decoders"
+      # libFuzzer's runtime ships apart from clang, per LLVM major (Debian 12: 14, Ubuntu 24.04: 18).
+      major=$( (clang --version 2>/dev/null || true) | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -1)
+      major=${major:-14}
+      if ! compgen -G "/usr/lib/llvm-$major/lib/clang/*/lib/*/libclang_rt.fuzzer*.a" >/dev/null; then
+        want /nonexistent/libfuzzer "libclang-rt-$major-dev" "libFuzzer's runtime for clang $major"
+      fi ;;
     bench)
       want valgrind valgrind "instruction counts of the kernels (callgrind), the stable benchmark figure"
       want /usr/lib/x86_64-linux-gnu/libyuv.so.0 libyuv0 "libyuv as a benchmark contender (x86_64 hosts)" ;;

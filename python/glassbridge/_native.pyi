@@ -8,6 +8,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
+import typing_extensions
 class SsdFaceDecoder:
     """
     BlazeFace (MediaPipe SSD) decoder with weighted non-maximum suppression, for one detector model.
@@ -42,17 +43,105 @@ class SsdFaceDecoder:
     @property
     def num_keypoints(self) -> int:
         ...
+class LinkEngine:
+    """
+    The C link engine (protocol/c/link.h), sans-IO. Use glassbridge.protocol.link.Link, which wraps it.
+    
+    config: a dict with the gb_link_config fields (profile 0 uart / 1 packet, role, session, boot_counter,
+    capabilities, firmware_version, max_frame, window, max_message, tx_queue_bytes, the *_ms timers,
+    protocol_version, min_protocol_version) and now_ms (the engine clock at creation); absent or 0 = default.
+    Times are uint32 milliseconds that may wrap.
+    """
+    def __init__(self, config: dict) -> None:
+        ...
+    def config(self) -> dict:
+        """
+        The normalised configuration (defaults filled in).
+        """
+    def next_deadline(self, now: typing.SupportsInt | typing.SupportsIndex) -> int:
+        """
+        When poll_tx must next run even without input (absolute, same clock as now).
+        """
+    def peer(self) -> dict | None:
+        """
+        The peer's Hello fields as a dict, or None before the first Hello.
+        """
+    def poll_event(self) -> tuple | None:
+        """
+        The next event as (type, channel, data, dropped, peer), or None.
+        """
+    def poll_tx(self, now: typing.SupportsInt | typing.SupportsIndex) -> bytes | None:
+        """
+        The next frame to write, or None.
+        """
+    def receive(self, data: typing_extensions.Buffer, now: typing.SupportsInt | typing.SupportsIndex) -> None:
+        """
+        Bytes from the wire (uart: any slice of the stream; packet: exactly one datagram).
+        """
+    def send(self, channel: typing.SupportsInt | typing.SupportsIndex, message: typing_extensions.Buffer, now: typing.SupportsInt | typing.SupportsIndex) -> int:
+        """
+        Queues a message; returns the gb_status code (0 = ok).
+        """
+    def stats(self) -> dict:
+        """
+        Counters (gb_link_stats) as a dict.
+        """
+    @property
+    def max_message(self) -> int:
+        ...
+    @property
+    def max_wire_size(self) -> int:
+        ...
+    @property
+    def state(self) -> int:
+        ...
+    @property
+    def tx_free(self) -> int:
+        ...
+    @property
+    def tx_pending(self) -> int:
+        ...
 def available_isas() -> list[str]:
     """
     SIMD paths compiled in and supported by this CPU, best last.
+    """
+def cobs_decode(data: typing_extensions.Buffer) -> bytes:
+    """
+    Decodes one COBS frame (without its delimiter); ValueError says why it is invalid.
+    """
+def cobs_encode(data: typing_extensions.Buffer) -> bytes:
+    """
+    COBS encoding of data (no 0x00 delimiter).
+    """
+def crc32c(data: typing_extensions.Buffer, crc: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
+    """
+    CRC-32C (Castagnoli) of data, chained from crc (0 to start).
     """
 def dequantize(q: numpy.ndarray, scale: typing.SupportsFloat | typing.SupportsIndex, zero_point: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
     """
     real = (q - zero_point) * scale for an int8 or uint8 array (a model's quantised tensor), as float32.
     """
+def frame_encode(profile: typing.SupportsInt | typing.SupportsIndex, flags: typing.SupportsInt | typing.SupportsIndex, channel: typing.SupportsInt | typing.SupportsIndex, seq: typing.SupportsInt | typing.SupportsIndex, ack: typing.SupportsInt | typing.SupportsIndex, sack: typing.SupportsInt | typing.SupportsIndex, payload: typing_extensions.Buffer) -> bytes:
+    """
+    A frame before COBS (uart) or the datagram (packet).
+    """
+def frame_parse(profile: typing.SupportsInt | typing.SupportsIndex, raw: typing_extensions.Buffer) -> tuple[int, int, int, int, int, bytes]:
+    """
+    Parses a frame (uart: COBS-decoded, without delimiter): (flags, channel, seq, ack, sack, payload).
+    """
 def isa() -> str:
     """
     Name of the active SIMD path (ref, sse41, avx2, neon).
+    """
+def link_status_str(status: typing.SupportsInt | typing.SupportsIndex) -> str:
+    """
+    The text of a gb_status code.
+    """
+def message_roundtrip(data: bytes, type: str = 'Message') -> bytes:
+    """
+    Decode `data` with the firmware's C codec (protocol/c/src/messages.c) and encode the result again.
+    For conformance tests against Python's protobuf. Raises ValueError with the C status text, its name in
+    parentheses (e.g. "(TOO_LARGE)"), on input the C codec refuses. `type` is "Message" or "Hello".
     """
 def preprocess(planes: collections.abc.Sequence, format: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, height: typing.SupportsInt | typing.SupportsIndex, range: typing.SupportsInt | typing.SupportsIndex, crop: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(4)"], out: numpy.ndarray, channels: typing.SupportsInt | typing.SupportsIndex, mul: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], add: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], dst: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(4)"], pad: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"]) -> None:
     """

@@ -95,6 +95,10 @@ struct gb_link {
   bool have_rtt;
   uint32_t srtt8, rttvar4;
   uint32_t rto;
+  /* When the peer last acknowledged something new (cumulatively or selectively). A frame's timer runs from the
+   * later of its own transmission and this moment (RFC 6298 5.3: restart the timer on new acknowledgements):
+   * frames queued behind others in a UART driver or a pty are not declared lost while the line is draining. */
+  uint32_t progress_at;
 
   /* receive window */
   uint8_t *rx_data;
@@ -515,7 +519,7 @@ static void receive_ack(gb_link *l, const gb_frame *f, uint32_t now) {
   inflight = seq_dist(l->snd_nxt, l->snd_una);
   /* Selective acknowledgement: bit i stands for ack + 1 + i. */
   uint32_t hi_order = 0;
-  bool any_sacked = false;
+  bool any_sacked = false, newly_sacked = false;
   for (uint32_t i = 0; i < 32 && i + 1u < inflight; i++) {
     if (!(f->sack & (1u << i))) continue;
     tx_slot *s = &l->tx[(uint16_t)(l->snd_una + 1u + i) % GB_MAX_WINDOW];
@@ -524,6 +528,7 @@ static void receive_ack(gb_link *l, const gb_frame *f, uint32_t now) {
       best_order = s->tx_order;
       rtt = elapsed(now, s->sent_at);
     }
+    if (!s->sacked) newly_sacked = true;
     s->sacked = true;
     s->resend = false;
     if (!any_sacked || tdiff(s->tx_order, hi_order) > 0) hi_order = s->tx_order;
@@ -538,6 +543,8 @@ static void receive_ack(gb_link *l, const gb_frame *f, uint32_t now) {
     }
   }
   if (sample) rtt_sample(l, rtt);
+  /* Only news counts: a repeated SACK of the same frames (answers to pings) must not hold the timer off. */
+  if (acked || newly_sacked) l->progress_at = now;
 }
 
 /* ---- handshake --------------------------------------------------------------------------------------------- */
@@ -559,6 +566,7 @@ static void link_up(gb_link *l, uint32_t now) {
   bool again = l->stats.link_downs > 0 && l->state == GB_LINK_DOWN;
   l->state = GB_LINK_UP;
   l->last_rx = now;
+  l->progress_at = now;
   l->hello_interval = l->cfg.hello_interval_ms;
   if (again) {
     /* The same peer after a link loss: everything unacknowledged goes again, and our acknowledgement tells
@@ -715,6 +723,7 @@ static size_t emit(gb_link *l, gb_frame *f, uint8_t *out, size_t cap, uint32_t n
  * around the end of the ring is contiguous. */
 static size_t emit_data(gb_link *l, uint16_t seq, uint8_t *out, size_t cap, uint32_t now) {
   tx_slot *s = &l->tx[seq % GB_MAX_WINDOW];
+  if (seq == l->snd_una) l->progress_at = now; /* the oldest frame in flight: its timer starts now at the latest */
   /* The fragment is staged at the end of `out` (it is at most max_frame - overhead bytes and `out` holds the
    * COBS-encoded frame, which is longer), then framed into scratch and encoded into `out`. */
   uint8_t *stage = out + cap - s->len;
@@ -768,13 +777,19 @@ static size_t emit_hello(gb_link *l, bool ping, uint8_t *out, size_t cap, uint32
 
 static uint16_t inflight(const gb_link *l) { return seq_dist(l->snd_nxt, l->snd_una); }
 
+/* A frame's retransmission deadline: RTO after the later of its last transmission and the last progress. */
+static uint32_t slot_deadline(const gb_link *l, const tx_slot *s) {
+  uint32_t start = tdiff(s->sent_at, l->progress_at) > 0 ? s->sent_at : l->progress_at;
+  return start + l->rto;
+}
+
 /* The earliest retransmission deadline of a frame in flight, if any. */
 static bool rto_deadline(const gb_link *l, uint32_t *at) {
   bool any = false;
   for (uint16_t i = 0; i < inflight(l); i++) {
     const tx_slot *s = &l->tx[(uint16_t)(l->snd_una + i) % GB_MAX_WINDOW];
     if (s->sacked || s->resend) continue;
-    uint32_t t = s->sent_at + l->rto;
+    uint32_t t = slot_deadline(l, s);
     if (!any || tdiff(t, *at) < 0) *at = t;
     any = true;
   }
@@ -809,7 +824,7 @@ static void run_timers(gb_link *l, uint32_t now) {
   if (rto_deadline(l, &at) && due(now, at)) {
     for (uint16_t i = 0; i < inflight(l); i++) {
       tx_slot *s = &l->tx[(uint16_t)(l->snd_una + i) % GB_MAX_WINDOW];
-      if (!s->sacked && !s->resend && due(now, s->sent_at + l->rto)) s->resend = true;
+      if (!s->sacked && !s->resend && due(now, slot_deadline(l, s))) s->resend = true;
     }
     /* Exponential backoff, once per expiry; the next valid RTT sample recomputes the timeout. */
     l->rto = l->rto * 2u > l->cfg.rto_max_ms ? l->cfg.rto_max_ms : l->rto * 2u;

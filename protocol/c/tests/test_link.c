@@ -381,6 +381,61 @@ static void garbage(void) {
   sim_free(&s);
 }
 
+
+/* ---- a hole lost twice while later frames are acknowledged ------------------------------------------------ */
+
+/* Regression: the first data frame is lost, and so is its fast retransmission, while the frames after it arrive
+ * and are selectively acknowledged again and again (every frame B sends carries the same SACK: B streams small
+ * messages, as the MCU streams audio). Those repeated acknowledgements carry no news and must not keep pushing
+ * the hole's retransmission timer away: the hole must go again within RTO and everything must be delivered.
+ * (A timer restarted on every SACK stalled a transfer for good.) */
+static void hole_lost_twice(void) {
+  gb_link_config ca = base_config(GB_PROFILE_UART, 0xA1A1A1A1u), cb = base_config(GB_PROFILE_UART, 0xB2B2B2B2u);
+  size_t size = gb_link_mem_size(&ca);
+  void *ma = calloc(1, size), *mb = calloc(1, gb_link_mem_size(&cb));
+  gb_status st;
+  gb_link *a = gb_link_init(&ca, ma, size, 0, &st), *b = gb_link_init(&cb, mb, gb_link_mem_size(&cb), 0, &st);
+  REQUIRE(a && b, "init");
+  static uint8_t wire[GB_COBS_MAX_ENCODED(GB_MAX_FRAME)];
+  uint8_t msg[200];
+  uint32_t delivered = 0, data_frames = 0, now = 0;
+  gb_event ev;
+  bool queued = false;
+  for (; now < 10000 && delivered < 4; now++) {
+    if (!queued && gb_link_get_state(a) == GB_LINK_UP) {
+      for (uint8_t i = 0; i < 4; i++) {
+        memset(msg, i, sizeof msg);
+        CHECK(gb_link_send(a, 1, msg, sizeof msg, now) == GB_OK, "send %u", i);
+      }
+      queued = true;
+    }
+    if (queued && now % 5 == 0) {
+      uint8_t small[8] = {0};
+      (void)gb_link_send(b, 2, small, sizeof small, now); /* QUEUE_FULL at times is fine: only the acks matter */
+    }
+    size_t n;
+    while ((n = gb_link_poll_tx(a, wire, sizeof wire, now)) > 0) {
+      bool data = n > 150; /* a 200-byte message frame; acknowledgements and pings are short */
+      if (data) data_frames++;
+      if (data && (data_frames == 1 || data_frames == 5)) continue; /* the hole, then its fast retransmission */
+      gb_link_receive(b, wire, n, now);
+    }
+    while ((n = gb_link_poll_tx(b, wire, sizeof wire, now)) > 0) gb_link_receive(a, wire, n, now);
+    while (gb_link_poll_event(b, &ev))
+      if (ev.type == GB_EV_MESSAGE) {
+        CHECK(ev.len == sizeof msg && ev.data[0] == delivered, "message %u in order", delivered);
+        delivered++;
+      }
+    while (gb_link_poll_event(a, &ev)) {
+    }
+  }
+  CHECK(delivered == 4, "all 4 messages delivered (got %u by t=%u ms)", delivered, now);
+  CHECK(data_frames >= 6, "the hole was sent a third time (%u data frames)", data_frames);
+  CHECK(now < 3000, "recovered within a few RTOs (took %u ms)", now);
+  free(ma);
+  free(mb);
+}
+
 int main(void) {
   transcript("transcript_uart.txt");
   transcript("transcript_packet.txt");
@@ -392,5 +447,6 @@ int main(void) {
   cable_pulled(GB_PROFILE_PACKET);
   version_mismatch();
   garbage();
+  hole_lost_twice();
   return check_result("test_link");
 }

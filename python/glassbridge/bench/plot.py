@@ -111,3 +111,37 @@ def _fmt_steps(v: float | None) -> str:
     if v is None:
         return "?"
     return f"{v:.0f}" if v >= 10 else f"{v:.2g}"
+
+
+def plot_link(doc: dict[str, Any], path: str | Path) -> Path:
+    """`bench link --plot`: transfer goodput (fraction of the line rate) per contender, clean and with faults,
+    with the targets drawn in."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = [c for c in doc["cases"] if c["name"].startswith("transfer_")]
+    names = [c["name"].removeprefix("transfer_") for c in cases]
+    values = [c.get("goodput_fraction_of_line_rate", 0.0) for c in cases]
+    colours = ["#2b6cb0" if n.startswith("glassbridge") else "#a0aec0" for n in names]
+    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(cases) + 1.6))
+    ax.barh(range(len(cases)), values, color=colours)
+    for i, v in enumerate(values):
+        ax.text(v + 0.01, i, f"{v:.3f}", va="center", fontsize=9)
+    ax.set_yticks(range(len(cases)), names, fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.08)
+    for target, label in ((0.93, "target clean 0.93"), (0.85, "target 1e-4 0.85")):
+        ax.axvline(target, color="#c53030", linestyle="--", linewidth=0.8)
+        ax.text(target, -0.7, label, color="#c53030", fontsize=7, ha="center")
+    s = doc["settings"]
+    ax.set_xlabel(f"goodput / line rate ({s['baud']} baud 8N1 = {s['line_rate_bytes_per_s']:,.0f} B/s)")
+    ax.set_title(f"{s['transfer_bytes'] // 1024} KB transfer to the MCU ({s['board']} firmware), "
+                 f"median of {s['runs']} seeded runs", fontsize=10)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

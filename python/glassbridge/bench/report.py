@@ -111,6 +111,28 @@ def vision_tables(doc: dict[str, Any]) -> list[Table]:
 # --- Markdown, for docs/benchmarks.md: `python -m glassbridge.bench.report bench-out/*.json` ------------------
 
 
+def link_table(doc: dict[str, Any]) -> Table:
+    """`bench link`: one row per case, goodput as a fraction of the line rate, losses, round trips."""
+    rate = doc["settings"]["line_rate_bytes_per_s"]
+    t = Table(title=f"MCU link at {doc['settings']['baud']} baud (line rate {rate:,.0f} B/s), "
+                    f"board {doc['settings']['board']}, median of {doc['settings']['runs']} runs")
+    for col in ("case", "goodput / line rate", "B/s", "lost", "dup", "retransmits", "rtt ms"):
+        t.add_column(col, justify="left" if col == "case" else "right")
+    for c in doc["cases"]:
+        g = c.get("goodput_fraction_of_line_rate")
+        t.add_row(c["name"], "-" if g is None else f"{g:.3f}", f"{c.get('goodput_bytes_per_s', 0):,.0f}",
+                  str(c["lost"]), str(c["duplicated"]), f"{c.get('median_retransmits', 0):.0f}",
+                  f"{c['median_rtt_ms']:.2f}" if "median_rtt_ms" in c else "-")
+    return t
+
+
+def link_markdown(doc: dict[str, Any]) -> str:
+    rows = [[c["name"], f"{c.get('goodput_fraction_of_line_rate', 0):.3f}" if "goodput_fraction_of_line_rate" in c
+             else "-", str(c["lost"]), str(c["duplicated"]),
+             f"{c['median_rtt_ms']:.2f}" if "median_rtt_ms" in c else "-"] for c in doc["cases"]]
+    return _md_table(["case", "goodput / line rate", "lost", "duplicated", "round trip ms"], rows)
+
+
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in
                                                               range(len(header))) + "|"]

@@ -24,11 +24,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-SUBCOMMANDS = ("see", "camera", "models", "bench", "info")
+SUBCOMMANDS = ("see", "camera", "models", "bench", "firmware", "mcu", "info")
 
 DESCRIPTION = """\
-glassbridge: the open runtime for AI smart glasses. Perception on the glasses' SoC: camera frames, native
-preprocessing kernels, LiteRT models for faces and emotions."""
+glassbridge: the open runtime for AI smart glasses. On the glasses' SoC: camera frames, native preprocessing
+kernels and LiteRT models for faces and emotions; the UART link to the glasses' microcontroller and its firmware
+(run on the host or under QEMU when no glasses are attached)."""
 
 EPILOG = """\
 examples:
@@ -37,6 +38,8 @@ examples:
   glassbridge camera grab --source pattern       one frame of the test pattern, saved as grab.png
   glassbridge models verify                      are the models present and intact?
   glassbridge info                               version, native kernel paths, LiteRT, models
+  glassbridge firmware run --board host          simulated glasses: the real MCU firmware behind an emulated UART
+  glassbridge mcu status --port /tmp/glassbridge-mcu    the MCU's report over the link
 
 `glassbridge <command> --help` explains each command. Results go to stdout (JSON with --json), messages and
 errors to stderr."""
@@ -99,6 +102,13 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
         errors.append(ModelError)  # a ValueError too; listed for clarity
     except Exception:  # noqa: BLE001 - the vision package may be incomplete; ValueError still covers ModelError
+        pass
+    try:
+        from glassbridge.mcu.errors import McuError
+        from glassbridge.protocol.errors import ProtocolError
+
+        errors += [McuError, ProtocolError]
+    except Exception:  # noqa: BLE001 - the link extension may be missing; its errors then cannot occur
         pass
     return tuple(errors)
 

@@ -1,0 +1,125 @@
+"""`glassbridge mcu status|monitor`: talk to the glasses' microcontroller over its UART."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+HELP = "talk to the glasses' microcontroller: status report, live events"
+
+DESCRIPTION = """\
+Talk to the glasses' microcontroller (MCU) over its UART with the glassbridge link: reliable, in-order
+messages over COBS frames with CRC-32C, retransmission and a handshake (protocol/SPEC.md).
+
+  status    one report: firmware version, board, boot count, uptime, battery, buttons held, IMU, camera power and
+            capture LED, microphone, the card on the display, and the link's own counters
+  monitor   button presses, head gestures, battery changes and link state as they happen (Ctrl-C stops)
+
+PORT is any pyserial URL: a device (/dev/ttyS1, /dev/ttyUSB0), the pty printed by `glassbridge firmware run`
+(the simulated glasses: the real firmware on the host or under QEMU), socket://HOST:PORT."""
+
+EPILOG = """\
+examples:
+  glassbridge firmware run --board host &        simulated glasses; prints the port, e.g. /tmp/glassbridge-mcu
+  glassbridge mcu status --port /tmp/glassbridge-mcu
+  glassbridge mcu status --port /dev/ttyS1 --json
+  glassbridge mcu monitor --port /dev/ttyS1
+
+exit status: 0 on success, 1 when the MCU cannot be reached (the message says what was seen on the wire)."""
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "mcu", help=HELP, description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="mcu_command", metavar="{status,monitor}", required=True)
+    for name, text in (("status", "print the MCU's status report"), ("monitor", "print MCU events live")):
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument("--port", required=True, help="serial port or pyserial URL of the MCU link")
+        p.add_argument("--baud", type=int, default=921600, help="UART rate (default 921600, 8N1)")
+        p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the link handshake")
+        p.add_argument("--json", action="store_true", help="JSON on stdout (monitor: one object per line)")
+        if name == "monitor":
+            p.add_argument("--count", type=int, default=0, help="stop after this many events (0 = never)")
+            p.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = never)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_status(args) if args.mcu_command == "status" else _monitor(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _print_status(status: Any) -> None:
+    b = status.battery
+    print(f"firmware    {status.firmware_version} on {status.board} (boot #{status.boot_counter}, "
+          f"up {status.uptime_ms / 1000:.1f} s)")
+    print(f"battery     {b.percent} % ({b.millivolts} mV, {b.level}{', charging' if b.charging else ''})")
+    print(f"buttons     held mask 0x{status.buttons_down:x}")
+    imu = status.imu
+    print(f"imu         accel {imu['accel_x_mg']} {imu['accel_y_mg']} {imu['accel_z_mg']} mg, "
+          f"gyro {imu['gyro_x_mdps']} {imu['gyro_y_mdps']} {imu['gyro_z_mdps']} mdps")
+    print(f"camera      {'on' if status.camera_powered else 'off'}, capture LED {'lit' if status.capture_led else 'off'}"
+          f", microphone {'streaming' if status.mic_streaming else 'idle'}")
+    print(f"display     {'card #%d' % status.card_id if status.card_id else 'empty'}")
+    print(f"features    {', '.join(status.capabilities) or 'none'}")
+    link = status.link
+    print(f"link        rtt {link.get('srtt_ms', 0)} ms, {link.get('retransmits', 0)} retransmissions, "
+          f"{link.get('crc_errors', 0)} CRC errors, {link.get('framing_errors', 0)} framing errors")
+
+
+async def _status(args: argparse.Namespace) -> int:
+    from glassbridge.mcu.client import Mcu
+
+    async with await Mcu.connect(args.port, baudrate=args.baud, timeout=args.timeout) as mcu:
+        status = await mcu.status()
+    if args.json:
+        json.dump(status.to_json(), sys.stdout, indent=2)
+        print()
+    else:
+        _print_status(status)
+    return 0
+
+
+async def _monitor(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from glassbridge.mcu.client import Mcu
+
+    async with await Mcu.connect(args.port, baudrate=args.baud, timeout=args.timeout) as mcu:
+        if not args.json:
+            print(f"connected to {args.port}; waiting for events (Ctrl-C stops)", file=sys.stderr)
+        seen = 0
+        started = time.monotonic()
+        events = mcu.events()
+
+        async def next_event() -> Any:
+            return await events.__anext__()
+
+        while True:
+            left = args.duration - (time.monotonic() - started) if args.duration else None
+            if left is not None and left <= 0:
+                break
+            try:
+                event = await asyncio.wait_for(next_event(), left)
+            except asyncio.TimeoutError:
+                break
+            seen += 1
+            kind = type(event).__name__
+            if args.json:
+                print(json.dumps({"event": kind, "t": round(time.monotonic() - started, 3), **asdict(event)}),
+                      flush=True)
+            else:
+                fields = ", ".join(f"{k}={v}" for k, v in asdict(event).items())
+                print(f"{time.monotonic() - started:8.3f} s  {kind}({fields})", flush=True)
+            if args.count and seen >= args.count:
+                break
+        await events.aclose()
+    return 0

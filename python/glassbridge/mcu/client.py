@@ -1,0 +1,590 @@
+"""`Mcu`: the typed asyncio client of the glasses' microcontroller.
+
+    async with await Mcu.connect("/dev/ttyS1") as mcu:
+        print(await mcu.status())
+        await mcu.show_card(CardSpec(title="Hello", text="glassbridge is up"))
+        async for event in mcu.events():
+            print(event)                       # ButtonPressed, GestureDetected, BatteryChanged, McuRebooted...
+
+Under it: a SerialTransport (pyserial, one thread) driving the link engine, which delivers every message
+reliably and in order through line noise, a pulled cable and a reconnect. This module adds what the engine cannot
+know: request/answer matching (Message.request_id), what to do when the MCU reboots (the engine reports a new
+peer session: requests in flight fail with McuRebootedError, a transfer asks the MCU where it stands and resumes
+from there, the microphone stream restarts with a marked gap), and errors that say what was being waited for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from glassbridge.mcu.errors import (
+    LinkLostError,
+    McuError,
+    McuRebootedError,
+    NotConnectedError,
+    RequestFailedError,
+    TransferError,
+    VersionMismatchError,
+)
+from glassbridge.mcu.transport import DEFAULT_BAUD, PortBack, PortLost, SerialTransport
+from glassbridge.protocol.link import Channel, Link, LinkDown, LinkUp, MessageReceived, PeerReset, Role, VersionMismatch
+from glassbridge.protocol.messages import MessageDecodeError, decode, encode, pb
+
+log = logging.getLogger(__name__)
+
+#: Audio of the MCU link: PCM16 mono at 16 kHz (32,000 bytes/s, a third of the UART at 921600 baud).
+SAMPLE_RATE = 16000
+#: Largest chunk of a bulk transfer: the `limit: 960` of TransferChunk.data, so one chunk fits one 1 KB frame.
+TRANSFER_CHUNK = 960
+
+
+def _enum_name(enum: Any, value: int, prefix: str) -> str:
+    """`BUTTON_ACTION_DOUBLE_TAP` -> "double_tap"; an unknown value (newer firmware) -> "unknown(7)"."""
+    try:
+        return str(enum.Name(value)).removeprefix(prefix).lower()
+    except ValueError:
+        return f"unknown({value})"
+
+
+# ---- what the client returns --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatteryInfo:
+    percent: int
+    millivolts: int
+    charging: bool
+    level: str  # "ok", "low", "critical"
+
+    @classmethod
+    def from_pb(cls, b: Any) -> BatteryInfo:
+        return cls(b.percent, b.millivolts, b.charging, _enum_name(pb.BatteryLevel, b.level, "BATTERY_LEVEL_"))
+
+
+@dataclass(frozen=True)
+class McuStatus:
+    """What `glassbridge mcu status` prints: the MCU's own report plus what the link knows."""
+
+    firmware_version: str
+    board: str
+    boot_counter: int
+    uptime_ms: int
+    battery: BatteryInfo
+    buttons_down: int
+    imu: dict[str, int]
+    camera_powered: bool
+    capture_led: bool
+    mic_streaming: bool
+    card_id: int
+    capabilities: list[str]
+    uart_rx_overruns: int
+    link: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_pb(cls, s: Any, link: dict[str, Any]) -> McuStatus:
+        caps = [
+            _enum_name(pb.Capability, v.number, "CAPABILITY_")
+            for v in pb.Capability.DESCRIPTOR.values
+            if v.number and s.capabilities & v.number
+        ]
+        imu = {f.name: getattr(s.imu, f.name) for f in s.imu.DESCRIPTOR.fields}
+        return cls(
+            s.firmware_version, s.board, s.boot_counter, s.uptime_ms, BatteryInfo.from_pb(s.battery), s.buttons_down,
+            imu, s.camera_powered, s.capture_led, s.mic_streaming, s.card_id, caps, s.uart_rx_overruns, link,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ButtonPressed:
+    button: str  # "main", "capture"
+    action: str  # "tap", "double_tap", "long_press"
+    at_ms: int
+
+
+@dataclass(frozen=True)
+class GestureDetected:
+    gesture: str  # "nod", "shake"
+    at_ms: int
+    confidence_pct: int
+
+
+@dataclass(frozen=True)
+class BatteryChanged:
+    battery: BatteryInfo
+    at_ms: int
+
+
+@dataclass(frozen=True)
+class McuConnected:
+    """The link is up (first handshake, or again after a link loss)."""
+
+    firmware_version: str
+    boot_counter: int
+
+
+@dataclass(frozen=True)
+class McuDisconnected:
+    """The link went down (silence, port gone); the client keeps trying and says McuConnected when back."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class McuRebooted:
+    """The MCU restarted: camera off, stream stopped, display cleared; unacknowledged messages were dropped."""
+
+    boot_counter: int
+    dropped_messages: int
+
+
+McuEvent = ButtonPressed | GestureDetected | BatteryChanged | McuConnected | McuDisconnected | McuRebooted
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """A microphone frame. `gap_before` marks lost audio (MCU reboot, link reset) before `first_sample`."""
+
+    pcm: bytes
+    first_sample: int
+    sample_rate: int
+    stream_id: int
+    gap_before: bool
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    """A display card (glassbridge.proto DisplayCard). Title <= 47 bytes, text <= 191 bytes of UTF-8."""
+
+    title: str = ""
+    text: str = ""
+    kind: str = "text"  # text, answer, caption, notification, navigation, payment, pairing
+    icon: str = "none"  # none, info, mic, camera, arrow_left, arrow_right, arrow_up, message, pay, warning, bluetooth
+    ttl_ms: int = 0
+
+
+@dataclass(frozen=True)
+class TransferReport:
+    transfer_id: int
+    size: int
+    sha256: str
+    seconds: float
+    restarts: int  # how many times the transfer resumed after a reboot or a link loss
+    resumed_from: list[int]  # the offsets it resumed from
+
+
+class _Gap:
+    """Marker in the microphone queue: the stream broke (MCU reboot); the next chunk starts after a gap."""
+
+
+# ---- the client ---------------------------------------------------------------------------------------
+
+
+class Mcu:
+    """The glasses' microcontroller over its UART. Create with `await Mcu.connect(port)`."""
+
+    def __init__(self, transport: SerialTransport, *, request_timeout: float = 3.0, link_patience: float = 15.0):
+        self._transport = transport
+        self.request_timeout = request_timeout
+        self.link_patience = link_patience
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[str, asyncio.Future[Any]]] = {}
+        self._subscribers: list[asyncio.Queue[McuEvent]] = []
+        self._mic: asyncio.Queue[Any] | None = None
+        self._transfer_status: dict[int, asyncio.Queue[Any]] = {}
+        self._up = asyncio.Event()
+        self._down_since: float | None = time.monotonic()
+        self._version_error: VersionMismatchError | None = None
+        self._reboots = 0
+        self._dispatcher = asyncio.create_task(self._dispatch(), name="glassbridge-mcu-dispatch")
+
+    @classmethod
+    async def connect(
+        cls,
+        port: str,
+        *,
+        baudrate: int = DEFAULT_BAUD,
+        timeout: float = 5.0,
+        request_timeout: float = 3.0,
+        link_patience: float = 15.0,
+        **link_options: Any,
+    ) -> Mcu:
+        """Opens the port and waits for the link handshake. Raises PortError, NotConnectedError, VersionMismatchError."""
+        options: dict[str, Any] = {"role": Role.SOC, "max_frame": 1024, "window": 16, "max_message": 4096}
+        options.update(link_options)
+        link = Link(**options)
+        transport = SerialTransport(port, link, baudrate=baudrate)
+        await transport.start()
+        mcu = cls(transport, request_timeout=request_timeout, link_patience=link_patience)
+        try:
+            await mcu.wait_connected(timeout)
+        except BaseException:
+            await mcu.close()
+            raise
+        return mcu
+
+    async def __aenter__(self) -> Mcu:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        self._dispatcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._dispatcher
+        await self._transport.close()
+        self._fail_pending(McuError("the MCU client was closed"))
+
+    @property
+    def connected(self) -> bool:
+        return self._up.is_set()
+
+    @property
+    def link(self) -> Link:
+        return self._transport.link
+
+    def link_info(self) -> dict[str, Any]:
+        """The link's counters (retransmissions, CRC errors, round-trip time) as a dict."""
+        stats = self.link.stats
+        return asdict(stats) if hasattr(stats, "__dataclass_fields__") else dict(stats)
+
+    async def wait_connected(self, timeout: float) -> None:
+        """Waits for the handshake; the error says what was seen on the wire meanwhile."""
+        try:
+            await asyncio.wait_for(self._up.wait(), timeout)
+        except asyncio.TimeoutError:
+            if self._version_error is not None:
+                raise self._version_error from None
+            s = self.link_info()
+            raise NotConnectedError(
+                f"no handshake with the MCU on {self._transport.port} within {timeout:g} s: "
+                f"{s.get('bytes_rx', 0)} bytes received ({s.get('crc_errors', 0)} frames with a bad CRC, "
+                f"{s.get('framing_errors', 0)} malformed). Is the firmware running, and is the baud "
+                f"{self._transport.baudrate} on both ends?"
+            ) from None
+        if self._version_error is not None:
+            raise self._version_error
+
+    # ---- events -----------------------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[McuEvent]:
+        """Buttons, gestures, battery changes and link state, live, until the caller stops iterating."""
+        queue: asyncio.Queue[McuEvent] = asyncio.Queue()
+        self._subscribers.append(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._subscribers.remove(queue)
+
+    def _publish(self, event: McuEvent) -> None:
+        for queue in self._subscribers:
+            queue.put_nowait(event)
+
+    def _fail_pending(self, error: McuError) -> None:
+        pending, self._pending = self._pending, {}
+        for _what, future in pending.values():
+            if not future.done():
+                future.set_exception(error)
+
+    async def _dispatch(self) -> None:
+        events = self._transport.events
+        while True:
+            event = await events.get()
+            if isinstance(event, MessageReceived):
+                self._on_message(event.channel, event.data)
+            elif isinstance(event, LinkUp):
+                self._up.set()
+                self._down_since = None
+                self._publish(McuConnected(event.peer.firmware_version, event.peer.boot_counter))
+            elif isinstance(event, LinkDown):
+                self._up.clear()
+                self._down_since = time.monotonic()
+                self._publish(McuDisconnected("nothing heard from the MCU for the link timeout"))
+            elif isinstance(event, PeerReset):
+                self._reboots += 1
+                self._fail_pending(
+                    McuRebootedError(
+                        f"the MCU rebooted (boot counter {event.peer.boot_counter}); "
+                        f"{event.dropped} unacknowledged messages were dropped"
+                    )
+                )
+                if self._mic is not None:
+                    self._mic.put_nowait(_Gap())
+                for queue in self._transfer_status.values():
+                    queue.put_nowait(_Gap())
+                self._publish(McuRebooted(event.peer.boot_counter, event.dropped))
+            elif isinstance(event, VersionMismatch):
+                p = event.peer
+                self._version_error = VersionMismatchError(
+                    f"the MCU speaks link protocol {p.protocol_version} (accepts {p.min_protocol_version} and up); "
+                    f"this glassbridge speaks {self.link.protocol_version} (accepts "
+                    f"{self.link.min_protocol_version} and up): update the "
+                    + ("firmware" if p.protocol_version < self.link.protocol_version else "glassbridge package")
+                )
+                self._fail_pending(self._version_error)
+                self._up.set()  # wake wait_connected, which raises the version error
+            elif isinstance(event, PortLost):
+                self._publish(McuDisconnected(f"serial port {event.port} gone: {event.reason}"))
+            elif isinstance(event, PortBack):
+                log.info("serial port %s back; waiting for the handshake", event.port)
+
+    def _on_message(self, channel: int, data: bytes) -> None:
+        try:
+            msg = decode(data)
+        except MessageDecodeError as exc:
+            # The link's CRC passed, so this is a firmware bug or a newer firmware: say so, drop nothing silently.
+            log.error("undecodable message from the MCU on channel %d (%d bytes): %s", channel, len(data), exc)
+            return
+        body = msg.WhichOneof("body")
+        if msg.request_id and msg.request_id in self._pending:
+            _what, future = self._pending.pop(msg.request_id)
+            if not future.done():
+                future.set_result(msg)
+            return
+        if body == "button":
+            b = msg.button
+            self._publish(
+                ButtonPressed(
+                    _enum_name(pb.ButtonId, b.button, "BUTTON_ID_"),
+                    _enum_name(pb.ButtonAction, b.action, "BUTTON_ACTION_"),
+                    b.at_ms,
+                )
+            )
+        elif body == "gesture":
+            g = msg.gesture
+            self._publish(GestureDetected(_enum_name(pb.Gesture, g.gesture, "GESTURE_"), g.at_ms, g.confidence_pct))
+        elif body == "battery":
+            self._publish(BatteryChanged(BatteryInfo.from_pb(msg.battery.battery), msg.battery.at_ms))
+        elif body == "mic_audio":
+            if self._mic is not None:
+                self._mic.put_nowait(msg.mic_audio)
+        elif body == "transfer_status":
+            queue = self._transfer_status.get(msg.transfer_status.transfer_id)
+            if queue is not None:
+                queue.put_nowait(msg.transfer_status)
+        elif body == "result" and msg.result.code:
+            log.warning(
+                "the MCU reports %s: %s",
+                _enum_name(pb.ErrorCode, msg.result.code, "ERROR_CODE_"),
+                msg.result.message,
+            )
+        else:
+            log.debug("unhandled message from the MCU: %s", body)
+
+    # ---- requests ---------------------------------------------------------------------------------------
+
+    async def _send(self, msg: Any, channel: int = Channel.CONTROL) -> None:
+        if self._version_error is not None:
+            raise self._version_error
+        await self._transport.send(channel, encode(msg))
+
+    async def _request(self, what: str, body: str, value: Any, channel: int = Channel.CONTROL) -> Any:
+        """Sends one request and waits for the message that echoes its request_id.
+
+        The link retransmits on its own; this waits `request_timeout` while the link is up, and up to
+        `link_patience` more while it is down (a pulled cable), then raises with what it was waiting for.
+        """
+        rid = next(self._ids) & 0xFFFFFFFF or next(self._ids)
+        msg = pb.Message(request_id=rid)
+        getattr(msg, body).CopyFrom(value)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending[rid] = (what, future)
+        stats_before = self.link_info()
+        started = time.monotonic()
+        try:
+            await self._send(msg, channel)
+            deadline = started + self.request_timeout
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining > 0:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        return self._check(what, await asyncio.wait_for(asyncio.shield(future), remaining))
+                    continue
+                if self._down_since is not None and time.monotonic() - self._down_since < self.link_patience:
+                    deadline = time.monotonic() + 0.1  # link down: keep waiting while patience lasts
+                    continue
+                stats = self.link_info()
+                retx = stats.get("retransmits", 0) - stats_before.get("retransmits", 0)
+                if self._down_since is not None:
+                    raise LinkLostError(
+                        f"waiting for the answer to {what} (request {rid}): the link to the MCU has been down for "
+                        f"{time.monotonic() - self._down_since:.1f} s ({retx} retransmissions); "
+                        f"check the cable or port {self._transport.port}"
+                    )
+                raise LinkLostError(
+                    f"waiting for the answer to {what} (request {rid}): none after {time.monotonic() - started:.1f} s "
+                    f"although the link is up ({retx} retransmissions): the firmware may not handle {body}"
+                )
+        finally:
+            self._pending.pop(rid, None)
+
+    def _check(self, what: str, answer: Any) -> Any:
+        if answer.WhichOneof("body") == "result" and answer.result.code != pb.ERROR_CODE_OK:
+            code = answer.result.code
+            raise RequestFailedError(what, code, _enum_name(pb.ErrorCode, code, "ERROR_CODE_"), answer.result.message)
+        return answer
+
+    async def status(self) -> McuStatus:
+        """The MCU's firmware version, boot count, battery, buttons, IMU, camera/LED/mic state."""
+        answer = await self._request("Status", "status_request", pb.StatusRequest())
+        return McuStatus.from_pb(answer.status, self.link_info())
+
+    async def set_camera_power(self, on: bool) -> bool:
+        """Powers the camera (and with it, always, the capture LED). Returns the camera's new power state."""
+        answer = await self._request(f"CameraPower(on={on})", "camera_power", pb.CameraPower(on=on))
+        state = answer.camera_state
+        if state.powered and not state.capture_led:
+            raise McuError("the MCU reports the camera powered with the capture LED off: refusing to go on")
+        return bool(state.powered)
+
+    async def show_card(self, card: CardSpec, card_id: int | None = None) -> int:
+        """Shows a card on the display; returns its id (larger ids replace smaller ones)."""
+        cid = card_id or next(self._ids)
+        kind = pb.CardKind.Value("CARD_KIND_" + card.kind.upper())
+        icon = pb.Icon.Value("ICON_" + card.icon.upper())
+        value = pb.DisplayCard(card_id=cid, kind=kind, icon=icon, title=card.title, text=card.text, ttl_ms=card.ttl_ms)
+        await self._request(f"DisplayCard({card.title!r})", "card", value)
+        return cid
+
+    async def clear_display(self) -> None:
+        await self._request("DisplayClear", "display_clear", pb.DisplayClear())
+
+    async def play_audio(self, pcm: bytes, sample_rate: int = SAMPLE_RATE, frame_ms: int = 20) -> None:
+        """Sends PCM16 mono to the speaker in `frame_ms` frames; returns once all are queued on the link."""
+        step = sample_rate * frame_ms // 1000 * 2
+        for start in range(0, len(pcm), step):
+            frame = pb.AudioFrame(sample_rate=sample_rate, first_sample=start // 2, pcm=pcm[start : start + step])
+            await self._send(pb.Message(speaker_audio=frame), Channel.AUDIO)
+
+    async def microphone(self, frame_ms: int = 20) -> AsyncIterator[AudioChunk]:
+        """Streams the microphone (the capture LED is lit meanwhile). After an MCU reboot the stream is restarted
+        and the next chunk has gap_before=True."""
+        if self._mic is not None:
+            raise McuError("the microphone is already being streamed by another consumer")
+        self._mic = asyncio.Queue()
+        gap = False
+        try:
+            await self._request("MicControl(stream=True)", "mic_control", pb.MicControl(stream=True, frame_ms=frame_ms))
+            while True:
+                item = await self._mic.get()
+                if isinstance(item, _Gap):
+                    gap = True
+                    await self.wait_connected(self.link_patience)
+                    await self._request(
+                        "MicControl(stream=True) after a reboot", "mic_control",
+                        pb.MicControl(stream=True, frame_ms=frame_ms),
+                    )
+                    continue
+                yield AudioChunk(item.pcm, item.first_sample, item.sample_rate, item.stream_id, gap or item.gap_before)
+                gap = False
+        finally:
+            self._mic = None
+            if self.connected and self._version_error is None:
+                with contextlib.suppress(McuError):
+                    await self._request("MicControl(stream=False)", "mic_control", pb.MicControl(stream=False))
+
+    async def transfer(
+        self,
+        data: bytes,
+        *,
+        name: str = "",
+        kind: str = "firmware",
+        transfer_id: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> TransferReport:
+        """Sends `data` to the MCU, which verifies its SHA-256. Survives link loss and MCU reboots: after either,
+        it asks the MCU where the transfer stands (TransferQuery) and resumes from the confirmed offset (or from
+        the start when the MCU has forgotten it). Raises TransferError when the MCU rejects it."""
+        tid = transfer_id or (secrets.randbits(31) | 1)
+        digest = hashlib.sha256(data).digest()
+        begin = pb.TransferBegin(
+            transfer_id=tid, kind=pb.TransferKind.Value("TRANSFER_KIND_" + kind.upper()), size=len(data),
+            sha256=digest, name=name,
+        )
+        statuses: asyncio.Queue[Any] = asyncio.Queue()
+        self._transfer_status[tid] = statuses
+        started = time.monotonic()
+        resumed: list[int] = []
+        try:
+            answer = await self._request(f"TransferBegin({name or tid})", "transfer_begin", begin)
+            offset = self._transfer_offset(answer.transfer_status, tid)
+            while True:
+                try:
+                    verified = await self._send_chunks(tid, data, offset, statuses, progress)
+                except (McuRebootedError, LinkLostError) as exc:
+                    log.info("transfer %d interrupted (%s); asking the MCU where it stands", tid, exc)
+                    verified = False
+                if verified:
+                    return TransferReport(tid, len(data), digest.hex(), time.monotonic() - started, len(resumed), resumed)
+                await self.wait_connected(self.link_patience)
+                while not statuses.empty():
+                    statuses.get_nowait()
+                query = await self._request(f"TransferQuery({tid})", "transfer_query", pb.TransferQuery(transfer_id=tid))
+                status = query.transfer_status
+                if status.state == pb.TRANSFER_STATE_UNKNOWN:
+                    answer = await self._request(f"TransferBegin({name or tid}) again", "transfer_begin", begin)
+                    status = answer.transfer_status
+                offset = self._transfer_offset(status, tid)
+                resumed.append(offset)
+        finally:
+            self._transfer_status.pop(tid, None)
+
+    def _transfer_offset(self, status: Any, tid: int) -> int:
+        if status.state == pb.TRANSFER_STATE_FAILED:
+            raise TransferError(
+                f"the MCU refused transfer {tid}: {_enum_name(pb.ErrorCode, status.error, 'ERROR_CODE_')}"
+            )
+        return int(status.offset)
+
+    async def _send_chunks(
+        self,
+        tid: int,
+        data: bytes,
+        offset: int,
+        statuses: asyncio.Queue[Any],
+        progress: Callable[[int, int], None] | None,
+    ) -> bool:
+        """Queues every chunk from `offset`, then waits for the MCU's verdict. False: interrupted, resume."""
+        for start in range(offset, len(data), TRANSFER_CHUNK):
+            chunk = pb.TransferChunk(transfer_id=tid, offset=start, data=data[start : start + TRANSFER_CHUNK])
+            await self._send(pb.Message(transfer_chunk=chunk), Channel.BULK)
+            while not statuses.empty():
+                item = statuses.get_nowait()
+                if isinstance(item, _Gap):
+                    return False
+                self._transfer_offset(item, tid)
+                if item.state == pb.TRANSFER_STATE_RECEIVING and item.offset < start and item.error:
+                    return False  # the MCU lost its place (OFFSET_MISMATCH): resume where it says
+                if progress is not None:
+                    progress(int(item.offset), len(data))
+        while True:
+            try:
+                item = await asyncio.wait_for(statuses.get(), self.request_timeout + self.link_patience)
+            except asyncio.TimeoutError:
+                raise LinkLostError(
+                    f"waiting for the MCU to verify transfer {tid} ({len(data)} bytes): no TransferStatus for "
+                    f"{self.request_timeout + self.link_patience:g} s"
+                ) from None
+            if isinstance(item, _Gap):
+                return False
+            self._transfer_offset(item, tid)
+            if progress is not None:
+                progress(int(item.offset), len(data))
+            if item.state == pb.TRANSFER_STATE_VERIFIED:
+                return True
+            if item.error:
+                return False
