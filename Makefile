@@ -84,10 +84,12 @@ build/fuzz/%: protocol/c/fuzz/%.c $(wildcard protocol/c/src/*.c protocol/c/src/*
 
 # Seeds live in protocol/c/fuzz/corpus_<target>/ (read-only here); new inputs go to build/fuzz/corpus_<target>/.
 define run-fuzzers
-	set -o pipefail; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); mkdir -p build/fuzz/corpus_$$n; \
+	for t in $(FUZZ_TARGETS); do n=$$(basename $$t); mkdir -p build/fuzz/corpus_$$n; \
 	  seeds=protocol/c/fuzz/corpus_$${n#fuzz_}; [ -d $$seeds ] || seeds=; \
-	  $$t -max_total_time=$(1) -max_len=4200 -print_final_stats=1 build/fuzz/corpus_$$n $$seeds 2>&1 | tail -n 12 \
-	    || exit 1; done
+	  $$t -max_total_time=$(1) -max_len=4200 -artifact_prefix=build/fuzz/$$n- build/fuzz/corpus_$$n $$seeds \
+	    > build/fuzz/$$n.log 2>&1 \
+	    || { cat build/fuzz/$$n.log; echo "$$n found a failure: the input is saved as build/fuzz/$$n-crash-*"; exit 1; }; \
+	  echo "$$n: $$(grep -E '^Done' build/fuzz/$$n.log)"; done
 endef
 
 test-fuzz: $(FUZZ_TARGETS)  ## a short libFuzzer run of each decoder ($(FUZZ_QUICK_SECONDS) s each)
