@@ -1,74 +1,58 @@
-/* Hello encode/decode for the link engine: see hello.h. Field numbers are glassbridge.proto's. */
+/* The link engine's Hello (channel 0): a thin adapter between the engine's gb_peer_info and the generated
+ * gb_Hello codec (messages.c), so that one codec, proven against Python's protobuf, serves the engine too. */
 #include "hello.h"
 
 #include <string.h>
 
-enum {
-  F_PROTOCOL_VERSION = 1,
-  F_MIN_PROTOCOL_VERSION = 2,
-  F_SESSION = 3,
-  F_PEER_SESSION = 4,
-  F_BOOT_COUNTER = 5,
-  F_MAX_FRAME = 6,
-  F_WINDOW = 7,
-  F_CAPABILITIES = 8,
-  F_ROLE = 9,
-  F_FIRMWARE_VERSION = 10,
-  F_REJECT = 11,
-  F_MAX_MESSAGE = 12,
-};
+#include "glassbridge/messages.h"
 
 bool gb_link_hello_encode(const gb_hello_fields *h, uint8_t *buf, size_t cap, size_t *len) {
-  gb_pb_writer w;
-  gb_pb_writer_init(&w, buf, cap);
   const gb_peer_info *i = &h->info;
-  gb_pb_field_uint(&w, F_PROTOCOL_VERSION, i->protocol_version);
-  gb_pb_field_uint(&w, F_MIN_PROTOCOL_VERSION, i->min_protocol_version);
-  gb_pb_field_fixed32(&w, F_SESSION, i->session);
-  gb_pb_field_fixed32(&w, F_PEER_SESSION, h->peer_session);
-  gb_pb_field_uint(&w, F_BOOT_COUNTER, i->boot_counter);
-  gb_pb_field_uint(&w, F_MAX_FRAME, i->max_frame);
-  gb_pb_field_uint(&w, F_WINDOW, i->window);
-  gb_pb_field_uint(&w, F_CAPABILITIES, i->capabilities);
-  gb_pb_field_int(&w, F_ROLE, (int64_t)i->role);
-  size_t fw_len = 0; /* strnlen is POSIX, not C11 */
-  while (fw_len < sizeof i->firmware_version - 1 && i->firmware_version[fw_len]) fw_len++;
-  gb_pb_field_bytes(&w, F_FIRMWARE_VERSION, i->firmware_version, fw_len);
-  gb_pb_field_bool(&w, F_REJECT, h->reject);
-  gb_pb_field_uint(&w, F_MAX_MESSAGE, i->max_message);
-  *len = w.len;
-  return w.status == GB_PB_OK;
+  gb_Hello m;
+  memset(&m, 0, sizeof m);
+  m.protocol_version = i->protocol_version;
+  m.min_protocol_version = i->min_protocol_version;
+  m.session = i->session;
+  m.peer_session = h->peer_session;
+  m.boot_counter = i->boot_counter;
+  m.max_frame = i->max_frame;
+  m.window = i->window;
+  m.capabilities = i->capabilities;
+  m.role = (int32_t)i->role;
+  /* Both buffers hold 31 bytes + NUL (GB_HELLO_FIRMWARE_VERSION_LIMIT); copy at most that many. */
+  size_t n = 0;
+  while (n < GB_HELLO_FIRMWARE_VERSION_LIMIT && n < sizeof i->firmware_version - 1 && i->firmware_version[n]) n++;
+  memcpy(m.firmware_version, i->firmware_version, n);
+  m.firmware_version[n] = 0;
+  m.reject = h->reject;
+  m.max_message = i->max_message;
+  gb_pb_status err;
+  return gb_Hello_encode(&m, buf, cap, len, &err);
 }
 
 bool gb_link_hello_decode(const uint8_t *buf, size_t len, gb_hello_fields *out, gb_pb_status *err) {
   memset(out, 0, sizeof *out);
-  gb_pb_reader r;
-  gb_pb_reader_init(&r, buf, len);
-  gb_pb_field_t f;
-  gb_peer_info *i = &out->info;
-  while (gb_pb_next(&r, &f)) {
-    switch (f.field) {
-      case F_PROTOCOL_VERSION: i->protocol_version = gb_pb_as_u32(&r, &f); break;
-      case F_MIN_PROTOCOL_VERSION: i->min_protocol_version = gb_pb_as_u32(&r, &f); break;
-      case F_SESSION: i->session = gb_pb_as_fixed32(&r, &f); break;
-      case F_PEER_SESSION: out->peer_session = gb_pb_as_fixed32(&r, &f); break;
-      case F_BOOT_COUNTER: i->boot_counter = gb_pb_as_u32(&r, &f); break;
-      case F_MAX_FRAME: i->max_frame = gb_pb_as_u32(&r, &f); break;
-      case F_WINDOW: i->window = gb_pb_as_u32(&r, &f); break;
-      case F_CAPABILITIES: i->capabilities = gb_pb_as_u32(&r, &f); break;
-      case F_ROLE: {
-        /* A role this version does not know (a newer peer) reads as unspecified: roles only inform. */
-        int32_t role = gb_pb_as_i32(&r, &f);
-        i->role = (role >= 0 && role <= (int32_t)GB_ROLE_PHONE) ? (gb_role)role : GB_ROLE_UNSPECIFIED;
-        break;
-      }
-      case F_FIRMWARE_VERSION: gb_pb_as_string(&r, &f, i->firmware_version, sizeof i->firmware_version); break;
-      case F_REJECT: out->reject = gb_pb_as_bool(&r, &f); break;
-      case F_MAX_MESSAGE: i->max_message = gb_pb_as_u32(&r, &f); break;
-      default: break; /* a field from a newer version: skipped, as protobuf does */
-    }
-    if (r.status != GB_PB_OK) break;
+  gb_Hello m;
+  gb_pb_status status;
+  if (!gb_Hello_decode(buf, len, &m, &status)) {
+    if (err) *err = status;
+    return false;
   }
-  if (err) *err = r.status;
-  return r.status == GB_PB_OK;
+  gb_peer_info *i = &out->info;
+  i->protocol_version = m.protocol_version;
+  i->min_protocol_version = m.min_protocol_version;
+  i->session = m.session;
+  out->peer_session = m.peer_session;
+  i->boot_counter = m.boot_counter;
+  i->max_frame = m.max_frame;
+  i->window = m.window;
+  i->capabilities = m.capabilities;
+  /* A role this version does not know (a newer peer) reads as unspecified: roles only inform. */
+  i->role = (m.role >= 0 && m.role <= (int32_t)GB_ROLE_PHONE) ? (gb_role)m.role : GB_ROLE_UNSPECIFIED;
+  memcpy(i->firmware_version, m.firmware_version, sizeof i->firmware_version);
+  i->firmware_version[sizeof i->firmware_version - 1] = 0;
+  out->reject = m.reject;
+  i->max_message = m.max_message;
+  if (err) *err = GB_PB_OK;
+  return true;
 }

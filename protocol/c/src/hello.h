@@ -1,5 +1,5 @@
-/* Private to the link engine: the Hello message of channel 0 (glassbridge.proto `message Hello`), encoded and
- * decoded with the pb.h primitives so that the engine does not depend on the generated message codec. */
+/* Private to the link engine: the Hello message of channel 0 (glassbridge.proto `message Hello`), carried in the
+ * engine's own gb_peer_info and encoded/decoded by the generated codec (gb_Hello of messages.h). */
 #ifndef GLASSBRIDGE_SRC_HELLO_H
 #define GLASSBRIDGE_SRC_HELLO_H
 
@@ -16,8 +16,8 @@ typedef struct {
   bool reject;           /* field 11 */
 } gb_hello_fields;
 
-/* The largest Hello this engine writes: every field at its widest (firmware_version 31 bytes) is 89 bytes. */
-#define GB_HELLO_MAX_SIZE 96u
+/* GB_HELLO_MAX_SIZE (messages.h): the largest Hello, every field at its widest. */
+#include "glassbridge/messages.h"
 
 /* Field by field in field-number order, proto3 style (zero values omitted), so the bytes equal what Python's
  * protobuf produces for the same message. */

@@ -69,7 +69,11 @@ struct gb_link {
   /* peer and negotiated limits */
   bool peer_known;
   gb_peer_info peer;
-  size_t payload_tx;   /* fragment size: min(both max_frame) - overhead */
+  size_t payload_tx;   /* largest fragment: min(both max_frame) - overhead */
+  /* Fragment size adaptation (SPEC.md 6.1): per period of 32 new data frames, how many frames went again. */
+  uint16_t period_frames, period_retx;
+  uint8_t clean_periods;
+  bool small_frames;   /* fragments of half payload_tx while the line loses frames */
   uint8_t window_tx;   /* frames in flight: min(both windows) */
 
   /* handshake */
@@ -99,6 +103,8 @@ struct gb_link {
    * later of its own transmission and this moment (RFC 6298 5.3: restart the timer on new acknowledgements):
    * frames queued behind others in a UART driver or a pty are not declared lost while the line is draining. */
   uint32_t progress_at;
+  /* The smallest RTT sample of this session: a round trip through an empty line (queues drained). */
+  uint32_t min_rtt;
 
   /* receive window */
   uint8_t *rx_data;
@@ -275,6 +281,7 @@ static uint16_t isn(uint32_t a, uint32_t b) {
 static void reset_rtt(gb_link *l) {
   l->have_rtt = false;
   l->srtt8 = l->rttvar4 = 0;
+  l->min_rtt = 0;
   l->rto = l->cfg.rto_initial_ms;
 }
 
@@ -302,6 +309,9 @@ static uint32_t reset_sequences(gb_link *l, bool drop_queue) {
   l->reasm_discard = false;
   l->ack_now = l->ack_pending = false;
   l->unacked = 0;
+  l->period_frames = l->period_retx = 0;
+  l->clean_periods = 0;
+  l->small_frames = false;
   reset_rtt(l);
   return dropped;
 }
@@ -476,6 +486,7 @@ static void rtt_sample(gb_link *l, uint32_t r) {
   /* Jacobson/Karels in scaled integers (RFC 6298 with alpha 1/8, beta 1/4, clock granularity 1 ms). A sample
    * beyond a minute (a clock that jumped) is clamped so the scaled state cannot overflow. */
   if (r > 60000u) r = 60000u;
+  if (!l->min_rtt || r < l->min_rtt) l->min_rtt = r ? r : 1u;
   if (!l->have_rtt) {
     l->have_rtt = true;
     l->srtt8 = r * 8u;
@@ -734,7 +745,21 @@ static size_t emit_data(gb_link *l, uint16_t seq, uint8_t *out, size_t cap, uint
   l->ack_now = l->ack_pending = false;
   l->unacked = 0;
   l->stats.data_frames_tx++;
-  if (s->tx_count) l->stats.retransmits++;
+  if (s->tx_count) {
+    l->stats.retransmits++;
+    l->period_retx++;
+  } else if (++l->period_frames >= 32u) {
+    /* A frame of n bytes is lost with probability ~ n x byte error rate: when more than 1 in 16 frames needs
+     * to go again, halving the fragments roughly halves the loss for ~2 % more header; two periods without
+     * a retransmission restore full-size fragments (a clean line wants the largest). */
+    if (l->period_retx >= 2u) {
+      l->small_frames = true;
+      l->clean_periods = 0;
+    } else if (l->period_retx == 0u && l->small_frames && ++l->clean_periods >= 2u) {
+      l->small_frames = false;
+    }
+    l->period_frames = l->period_retx = 0;
+  }
   if (s->tx_count < 255) s->tx_count++;
   s->resend = false;
   s->sent_at = now;
@@ -777,19 +802,46 @@ static size_t emit_hello(gb_link *l, bool ping, uint8_t *out, size_t cap, uint32
 
 static uint16_t inflight(const gb_link *l) { return seq_dist(l->snd_nxt, l->snd_una); }
 
-/* A frame's retransmission deadline: RTO after the later of its last transmission and the last progress. */
-static uint32_t slot_deadline(const gb_link *l, const tx_slot *s) {
+/* Frames in flight still waiting for an acknowledgement (neither acknowledged selectively nor marked to go
+ * again), and whether every one of them has already been retransmitted. */
+static uint16_t unacked_in_flight(const gb_link *l, bool *all_retransmitted) {
+  uint16_t n = 0;
+  *all_retransmitted = true;
+  for (uint16_t i = 0; i < inflight(l); i++) {
+    const tx_slot *s = &l->tx[(uint16_t)(l->snd_una + i) % GB_MAX_WINDOW];
+    if (s->sacked || s->resend) continue;
+    n++;
+    if (s->tx_count < 2) *all_retransmitted = false;
+  }
+  return n;
+}
+
+/* A frame's retransmission deadline: RTO after the later of its last transmission and the last progress.
+ * Lost retransmission probe (SPEC.md 7.2): when the only frames awaiting acknowledgement are retransmitted
+ * holes, everything sent after them has been acknowledged and the line carries nothing else, so their answer is
+ * due within about one unloaded round trip each; RTO, inflated by the queueing of the full window, would leave
+ * the window stalled for hundreds of milliseconds. Such a frame goes again after (k + 1) x the minimum RTT
+ * (k = frames awaiting acknowledgement), doubling with each further transmission, never later than RTO. */
+static uint32_t slot_deadline(const gb_link *l, const tx_slot *s, uint16_t k, bool all_retransmitted) {
   uint32_t start = tdiff(s->sent_at, l->progress_at) > 0 ? s->sent_at : l->progress_at;
-  return start + l->rto;
+  uint32_t timeout = l->rto;
+  if (l->min_rtt && all_retransmitted && s->tx_count >= 2) {
+    uint32_t shift = s->tx_count - 2u > 4u ? 4u : s->tx_count - 2u;
+    uint32_t probe = ((uint32_t)k + 1u) * l->min_rtt << shift;
+    if (probe < l->cfg.rto_min_ms) probe = l->cfg.rto_min_ms;
+    if (probe < timeout) timeout = probe;
+  }
+  return start + timeout;
 }
 
 /* The earliest retransmission deadline of a frame in flight, if any. */
 static bool rto_deadline(const gb_link *l, uint32_t *at) {
-  bool any = false;
+  bool any = false, all_retransmitted;
+  uint16_t k = unacked_in_flight(l, &all_retransmitted);
   for (uint16_t i = 0; i < inflight(l); i++) {
     const tx_slot *s = &l->tx[(uint16_t)(l->snd_una + i) % GB_MAX_WINDOW];
     if (s->sacked || s->resend) continue;
-    uint32_t t = slot_deadline(l, s);
+    uint32_t t = slot_deadline(l, s, k, all_retransmitted);
     if (!any || tdiff(t, *at) < 0) *at = t;
     any = true;
   }
@@ -822,9 +874,11 @@ static void run_timers(gb_link *l, uint32_t now) {
   }
   uint32_t at = 0;
   if (rto_deadline(l, &at) && due(now, at)) {
+    bool all_retransmitted;
+    uint16_t k = unacked_in_flight(l, &all_retransmitted);
     for (uint16_t i = 0; i < inflight(l); i++) {
       tx_slot *s = &l->tx[(uint16_t)(l->snd_una + i) % GB_MAX_WINDOW];
-      if (!s->sacked && !s->resend && due(now, slot_deadline(l, s))) s->resend = true;
+      if (!s->sacked && !s->resend && due(now, slot_deadline(l, s, k, all_retransmitted))) s->resend = true;
     }
     /* Exponential backoff, once per expiry; the next valid RTT sample recomputes the timeout. */
     l->rto = l->rto * 2u > l->cfg.rto_max_ms ? l->cfg.rto_max_ms : l->rto * 2u;
@@ -864,7 +918,8 @@ size_t gb_link_poll_tx(gb_link *link, uint8_t *out, size_t cap, uint32_t now) {
     uint8_t ch;
     record_at(l, l->txq_next, &len, &ch);
     uint32_t left = len - l->txq_next_off;
-    uint16_t frag = (uint16_t)(left < l->payload_tx ? left : l->payload_tx);
+    size_t most = l->small_frames ? (l->payload_tx + 1u) / 2u : l->payload_tx;
+    uint16_t frag = (uint16_t)(left < most ? left : most);
     bool last = frag == left;
     seq = l->snd_nxt++;
     tx_slot *s = &l->tx[seq % GB_MAX_WINDOW];

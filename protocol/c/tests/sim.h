@@ -20,8 +20,19 @@
 #include "check.h"
 #include "glassbridge/link.h"
 
+/* Sizes of the wire's queues and of the message buffers. The firmware's MCU test build
+ * (firmware/tests/protocol_tests.cmake) passes smaller ones that still fit every frame and message of test_link.c
+ * (frames of at most 300 bytes, messages of at most 4096), and SIM_SHARED_QUEUES: the boards' RAM holds the
+ * queues of one sim, not one per test (the tests use their sims one after the other; setup() clears each). */
+#ifndef SIM_PKT_MAX
 #define SIM_PKT_MAX (GB_COBS_MAX_ENCODED(GB_MAX_FRAME) + 16)
+#endif
+#ifndef SIM_QUEUE
 #define SIM_QUEUE 512
+#endif
+#ifndef SIM_MESSAGE_MAX
+#define SIM_MESSAGE_MAX 70000
+#endif
 
 typedef struct {
   uint32_t at;
@@ -30,7 +41,11 @@ typedef struct {
 } sim_pkt;
 
 typedef struct {
+#ifdef SIM_SHARED_QUEUES
+  sim_pkt *q; /* one of sim_put's two shared queues, attached at the first packet */
+#else
   sim_pkt q[SIM_QUEUE];
+#endif
   int n;
   uint64_t busy_us;    /* the wire is busy sending until then, in microseconds of sim.elapsed_us (rate limit) */
   bool cut;            /* cable pulled: everything is lost */
@@ -108,7 +123,11 @@ static inline void sim_free(sim *s) {
 static inline void sim_put(sim *s, int dir, const uint8_t *data, size_t len, uint32_t at) {
   sim_pipe *p = &s->pipe[dir];
   if (p->cut) return;
-  REQUIRE(p->n < SIM_QUEUE, "pipe overflow");
+#ifdef SIM_SHARED_QUEUES
+  static sim_pkt shared[2][SIM_QUEUE];
+  if (!p->q) p->q = shared[dir];
+#endif
+  REQUIRE(p->n < SIM_QUEUE, "pipe overflow (SIM_QUEUE %d)", SIM_QUEUE);
   REQUIRE(len <= SIM_PKT_MAX, "packet of %zu", len);
   sim_pkt *k = &p->q[p->n++];
   k->at = at;
@@ -180,13 +199,13 @@ static inline void sim_deliver(sim *s, int dir) {
 static inline void sim_events(sim *s, int i) {
   sim_side *d = &s->side[i];
   gb_event ev;
-  static uint8_t want[70000];
+  static uint8_t want[SIM_MESSAGE_MAX];
   while (gb_link_poll_event(d->link, &ev)) {
     switch (ev.type) {
       case GB_EV_MESSAGE: {
         d->received_total++;
         if (d->check_content) {
-          size_t len = sim_message(1 - i, d->rx_epoch, d->received, 65535, want);
+          size_t len = sim_message(1 - i, d->rx_epoch, d->received, sizeof want, want);
           bool ok = ev.len == len && memcmp(ev.data, want, len) == 0 && ev.channel >= 1 && ev.channel <= 3;
           if (!ok) {
             s->errors++;
@@ -216,7 +235,7 @@ static inline void sim_events(sim *s, int i) {
 
 static inline void sim_app_send(sim *s, int i) {
   sim_side *d = &s->side[i];
-  static uint8_t buf[70000];
+  static uint8_t buf[SIM_MESSAGE_MAX];
   while (d->sent < d->to_send) {
     size_t max = gb_link_max_message(d->link);
     size_t len = sim_message(i, d->epoch, d->sent, max, buf);

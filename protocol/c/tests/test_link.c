@@ -9,6 +9,29 @@
 #include "sim.h"
 #include "vectors.h"
 
+/* Compile-time scale of this test. The host keeps the defaults; the firmware's MCU test build
+ * (firmware/tests/protocol_tests.cmake) passes values that fit the board's RAM (the STM32F405 has 128 KB):
+ * TEST_LINK_MESSAGES: messages A sends in the lossy UART run (B sends a fifth; the packet run 3/10 and 1/10).
+ * TEST_LINK_TX_QUEUE: tx_queue_bytes of the engines of base_config() (an engine needs ~11 KB more than this).
+ * TEST_LINK_MEM_BYTES: the memory of the engine of the single-engine tests.
+ * TEST_LINK_IO_BYTES: the transcript's byte buffers (a transcript line holds at most 608 bytes). */
+#ifndef TEST_LINK_MESSAGES
+#define TEST_LINK_MESSAGES 10000u
+#endif
+#ifndef TEST_LINK_TX_QUEUE
+#define TEST_LINK_TX_QUEUE 16384u
+#endif
+#ifndef TEST_LINK_MEM_BYTES
+#define TEST_LINK_MEM_BYTES (1u << 17)
+#endif
+#ifndef TEST_LINK_IO_BYTES
+#define TEST_LINK_IO_BYTES 8192u
+#endif
+
+/* The engine memory of transcript(), api() and garbage(): one block, as they run one after the other (each
+ * engine starts with gb_link_init, which clears it). */
+static uint64_t mem[TEST_LINK_MEM_BYTES / 8];
+
 static gb_link_config base_config(gb_profile profile, uint32_t session) {
   gb_link_config c;
   memset(&c, 0, sizeof c);
@@ -18,7 +41,7 @@ static gb_link_config base_config(gb_profile profile, uint32_t session) {
   c.max_frame = 256;
   c.window = 16;
   c.max_message = 4096;
-  c.tx_queue_bytes = 16384;
+  c.tx_queue_bytes = TEST_LINK_TX_QUEUE;
   return c;
 }
 
@@ -38,8 +61,7 @@ static const char *event_name(gb_event_type t) {
 static void transcript(const char *file) {
   vec_file v;
   REQUIRE(vec_open(&v, file), "vectors");
-  static _Alignas(8) uint8_t mem[1 << 17];
-  static uint8_t bytes[8192], out[8192];
+  static uint8_t bytes[TEST_LINK_IO_BYTES], out[TEST_LINK_IO_BYTES];
   static char fw[32];
   gb_link *l = NULL;
   int steps = 0;
@@ -285,7 +307,6 @@ static void api(void) {
             d.heartbeat_ms == 250 && d.link_timeout_ms == 1000 && d.rto_initial_ms == 200,
         "defaults");
 
-  static uint64_t mem[1 << 14];
   gb_status st;
   size_t need = gb_link_mem_size(&c);
   CHECK(need > 0 && need <= sizeof mem, "mem size %zu", need);
@@ -364,7 +385,6 @@ static void garbage(void) {
         st.framing_errors);
   /* Packet profile: every datagram length, random contents. */
   gb_link_config p = base_config(GB_PROFILE_PACKET, 5);
-  static uint64_t mem[1 << 14];
   gb_link *l = gb_link_init(&p, mem, sizeof mem, 0, NULL);
   REQUIRE(l, "init");
   for (size_t n = 0; n < 400; n++) {
@@ -440,8 +460,11 @@ int main(void) {
   transcript("transcript_uart.txt");
   transcript("transcript_packet.txt");
   api();
-  lossy(GB_PROFILE_UART, 10000, 2000);
-  lossy(GB_PROFILE_PACKET, 3000, 1000);
+  if (TEST_LINK_MESSAGES != 10000u || TEST_LINK_TX_QUEUE != 16384u)
+    printf("scaled for this board: lossy UART run of %u messages (host 10000), engine tx_queue_bytes %u (host "
+           "16384)\n", TEST_LINK_MESSAGES, TEST_LINK_TX_QUEUE);
+  lossy(GB_PROFILE_UART, TEST_LINK_MESSAGES, TEST_LINK_MESSAGES / 5);
+  lossy(GB_PROFILE_PACKET, TEST_LINK_MESSAGES * 3 / 10, TEST_LINK_MESSAGES / 10);
   peer_reset();
   cable_pulled(GB_PROFILE_UART);
   cable_pulled(GB_PROFILE_PACKET);
