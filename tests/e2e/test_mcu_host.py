@@ -223,13 +223,24 @@ def test_requests_survive_a_byte_error_rate_of_1e_3() -> None:
     assert report.sha256 == hashlib.sha256(data).hexdigest()
 
 
-def test_version_mismatch_is_reported_clearly() -> None:
-    async def body() -> None:
-        async with FirmwareRunner("host") as fw:
-            with pytest.raises(VersionMismatchError, match="protocol"):
-                await Mcu.connect(fw.port, timeout=5, protocol_version=9, min_protocol_version=9)
+def test_version_mismatch_is_reported_clearly_on_both_sides(tmp_path: Path) -> None:
+    """A SoC that only speaks link protocol 9: the client raises VersionMismatchError naming both versions, and
+    the MCU, which has no other way to tell anyone, puts a warning card on the display."""
+    shown = tmp_path / "mismatch.pgm"
 
-    run(body())
+    async def body() -> dict[str, Any]:
+        async with FirmwareRunner("host") as fw:
+            with pytest.raises(VersionMismatchError, match="protocol 1 .* speaks 9"):
+                await Mcu.connect(fw.port, timeout=5, protocol_version=9, min_protocol_version=9)
+            await fw.control(f"display dump {shown}")
+            return await ctl_status(fw)
+
+    own = run(body())
+    assert own["card_id"] == 1 and own["link"] == "incompatible"
+    from PIL import Image
+    import numpy as np
+
+    assert np.count_nonzero(np.asarray(Image.open(shown))) > 200, "the warning card must be on the display"
 
 
 def test_no_firmware_on_the_port_is_a_clear_error(tmp_path: Path) -> None:

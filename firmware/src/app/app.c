@@ -3,6 +3,7 @@
  * interrupt. See app.h. */
 #include "app.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "app_internal.h"
@@ -73,6 +74,23 @@ static void handle_event(const gb_event *ev, uint32_t now) {
       /* Queued audio may be lost: the next microphone frame carries the gap mark. */
       gb_mic_mark_gap(&gb_app.mic);
       break;
+    case GB_EV_VERSION_MISMATCH: {
+      /* The SoC raises VersionMismatchError on its side; the wearer (or the developer at the bench) sees it on
+       * the display, since nothing else can reach them. Card id 1: any card of a compatible SoC replaces it. */
+      gb_DisplayCard c;
+      memset(&c, 0, sizeof c);
+      c.card_id = 1;
+      c.kind = GB_CARD_KIND_TEXT;
+      c.icon = GB_ICON_WARNING;
+      snprintf(c.title, sizeof c.title, "Link version mismatch");
+      snprintf(c.text, sizeof c.text,
+               "The SoC speaks link protocol %lu (accepts %lu and up); this firmware speaks %lu (accepts %lu and "
+               "up). Update the older side.",
+               (unsigned long)ev->peer.protocol_version, (unsigned long)ev->peer.min_protocol_version,
+               (unsigned long)GB_LINK_PROTOCOL_VERSION, (unsigned long)GB_LINK_MIN_PROTOCOL_VERSION);
+      gb_display_show(&c, now);
+      break;
+    }
     default: break;
   }
 }
