@@ -22,7 +22,7 @@ import itertools
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -37,7 +37,8 @@ from glassbridge.mcu.errors import (
 )
 from glassbridge.mcu.transport import DEFAULT_BAUD, PortBack, PortLost, SerialTransport
 from glassbridge.protocol.link import Channel, Link, LinkDown, LinkUp, MessageReceived, PeerReset, Role, VersionMismatch
-from glassbridge.protocol.messages import MessageDecodeError, decode, encode, pb
+from glassbridge.protocol.errors import MessageDecodeError
+from glassbridge.protocol.messages import decode, encode, pb
 
 log = logging.getLogger(__name__)
 
@@ -257,8 +258,7 @@ class Mcu:
 
     def link_info(self) -> dict[str, Any]:
         """The link's counters (retransmissions, CRC errors, round-trip time) as a dict."""
-        stats = self.link.stats
-        return asdict(stats) if hasattr(stats, "__dataclass_fields__") else dict(stats)
+        return asdict(self.link.stats)
 
     async def wait_connected(self, timeout: float) -> None:
         """Waits for the handshake; the error says what was seen on the wire meanwhile."""
@@ -279,7 +279,7 @@ class Mcu:
 
     # ---- events -----------------------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[McuEvent]:
+    async def events(self) -> AsyncGenerator[McuEvent, None]:
         """Buttons, gestures, battery changes and link state, live, until the caller stops iterating."""
         queue: asyncio.Queue[McuEvent] = asyncio.Queue()
         self._subscribers.append(queue)
@@ -470,7 +470,7 @@ class Mcu:
             frame = pb.AudioFrame(sample_rate=sample_rate, first_sample=start // 2, pcm=pcm[start : start + step])
             await self._send(pb.Message(speaker_audio=frame), Channel.AUDIO)
 
-    async def microphone(self, frame_ms: int = 20) -> AsyncIterator[AudioChunk]:
+    async def microphone(self, frame_ms: int = 20) -> AsyncGenerator[AudioChunk, None]:
         """Streams the microphone (the capture LED is lit meanwhile). After an MCU reboot the stream is restarted
         and the next chunk has gap_before=True."""
         if self._mic is not None:
