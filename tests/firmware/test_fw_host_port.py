@@ -198,7 +198,8 @@ def test_slow_line_drops_microphone_frames_with_a_marked_gap() -> None:
     d = Path(f"/tmp/gbfw-slow-{time.monotonic_ns() % 10**9}")
     fw = start_host_firmware(d, "--baud", "38400")
     try:
-        lines = [fields(x) for x in fw.client("mic", "16", timeout_ms=20000).splitlines() if x.startswith("mic")]
+        # 24 frames: twice the ~12 that fill the queue, so a slow start of the stream cannot hide the drops.
+        lines = [fields(x) for x in fw.client("mic", "24", timeout_ms=30000).splitlines() if x.startswith("mic")]
         firsts = [int(x["first"]) for x in lines]
         assert any(x["gap"] == "1" for x in lines[1:])
         assert any(b - a > 320 for a, b in zip(firsts, firsts[1:]))
