@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from glassbridge import _native
 from glassbridge.protocol.link import Link, LinkDown, LinkUp, MessageReceived, PeerReset, Role, VersionMismatch
 from glassbridge.protocol.messages import pb
+from protocol.tools import vector_file
 from tests.reference import cobs_ref, crc32c_ref
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,12 +32,7 @@ UART, PACKET = 0, 1
 
 def records(name: str) -> list[dict[str, str]]:
     """protocol/vectors/README.md: one record per line, `key=value` tokens, `#` comments."""
-    out = []
-    for line in (VECTORS / name).read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            out.append({key: value for key, _, value in (tok.partition("=") for tok in line.split())})
-    return out
+    return vector_file.records(VECTORS / name)
 
 
 def test_vectors_are_up_to_date() -> None:

@@ -8,6 +8,7 @@ from inputs that reach deep into the engine: valid frames, a whole transcript, d
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -15,13 +16,12 @@ VECTORS = ROOT / "protocol" / "vectors"
 CORPUS = Path(__file__).resolve().parent / "corpus_frame"  # the Makefile reads corpus_<target>
 
 
+sys.path.insert(0, str(ROOT / "protocol" / "tools"))
+from vector_file import records as _records  # noqa: E402 - after the path that makes it importable
+
+
 def records(name: str) -> list[dict[str, str]]:
-    out = []
-    for line in (VECTORS / name).read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            out.append({key: value for key, _, value in (tok.partition("=") for tok in line.split())})
-    return out
+    return _records(VECTORS / name)
 
 
 def seeds() -> dict[str, bytes]:
