@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages a make target needs, when they are missing.
-#   scripts/system-packages.sh GROUP...     groups: build, test, firmware, fuzz, bench
+#   scripts/system-packages.sh GROUP...     groups: build, test, firmware, fuzz, ble, bench
 # As root it runs apt-get (update once, then install --no-install-recommends) and says what and why;
 # otherwise it prints the exact command to run and fails, so nothing half-works.
 set -euo pipefail
@@ -36,6 +36,8 @@ for group in "$@"; do
       if ! compgen -G "/usr/lib/llvm-$major/lib/clang/*/lib/*/libclang_rt.fuzzer*.a" >/dev/null; then
         want /nonexistent/libfuzzer "libclang-rt-$major-dev" "libFuzzer's runtime for clang $major"
       fi ;;
+    ble)
+      want dbus-daemon dbus-daemon "the private system bus of the simulated BLE rig: bleak's BlueZ backend talks D-Bus to it" ;;
     bench)
       want valgrind valgrind "instruction counts of the kernels (callgrind), the stable benchmark figure"
       want /usr/lib/x86_64-linux-gnu/libyuv.so.0 libyuv0 "libyuv as a benchmark contender (x86_64 hosts)" ;;

@@ -196,6 +196,35 @@ def parse(fd: descriptor_pb2.FileDescriptorProto) -> tuple[list[Enum], list[Mess
     return enums, messages
 
 
+#: Message body fields from this number on belong to the phone link (BLE): the MCU never sees them, so its C
+#: codec leaves them out, and with them every message only they use (their large limits would size MCU RAM).
+#: A C decoder skips such a field like any unknown field.
+PHONE_FIELDS = range(64, 128)
+
+
+def mcu_subset(messages: list[Message]) -> list[Message]:
+    """The messages the MCU's codec needs: `Message` without its phone-link fields, and what it and Hello use."""
+    by_name = {m.name: m for m in messages}
+    if "Message" in by_name:
+        root = by_name["Message"]
+        by_name["Message"] = Message(
+            root.name, [f for f in root.fields if f.number not in PHONE_FIELDS], root.comment, root.oneofs
+        )
+    keep: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in keep or name not in by_name:
+            return
+        keep.add(name)
+        for f in by_name[name].fields:
+            if f.type == FD.TYPE_MESSAGE:
+                visit(f.type_name)
+
+    for root_name in ("Hello", "Message"):
+        visit(root_name)
+    return [by_name[m.name] for m in messages if m.name in keep]
+
+
 def dependency_order(messages: list[Message]) -> list[Message]:
     """Messages ordered so that every embedded struct is declared before its user (C needs complete types)."""
     by_name = {m.name: m for m in messages}
@@ -530,6 +559,7 @@ def gen_dump(messages: list[Message]) -> str:
 def generate(proto: Path = PROTO) -> dict[Path, str]:
     """The generated files as {relative path: text}."""
     enums, messages = parse(load_descriptor(proto))
+    messages = mcu_subset(messages)
     return {
         HEADER_OUT: gen_header(enums, messages),
         SOURCE_OUT: gen_source(enums, messages),

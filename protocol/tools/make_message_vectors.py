@@ -377,8 +377,11 @@ CORPUS = Path("protocol/c/fuzz/corpus_messages")
 
 def corpus() -> dict[str, bytes]:
     """Fuzzer seeds: every vector's input behind one byte selecting its type, as fuzz_messages.c reads it
-    (the index of the message in glassbridge.proto, the order of gb_dump_types[])."""
-    order = list(pb.DESCRIPTOR.message_types_by_name)
+    (the index of the message among those the C codec has, in glassbridge.proto's order: gb_dump_types[])."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import gen_c  # a sibling script; imported here so the vectors alone need no protoc
+
+    order = [m.name for m in gen_c.mcu_subset(gen_c.parse(gen_c.load_descriptor(gen_c.PROTO))[1])]
     return {v.name: bytes([order.index(v.type)]) + v.input for v in valid_vectors() + invalid_vectors()}
 
 

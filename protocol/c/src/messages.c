@@ -258,6 +258,9 @@ _Static_assert(sizeof(gb_CardKind) == sizeof(int32_t), "gb_CardKind: an open enu
 _Static_assert(sizeof(gb_Icon) == sizeof(int32_t), "gb_Icon: an open enum holds any int32");
 _Static_assert(sizeof(gb_TransferKind) == sizeof(int32_t), "gb_TransferKind: an open enum holds any int32");
 _Static_assert(sizeof(gb_TransferState) == sizeof(int32_t), "gb_TransferState: an open enum holds any int32");
+_Static_assert(sizeof(gb_AssistantTask) == sizeof(int32_t), "gb_AssistantTask: an open enum holds any int32");
+_Static_assert(sizeof(gb_CaptionKind) == sizeof(int32_t), "gb_CaptionKind: an open enum holds any int32");
+_Static_assert(sizeof(gb_NotificationKind) == sizeof(int32_t), "gb_NotificationKind: an open enum holds any int32");
 
 _Static_assert(sizeof(gb_Hello) <= UINT16_MAX, "gb_Hello: offsets are uint16_t");
 _Static_assert(sizeof(gb_Result) <= UINT16_MAX, "gb_Result: offsets are uint16_t");

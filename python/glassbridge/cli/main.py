@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-SUBCOMMANDS = ("see", "camera", "models", "bench", "firmware", "mcu", "info")
+SUBCOMMANDS = ("see", "camera", "models", "bench", "firmware", "mcu", "phone", "companion", "sim", "info")
 
 DESCRIPTION = """\
 glassbridge: the open runtime for AI smart glasses. On the glasses' SoC: camera frames, native preprocessing

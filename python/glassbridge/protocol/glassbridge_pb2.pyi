@@ -24,6 +24,12 @@ class Capability(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CAPABILITY_MICROPHONE: _ClassVar[Capability]
     CAPABILITY_SPEAKER: _ClassVar[Capability]
     CAPABILITY_BULK_TRANSFER: _ClassVar[Capability]
+    CAPABILITY_ASSISTANT: _ClassVar[Capability]
+    CAPABILITY_TRANSCRIPTION: _ClassVar[Capability]
+    CAPABILITY_TRANSLATION: _ClassVar[Capability]
+    CAPABILITY_NOTIFICATIONS: _ClassVar[Capability]
+    CAPABILITY_NAVIGATION: _ClassVar[Capability]
+    CAPABILITY_ONLINE: _ClassVar[Capability]
 
 class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -95,6 +101,8 @@ class TransferKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSFER_KIND_UNSPECIFIED: _ClassVar[TransferKind]
     TRANSFER_KIND_FIRMWARE: _ClassVar[TransferKind]
     TRANSFER_KIND_ASSET: _ClassVar[TransferKind]
+    TRANSFER_KIND_PHOTO: _ClassVar[TransferKind]
+    TRANSFER_KIND_AUDIO: _ClassVar[TransferKind]
 
 class TransferState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -103,6 +111,30 @@ class TransferState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSFER_STATE_VERIFIED: _ClassVar[TransferState]
     TRANSFER_STATE_FAILED: _ClassVar[TransferState]
     TRANSFER_STATE_UNKNOWN: _ClassVar[TransferState]
+
+class AssistantTask(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ASSISTANT_TASK_UNSPECIFIED: _ClassVar[AssistantTask]
+    ASSISTANT_TASK_ASK: _ClassVar[AssistantTask]
+    ASSISTANT_TASK_DESCRIBE: _ClassVar[AssistantTask]
+    ASSISTANT_TASK_READ_TEXT: _ClassVar[AssistantTask]
+    ASSISTANT_TASK_TRANSLATE: _ClassVar[AssistantTask]
+    ASSISTANT_TASK_TRANSCRIBE: _ClassVar[AssistantTask]
+
+class CaptionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CAPTION_KIND_UNSPECIFIED: _ClassVar[CaptionKind]
+    CAPTION_KIND_TRANSCRIPTION: _ClassVar[CaptionKind]
+    CAPTION_KIND_TRANSLATION: _ClassVar[CaptionKind]
+
+class NotificationKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NOTIFICATION_KIND_UNSPECIFIED: _ClassVar[NotificationKind]
+    NOTIFICATION_KIND_MESSAGE: _ClassVar[NotificationKind]
+    NOTIFICATION_KIND_CALL: _ClassVar[NotificationKind]
+    NOTIFICATION_KIND_NAVIGATION: _ClassVar[NotificationKind]
+    NOTIFICATION_KIND_PAYMENT: _ClassVar[NotificationKind]
+    NOTIFICATION_KIND_OTHER: _ClassVar[NotificationKind]
 ROLE_UNSPECIFIED: Role
 ROLE_MCU: Role
 ROLE_SOC: Role
@@ -116,6 +148,12 @@ CAPABILITY_DISPLAY: Capability
 CAPABILITY_MICROPHONE: Capability
 CAPABILITY_SPEAKER: Capability
 CAPABILITY_BULK_TRANSFER: Capability
+CAPABILITY_ASSISTANT: Capability
+CAPABILITY_TRANSCRIPTION: Capability
+CAPABILITY_TRANSLATION: Capability
+CAPABILITY_NOTIFICATIONS: Capability
+CAPABILITY_NAVIGATION: Capability
+CAPABILITY_ONLINE: Capability
 ERROR_CODE_OK: ErrorCode
 ERROR_CODE_UNKNOWN_MESSAGE: ErrorCode
 ERROR_CODE_BAD_REQUEST: ErrorCode
@@ -163,11 +201,28 @@ ICON_BLUETOOTH: Icon
 TRANSFER_KIND_UNSPECIFIED: TransferKind
 TRANSFER_KIND_FIRMWARE: TransferKind
 TRANSFER_KIND_ASSET: TransferKind
+TRANSFER_KIND_PHOTO: TransferKind
+TRANSFER_KIND_AUDIO: TransferKind
 TRANSFER_STATE_UNSPECIFIED: TransferState
 TRANSFER_STATE_RECEIVING: TransferState
 TRANSFER_STATE_VERIFIED: TransferState
 TRANSFER_STATE_FAILED: TransferState
 TRANSFER_STATE_UNKNOWN: TransferState
+ASSISTANT_TASK_UNSPECIFIED: AssistantTask
+ASSISTANT_TASK_ASK: AssistantTask
+ASSISTANT_TASK_DESCRIBE: AssistantTask
+ASSISTANT_TASK_READ_TEXT: AssistantTask
+ASSISTANT_TASK_TRANSLATE: AssistantTask
+ASSISTANT_TASK_TRANSCRIBE: AssistantTask
+CAPTION_KIND_UNSPECIFIED: CaptionKind
+CAPTION_KIND_TRANSCRIPTION: CaptionKind
+CAPTION_KIND_TRANSLATION: CaptionKind
+NOTIFICATION_KIND_UNSPECIFIED: NotificationKind
+NOTIFICATION_KIND_MESSAGE: NotificationKind
+NOTIFICATION_KIND_CALL: NotificationKind
+NOTIFICATION_KIND_NAVIGATION: NotificationKind
+NOTIFICATION_KIND_PAYMENT: NotificationKind
+NOTIFICATION_KIND_OTHER: NotificationKind
 
 class Hello(_message.Message):
     __slots__ = ("protocol_version", "min_protocol_version", "session", "peer_session", "boot_counter", "max_frame", "window", "capabilities", "role", "firmware_version", "reject", "max_message")
@@ -395,8 +450,88 @@ class TransferStatus(_message.Message):
     ack_every: int
     def __init__(self, transfer_id: _Optional[int] = ..., state: _Optional[_Union[TransferState, str]] = ..., offset: _Optional[int] = ..., error: _Optional[_Union[ErrorCode, str]] = ..., ack_every: _Optional[int] = ...) -> None: ...
 
+class ServiceInfo(_message.Message):
+    __slots__ = ("protocol_version", "min_protocol_version", "capabilities", "app_version", "max_frame")
+    PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MIN_PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    APP_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MAX_FRAME_FIELD_NUMBER: _ClassVar[int]
+    protocol_version: int
+    min_protocol_version: int
+    capabilities: int
+    app_version: str
+    max_frame: int
+    def __init__(self, protocol_version: _Optional[int] = ..., min_protocol_version: _Optional[int] = ..., capabilities: _Optional[int] = ..., app_version: _Optional[str] = ..., max_frame: _Optional[int] = ...) -> None: ...
+
+class AssistantRequest(_message.Message):
+    __slots__ = ("task", "text", "photo_transfer_id", "audio_transfer_id", "language")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    PHOTO_TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    task: AssistantTask
+    text: str
+    photo_transfer_id: int
+    audio_transfer_id: int
+    language: str
+    def __init__(self, task: _Optional[_Union[AssistantTask, str]] = ..., text: _Optional[str] = ..., photo_transfer_id: _Optional[int] = ..., audio_transfer_id: _Optional[int] = ..., language: _Optional[str] = ...) -> None: ...
+
+class AssistantAnswer(_message.Message):
+    __slots__ = ("text", "final", "source", "offline")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    OFFLINE_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    final: bool
+    source: str
+    offline: bool
+    def __init__(self, text: _Optional[str] = ..., final: _Optional[bool] = ..., source: _Optional[str] = ..., offline: _Optional[bool] = ...) -> None: ...
+
+class Caption(_message.Message):
+    __slots__ = ("stream_id", "kind", "text", "final", "language")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    stream_id: int
+    kind: CaptionKind
+    text: str
+    final: bool
+    language: str
+    def __init__(self, stream_id: _Optional[int] = ..., kind: _Optional[_Union[CaptionKind, str]] = ..., text: _Optional[str] = ..., final: _Optional[bool] = ..., language: _Optional[str] = ...) -> None: ...
+
+class Notification(_message.Message):
+    __slots__ = ("notification_id", "kind", "app", "title", "text", "icon")
+    NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    APP_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    ICON_FIELD_NUMBER: _ClassVar[int]
+    notification_id: int
+    kind: NotificationKind
+    app: str
+    title: str
+    text: str
+    icon: Icon
+    def __init__(self, notification_id: _Optional[int] = ..., kind: _Optional[_Union[NotificationKind, str]] = ..., app: _Optional[str] = ..., title: _Optional[str] = ..., text: _Optional[str] = ..., icon: _Optional[_Union[Icon, str]] = ...) -> None: ...
+
+class TransferData(_message.Message):
+    __slots__ = ("transfer_id", "offset", "data")
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    transfer_id: int
+    offset: int
+    data: bytes
+    def __init__(self, transfer_id: _Optional[int] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
+
 class Message(_message.Message):
-    __slots__ = ("request_id", "result", "status_request", "status", "button", "gesture", "battery", "camera_power", "camera_state", "mic_control", "mic_audio", "speaker_audio", "card", "display_clear", "transfer_begin", "transfer_chunk", "transfer_query", "transfer_status")
+    __slots__ = ("request_id", "result", "status_request", "status", "button", "gesture", "battery", "camera_power", "camera_state", "mic_control", "mic_audio", "speaker_audio", "card", "display_clear", "transfer_begin", "transfer_chunk", "transfer_query", "transfer_status", "assistant_request", "assistant_answer", "caption", "notification", "transfer_data")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     STATUS_REQUEST_FIELD_NUMBER: _ClassVar[int]
@@ -415,6 +550,11 @@ class Message(_message.Message):
     TRANSFER_CHUNK_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_QUERY_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_STATUS_FIELD_NUMBER: _ClassVar[int]
+    ASSISTANT_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    ASSISTANT_ANSWER_FIELD_NUMBER: _ClassVar[int]
+    CAPTION_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_DATA_FIELD_NUMBER: _ClassVar[int]
     request_id: int
     result: Result
     status_request: StatusRequest
@@ -433,4 +573,9 @@ class Message(_message.Message):
     transfer_chunk: TransferChunk
     transfer_query: TransferQuery
     transfer_status: TransferStatus
-    def __init__(self, request_id: _Optional[int] = ..., result: _Optional[_Union[Result, _Mapping]] = ..., status_request: _Optional[_Union[StatusRequest, _Mapping]] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., button: _Optional[_Union[ButtonEvent, _Mapping]] = ..., gesture: _Optional[_Union[GestureEvent, _Mapping]] = ..., battery: _Optional[_Union[BatteryEvent, _Mapping]] = ..., camera_power: _Optional[_Union[CameraPower, _Mapping]] = ..., camera_state: _Optional[_Union[CameraState, _Mapping]] = ..., mic_control: _Optional[_Union[MicControl, _Mapping]] = ..., mic_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., speaker_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., card: _Optional[_Union[DisplayCard, _Mapping]] = ..., display_clear: _Optional[_Union[DisplayClear, _Mapping]] = ..., transfer_begin: _Optional[_Union[TransferBegin, _Mapping]] = ..., transfer_chunk: _Optional[_Union[TransferChunk, _Mapping]] = ..., transfer_query: _Optional[_Union[TransferQuery, _Mapping]] = ..., transfer_status: _Optional[_Union[TransferStatus, _Mapping]] = ...) -> None: ...
+    assistant_request: AssistantRequest
+    assistant_answer: AssistantAnswer
+    caption: Caption
+    notification: Notification
+    transfer_data: TransferData
+    def __init__(self, request_id: _Optional[int] = ..., result: _Optional[_Union[Result, _Mapping]] = ..., status_request: _Optional[_Union[StatusRequest, _Mapping]] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., button: _Optional[_Union[ButtonEvent, _Mapping]] = ..., gesture: _Optional[_Union[GestureEvent, _Mapping]] = ..., battery: _Optional[_Union[BatteryEvent, _Mapping]] = ..., camera_power: _Optional[_Union[CameraPower, _Mapping]] = ..., camera_state: _Optional[_Union[CameraState, _Mapping]] = ..., mic_control: _Optional[_Union[MicControl, _Mapping]] = ..., mic_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., speaker_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., card: _Optional[_Union[DisplayCard, _Mapping]] = ..., display_clear: _Optional[_Union[DisplayClear, _Mapping]] = ..., transfer_begin: _Optional[_Union[TransferBegin, _Mapping]] = ..., transfer_chunk: _Optional[_Union[TransferChunk, _Mapping]] = ..., transfer_query: _Optional[_Union[TransferQuery, _Mapping]] = ..., transfer_status: _Optional[_Union[TransferStatus, _Mapping]] = ..., assistant_request: _Optional[_Union[AssistantRequest, _Mapping]] = ..., assistant_answer: _Optional[_Union[AssistantAnswer, _Mapping]] = ..., caption: _Optional[_Union[Caption, _Mapping]] = ..., notification: _Optional[_Union[Notification, _Mapping]] = ..., transfer_data: _Optional[_Union[TransferData, _Mapping]] = ...) -> None: ...

@@ -42,6 +42,12 @@ typedef enum gb_Capability {
   GB_CAPABILITY_MICROPHONE = 32,
   GB_CAPABILITY_SPEAKER = 64,
   GB_CAPABILITY_BULK_TRANSFER = 128,
+  GB_CAPABILITY_ASSISTANT = 65536, /* answers AssistantRequest (photo questions, reading signs) */
+  GB_CAPABILITY_TRANSCRIPTION = 131072, /* turns speech (audio transfers, live mic audio) into text and Captions */
+  GB_CAPABILITY_TRANSLATION = 262144, /* Captions in another language */
+  GB_CAPABILITY_NOTIFICATIONS = 524288, /* forwards the phone's notifications */
+  GB_CAPABILITY_NAVIGATION = 1048576, /* turn-by-turn Notifications of kind NAVIGATION */
+  GB_CAPABILITY_ONLINE = 2097152, /* its brain reaches a cloud assistant right now (else: offline answers) */
   GB_CAPABILITY__FORCE_INT32 = 0x7FFFFFFF
 } gb_Capability;
 
@@ -121,6 +127,8 @@ typedef enum gb_TransferKind {
   GB_TRANSFER_KIND_UNSPECIFIED = 0,
   GB_TRANSFER_KIND_FIRMWARE = 1, /* the image a firmware update will flash (this issue: verified, not flashed) */
   GB_TRANSFER_KIND_ASSET = 2, /* fonts, icons, sounds */
+  GB_TRANSFER_KIND_PHOTO = 3, /* phone link: a JPEG the wearer asks about (AssistantRequest.photo_transfer_id) */
+  GB_TRANSFER_KIND_AUDIO = 4, /* phone link: a spoken question, WAV PCM16 mono 16 kHz (audio_transfer_id) */
   GB_TRANSFER_KIND__FORCE_INT32 = 0x7FFFFFFF
 } gb_TransferKind;
 
@@ -132,6 +140,33 @@ typedef enum gb_TransferState {
   GB_TRANSFER_STATE_UNKNOWN = 4, /* the receiver holds nothing for this id (e.g. it rebooted): start again */
   GB_TRANSFER_STATE__FORCE_INT32 = 0x7FFFFFFF
 } gb_TransferState;
+
+typedef enum gb_AssistantTask {
+  GB_ASSISTANT_TASK_UNSPECIFIED = 0, /* the brain decides from the text */
+  GB_ASSISTANT_TASK_ASK = 1, /* a free question, about the photo when there is one */
+  GB_ASSISTANT_TASK_DESCRIBE = 2, /* describe the scene in the photo */
+  GB_ASSISTANT_TASK_READ_TEXT = 3, /* read the sign or text in the photo aloud */
+  GB_ASSISTANT_TASK_TRANSLATE = 4, /* translate text (typed, spoken or in the photo) into `language` */
+  GB_ASSISTANT_TASK_TRANSCRIBE = 5, /* the words of the audio, nothing more */
+  GB_ASSISTANT_TASK__FORCE_INT32 = 0x7FFFFFFF
+} gb_AssistantTask;
+
+typedef enum gb_CaptionKind {
+  GB_CAPTION_KIND_UNSPECIFIED = 0,
+  GB_CAPTION_KIND_TRANSCRIPTION = 1,
+  GB_CAPTION_KIND_TRANSLATION = 2,
+  GB_CAPTION_KIND__FORCE_INT32 = 0x7FFFFFFF
+} gb_CaptionKind;
+
+typedef enum gb_NotificationKind {
+  GB_NOTIFICATION_KIND_UNSPECIFIED = 0,
+  GB_NOTIFICATION_KIND_MESSAGE = 1,
+  GB_NOTIFICATION_KIND_CALL = 2,
+  GB_NOTIFICATION_KIND_NAVIGATION = 3, /* a turn instruction: icon says which way */
+  GB_NOTIFICATION_KIND_PAYMENT = 4, /* a payment prompt to show (confirmation happens on the phone) */
+  GB_NOTIFICATION_KIND_OTHER = 5,
+  GB_NOTIFICATION_KIND__FORCE_INT32 = 0x7FFFFFFF
+} gb_NotificationKind;
 
 /* ---- messages ---- */
 
@@ -384,7 +419,7 @@ typedef struct gb_Message {
     gb_TransferBegin transfer_begin; /* 15 */
     gb_TransferChunk transfer_chunk; /* 16 */
     gb_TransferQuery transfer_query; /* 17 */
-    gb_TransferStatus transfer_status; /* 18: 19-63: MCU link; 64-127: phone link (issue 4). */
+    gb_TransferStatus transfer_status; /* 18 */
   } body;
 } gb_Message;
 bool gb_Message_encode(const gb_Message *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
