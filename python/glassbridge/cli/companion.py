@@ -1,0 +1,158 @@
+"""`glassbridge companion`: the phone side of the phone link, on a Bluetooth controller through bumble."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+HELP = "the phone companion: a BLE GATT peripheral the glasses pair with (offline brain)"
+
+DESCRIPTION = """\
+Run the phone side of the glassbridge phone link (protocol/SPEC.md section 16) on a Bluetooth controller,
+through bumble (a Bluetooth host stack in Python; `pip install glassbridge[companion]`).
+
+It hosts the glassbridge GATT service, pairs only with LE Secure Connections numeric comparison (both ends show
+six digits; legacy pairing and Just Works are refused), keeps bonds and its identity in --state, advertises from a
+resolvable private address that changes every --rpa-timeout seconds, runs one link session per bonded glasses
+(kept across reconnections), receives photo/audio transfers that resume after a cut, and answers AssistantRequests
+with an offline brain that says what it can measure (photo size, brightness, colour) and that no cloud assistant
+is connected.
+
+When it is advertising it prints one line `READY <identity address>` on stdout; with --json, events (pairings,
+link up/down) follow as JSON lines. --ctl PATH opens a control socket (one JSON object per line):
+  {"cmd":"status"}  {"cmd":"confirm","policy":"refuse"}  {"cmd":"fail-writes","count":3,"error":14}
+  {"cmd":"disconnect"}  {"cmd":"notify","kind":"MESSAGE","app":"chat","title":"Ana","text":"on my way"}
+  {"cmd":"answer-delay","ms":500}"""
+
+EPILOG = """\
+transports (bumble's names):
+  usb:0                  the first USB Bluetooth dongle (usb:VID:PID picks one, e.g. usb:0b05:190e)
+  unix:PATH              an HCI socket, e.g. a controller of the simulated rig (`glassbridge sim ble`)
+  tcp-client:HOST:PORT   e.g. bumble's `bumble-controllers` or an Android emulator's netsim
+
+with a USB dongle on a laptop (Linux):
+  1. A BLE 4.2+ dongle (LE Secure Connections). Realtek (e.g. RTL8761B) and Intel parts need firmware that
+     bumble's drivers load: fetch it once with `bumble-rtk-fw-download` or `bumble-intel-fw-download`.
+  2. The kernel's Bluetooth stack must not hold the dongle: `sudo systemctl stop bluetooth` and
+     `sudo rfkill block bluetooth` (or unbind btusb), or bumble cannot claim the USB interface.
+  3. Permission to open it without root: a udev rule such as
+       SUBSYSTEM=="usb", ATTR{idVendor}=="0bda", ATTR{idProduct}=="8771", MODE="0666"
+     in /etc/udev/rules.d/99-bumble.rules, then `sudo udevadm control --reload && sudo udevadm trigger`.
+  4. `bumble-usb-probe` lists the dongles bumble sees; then:
+       glassbridge companion --transport usb:0
+
+examples:
+  glassbridge companion --transport usb:0
+  glassbridge companion --transport unix:/tmp/rig/phone.hci --state /tmp/rig/companion --ctl /tmp/rig/companion.ctl
+  glassbridge companion --transport usb:0 --confirm ask --mtu 247 --rpa-timeout 300
+
+exit status: 0 after SIGINT/SIGTERM, 1 when the transport cannot be opened or closes (controller gone), or the
+state folder is unusable."""
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "companion", help=HELP, description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--transport", required=True, metavar="T",
+                        help="bumble HCI transport: usb:0, unix:PATH, tcp-client:HOST:PORT, ...")
+    parser.add_argument("--state", type=Path, default=None, metavar="DIR",
+                        help="identity, IRK and bonds (default: the user data folder, glassbridge/companion)")
+    parser.add_argument("--name", default="glassbridge-companion", help="advertised name (scan response)")
+    parser.add_argument("--ctl", type=Path, default=None, metavar="PATH", help="control socket (unix, JSON lines)")
+    parser.add_argument("--confirm", choices=("auto", "refuse", "ask"), default="auto",
+                        help="numeric comparison answer: auto = yes, refuse = no, ask = prompt on this terminal")
+    parser.add_argument("--mtu", type=int, default=517, metavar="N",
+                        help="largest ATT MTU accepted (131..517; default 517)")
+    parser.add_argument("--rpa-timeout", type=float, default=900.0, metavar="S",
+                        help="seconds between two resolvable private addresses (default 900; 0 = never rotate)")
+    parser.add_argument("--json", action="store_true", help="events as JSON lines on stdout after READY")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log what happens on stderr")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="companion %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not 131 <= args.mtu <= 517:
+        raise ValueError(f"--mtu {args.mtu}: the link needs 131..517 (a frame must hold a Hello, SPEC.md 16.3)")
+    if args.rpa_timeout < 0:
+        raise ValueError("--rpa-timeout must be >= 0 seconds")
+    try:
+        return asyncio.run(_serve(args))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _ask_terminal(peer: str, number: int) -> bool:
+    """--confirm ask: show the number, read y/n from the terminal (30 s, then no)."""
+    print(f"pair with {peer}? the glasses must show {number:06d} [y/N] ", end="", file=sys.stderr, flush=True)
+    loop = asyncio.get_running_loop()
+    try:
+        answer = await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.readline), 30)
+    except asyncio.TimeoutError:
+        print("(no answer: refused)", file=sys.stderr)
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from bumble.transport import open_transport
+
+    from glassbridge.companion.companion import Companion
+    from glassbridge.companion.ctl import CtlServer
+    from glassbridge.companion.identity import default_state_dir
+
+    def emit(event: dict[str, Any]) -> None:
+        if args.json:
+            print(json.dumps(event), flush=True)
+
+    state = args.state or default_state_dir()
+    companion = Companion(state, name=args.name, confirm=args.confirm, mtu=args.mtu, rpa_timeout=args.rpa_timeout,
+                          ask=_ask_terminal, on_event=emit)
+    try:
+        transport = await open_transport(args.transport)
+    except Exception as exc:
+        raise OSError(f"cannot open transport {args.transport!r}: {exc} (see `glassbridge companion --help` for "
+                      "the dongle set-up; for the rig, is `glassbridge sim ble` running?)") from exc
+    ctl = CtlServer(args.ctl, companion.command) if args.ctl else None
+    stop = asyncio.Event()
+    lost = False
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await companion.start(transport.source, transport.sink)
+        if ctl is not None:
+            await ctl.start()
+        print(f"READY {companion.identity.address}", flush=True)
+        terminated = getattr(transport.source, "terminated", None)
+        waits = [asyncio.ensure_future(stop.wait())]
+        if isinstance(terminated, asyncio.Future):
+            waits.append(terminated)  # type: ignore[arg-type]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for w in waits:
+            if not w.done():
+                w.cancel()
+        if isinstance(terminated, asyncio.Future) and terminated.done() and not stop.is_set():
+            lost = True
+            raise OSError(f"transport {args.transport} closed: the Bluetooth controller went away (dongle unplugged "
+                          "or the rig stopped)")
+    finally:
+        if ctl is not None:
+            await ctl.stop()
+        if not lost:  # with the controller gone, a graceful stop would only wait for HCI answers that never come
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(companion.stop(), 5)
+        with contextlib.suppress(Exception):
+            await transport.close()
+    return 0

@@ -1,0 +1,21 @@
+"""glassbridge.companion: the phone side of the phone link (SPEC.md 16), on bumble.
+
+A GATT peripheral hosting the glassbridge service with the security SPEC 16.2 asks for (LE Secure Connections
+numeric comparison, bonds, a resolvable private address), one link session per bonded glasses kept across
+reconnections, resumable photo/audio transfers, and a pluggable brain (`OfflineBrain` answers honestly without a
+cloud). Runs as `glassbridge companion --transport usb:0` on a laptop with a Bluetooth dongle, or in the rig.
+
+Imports only glassbridge.protocol (and bumble, the optional `companion` extra).
+"""
+
+from __future__ import annotations
+
+__all__ = ["Companion"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "Companion":  # late: bumble is an optional dependency
+        from glassbridge.companion.companion import Companion
+
+        return Companion
+    raise AttributeError(name)
