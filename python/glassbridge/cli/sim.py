@@ -1,0 +1,115 @@
+"""`glassbridge sim ble`: the simulated BLE rig in the foreground, for trying things by hand and for `make demo`.
+
+It starts a private D-Bus bus, the rig process (the glasses' Bluetooth adapter as BlueZ on that bus, a phone slot,
+the radio timing model) and the companion app on the phone slot, prints how to reach them, and stops everything
+on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+DESCRIPTION = """\
+Run the simulated BLE rig: no Bluetooth hardware needed. The glasses' adapter is a BlueZ-compatible service on a
+private D-Bus bus (bleak and every BlueZ client use it through DBUS_SYSTEM_BUS_ADDRESS), the phone is the
+glassbridge companion running on a simulated controller, and the radio between them follows a timing model
+(connection events every --interval ms, LL payload of --ll-payload bytes), so throughput and acknowledgements cost
+what they cost on air."""
+
+EPILOG = """\
+examples:
+  glassbridge sim ble                          rig + companion; prints the export line, Ctrl-C stops it
+  glassbridge sim ble --interval 30 --ll-payload 27     a slower link (no data length extension)
+  glassbridge sim ble --no-companion           leave the phone slot free for your own bumble host:
+                                               glassbridge companion --transport unix:<phone socket>
+
+then, in another shell:
+  export DBUS_SYSTEM_BUS_ADDRESS=...           (the line printed at start)
+  glassbridge phone scan                       the companion shows up
+  echo '{"cmd":"status"}' | socat - UNIX-CONNECT:<rig ctl>       counters per connection and direction
+  echo '{"cmd":"drop"}'   | socat - UNIX-CONNECT:<rig ctl>       the radio link lost
+
+rig ctl commands (one JSON object per line): ping, status, drop [address, silence_ms],
+impostor on/off [mode new-address|identity, address, name], timing [set {...}], reset-counters."""
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("sim", help="simulated hardware: the BLE rig (glasses adapter + phone)",
+                                   description="Simulated hardware for development without devices.",
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    sims = parser.add_subparsers(dest="sim", metavar="<rig>", title="rigs")
+    ble = sims.add_parser("ble", help="BlueZ on a private bus + the companion over a timed BLE radio",
+                          description=DESCRIPTION, epilog=EPILOG,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    ble.add_argument("--workdir", type=Path,
+                     help="logs, BlueZ keys and the companion's state (default: a new temporary folder; pass one "
+                          "to keep bonds across runs)")
+    ble.add_argument("--interval", type=float, default=15.0, metavar="MS",
+                     help="connection interval in ms, 7.5-4000 (default 15)")
+    ble.add_argument("--ll-payload", type=int, choices=(27, 251), default=251,
+                     help="LL payload per PDU: 251 with the data length extension, 27 without (default 251)")
+    ble.add_argument("--phy", type=int, choices=(1, 2), default=2, help="LE 1M or 2M PHY (default 2)")
+    ble.add_argument("--mtu", type=int, default=517, help="the companion's largest ATT_MTU (default 517)")
+    ble.add_argument("--no-companion", action="store_true",
+                     help="do not start the companion: the phone slot waits for your own host")
+    ble.add_argument("--json", action="store_true", help="print the rig's paths as one JSON line instead of text")
+    parser.set_defaults(func=lambda _args: (parser.print_help(sys.stderr), 2)[1])
+    ble.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from glassbridge.sim.ble_rig import BleRig
+    from glassbridge.sim.ble_timing import BleTiming
+
+    timing = BleTiming(connection_interval_ms=args.interval, ll_payload=args.ll_payload, phy_mbps=args.phy)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="glassbridge-sim-"))
+    rig = BleRig(workdir, timing=timing, companion=not args.no_companion, mtu=args.mtu)
+    print(f"starting the BLE rig in {workdir} ...", file=sys.stderr)
+    stopping = False
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    # SIGINT too: a shell starts background jobs with SIGINT ignored, and `kill -INT` must still stop the rig.
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        rig.start()
+        info = {"bus_address": rig.bus_address, "rig_ctl": rig.ctl_path, "phone_hci": rig.phone_path,
+                "companion_ctl": rig.companion_ctl_path if rig.companion_process else None,
+                "companion_identity": rig.companion_identity, "workdir": str(workdir),
+                "bluez": rig.info.get("bluez"), "timing": timing.to_dict()}
+        if args.json:
+            print(json.dumps(info), flush=True)
+        else:
+            print(f"export DBUS_SYSTEM_BUS_ADDRESS={shlex.quote(rig.bus_address)}")
+            print(f"# rig ctl:       {rig.ctl_path}")
+            print(f"# phone HCI:     unix:{rig.phone_path}")
+            if rig.companion_process is not None:
+                print(f"# companion ctl: {rig.companion_ctl_path}  (identity {rig.companion_identity})")
+            if not rig.info.get("bluez"):
+                print(f"# warning: no BlueZ on the bus ({rig.info.get('bluez_error')})")
+            print(f"# logs in {workdir}; Ctrl-C stops everything", flush=True)
+        while not stopping:
+            for process in (rig.rig_process, rig.companion_process):
+                if process is not None and process.proc.poll() is not None:
+                    print(f"glassbridge sim ble: {process.name} exited with status {process.proc.returncode}:\n"
+                          f"{process.describe()}", file=sys.stderr)
+                    return 1
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        rig.stop()
+        print("BLE rig stopped", file=sys.stderr)
+    return 0
