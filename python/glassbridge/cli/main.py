@@ -29,7 +29,8 @@ SUBCOMMANDS = ("see", "camera", "models", "bench", "firmware", "mcu", "phone", "
 DESCRIPTION = """\
 glassbridge: the open runtime for AI smart glasses. On the glasses' SoC: camera frames, native preprocessing
 kernels and LiteRT models for faces and emotions; the UART link to the glasses' microcontroller and its firmware
-(run on the host or under QEMU when no glasses are attached)."""
+(run on the host or under QEMU when no glasses are attached); the BLE link to the paired phone and the phone's
+companion (on a simulated radio with a private BlueZ when there is no Bluetooth hardware)."""
 
 EPILOG = """\
 examples:
@@ -40,6 +41,10 @@ examples:
   glassbridge info                               version, native kernel paths, LiteRT, models
   glassbridge firmware run --board host          simulated glasses: the real MCU firmware behind an emulated UART
   glassbridge mcu status --port /tmp/glassbridge-mcu    the MCU's report over the link
+  glassbridge sim ble                            the simulated BLE rig: BlueZ on a private bus + the phone companion
+  glassbridge phone pair --yes                   pair with the phone running the companion (numeric comparison)
+  glassbridge phone status --json                the bonded phone, the BLE link and its counters
+  glassbridge companion --transport usb:0        be the phone: the companion on a USB Bluetooth dongle
 
 `glassbridge <command> --help` explains each command. Results go to stdout (JSON with --json), messages and
 errors to stderr."""
