@@ -1,0 +1,53 @@
+"""The glasses' side of the phone link: a BLE central (bleak on BlueZ) that pairs once with the phone running
+the companion (LE Secure Connections numeric comparison through glassbridge's own BlueZ Agent1), then connects
+to that phone alone, reconnecting by itself, and a typed asyncio `Phone` client over the link engine.
+
+    from glassbridge.phone import Phone, BondStore, AutoPairingUI
+    async with await Phone.open(bonds=BondStore(), pairing_ui=AutoPairingUI()) as phone:
+        await phone.wait_until_up(30)
+        print((await phone.ask("What do you see?", photo=jpeg)).text)
+
+Modules: errors (PhoneError and its kinds), bonds (BondStore), agent (PairingAgent, PairingUI and its
+implementations), ble (BleLink: the transport around the link engine), central (scan, pair_phone, Central:
+the reconnect loop), upload (resumable transfers), client (Phone). This package never imports vision,
+assistant, companion, sim or (at import time) mcu.
+"""
+
+from __future__ import annotations
+
+from glassbridge.phone.agent import AutoPairingUI, McuPairingUI, PairingAgent, PairingUI, TerminalPairingUI
+from glassbridge.phone.bonds import Bond, BondStore
+from glassbridge.phone.central import FoundPhone, ReconnectPolicy, pair_phone, remove_from_bluez, scan
+from glassbridge.phone.client import (
+    Answer,
+    AnswerPart,
+    Card,
+    CaptionLine,
+    ConnectionChanged,
+    NotificationEvent,
+    Phone,
+    PhoneEvent,
+    PhoneStatus,
+)
+from glassbridge.phone.errors import (
+    BluetoothUnavailable,
+    BondStoreError,
+    ConnectionLost,
+    IncompatiblePhone,
+    NotBonded,
+    PairingFailed,
+    PairingRefused,
+    PhoneError,
+    PhoneTimeout,
+    RequestFailed,
+    TransferFailed,
+    UnknownDevice,
+)
+
+__all__ = [
+    "Answer", "AnswerPart", "AutoPairingUI", "BluetoothUnavailable", "Bond", "BondStore", "BondStoreError", "Card",
+    "CaptionLine", "ConnectionChanged", "ConnectionLost", "FoundPhone", "IncompatiblePhone", "McuPairingUI",
+    "NotBonded", "NotificationEvent", "PairingAgent", "PairingFailed", "PairingRefused", "PairingUI", "Phone",
+    "PhoneError", "PhoneEvent", "PhoneStatus", "PhoneTimeout", "ReconnectPolicy", "RequestFailed",
+    "TerminalPairingUI", "TransferFailed", "UnknownDevice", "pair_phone", "remove_from_bluez", "scan",
+]

@@ -1,0 +1,366 @@
+"""Our BlueZ pairing agent (org.bluez.Agent1) and the ways a wearer answers it (PairingUI).
+
+bleak registers no agent: its pair() calls Device1.Pair and BlueZ then asks the *default agent* for the numeric
+comparison. So glassbridge exports its own Agent1 on the system bus, registers it with capability
+"DisplayYesNo" (the glasses show six digits and take a yes/no: LE Secure Connections numeric comparison) and asks
+BlueZ to make it the default agent. BlueZ then calls:
+
+    RequestConfirmation(device, passkey)   -> PairingUI.confirm(code, device_name): True returns (accept),
+                                              False raises org.bluez.Error.Rejected
+    Cancel()                               -> the pending confirmation is abandoned (the phone gave up)
+    Release()                              -> BlueZ dropped us (it is exiting); nothing to clean up
+
+Every other request (PIN codes, passkey entry or display, Just Works authorisation) is legacy or unauthenticated
+pairing, which gives no protection against a man in the middle: refused with org.bluez.Error.Rejected and a log
+line saying why (SPEC.md 16.2).
+
+PairingUI implementations: TerminalPairingUI (y/n prompt), AutoPairingUI (scripts and tests), McuPairingUI (the
+code on the glasses' display, a nod or a tap says yes, a shake says no; built on a duck-typed `Mcu` client so this
+package does not import glassbridge.mcu).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
+
+from dbus_fast import BusType, DBusError, Message, MessageType, Variant
+from dbus_fast.aio import MessageBus
+from dbus_fast.annotations import DBusSignature
+from dbus_fast.service import ServiceInterface, dbus_method
+
+from glassbridge.phone.errors import BluetoothUnavailable, PairingFailed
+
+if TYPE_CHECKING:
+    from glassbridge.mcu.client import Mcu  # typing only: the CLI wires a real Mcu in
+
+__all__ = [
+    "AGENT_PATH",
+    "AutoPairingUI",
+    "Comparison",
+    "McuPairingUI",
+    "PairingAgent",
+    "PairingUI",
+    "TerminalPairingUI",
+]
+
+log = logging.getLogger(__name__)
+
+#: Where our agent object lives on the system bus.
+AGENT_PATH = "/dev/glassbridge/agent"
+#: Numeric comparison needs a display and a yes/no input (Core spec Vol 3 Part H 2.3.5.1).
+CAPABILITY = "DisplayYesNo"
+REJECTED = "org.bluez.Error.Rejected"
+CANCELED = "org.bluez.Error.Canceled"
+
+ObjectPath = Annotated[str, DBusSignature("o")]
+U32 = Annotated[int, DBusSignature("u")]
+U16 = Annotated[int, DBusSignature("q")]
+Str = Annotated[str, DBusSignature("s")]
+#: "returns nothing": dbus-fast reads a plain `-> None` under `from __future__ import annotations` as a bad signature.
+Void = Annotated[None, DBusSignature("")]
+
+
+class PairingUI(Protocol):
+    """Shows the six-digit code to the wearer and returns their answer (True = the same digits, pair)."""
+
+    async def confirm(self, code: int, device_name: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One numeric comparison the agent handled: for logs and tests (the phone must have shown the same code)."""
+
+    device: str  # BlueZ object path
+    device_name: str
+    code: int
+    accepted: bool | None  # None: cancelled before an answer
+    at: float
+
+
+class AutoPairingUI:
+    """Answers every comparison with `accept` (scripts, tests, `glassbridge phone pair --yes`)."""
+
+    def __init__(self, accept: bool = True) -> None:
+        self.accept = accept
+        self.codes: list[int] = []
+
+    async def confirm(self, code: int, device_name: str) -> bool:
+        self.codes.append(code)
+        log.info("pairing with %s: code %06d, answering %s automatically", device_name, code,
+                 "yes" if self.accept else "no")
+        return self.accept
+
+
+class TerminalPairingUI:
+    """Prints the code and asks y/n on the terminal (stdin), with a timeout that answers no."""
+
+    def __init__(self, timeout: float = 60.0) -> None:
+        self.timeout = timeout
+
+    async def confirm(self, code: int, device_name: str) -> bool:
+        print(f"Pair with {device_name}? Check that the phone shows {code:06d}.", file=sys.stderr)
+        print("Same digits? [y/N] ", end="", file=sys.stderr, flush=True)
+        # Wait for stdin with the event loop, not in a thread: a thread blocked in readline() after the timeout
+        # would keep the process from exiting until someone pressed Enter.
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[str] = loop.create_future()
+        fd = sys.stdin.fileno()
+
+        def readable() -> None:
+            if not answer.done():
+                answer.set_result(sys.stdin.readline())
+
+        loop.add_reader(fd, readable)
+        try:
+            line = await asyncio.wait_for(answer, self.timeout)
+        except asyncio.TimeoutError:
+            print("\nno answer: refusing", file=sys.stderr)
+            return False
+        finally:
+            loop.remove_reader(fd)
+        return line.strip().lower() in ("y", "yes")
+
+
+def pairing_title(device_name: str) -> str:
+    """The pairing card's title: who, and how to answer. The text is the six digits alone, which the firmware
+    draws large and centred for a PAIRING card; the title line holds 38 characters of the small font."""
+    title = f"Pair {device_name}? Nod: yes, shake: no"
+    return title if len(title) <= 38 else "Pair phone? Nod: yes, shake: no"
+
+
+@dataclass(frozen=True)
+class _PairingCard:
+    """What Mcu.show_card reads (duck-typed glassbridge.mcu.client.CardSpec)."""
+
+    title: str
+    text: str
+    kind: str = "pairing"
+    icon: str = "bluetooth"
+    ttl_ms: int = 0
+
+
+class McuPairingUI:
+    """The code on the glasses' display (a DisplayCard of kind PAIRING); a nod or a tap says yes, a shake no,
+    silence for `timeout` seconds no. `mcu` is a connected glassbridge.mcu.client.Mcu (or anything with its
+    `show_card(card)`, `clear_display()` and `events()` returning objects with `.gesture` / `.action`)."""
+
+    def __init__(self, mcu: Mcu | Any, timeout: float = 30.0) -> None:
+        self.mcu: Any = mcu  # duck-typed: the glasses' Mcu client or a test double
+        self.timeout = timeout
+        self.shown: list[int] = []
+
+    async def confirm(self, code: int, device_name: str) -> bool:
+        events = self.mcu.events()
+        try:
+            # Subscribe before showing the card, so an immediate nod is not missed.
+            first = asyncio.ensure_future(events.__anext__())
+            await asyncio.sleep(0)
+            await self.mcu.show_card(_PairingCard(title=pairing_title(device_name), text=f"{code:06d}"))
+            self.shown.append(code)
+            deadline = time.monotonic() + self.timeout
+            pending: asyncio.Future[Any] = first
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    log.info("pairing with %s: no answer on the glasses within %g s: refusing", device_name,
+                             self.timeout)
+                    pending.cancel()
+                    return False
+                done, _ = await asyncio.wait({pending}, timeout=left)
+                if not done:
+                    continue
+                event = pending.result()
+                gesture = getattr(event, "gesture", None)
+                action = getattr(event, "action", None)
+                if gesture == "nod" or action == "tap":
+                    log.info("pairing with %s: the wearer confirmed (%s)", device_name, gesture or action)
+                    return True
+                if gesture == "shake":
+                    log.info("pairing with %s: the wearer refused (shake)", device_name)
+                    return False
+                pending = asyncio.ensure_future(events.__anext__())
+        finally:
+            with contextlib.suppress(Exception):
+                await events.aclose()
+            with contextlib.suppress(Exception):
+                await self.mcu.clear_display()
+
+
+class _Agent1(ServiceInterface):
+    """The D-Bus face of PairingAgent (method names and signatures are BlueZ's doc/org.bluez.Agent.rst)."""
+
+    def __init__(self, owner: PairingAgent) -> None:
+        super().__init__("org.bluez.Agent1")
+        self._owner = owner
+
+    @dbus_method()
+    def Release(self) -> Void:  # noqa: N802 - D-Bus names
+        log.info("BlueZ released the glassbridge pairing agent")
+        self._owner.registered = False
+
+    @dbus_method()
+    def RequestPinCode(self, device: ObjectPath) -> Str:  # noqa: N802
+        self._owner._refuse(device, "a legacy PIN code")
+        return ""
+
+    @dbus_method()
+    def DisplayPinCode(self, device: ObjectPath, pincode: Str) -> Void:  # noqa: N802
+        self._owner._refuse(device, "a legacy PIN code display")
+
+    @dbus_method()
+    def RequestPasskey(self, device: ObjectPath) -> U32:  # noqa: N802
+        self._owner._refuse(device, "passkey entry")
+        return 0
+
+    @dbus_method()
+    def DisplayPasskey(self, device: ObjectPath, passkey: U32, entered: U16) -> Void:  # noqa: N802
+        self._owner._refuse(device, "passkey display")
+
+    @dbus_method()
+    async def RequestConfirmation(self, device: ObjectPath, passkey: U32) -> Void:  # noqa: N802
+        await self._owner._confirm(device, passkey)
+
+    @dbus_method()
+    def RequestAuthorization(self, device: ObjectPath) -> Void:  # noqa: N802
+        self._owner._refuse(device, "Just Works pairing (no numeric comparison)")
+
+    @dbus_method()
+    def AuthorizeService(self, device: ObjectPath, uuid: Str) -> Void:  # noqa: N802
+        self._owner._refuse(device, f"a connection to service {uuid}")
+
+    @dbus_method()
+    def Cancel(self) -> Void:  # noqa: N802
+        self._owner._cancel()
+
+
+class PairingAgent:
+    """Our org.bluez.Agent1, registered as BlueZ's default agent while open.
+
+        async with PairingAgent(AutoPairingUI()) as agent:
+            await client.pair()            # BlueZ calls agent.RequestConfirmation -> ui.confirm
+            agent.comparisons[-1].code     # what the wearer was shown
+
+    The agent uses its own connection to the system bus (DBUS_SYSTEM_BUS_ADDRESS, as bleak does).
+    """
+
+    def __init__(self, ui: PairingUI, *, path: str = AGENT_PATH, confirm_timeout: float = 90.0) -> None:
+        self.ui = ui
+        self.path = path
+        self.confirm_timeout = confirm_timeout
+        self.comparisons: list[Comparison] = []
+        self.refusals: list[str] = []
+        self.registered = False
+        self._bus: MessageBus | None = None
+        self._iface = _Agent1(self)
+        self._pending: asyncio.Task[bool] | None = None
+
+    async def __aenter__(self) -> PairingAgent:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Exports the agent and makes it BlueZ's default. BluetoothUnavailable when BlueZ is not on the bus."""
+        try:
+            self._bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
+        except (OSError, ValueError) as exc:
+            raise BluetoothUnavailable(f"cannot reach the system D-Bus for the pairing agent: {exc}") from exc
+        self._bus.export(self.path, self._iface)
+        try:
+            await self._call("RegisterAgent", "os", [self.path, CAPABILITY])
+            self.registered = True
+            await self._call("RequestDefaultAgent", "o", [self.path])
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Unregisters (best effort: BlueZ may be gone) and leaves the bus."""
+        if self._pending is not None:
+            self._pending.cancel()
+        bus, self._bus = self._bus, None
+        if bus is None:
+            return
+        if self.registered:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._call("UnregisterAgent", "o", [self.path], bus=bus), 2.0)
+            self.registered = False
+        with contextlib.suppress(Exception):
+            bus.unexport(self.path, self._iface)
+        bus.disconnect()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(bus.wait_for_disconnect(), 2.0)  # type: ignore[no-untyped-call]
+
+    async def _call(self, member: str, signature: str, body: list[Any], *, bus: MessageBus | None = None) -> None:
+        bus = bus or self._bus
+        assert bus is not None
+        reply = await bus.call(
+            Message(destination="org.bluez", path="/org/bluez", interface="org.bluez.AgentManager1",
+                    member=member, signature=signature, body=body)
+        )
+        if reply is None or reply.message_type == MessageType.ERROR:
+            err = getattr(reply, "error_name", "no reply")
+            text = reply.body[0] if reply is not None and reply.body else ""
+            if err in ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.UnknownObject"):
+                raise BluetoothUnavailable(f"BlueZ (org.bluez) is not on the system bus: {text or err}; is "
+                                           "bluetoothd running?")
+            raise PairingFailed(f"BlueZ refused AgentManager1.{member} for the glassbridge agent: {err} {text}")
+
+    async def _device_name(self, device: str) -> str:
+        """The device's Alias (BlueZ: its name, else its address), or the address taken from the path."""
+        fallback = device.rsplit("/dev_", 1)[-1].replace("_", ":")
+        if self._bus is None:
+            return fallback
+        with contextlib.suppress(Exception):
+            reply = await asyncio.wait_for(self._bus.call(Message(
+                destination="org.bluez", path=device, interface="org.freedesktop.DBus.Properties",
+                member="Get", signature="ss", body=["org.bluez.Device1", "Alias"])), 2.0)
+            if reply is not None and reply.message_type == MessageType.METHOD_RETURN:
+                value = reply.body[0]
+                return str(value.value if isinstance(value, Variant) else value) or fallback
+        return fallback
+
+    def _refuse(self, device: str, what: str) -> None:
+        self.refusals.append(what)
+        log.warning("refusing %s requested for %s: glassbridge pairs only with LE Secure Connections numeric "
+                    "comparison (no protection against a man in the middle otherwise)", what, device)
+        raise DBusError(REJECTED, f"glassbridge refuses {what}: numeric comparison only")
+
+    def _cancel(self) -> None:
+        log.info("BlueZ cancelled the pending pairing confirmation")
+        if self._pending is not None:
+            self._pending.cancel()
+
+    async def _confirm(self, device: str, passkey: int) -> None:
+        name = await self._device_name(device)
+        code = passkey % 1_000_000
+        log.info("numeric comparison with %s (%s): %06d", name, device, code)
+        async def ask() -> bool:  # the UI's coroutine is made inside the task: a Cancel before it runs leaks none
+            return await asyncio.wait_for(self.ui.confirm(code, name), self.confirm_timeout)
+
+        self._pending = asyncio.ensure_future(ask())
+        accepted: bool | None
+        try:
+            accepted = bool(await self._pending)
+        except asyncio.CancelledError:
+            accepted = None
+        except asyncio.TimeoutError:
+            accepted = False
+        except Exception as exc:  # a broken UI must answer "no", never leave BlueZ hanging
+            log.error("the pairing UI failed (%s): refusing", exc)
+            accepted = False
+        finally:
+            self._pending = None
+        self.comparisons.append(Comparison(device, name, code, accepted, time.time()))
+        if accepted is None:
+            raise DBusError(CANCELED, "the pairing was cancelled")
+        if not accepted:
+            raise DBusError(REJECTED, f"the wearer refused pairing code {code:06d}")

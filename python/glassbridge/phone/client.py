@@ -1,0 +1,635 @@
+"""`Phone`: the typed asyncio client of the phone companion, over BLE.
+
+    async with await Phone.open() as phone:               # the bonded phone (BondStore); reconnects by itself
+        await phone.wait_until_up(timeout=30)
+        answer = await phone.ask("What does this sign say?", photo=jpeg_bytes, task="read_text")
+        print(answer.text)
+        async for event in phone.events():                 # Notification, Caption, Card, AnswerPart, ConnectionChanged
+            ...
+
+Under it: Central (bleak on BlueZ: only the bonded identity, reconnect with backoff) attaches each connection to
+a BleLink, which drives the C link engine (profile "packet"): reliable, in-order messages across drops. This
+module adds what the engine cannot know: request/answer matching (Message.request_id), uploads that resume from
+the offset the phone confirmed (SPEC.md sections 10 and 16.5), and errors that say what was being waited for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from glassbridge.phone.agent import PairingUI
+from glassbridge.phone.ble import Attached, BleLink, Detached, LinkReplaced, TransportEvent
+from glassbridge.phone.bonds import Bond, BondStore
+from glassbridge.phone.central import Central, ReconnectPolicy, pair_phone
+from glassbridge.phone.errors import (
+    ConnectionLost,
+    IncompatiblePhone,
+    NotBonded,
+    PhoneError,
+    PhoneTimeout,
+    RequestFailed,
+)
+from glassbridge.phone.upload import Upload, UploadReport
+from glassbridge.protocol.errors import MessageDecodeError
+from glassbridge.protocol.link import Channel, LinkDown, LinkUp, MessageReceived, PeerReset, VersionMismatch
+from glassbridge.protocol.messages import decode, encode, pb
+
+__all__ = [
+    "Answer",
+    "AnswerPart",
+    "Card",
+    "CaptionLine",
+    "ConnectionChanged",
+    "NotificationEvent",
+    "Phone",
+    "PhoneEvent",
+    "PhoneStatus",
+]
+
+log = logging.getLogger(__name__)
+
+#: Microphone audio on the phone link: PCM16 mono 16 kHz, at most 1280 bytes (40 ms) per AudioFrame (its limit).
+SAMPLE_RATE = 16000
+AUDIO_FRAME_MAX = 1280
+#: Events waiting for a slow events() consumer; older ones are dropped (and counted) past this.
+EVENT_QUEUE = 256
+
+
+def _enum_name(enum: Any, value: int, prefix: str) -> str:
+    try:
+        return str(enum.Name(value)).removeprefix(prefix).lower()
+    except ValueError:
+        return f"unknown({value})"
+
+
+# ---- what the client returns ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerPart:
+    """A piece of an assistant answer; parts of one request concatenate, the last has final=True."""
+
+    request_id: int
+    text: str
+    final: bool
+    source: str
+    offline: bool
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A complete assistant answer."""
+
+    request_id: int
+    text: str
+    source: str
+    offline: bool
+    parts: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class NotificationEvent:
+    """Something the phone wants the wearer to see (a message, a call, a turn, a payment prompt)."""
+
+    notification_id: int
+    kind: str  # message, call, navigation, payment, other
+    app: str
+    title: str
+    text: str
+    icon: str
+
+
+@dataclass(frozen=True)
+class CaptionLine:
+    """A transcription or translation line for the audio stream `stream_id`; final=False lines get replaced."""
+
+    stream_id: int
+    kind: str  # transcription, translation
+    text: str
+    final: bool
+    language: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """A display card the phone asks the glasses to show (glassbridge.proto DisplayCard)."""
+
+    card_id: int
+    kind: str
+    icon: str
+    title: str
+    text: str
+    ttl_ms: int
+
+
+@dataclass(frozen=True)
+class ConnectionChanged:
+    """The phone link's state changed: "scanning", "connecting", "connected" (BLE up, link handshaking), "up"
+    (messages flow), "disconnected", "incompatible", "closed"."""
+
+    state: str
+    detail: str = ""
+
+
+PhoneEvent = AnswerPart | NotificationEvent | CaptionLine | Card | ConnectionChanged
+
+
+@dataclass
+class PhoneStatus:
+    """What `glassbridge phone status` prints."""
+
+    bonded: dict[str, Any] | None
+    state: str
+    connected: bool
+    mtu: int
+    link_state: str
+    link: dict[str, Any] = field(default_factory=dict)
+    companion: dict[str, Any] | None = None
+    connections: int = 0
+    reconnect_failures: int = 0
+    last_error: str = ""
+    refused: dict[str, str] = field(default_factory=dict)
+    events_dropped: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Reset:
+    """Marker for transfer queues: the link session changed (PeerReset or LinkReplaced): ask where it stands."""
+
+
+# ---- the client ---------------------------------------------------------------------------------------------
+
+
+class Phone:
+    """The bonded phone's companion over BLE. Create with `await Phone.open(...)`; close with `close()` or
+    `async with`."""
+
+    def __init__(
+        self,
+        bond: Bond,
+        *,
+        bonds: BondStore | None = None,
+        policy: ReconnectPolicy = ReconnectPolicy(),
+        request_timeout: float = 15.0,
+        link_patience: float = 30.0,
+        adapter: str | None = None,
+        link_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.bond = bond
+        self.request_timeout = request_timeout
+        self.link_patience = link_patience
+        self.transport = BleLink(self._on_transport_event, link_options=link_options)
+        self.central = Central(bond, self.transport, policy=policy, on_state=self._on_state, bonds=bonds,
+                               adapter=adapter)
+        self.state = "closed"
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[str, asyncio.Queue[Any]]] = {}
+        self._transfers: dict[int, asyncio.Queue[Any]] = {}
+        self._subscribers: list[tuple[deque[PhoneEvent], asyncio.Event]] = []
+        self._up = asyncio.Event()
+        self._state_changed = asyncio.Event()
+        self._down_since: float | None = time.monotonic()
+        self._version_error: IncompatiblePhone | None = None
+        self.events_dropped = 0
+        self.peer_resets = 0
+        self._audio_streams = itertools.count(secrets.randbits(16) | 1)
+
+    @classmethod
+    async def open(
+        cls,
+        *,
+        bonds: BondStore | None = None,
+        pairing_ui: PairingUI | None = None,
+        pair_name: str | None = None,
+        policy: ReconnectPolicy = ReconnectPolicy(),
+        request_timeout: float = 15.0,
+        link_patience: float = 30.0,
+        adapter: str | None = None,
+        link_options: dict[str, Any] | None = None,
+    ) -> Phone:
+        """Starts connecting to the bonded phone (returns at once; `wait_until_up` waits for the link).
+
+        Not bonded: with a `pairing_ui` (and optionally `pair_name`) pairs first (see central.pair_phone);
+        without one raises NotBonded. BondStoreError when the bond file is corrupt (never silently unbonded).
+        """
+        bonds = bonds or BondStore()
+        bond = bonds.load()
+        if bond is None:
+            if pairing_ui is None:
+                raise NotBonded(f"no bond in {bonds.path}")
+            bond = await pair_phone(bonds, pairing_ui, name=pair_name, adapter=adapter)
+        phone = cls(bond, bonds=bonds, policy=policy, request_timeout=request_timeout, link_patience=link_patience,
+                    adapter=adapter, link_options=link_options)
+        phone.transport.start()
+        phone.central.start()
+        return phone
+
+    async def __aenter__(self) -> Phone:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.central.close()
+        await self.transport.close()
+        self._fail_pending(ConnectionLost("the phone client was closed"))
+        self._set_state("closed", "")
+
+    # ---- state ------------------------------------------------------------------------------------------
+
+    @property
+    def up(self) -> bool:
+        return self._up.is_set()
+
+    async def wait_until_up(self, timeout: float) -> None:
+        """Waits until messages flow (BLE connected, secured, link handshake done). PhoneTimeout says what was
+        seen meanwhile; IncompatiblePhone when the companion's versions do not fit."""
+        try:
+            await asyncio.wait_for(self._wait_up_or_incompatible(), timeout)
+        except asyncio.TimeoutError:
+            raise PhoneTimeout(
+                f"link to the bonded phone {self.bond.name} ({self.bond.address})", timeout,
+                f"state {self.state}; {self.central.failures} failed attempts"
+                + (f", last: {self.central.last_error}" if self.central.last_error else ""),
+            ) from None
+
+    async def _wait_up_or_incompatible(self) -> None:
+        while True:
+            if self._version_error is not None:
+                raise self._version_error
+            if isinstance(self.central.fatal, IncompatiblePhone):
+                raise self.central.fatal
+            if self._up.is_set():
+                return
+            self._state_changed.clear()
+            await self._state_changed.wait()
+
+    def _set_state(self, state: str, detail: str) -> None:
+        if state == self.state and state != "disconnected":
+            return
+        self.state = state
+        self._state_changed.set()
+        if state != "up":
+            self._up.clear()
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+        else:
+            self._up.set()
+            self._down_since = None
+        self._publish(ConnectionChanged(state, detail))
+
+    def _on_state(self, state: str, detail: str) -> None:
+        if state == "connected" and self.transport.state is not None and self.transport.link is not None:
+            from glassbridge.protocol.link import LinkState
+
+            if self.transport.link.state == LinkState.UP:
+                state = "up"
+        self._set_state(state, detail)
+
+    async def status(self) -> PhoneStatus:
+        info = self.transport.info
+        link_state = self.transport.state
+        return PhoneStatus(
+            bonded=self.bond.to_dict(),
+            state=self.state,
+            connected=self.transport.connected,
+            mtu=self.transport.mtu,
+            link_state=link_state.name.lower() if link_state is not None else "none",
+            link=self.transport.stats(),
+            companion=None if info is None else asdict(info),
+            connections=self.central.connections,
+            reconnect_failures=self.central.failures,
+            last_error="" if self.central.last_error is None else str(self.central.last_error),
+            refused=dict(self.central.refused),
+            events_dropped=self.events_dropped,
+        )
+
+    # ---- events -----------------------------------------------------------------------------------------
+
+    async def events(self) -> AsyncGenerator[PhoneEvent, None]:
+        """Notifications, captions, cards, answer parts and connection changes, live. Bounded: a consumer that
+        falls more than EVENT_QUEUE events behind loses the oldest (counted in status().events_dropped)."""
+        queue: deque[PhoneEvent] = deque()
+        ready = asyncio.Event()
+        entry = (queue, ready)
+        self._subscribers.append(entry)
+        try:
+            while True:
+                while not queue:
+                    ready.clear()
+                    await ready.wait()
+                yield queue.popleft()
+        finally:
+            self._subscribers.remove(entry)
+
+    def _publish(self, event: PhoneEvent) -> None:
+        for queue, ready in self._subscribers:
+            if len(queue) >= EVENT_QUEUE:
+                queue.popleft()
+                self.events_dropped += 1
+            queue.append(event)
+            ready.set()
+
+    def _fail_pending(self, error: PhoneError) -> None:
+        for _what, queue in self._pending.values():
+            queue.put_nowait(error)
+
+    def _on_transport_event(self, event: TransportEvent) -> None:
+        if isinstance(event, MessageReceived):
+            self._on_message(event.channel, event.data)
+        elif isinstance(event, LinkUp):
+            self._set_state("up", f"link up with the companion ({event.peer.firmware_version or 'no version'})")
+        elif isinstance(event, LinkDown):
+            self._set_state("connected" if self.transport.connected else "disconnected",
+                            "nothing heard from the phone for the link timeout")
+        elif isinstance(event, (PeerReset, LinkReplaced)):
+            self.peer_resets += 1
+            why = ("the companion restarted its link" if isinstance(event, PeerReset)
+                   else "a new link session (smaller frames on this connection)")
+            for queue in self._transfers.values():
+                queue.put_nowait(_Reset())
+            self._fail_pending(ConnectionLost(f"{why}: {event.dropped} unacknowledged messages were dropped; "
+                                              "send the request again"))
+        elif isinstance(event, VersionMismatch):
+            p = event.peer
+            from glassbridge.phone.ble import own_versions
+
+            self._version_error = IncompatiblePhone(p.min_protocol_version, p.protocol_version, *own_versions(),
+                                                    p.firmware_version)
+            self._fail_pending(self._version_error)
+            self._set_state("incompatible", str(self._version_error))
+        elif isinstance(event, Attached):
+            log.info("attached to %s, ATT MTU %d, companion %s", event.address, event.mtu, event.info.app_version)
+        elif isinstance(event, Detached):
+            self._set_state("disconnected", event.reason)
+
+    def _on_message(self, channel: int, data: bytes) -> None:
+        try:
+            msg = decode(data)
+        except MessageDecodeError as exc:
+            log.error("undecodable message from the phone on channel %d (%d bytes): %s", channel, len(data), exc)
+            return
+        body = msg.WhichOneof("body")
+        if msg.request_id and msg.request_id in self._pending:
+            self._pending[msg.request_id][1].put_nowait(msg)
+            if body == "assistant_answer":
+                a = msg.assistant_answer
+                self._publish(AnswerPart(msg.request_id, a.text, a.final, a.source, a.offline))
+            return
+        if body == "transfer_status":
+            queue = self._transfers.get(msg.transfer_status.transfer_id)
+            if queue is not None:
+                queue.put_nowait(msg.transfer_status)
+        elif body == "notification":
+            n = msg.notification
+            self._publish(NotificationEvent(
+                n.notification_id, _enum_name(pb.NotificationKind, n.kind, "NOTIFICATION_KIND_"), n.app, n.title,
+                n.text, _enum_name(pb.Icon, n.icon, "ICON_")))
+        elif body == "caption":
+            c = msg.caption
+            self._publish(CaptionLine(c.stream_id, _enum_name(pb.CaptionKind, c.kind, "CAPTION_KIND_"), c.text,
+                                      c.final, c.language))
+        elif body == "card":
+            c = msg.card
+            self._publish(Card(c.card_id, _enum_name(pb.CardKind, c.kind, "CARD_KIND_"),
+                               _enum_name(pb.Icon, c.icon, "ICON_"), c.title, c.text, c.ttl_ms))
+        elif body == "assistant_answer":
+            a = msg.assistant_answer
+            self._publish(AnswerPart(msg.request_id, a.text, a.final, a.source, a.offline))
+        elif body == "result" and msg.result.code:
+            log.warning("the phone reports %s: %s", _enum_name(pb.ErrorCode, msg.result.code, "ERROR_CODE_"),
+                        msg.result.message)
+        else:
+            log.debug("unhandled message from the phone: %s", body)
+
+    # ---- requests ---------------------------------------------------------------------------------------
+
+    async def send_message(self, msg: pb.Message, channel: int = Channel.CONTROL) -> None:
+        """Queues one Message on the link (waits for room, not for delivery)."""
+        if self._version_error is not None:
+            raise self._version_error
+        await self.transport.send(channel, encode(msg))
+
+    def _next_id(self) -> int:
+        return next(self._ids) & 0xFFFFFFFF or next(self._ids)
+
+    async def _answers(self, what: str, msg: pb.Message, channel: int = Channel.CONTROL
+                       ) -> AsyncGenerator[pb.Message, None]:
+        """Sends a request and yields every message that echoes its request_id, until the caller stops.
+
+        Waits `request_timeout` per answer while the link is up and up to `link_patience` more while it is down
+        (the phone walked away), then raises PhoneTimeout / ConnectionLost naming what was awaited."""
+        rid = msg.request_id = self._next_id()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._pending[rid] = (what, queue)
+        try:
+            await self.send_message(msg, channel)
+            while True:
+                item = await self._wait_item(queue, what)
+                if isinstance(item, PhoneError):
+                    raise item
+                yield item
+        finally:
+            self._pending.pop(rid, None)
+
+    async def _wait_item(self, queue: asyncio.Queue[Any], what: str) -> Any:
+        started = time.monotonic()
+        deadline = started + self.request_timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left > 0:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    return await asyncio.wait_for(queue.get(), left)
+                continue
+            if self._down_since is not None and time.monotonic() - self._down_since < self.link_patience:
+                deadline = time.monotonic() + 0.2
+                continue
+            if self._down_since is not None:
+                raise ConnectionLost(
+                    f"waiting for {what}: the phone link has been down for "
+                    f"{time.monotonic() - self._down_since:.1f} s (state {self.state}); is the phone in range?"
+                )
+            raise PhoneTimeout(what, round(time.monotonic() - started, 1),
+                               f"the link is up; the companion may not handle this request")
+
+    async def request(self, what: str, msg: pb.Message, channel: int = Channel.CONTROL) -> pb.Message:
+        """Sends one request, returns its first answer (a Result with an error raises RequestFailed)."""
+        answers = self._answers(what, msg, channel)
+        try:
+            answer = await answers.__anext__()
+        finally:
+            await answers.aclose()
+        return _check(what, answer)
+
+    # ---- assistant ----------------------------------------------------------------------------------------
+
+    async def ask_stream(
+        self,
+        text: str,
+        *,
+        photo: bytes | None = None,
+        audio_wav: bytes | None = None,
+        task: str = "unspecified",
+        language: str = "",
+    ) -> AsyncGenerator[AnswerPart, None]:
+        """Asks the phone's assistant; yields the answer's parts as they arrive (the last has final=True).
+
+        `photo` (JPEG bytes) and `audio_wav` (WAV, PCM16 mono 16 kHz) are uploaded first as transfers (resumable).
+        `task`: unspecified, ask, describe, read_text, translate, transcribe."""
+        try:
+            task_value = pb.AssistantTask.Value("ASSISTANT_TASK_" + task.upper())
+        except ValueError:
+            names = [v.name.removeprefix("ASSISTANT_TASK_").lower() for v in pb.AssistantTask.DESCRIPTOR.values]
+            raise ValueError(f"unknown assistant task {task!r}: use one of {', '.join(names)}") from None
+        request = pb.AssistantRequest(task=task_value, text=text, language=language)
+        if photo is not None:
+            request.photo_transfer_id = await self.upload("photo", photo, "photo.jpg")
+        if audio_wav is not None:
+            request.audio_transfer_id = await self.upload("audio", audio_wav, "question.wav")
+        what = f"the assistant's answer to {text[:40]!r}"
+        answers = self._answers(what, pb.Message(assistant_request=request))
+        try:
+            async for msg in answers:
+                body = msg.WhichOneof("body")
+                if body == "result":
+                    _check(what, msg)
+                    continue  # Result OK without an answer: keep waiting for the answer parts
+                if body != "assistant_answer":
+                    log.debug("ignoring %s answering an AssistantRequest", body)
+                    continue
+                a = msg.assistant_answer
+                yield AnswerPart(msg.request_id, a.text, a.final, a.source, a.offline)
+                if a.final:
+                    return
+        finally:
+            await answers.aclose()
+
+    async def ask(
+        self,
+        text: str,
+        *,
+        photo: bytes | None = None,
+        audio_wav: bytes | None = None,
+        task: str = "unspecified",
+        language: str = "",
+    ) -> Answer:
+        """Asks the phone's assistant and returns the whole answer (see ask_stream)."""
+        started = time.monotonic()
+        parts: list[AnswerPart] = []
+        async for part in self.ask_stream(text, photo=photo, audio_wav=audio_wav, task=task, language=language):
+            parts.append(part)
+        last = parts[-1]
+        return Answer(last.request_id, "".join(p.text for p in parts), last.source, last.offline, len(parts),
+                      time.monotonic() - started)
+
+    # ---- transfers and audio ----------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        kind: str,
+        data: bytes,
+        name: str = "",
+        *,
+        transfer_id: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Sends `data` as a transfer (kind "photo" or "audio"); returns its transfer_id once the phone verified
+        its SHA-256. Survives drops and reconnections; after a link restart it asks the phone where the transfer
+        stands and resumes from the confirmed offset (SPEC.md 10, 16.5). TransferFailed when refused."""
+        return (await self.upload_report(kind, data, name, transfer_id=transfer_id, progress=progress)).transfer_id
+
+    async def upload_report(
+        self,
+        kind: str,
+        data: bytes,
+        name: str = "",
+        *,
+        transfer_id: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> UploadReport:
+        """As upload(), returning the report (time, restarts, offsets resumed from, bytes sent)."""
+        tid = transfer_id or (secrets.randbits(31) | 1)
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._transfers[tid] = queue
+        try:
+            await self.wait_until_up(self.link_patience)
+            upload = Upload(self, tid, kind, data, name, queue, progress)
+            return await upload.run()
+        finally:
+            self._transfers.pop(tid, None)
+
+    # UploadHost (glassbridge.phone.upload) --------------------------------------------------------------
+
+    def down_for(self) -> float | None:
+        """Seconds the link has not been up (None while up)."""
+        return None if self._down_since is None else time.monotonic() - self._down_since
+
+    def register_request(self, queue: asyncio.Queue[Any]) -> int:
+        rid = self._next_id()
+        self._pending[rid] = ("transfer", queue)
+        return rid
+
+    def unregister_request(self, request_id: int) -> None:
+        self._pending.pop(request_id, None)
+
+    def max_message(self) -> int:
+        link = self.transport.link
+        if link is None:
+            raise ConnectionLost("no link to the phone yet")
+        return link.max_message
+
+    def frame_payload(self) -> int:
+        """Payload bytes of one data frame on the current link session: min(both max_frames) - 10."""
+        link = self.transport.link
+        if link is None:
+            raise ConnectionLost("no link to the phone yet")
+        frame = link.config["max_frame"]
+        if link.peer is not None:
+            frame = min(frame, link.peer.max_frame)
+        return frame - 10
+
+    async def stream_audio(self, frames: AsyncIterable[bytes] | Iterable[bytes], *,
+                           sample_rate: int = SAMPLE_RATE) -> int:
+        """Streams microphone audio (PCM16 mono) to the phone as mic_audio frames on the audio channel; Captions
+        come back as events. Returns the stream_id. Each input chunk is cut to AudioFrame's 1280-byte limit."""
+        stream_id = next(self._audio_streams) & 0xFFFFFFFF or 1
+        sample = 0
+
+        async def chunks() -> AsyncGenerator[bytes, None]:
+            if isinstance(frames, AsyncIterable):
+                async for f in frames:
+                    yield f
+            else:
+                for f in frames:
+                    yield f
+
+        async for pcm in chunks():
+            if len(pcm) % 2:
+                raise ValueError(f"PCM16 audio comes in whole 2-byte samples; got a chunk of {len(pcm)} bytes")
+            for start in range(0, len(pcm), AUDIO_FRAME_MAX):
+                piece = pcm[start:start + AUDIO_FRAME_MAX]
+                frame = pb.AudioFrame(sample_rate=sample_rate, first_sample=sample, pcm=piece, stream_id=stream_id)
+                await self.send_message(pb.Message(mic_audio=frame), Channel.AUDIO)
+                sample += len(piece) // 2
+        return stream_id
+
+
+def _check(what: str, answer: pb.Message) -> pb.Message:
+    if answer.WhichOneof("body") == "result" and answer.result.code != pb.ERROR_CODE_OK:
+        code = answer.result.code
+        raise RequestFailed(what, code, _enum_name(pb.ErrorCode, code, "ERROR_CODE_"), answer.result.message)
+    return answer
+

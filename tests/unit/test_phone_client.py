@@ -1,0 +1,97 @@
+"""Phone's own logic without a radio: message routing to events and requests, the bounded event queue, the
+reconnect backoff. Messages are real protobuf bytes, as the link would deliver them."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from glassbridge.phone.bonds import Bond
+from glassbridge.phone.central import ReconnectPolicy
+from glassbridge.phone.client import EVENT_QUEUE, CaptionLine, Card, NotificationEvent, Phone
+from glassbridge.phone.errors import ConnectionLost, RequestFailed
+from glassbridge.protocol.link import Channel, MessageReceived, PeerInfo, PeerReset, Role
+from glassbridge.protocol.messages import encode, pb
+
+
+def _deliver(phone: Phone, msg: pb.Message, channel: int = Channel.CONTROL) -> None:
+    phone._on_transport_event(MessageReceived(channel, encode(msg)))
+
+
+def test_phone_messages_become_typed_events_and_a_slow_consumer_loses_the_oldest() -> None:
+    async def body() -> None:
+        phone = Phone(Bond(address="AA:BB:CC:DD:EE:FF"))
+        events = phone.events()
+        first = asyncio.ensure_future(events.__anext__())
+        await asyncio.sleep(0)
+        _deliver(phone, pb.Message(notification=pb.Notification(
+            notification_id=3, kind=pb.NOTIFICATION_KIND_CALL, app="phone", title="Mum", icon=pb.ICON_INFO)))
+        note = await first
+        assert note == NotificationEvent(3, "call", "phone", "Mum", "", "info")
+        _deliver(phone, pb.Message(caption=pb.Caption(stream_id=9, kind=pb.CAPTION_KIND_TRANSLATION, text="hola",
+                                                      final=True, language="es")))
+        _deliver(phone, pb.Message(card=pb.DisplayCard(card_id=4, kind=pb.CARD_KIND_NAVIGATION,
+                                                       icon=pb.ICON_ARROW_LEFT, title="Left")))
+        assert await events.__anext__() == CaptionLine(9, "translation", "hola", True, "es")
+        assert await events.__anext__() == Card(4, "navigation", "arrow_left", "Left", "", 0)
+        for i in range(EVENT_QUEUE + 10):
+            _deliver(phone, pb.Message(notification=pb.Notification(notification_id=i + 100)))
+        assert phone.events_dropped == 10
+        oldest_kept = await events.__anext__()
+        assert isinstance(oldest_kept, NotificationEvent) and oldest_kept.notification_id == 110
+        # Bytes that are not a Message (a companion bug) are logged and dropped: no event, no crash.
+        phone._on_transport_event(MessageReceived(Channel.CONTROL, b"\xff\xff not protobuf"))
+        _deliver(phone, pb.Message(notification=pb.Notification(notification_id=7)))
+        for _ in range(EVENT_QUEUE - 1):
+            await events.__anext__()
+        last = await events.__anext__()
+        assert isinstance(last, NotificationEvent) and last.notification_id == 7
+        await events.aclose()
+        await phone.transport.close()
+
+    asyncio.run(asyncio.wait_for(body(), 5))
+
+
+def test_answers_reach_their_request_and_errors_name_what_was_awaited() -> None:
+    async def body() -> None:
+        phone = Phone(Bond(address="AA:BB:CC:DD:EE:FF"), request_timeout=0.2, link_patience=0.0)
+        sent: list[pb.Message] = []
+
+        async def fake_send(msg: pb.Message, channel: int = Channel.CONTROL) -> None:
+            sent.append(msg)
+
+        phone.send_message = fake_send  # type: ignore[method-assign]
+        phone._down_since = None  # pretend the link is up
+        task = asyncio.ensure_future(phone.request("Status", pb.Message(status_request=pb.StatusRequest())))
+        await asyncio.sleep(0.01)
+        _deliver(phone, pb.Message(request_id=sent[0].request_id + 1000, result=pb.Result()))  # someone else's
+        _deliver(phone, pb.Message(request_id=sent[0].request_id, result=pb.Result(
+            code=pb.ERROR_CODE_BUSY, message="later")))
+        try:
+            await task
+            raise AssertionError("no error")
+        except RequestFailed as exc:
+            assert exc.code_name == "busy" and "Status" in str(exc) and "later" in str(exc)
+        # A restart of the phone's link fails what was in flight, saying so.
+        task = asyncio.ensure_future(phone.request("Ping", pb.Message(status_request=pb.StatusRequest())))
+        await asyncio.sleep(0.01)
+        peer = PeerInfo(1, 1, 5, 0, 512, 32, 16448, 0, Role.PHONE, "")
+        phone._on_transport_event(PeerReset(peer, 2))
+        try:
+            await task
+            raise AssertionError("no error")
+        except ConnectionLost as exc:
+            assert "2 unacknowledged messages" in str(exc)
+        await phone.transport.close()
+
+    asyncio.run(asyncio.wait_for(body(), 5))
+
+
+def test_backoff_grows_is_capped_and_jittered() -> None:
+    random.seed(4)
+    policy = ReconnectPolicy(first_delay=0.25, max_delay=4.0, factor=2.0, jitter=0.5)
+    for failures, base in ((1, 0.25), (2, 0.5), (3, 1.0), (5, 4.0), (30, 4.0)):
+        delays: list[Any] = [policy.delay(failures) for _ in range(200)]
+        assert all(base * 0.5 <= d <= base for d in delays)
+        assert max(delays) - min(delays) > base * 0.3  # really jittered: two glasses do not retry in lockstep
