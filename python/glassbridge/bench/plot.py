@@ -145,3 +145,64 @@ def plot_link(doc: dict[str, Any], path: str | Path) -> Path:
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
+
+
+def plot_ble(doc: dict[str, Any], path: str | Path) -> Path:
+    """`bench ble --plot`: payload efficiency and goodput / model ceiling per ATT MTU, grouped bars for glassbridge
+    and the write-with-response baseline, clean and with forced disconnects; issue 4's targets drawn in."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = doc["cases"]
+    mtus = sorted({c["mtu"] for c in cases})
+    series = []  # (contender, disconnects_planned) in a fixed order: ours first, clean before drops
+    for c in sorted(cases, key=lambda c: (c["contender"] != "glassbridge", c["disconnects_planned"])):
+        key = (c["contender"], c["disconnects_planned"])
+        if key not in series:
+            series.append(key)
+    colours = {("glassbridge", False): "#2b6cb0", ("glassbridge", True): "#90cdf4",
+               ("baseline", False): "#718096", ("baseline", True): "#cbd5e0"}
+    by_key = {(c["contender"], c["disconnects_planned"], c["mtu"]): c for c in cases}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    width = 0.8 / max(1, len(series))
+    panels = (("payload_efficiency", "payload efficiency\n(upload bytes / ATT value bytes written)"),
+              ("goodput_fraction_of_model_ceiling", "goodput / model ceiling\n(write without response, same MTU)"))
+    for ax, (key, label) in zip(axes, panels):
+        for i, (contender, drops) in enumerate(series):
+            xs, values = [], []
+            for j, mtu in enumerate(mtus):
+                c = by_key.get((contender, drops, mtu))
+                if c is not None:
+                    xs.append(j + (i - (len(series) - 1) / 2) * width)
+                    values.append(c[key])
+            kind = "glassbridge" if contender == "glassbridge" else "baseline"
+            name = f"{contender}, {'clean' if drops == 0 else f'{drops} drops'}"
+            bars = ax.bar(xs, values, width * 0.95, color=colours[(kind, drops > 0)], label=name,
+                          edgecolor="#2d3748" if kind == "glassbridge" else "#a0aec0", linewidth=0.5)
+            for bar, v in zip(bars, values):
+                ax.text(bar.get_x() + bar.get_width() / 2, v + 0.01, f"{v:.2f}", ha="center", va="bottom",
+                        fontsize=6.5, rotation=90)
+        for j, mtu in enumerate(mtus):
+            target = (doc["targets"]["payload_efficiency"].get(str(mtu)) if key == "payload_efficiency"
+                      else doc["targets"]["goodput_fraction_of_model_ceiling"])
+            if target is not None:
+                ax.hlines(target, j - 0.45, j + 0.45, color="#c53030", linestyle="--", linewidth=1.0,
+                          label="target (issue 4)" if j == 0 else None)
+        ax.set_xticks(range(len(mtus)), [f"ATT MTU {m}" for m in mtus])
+        ax.set_ylim(0, 1.18)
+        ax.set_ylabel(label, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=7, loc="lower left", framealpha=0.95)
+    s = doc["settings"]
+    t = s["timing"]
+    fig.suptitle(f"{s['upload_bytes'] // 1024} KB photo upload, glasses -> phone, BLE rig: interval "
+                 f"{t['connection_interval_ms']:g} ms, LL payload {t['ll_payload']}, LE {t['phy_mbps']}M; "
+                 f"median of {s['runs']} runs (baseline {s['baseline_runs']})", fontsize=10)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

@@ -232,3 +232,50 @@ if __name__ == "__main__":
     import sys
 
     sys.exit(main(sys.argv[1:]))
+
+
+# --- `bench ble` ------------------------------------------------------------------------------------------------
+
+
+def _ble_faults(c: dict[str, Any]) -> str:
+    return "clean" if c["disconnects_planned"] == 0 else f"{c['disconnects']}/{c['disconnects_planned']} drops"
+
+
+def ble_table(doc: dict[str, Any]) -> Table:
+    """`bench ble`: one row per case (MTU, faults, contender); efficiency and goodput against issue 4's targets."""
+    s = doc["settings"]
+    t = Table(title=f"{s['upload_bytes'] // 1024} KB photo upload, glasses -> phone over the BLE rig "
+                    f"(interval {s['timing']['connection_interval_ms']:g} ms, LL payload {s['timing']['ll_payload']}, "
+                    f"LE {s['timing']['phy_mbps']}M), median of {s['runs']} runs (baseline {s['baseline_runs']})",
+              title_justify="left")
+    for col in ("case", "MTU", "faults", "payload eff.", "goodput / ceiling", "KB/s", "ceiling KB/s", "s",
+                "reverse PDUs", "lost", "dup", "retx", "reconnect s"):
+        t.add_column(col, justify="left" if col in ("case", "faults") else "right")
+    targets = doc["targets"]["payload_efficiency"]
+    goodput_target = doc["targets"]["goodput_fraction_of_model_ceiling"]
+    for c in doc["cases"]:
+        ours = c["contender"] == "glassbridge"
+        eff_t = targets.get(str(c["mtu"]))
+        eff = f"{c['payload_efficiency']:.4f}"
+        good = f"{c['goodput_fraction_of_model_ceiling']:.3f}"
+        if ours and eff_t is not None:
+            eff = f"[{'green' if c['payload_efficiency'] >= eff_t else 'red'}]{eff}[/]"
+            good = f"[{'green' if c['goodput_fraction_of_model_ceiling'] >= goodput_target else 'red'}]{good}[/]"
+        t.add_row(c["contender"], str(c["mtu"]), _ble_faults(c), eff, good, f"{c['goodput_bytes_per_s'] / 1000:.1f}",
+                  f"{c['model_ceiling_bytes_per_s'] / 1000:.1f}", f"{c['seconds']:.2f}", str(c["reverse_pdus"]),
+                  str(c["lost"]), str(c["duplicated"]), str(c["retransmits"]),
+                  f"{c['reconnect_seconds']:.2f}" if c["disconnects"] else "-")
+    return t
+
+
+def ble_markdown(doc: dict[str, Any]) -> str:
+    """The `bench ble` table for docs/benchmarks.md (targets: efficiency per MTU, goodput 0.8 of the ceiling)."""
+    rows = []
+    for c in doc["cases"]:
+        rows.append([f"`{c['contender']}`", str(c["mtu"]), _ble_faults(c), f"{c['payload_efficiency']:.3f}",
+                     f"{c['goodput_fraction_of_model_ceiling']:.3f}", f"{c['goodput_bytes_per_s'] / 1000:.1f}",
+                     f"{c['seconds']:.2f}", str(c["reverse_pdus"]), str(c["lost"]), str(c["duplicated"]),
+                     str(c["retransmits"]), f"{c['reconnect_seconds']:.2f}" if c["disconnects"] else "-"])
+    return _md_table(["contender", "ATT MTU", "faults", "payload efficiency", "goodput / model ceiling", "KB/s",
+                      "seconds", "reverse ATT PDUs", "lost", "duplicated", "retransmitted frames",
+                      "reconnection s"], rows) + "\n"

@@ -3,6 +3,7 @@
     glassbridge bench preprocess [--quick] [--json FILE] [--plot FILE.png]
     glassbridge bench vision [--quick] [--json FILE]
     glassbridge bench link [--quick] [--json FILE] [--plot FILE.png]
+    glassbridge bench ble [--quick] [--json FILE] [--plot FILE.png] [--runs N]
 
 Everything runs in one process on one thread, contenders interleaved round by round; the figures are medians.
 docs/benchmarks.md explains what is measured and why, and shows the figures of a full run.
@@ -42,13 +43,26 @@ acknowledgement) and a stop-and-wait baseline (the same engine with a one-frame 
 interleaved; medians are reported. Targets: clean transfer goodput >= 0.93 of the line rate, >= 0.85 at 1e-4.
 """
 
+_BLE_HELP = """\
+Measure the phone link over the simulated BLE radio end to end: a 200 KB photo upload from the glasses
+(glassbridge.phone on bleak's real BlueZ backend, through the rig's BlueZ facade and timing model: connection
+interval 15 ms, LL payload 251, LE 2M) to `glassbridge companion`, which verifies its SHA-256. Cases: ATT MTU
+185, 247 and 517, clean and with 3 forced disconnects (the glasses reconnect by themselves and resume).
+Contenders: glassbridge (write without response, window, selective acknowledgement) and
+baseline_write_with_response (the same frames as ATT write requests, each awaited: every chunk acknowledged, as
+the open glasses SDKs do). Reports payload efficiency (upload bytes / ATT value bytes written, from the rig's
+counters), goodput / the model's write-without-response ceiling, reverse ATT PDUs, lost and duplicated bytes
+(from the companion). Targets: efficiency >= 0.95 at MTU 247 and 517, >= 0.93 at 185; goodput >= 0.8.
+Needs dbus-daemon. A few minutes (--quick: MTU 247, 48 KB, one drop, under half a minute).
+"""
+
 
 def add_parser(subparsers: Any) -> None:
     """Register `bench` and its subcommands on the top-level CLI's subparsers."""
     p = subparsers.add_parser(
         "bench", help="benchmarks: preprocessing kernels vs OpenCV/numpy/libyuv, pipeline vs invoke",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="bench_command", metavar="{preprocess,vision,link}")
+    sub = p.add_subparsers(dest="bench_command", metavar="{preprocess,vision,link,ble}")
     sub.required = True
 
     pp = sub.add_parser("preprocess", help="fused preprocessing kernel vs OpenCV, numpy, libyuv",
@@ -86,6 +100,22 @@ def add_parser(subparsers: Any) -> None:
                     help="which firmware build answers (default: host port)")
     pl.add_argument("--runs", type=int, metavar="N", help="seeded runs per case (default 5; 1 with --quick)")
     pl.add_argument("--seed", type=int, default=1, help="fault seed of the first run")
+
+    pble = sub.add_parser("ble", help="phone link over the BLE rig: 200 KB upload vs a write-with-response baseline",
+                        description=_BLE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pble.add_argument("--quick", action="store_true", help="MTU 247, 48 KB, one run, one drop (a smoke run)")
+    pble.add_argument("--json", metavar="FILE", type=Path, help="write the results as JSON to FILE")
+    pble.add_argument("--plot", metavar="FILE.png", type=Path,
+                    help="write efficiency and goodput charts per MTU (PNG, needs matplotlib)")
+    pble.add_argument("--runs", type=int, metavar="N", help="runs of glassbridge per case (default 3; 1 with --quick)")
+    pble.add_argument("--baseline-runs", type=int, metavar="N",
+                    help="runs of the baseline per case, within the first N runs (default 1: its time is set by "
+                         "the radio model, about two connection events per write, and it takes ~20x longer)")
+    pble.add_argument("--mtu", type=int, action="append", dest="mtus", metavar="MTU",
+                    help="ATT MTU of the companion (repeatable; default 185, 247 and 517)")
+    pble.add_argument("--drops", type=int, metavar="N", help="forced disconnects in the faulty case (default 3)")
+    pble.add_argument("--workdir", type=Path, metavar="DIR",
+                    help="keep the rigs' logs and state here (default: a temporary folder, removed)")
     p.set_defaults(func=run)
 
 
@@ -106,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
             return _run_vision(args, console)
         if args.bench_command == "link":
             return _run_link(args, console)
+        if args.bench_command == "ble":
+            return _run_ble(args, console)
     except _UsageError as exc:
         print(f"glassbridge bench {args.bench_command}: {exc}", file=sys.stderr)
         return 2
@@ -220,6 +252,56 @@ def _run_link(args: argparse.Namespace, console: Any) -> int:
         from glassbridge.bench.plot import plot_link
 
         console.print(f"chart written to {plot_link(doc, args.plot)}")
+    return 0
+
+
+def _run_ble(args: argparse.Namespace, console: Any) -> int:
+    from glassbridge.bench import report
+    from glassbridge.bench.ble import BleBenchSettings, run_ble_benchmark
+
+    settings = BleBenchSettings.quick_settings() if args.quick else BleBenchSettings()
+    if args.runs is not None:
+        if args.runs < 1:
+            raise _UsageError(f"--runs must be at least 1, got {args.runs}")
+        settings.runs = args.runs
+    if args.baseline_runs is not None:
+        if args.baseline_runs < 0:
+            raise _UsageError(f"--baseline-runs must be at least 0, got {args.baseline_runs}")
+        settings.baseline_runs = args.baseline_runs
+    if args.mtus:
+        bad = [m for m in args.mtus if not 131 <= m <= 517]
+        if bad:
+            raise _UsageError(f"--mtu {bad[0]}: the glassbridge link runs on ATT MTU 131 to 517")
+        settings.mtus = tuple(dict.fromkeys(args.mtus))
+    if args.drops is not None:
+        if args.drops < 1:
+            raise _UsageError(f"--drops must be at least 1, got {args.drops}")
+        settings.disconnects = (0, args.drops)
+    settings.workdir = args.workdir
+    if args.plot is not None:
+        if args.plot.suffix.lower() != ".png":
+            raise _UsageError(f"--plot writes a PNG: give a file name ending in .png, got {args.plot}")
+        try:  # fail before minutes of uploads, not after
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise RuntimeError("--plot needs matplotlib: pip install 'glassbridge[bench]'") from None
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    if console.is_terminal:
+        with Progress(SpinnerColumn(), TextColumn("ble benchmark: {task.description}"), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("starting", total=None)
+            doc = run_ble_benchmark(settings, progress=lambda text: bar.update(task, description=text))
+    else:  # a log file gets one line per step
+        doc = run_ble_benchmark(settings, progress=lambda text: console.print(f"ble benchmark: {text}"))
+    _stdout_console().print(report.ble_table(doc))
+    console.print(f"[dim]{doc['wall_seconds']:.0f} s; load average {doc['machine']['load_average'][0]:.2f} on "
+                  f"{doc['machine']['cpu_count']} CPUs (goodput is wall-clock: a loaded machine lowers it)[/]")
+    _write_json(args.json, doc, console)
+    if args.plot is not None:
+        from glassbridge.bench.plot import plot_ble
+
+        console.print(f"chart written to {plot_ble(doc, args.plot)}")
     return 0
 
 

@@ -115,6 +115,12 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
         errors += [McuError, ProtocolError]
     except Exception:  # noqa: BLE001 - the link extension may be missing; its errors then cannot occur
         pass
+    try:
+        from glassbridge.phone.errors import PhoneError
+
+        errors.append(PhoneError)
+    except Exception:  # noqa: BLE001 - bleak may be missing; the phone's errors then cannot occur
+        pass
     return tuple(errors)
 
 
