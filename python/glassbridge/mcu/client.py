@@ -26,6 +26,7 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from glassbridge._events import Broadcaster, EventStream
 from glassbridge.mcu.errors import (
     LinkLostError,
     McuError,
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
 #: Largest chunk of a bulk transfer: the `limit: 960` of TransferChunk.data, so one chunk fits one 1 KB frame.
 TRANSFER_CHUNK = 960
+#: Events a slow consumer of events() may fall behind before it loses the oldest.
+EVENT_QUEUE = 1024
 
 
 def _enum_name(enum: Any, value: int, prefix: str) -> str:
@@ -201,7 +204,7 @@ class Mcu:
         self.link_patience = link_patience
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[str, asyncio.Future[Any]]] = {}
-        self._subscribers: list[asyncio.Queue[McuEvent]] = []
+        self._events: Broadcaster[McuEvent] = Broadcaster(EVENT_QUEUE)
         self._mic: asyncio.Queue[Any] | None = None
         self._transfer_status: dict[int, asyncio.Queue[Any]] = {}
         self._up = asyncio.Event()
@@ -279,19 +282,18 @@ class Mcu:
 
     # ---- events -----------------------------------------------------------------------------------------
 
-    async def events(self) -> AsyncGenerator[McuEvent, None]:
-        """Buttons, gestures, battery changes and link state, live, until the caller stops iterating."""
-        queue: asyncio.Queue[McuEvent] = asyncio.Queue()
-        self._subscribers.append(queue)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            self._subscribers.remove(queue)
+    def events(self) -> EventStream[McuEvent]:
+        """Buttons, gestures, battery changes and link state, live, from this call on (nothing arriving before the
+        first `async for` step is missed) until `aclose()`. Bounded: a consumer more than EVENT_QUEUE events
+        behind loses the oldest (counted in `events_dropped`)."""
+        return self._events.subscribe()
+
+    @property
+    def events_dropped(self) -> int:
+        return self._events.dropped
 
     def _publish(self, event: McuEvent) -> None:
-        for queue in self._subscribers:
-            queue.put_nowait(event)
+        self._events.publish(event)
 
     def _fail_pending(self, error: McuError) -> None:
         pending, self._pending = self._pending, {}

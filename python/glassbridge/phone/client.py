@@ -21,12 +21,12 @@ import itertools
 import logging
 import secrets
 import time
-from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from glassbridge.phone.agent import PairingUI
+from glassbridge._events import Broadcaster, EventStream
 from glassbridge.phone.ble import Attached, BleLink, Detached, LinkReplaced, TransportEvent
 from glassbridge.phone.bonds import Bond, BondStore
 from glassbridge.phone.central import Central, ReconnectPolicy, pair_phone
@@ -197,12 +197,11 @@ class Phone:
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[str, asyncio.Queue[Any]]] = {}
         self._transfers: dict[int, asyncio.Queue[Any]] = {}
-        self._subscribers: list[tuple[deque[PhoneEvent], asyncio.Event]] = []
+        self._events: Broadcaster[PhoneEvent] = Broadcaster(EVENT_QUEUE)
         self._up = asyncio.Event()
         self._state_changed = asyncio.Event()
         self._down_since: float | None = time.monotonic()
         self._version_error: IncompatiblePhone | None = None
-        self.events_dropped = 0
         self.peer_resets = 0
         self._audio_streams = itertools.count(secrets.randbits(16) | 1)
 
@@ -319,29 +318,18 @@ class Phone:
 
     # ---- events -----------------------------------------------------------------------------------------
 
-    async def events(self) -> AsyncGenerator[PhoneEvent, None]:
-        """Notifications, captions, cards, answer parts and connection changes, live. Bounded: a consumer that
-        falls more than EVENT_QUEUE events behind loses the oldest (counted in status().events_dropped)."""
-        queue: deque[PhoneEvent] = deque()
-        ready = asyncio.Event()
-        entry = (queue, ready)
-        self._subscribers.append(entry)
-        try:
-            while True:
-                while not queue:
-                    ready.clear()
-                    await ready.wait()
-                yield queue.popleft()
-        finally:
-            self._subscribers.remove(entry)
+    def events(self) -> EventStream[PhoneEvent]:
+        """Notifications, captions, cards, answer parts and connection changes, live, from this call on (nothing
+        arriving before the first `async for` step is missed). Bounded: a consumer that falls more than
+        EVENT_QUEUE events behind loses the oldest (counted in status().events_dropped). `aclose()` ends it."""
+        return self._events.subscribe()
+
+    @property
+    def events_dropped(self) -> int:
+        return self._events.dropped
 
     def _publish(self, event: PhoneEvent) -> None:
-        for queue, ready in self._subscribers:
-            if len(queue) >= EVENT_QUEUE:
-                queue.popleft()
-                self.events_dropped += 1
-            queue.append(event)
-            ready.set()
+        self._events.publish(event)
 
     def _fail_pending(self, error: PhoneError) -> None:
         for _what, queue in self._pending.values():

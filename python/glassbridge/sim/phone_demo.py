@@ -1,0 +1,194 @@
+"""The phone-link demo on simulated glasses (`glassbridge sim phone-demo`, part of `make demo`).
+
+Everything a wearer would see, with the real parts where the rig has them:
+
+    glasses' MCU     the real firmware (host port) behind the emulated UART: display, nod
+    glasses' SoC     glassbridge.phone (bleak, unmodified BlueZ backend) + glassbridge.mcu
+    radio + BlueZ    the BLE rig: timing model (15 ms connection interval, LL payload 251), BlueZ on a private bus
+    phone            `glassbridge companion` (bumble, its own link implementation, the offline brain)
+
+Steps: pair with numeric comparison (the six digits on the glasses' display, confirmed by a nod injected as the
+wearer), upload a photo while the radio link drops twice, ask the phone about it, show the answer and a
+notification from the phone on the display. Display snapshots (PNG) and a JSON summary go to the output folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+__all__ = ["DemoResult", "fit", "run_phone_demo"]
+
+#: The photo the wearer asks about (scikit-image's public-domain astronaut, fetched by `make setup`).
+DEFAULT_PHOTO = Path("tests/data/images/astronaut.png")
+
+
+@dataclass
+class DemoResult:
+    pairing_code: int = 0
+    phone_identity: str = ""
+    photo_bytes: int = 0
+    upload_seconds: float = 0.0
+    drops: int = 0
+    upload_restarts: int = 0
+    phone_bytes_received: int = 0
+    answer: str = ""
+    answer_source: str = ""
+    notification: str = ""
+    link: dict[str, Any] = field(default_factory=dict)
+    snapshots: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def fit(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to at most `limit` UTF-8 bytes (a card field's limit), "..." marking the cut."""
+    if len(text.encode()) <= limit:
+        return text
+    cut = text.encode()[: limit - 3].decode(errors="ignore")
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "..."
+
+
+def _jpeg(photo: Path) -> bytes:
+    from PIL import Image
+
+    with Image.open(photo) as img:
+        out = io.BytesIO()
+        img.convert("RGB").save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+async def _until(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"phone demo: gave up waiting for {what} after {timeout:.0f} s")
+        await asyncio.sleep(0.05)
+
+
+async def _snapshot(fw: Any, out: Path, name: str, result: DemoResult) -> None:
+    """The MCU's display as PNG (the host port dumps a PGM), scaled 2x for a readable picture."""
+    from PIL import Image
+
+    pgm = out / f"{name}.pgm"
+    await fw.control(f"display dump {pgm}")
+    with Image.open(pgm) as img:
+        img.resize((img.width * 2, img.height * 2), Image.NEAREST).save(out / f"{name}.png")
+    pgm.unlink()
+    result.snapshots.append(f"{name}.png")
+
+
+async def _demo(rig: Any, out: Path, photo: Path, console: Console) -> DemoResult:
+    from glassbridge.mcu.client import CardSpec, Mcu
+    from glassbridge.phone import BondStore, McuPairingUI, NotificationEvent, Phone, ReconnectPolicy, pair_phone
+    from glassbridge.sim.runner import FirmwareRunner
+
+    result = DemoResult(phone_identity=rig.companion_identity)
+    store = BondStore(out / "state" / "bond.json")
+    policy = ReconnectPolicy(first_delay=0.1, max_delay=1.0, scan_timeout=5.0, connect_timeout=10.0)
+    async with FirmwareRunner("host") as fw, await Mcu.connect(fw.port, timeout=10) as mcu:
+        console.print("[bold]1. pairing[/]: the glasses show the six digits; the wearer nods")
+        ui = McuPairingUI(mcu, timeout=30)
+        pairing = asyncio.create_task(pair_phone(store, ui, name=rig.companion_name, scan_timeout=10.0))
+
+        async def shown() -> bool:
+            if pairing.done():
+                pairing.result()  # raises what went wrong
+            return bool(ui.shown)
+
+        await _until(shown, 30, "the pairing code on the glasses' display")
+        await _snapshot(fw, out, "1-pairing", result)
+        await fw.control("gesture nod")
+        await asyncio.wait_for(pairing, 30)
+        result.pairing_code = ui.shown[0]
+        phone_saw = [p["number"] for p in (await asyncio.to_thread(rig.companion_ctl, {"cmd": "status"}))["pairings"]]
+        console.print(f"   code {result.pairing_code:06d} on the glasses, {phone_saw[-1]:06d} on the phone: bonded")
+
+        phone = await Phone.open(bonds=store, policy=policy)
+        try:
+            await phone.wait_until_up(30)
+            data = _jpeg(photo)
+            result.photo_bytes = len(data)
+            console.print(f"[bold]2. upload[/]: a {len(data) // 1024} KB photo while the radio drops twice")
+            upload = asyncio.create_task(phone.upload_report("photo", data, photo.name))
+
+            async def arrived() -> int:  # what the phone itself reports having received
+                status = await asyncio.to_thread(rig.companion_ctl, {"cmd": "status"})
+                return max((t["bytes_received"] for t in status["transfers"]), default=0)
+
+            for fraction in (0.3, 0.6):
+                async def far_enough(f: float = fraction) -> bool:
+                    return upload.done() or await arrived() >= f * len(data)
+
+                await _until(far_enough, 60, f"{fraction:.0%} of the upload")
+                if not upload.done():
+                    await asyncio.to_thread(rig.ctl, {"cmd": "drop"})
+                    result.drops += 1
+            report = await asyncio.wait_for(upload, 120)
+            result.upload_seconds = round(report.seconds, 3)
+            result.upload_restarts = report.restarts
+            transfers = (await asyncio.to_thread(rig.companion_ctl, {"cmd": "status"}))["transfers"]
+            mine = [t for t in transfers if t["id"] == report.transfer_id]
+            result.phone_bytes_received = mine[0]["bytes_received"] if mine else 0
+            console.print(f"   verified by the phone in {report.seconds:.1f} s; {result.drops} drops, "
+                          f"{result.phone_bytes_received} bytes reached the phone's app for {len(data)}")
+
+            console.print("[bold]3. ask[/]: \"what is in front of me?\"")
+            answer = await phone.ask("what is in front of me?", photo=data, task="describe")
+            result.answer, result.answer_source = answer.text, answer.source
+            console.print(f"   ({answer.source}) {answer.text}", markup=False, highlight=False)
+            await mcu.show_card(CardSpec(title="Assistant", text=fit(answer.text, 191), kind="answer", icon="info"))
+            await _snapshot(fw, out, "2-answer", result)
+
+            console.print("[bold]4. notification[/] from the phone to the glasses' display")
+            events = phone.events()  # subscribed from here: the notification cannot slip past
+            await asyncio.to_thread(rig.companion_ctl, {"cmd": "notify", "kind": "MESSAGE", "app": "Messages",
+                                                        "title": "Mei", "text": "Lunch at 12:30?"})
+            async for event in events:  # bounded by the demo's overall timeout
+                if isinstance(event, NotificationEvent):
+                    result.notification = f"{event.app}: {event.title}: {event.text}"
+                    await mcu.show_card(CardSpec(title=f"{event.app}: {event.title}", text=event.text,
+                                                 kind="notification", icon="message"))
+                    break
+            await events.aclose()
+            await _snapshot(fw, out, "3-notification", result)
+            console.print(f"   {result.notification}")
+            result.link = (await phone.status()).to_dict().get("link", {})
+        finally:
+            await phone.close()
+    return result
+
+
+def run_phone_demo(out: Path, *, photo: Path = DEFAULT_PHOTO, console: Console | None = None) -> DemoResult:
+    """Runs the demo in a fresh rig under `out` (ended whatever happens) and writes out/phone.json."""
+    from glassbridge.sim.ble_rig import BleRig
+
+    console = console or Console(stderr=True)
+    out.mkdir(parents=True, exist_ok=True)
+    if not photo.exists():
+        raise FileNotFoundError(f"phone demo: no photo at {photo} (run `make setup`, which fetches the test images)")
+    rig = BleRig(out / "rig")
+    with console.status("starting the BLE rig (private D-Bus, BlueZ, radio, phone companion)"):
+        rig.start()
+    saved = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
+    os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = rig.bus_address  # bleak finds "BlueZ" here
+    try:
+        result = asyncio.run(asyncio.wait_for(_demo(rig, out, photo, console), 300))
+    finally:
+        rig.stop()
+        if saved is None:
+            os.environ.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
+        else:
+            os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = saved
+    (out / "phone.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    return result
