@@ -248,8 +248,8 @@ def ble_table(doc: dict[str, Any]) -> Table:
                     f"(interval {s['timing']['connection_interval_ms']:g} ms, LL payload {s['timing']['ll_payload']}, "
                     f"LE {s['timing']['phy_mbps']}M), median of {s['runs']} runs (baseline {s['baseline_runs']})",
               title_justify="left")
-    for col in ("case", "MTU", "faults", "payload eff.", "goodput / ceiling", "KB/s", "ceiling KB/s", "s",
-                "reverse PDUs", "lost", "dup", "retx", "reconnect s"):
+    for col in ("case", "MTU", "faults", "payload eff.", "goodput / ceiling", "w/o reconnects", "KB/s",
+                "ceiling KB/s", "s", "reverse PDUs", "lost", "dup", "retx", "reconnect s"):
         t.add_column(col, justify="left" if col in ("case", "faults") else "right")
     targets = doc["targets"]["payload_efficiency"]
     goodput_target = doc["targets"]["goodput_fraction_of_model_ceiling"]
@@ -261,7 +261,8 @@ def ble_table(doc: dict[str, Any]) -> Table:
         if ours and eff_t is not None:
             eff = f"[{'green' if c['payload_efficiency'] >= eff_t else 'red'}]{eff}[/]"
             good = f"[{'green' if c['goodput_fraction_of_model_ceiling'] >= goodput_target else 'red'}]{good}[/]"
-        t.add_row(c["contender"], str(c["mtu"]), _ble_faults(c), eff, good, f"{c['goodput_bytes_per_s'] / 1000:.1f}",
+        net = f"{c['goodput_fraction_excluding_reconnections']:.3f}" if c["disconnects"] else "-"
+        t.add_row(c["contender"], str(c["mtu"]), _ble_faults(c), eff, good, net, f"{c['goodput_bytes_per_s'] / 1000:.1f}",
                   f"{c['model_ceiling_bytes_per_s'] / 1000:.1f}", f"{c['seconds']:.2f}", str(c["reverse_pdus"]),
                   str(c["lost"]), str(c["duplicated"]), str(c["retransmits"]),
                   f"{c['reconnect_seconds']:.2f}" if c["disconnects"] else "-")
@@ -273,9 +274,12 @@ def ble_markdown(doc: dict[str, Any]) -> str:
     rows = []
     for c in doc["cases"]:
         rows.append([f"`{c['contender']}`", str(c["mtu"]), _ble_faults(c), f"{c['payload_efficiency']:.3f}",
-                     f"{c['goodput_fraction_of_model_ceiling']:.3f}", f"{c['goodput_bytes_per_s'] / 1000:.1f}",
+                     f"{c['goodput_fraction_of_model_ceiling']:.3f}",
+                     f"{c['goodput_fraction_excluding_reconnections']:.3f}" if c["disconnects"] else "-",
+                     f"{c['goodput_bytes_per_s'] / 1000:.1f}",
                      f"{c['seconds']:.2f}", str(c["reverse_pdus"]), str(c["lost"]), str(c["duplicated"]),
                      str(c["retransmits"]), f"{c['reconnect_seconds']:.2f}" if c["disconnects"] else "-"])
-    return _md_table(["contender", "ATT MTU", "faults", "payload efficiency", "goodput / model ceiling", "KB/s",
+    return _md_table(["contender", "ATT MTU", "faults", "payload efficiency", "goodput / model ceiling",
+                      "goodput / ceiling without the reconnections", "KB/s",
                       "seconds", "reverse ATT PDUs", "lost", "duplicated", "retransmitted frames",
                       "reconnection s"], rows) + "\n"
