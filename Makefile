@@ -12,7 +12,7 @@ NATIVE_SOURCES := $(shell find cpp protocol/c -name '*.cpp' -o -name '*.c' -o -n
 DEMO_OUT ?= demo-out
 
 .PHONY: help stubs setup system-packages venv native models-fetch demo test test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 \
-        test-py bench models clean proto firmware test-firmware fuzz test-fuzz
+        test-py bench models clean proto firmware test-firmware fuzz test-fuzz fuzz-py test-fuzz-py
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -45,7 +45,7 @@ demo: setup  ## perception on the test images, then the phone link on simulated 
 	$(VENV)/bin/glassbridge see tests/data/images/*.png --out $(DEMO_OUT) --json-out $(DEMO_OUT)/faces.json
 	$(VENV)/bin/glassbridge sim phone-demo --out $(DEMO_OUT)/phone
 
-test: setup test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 test-firmware test-fuzz test-py  ## everything CI runs
+test: setup test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 test-firmware test-fuzz test-fuzz-py test-py  ## everything CI runs
 
 test-cpp: venv  ## C++ kernel tests (native ISA paths) with ctest
 	$(VENV)/bin/cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DGLASSBRIDGE_PYTHON=OFF -DGLASSBRIDGE_WERROR=ON >/dev/null
@@ -96,8 +96,25 @@ endef
 test-fuzz: $(FUZZ_TARGETS)  ## a short libFuzzer run of each decoder ($(FUZZ_QUICK_SECONDS) s each)
 	$(call run-fuzzers,$(FUZZ_QUICK_SECONDS))
 
-fuzz: $(FUZZ_TARGETS)  ## the long libFuzzer run of each decoder (FUZZ_SECONDS=600 each by default)
+fuzz: $(FUZZ_TARGETS) fuzz-py  ## the long libFuzzer run of each decoder (FUZZ_SECONDS=600 each by default)
 	$(call run-fuzzers,$(FUZZ_SECONDS))
+
+# The companion's pure-Python link (PyLink) under atheris: oracles on what it delivers and sends, and lockstep with
+# the C engine. Seeds: the packet corpus of the C fuzzer; inputs that once split the two: tests/fuzz/regressions/.
+PYFUZZ_QUICK_SECONDS ?= 10
+define run-pyfuzz
+	mkdir -p build/fuzz/corpus_pylink
+	$(VPY) tests/fuzz/fuzz_pylink.py -max_total_time=$(1) -max_len=4200 -artifact_prefix=build/fuzz/fuzz_pylink- \
+	  build/fuzz/corpus_pylink protocol/c/fuzz/corpus_packet > build/fuzz/fuzz_pylink.log 2>&1 \
+	  || { cat build/fuzz/fuzz_pylink.log; echo "fuzz_pylink found a failure: the input is saved as build/fuzz/fuzz_pylink-crash-*"; exit 1; }
+	@echo "fuzz_pylink: $$(grep -E '^Done' build/fuzz/fuzz_pylink.log)"
+endef
+
+test-fuzz-py: setup  ## a short atheris run of the companion's link, PyLink ($(PYFUZZ_QUICK_SECONDS) s)
+	$(call run-pyfuzz,$(PYFUZZ_QUICK_SECONDS))
+
+fuzz-py: setup  ## the long atheris run of PyLink (FUZZ_SECONDS)
+	$(call run-pyfuzz,$(FUZZ_SECONDS))
 
 FW_TOOLCHAIN := -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/arm-none-eabi.cmake
 
