@@ -262,9 +262,10 @@ def ble_table(doc: dict[str, Any]) -> Table:
             eff = f"[{'green' if c['payload_efficiency'] >= eff_t else 'red'}]{eff}[/]"
             good = f"[{'green' if c['goodput_fraction_of_model_ceiling'] >= goodput_target else 'red'}]{good}[/]"
         net = f"{c['goodput_fraction_excluding_reconnections']:.3f}" if c["disconnects"] else "-"
-        t.add_row(c["contender"], str(c["mtu"]), _ble_faults(c), eff, good, net, f"{c['goodput_bytes_per_s'] / 1000:.1f}",
-                  f"{c['model_ceiling_bytes_per_s'] / 1000:.1f}", f"{c['seconds']:.2f}", str(c["reverse_pdus"]),
-                  str(c["lost"]), str(c["duplicated"]), str(c["retransmits"]),
+        t.add_row(c["contender"], str(c["mtu"]), _ble_faults(c), eff, good, net,
+                  f"{c['goodput_bytes_per_s'] / 1000:.1f}", f"{c['model_ceiling_bytes_per_s'] / 1000:.1f}",
+                  f"{c['seconds']:.2f}", str(c["reverse_pdus"]), str(c["lost"]), str(c["duplicated"]),
+                  str(c["retransmits"]),
                   f"{c['reconnect_seconds']:.2f}" if c["disconnects"] else "-")
     return t
 

@@ -547,9 +547,9 @@ class PyLink:
         if self._peer is None or h.session != self._peer.session:
             self._new_peer(h, now)  # rule 2
         elif self._state == LinkState.INCOMPATIBLE:
-            # SPEC.md 9: only a new session is evaluated afresh; this one gets a reject to every Hello it sends
-            # (a reject itself is not answered).
-            self._reject_answer = not h.reject
+            # SPEC.md 9: only a new session is evaluated afresh; of this one, every Hello that is itself
+            # incompatible gets a reject (a reject is not answered; a compatible Hello changes nothing).
+            self._reject_answer = not h.reject and not self._compatible(h)
             return
         if h.reject or not self._compatible(h):  # rule 3
             if self._mismatch_reported != h.session:
