@@ -391,9 +391,9 @@ class Phone:
             self._publish(CaptionLine(c.stream_id, _enum_name(pb.CaptionKind, c.kind, "CAPTION_KIND_"), c.text,
                                       c.final, c.language))
         elif body == "card":
-            c = msg.card
-            self._publish(Card(c.card_id, _enum_name(pb.CardKind, c.kind, "CARD_KIND_"),
-                               _enum_name(pb.Icon, c.icon, "ICON_"), c.title, c.text, c.ttl_ms))
+            d = msg.card
+            self._publish(Card(d.card_id, _enum_name(pb.CardKind, d.kind, "CARD_KIND_"),
+                               _enum_name(pb.Icon, d.icon, "ICON_"), d.title, d.text, d.ttl_ms))
         elif body == "assistant_answer":
             a = msg.assistant_answer
             self._publish(AnswerPart(msg.request_id, a.text, a.final, a.source, a.offline))

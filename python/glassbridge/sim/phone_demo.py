@@ -83,7 +83,7 @@ async def _snapshot(fw: Any, out: Path, name: str, result: DemoResult) -> None:
     pgm = out / f"{name}.pgm"
     await fw.control(f"display dump {pgm}")
     with Image.open(pgm) as img:
-        img.resize((img.width * 2, img.height * 2), Image.NEAREST).save(out / f"{name}.png")
+        img.resize((img.width * 2, img.height * 2), Image.Resampling.NEAREST).save(out / f"{name}.png")
     pgm.unlink()
     result.snapshots.append(f"{name}.png")
 
