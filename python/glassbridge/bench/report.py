@@ -205,35 +205,6 @@ def callgrind_markdown(doc: dict[str, Any]) -> str:
     return _md_table(["case (million instructions per frame)", *names], rows) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    import json
-    import sys
-    from pathlib import Path
-
-    if not argv:
-        print("usage: python -m glassbridge.bench.report RESULT.json...", file=sys.stderr)
-        return 2
-    for name in argv:
-        doc = json.loads(Path(name).read_text())
-        schema = doc.get("schema", "")
-        if schema.startswith("glassbridge.bench.preprocess"):
-            print(preprocess_markdown(doc))
-        elif schema.startswith("glassbridge.bench.vision"):
-            print(vision_markdown(doc))
-        elif schema.startswith("glassbridge.bench.callgrind"):
-            print(callgrind_markdown(doc))
-        else:
-            print(f"{name}: not a glassbridge benchmark result (schema {schema!r})", file=sys.stderr)
-            return 1
-    return 0
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(main(sys.argv[1:]))
-
-
 # --- `bench ble` ------------------------------------------------------------------------------------------------
 
 
@@ -284,3 +255,34 @@ def ble_markdown(doc: dict[str, Any]) -> str:
                       "goodput / ceiling without the reconnections", "KB/s",
                       "seconds", "reverse ATT PDUs", "lost", "duplicated", "retransmitted frames",
                       "reconnection s"], rows) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    import json
+    import sys
+    from pathlib import Path
+
+    if not argv:
+        print("usage: python -m glassbridge.bench.report RESULT.json...", file=sys.stderr)
+        return 2
+    for name in argv:
+        doc = json.loads(Path(name).read_text())
+        schema = doc.get("schema", "")
+        if schema.startswith("glassbridge.bench.preprocess"):
+            print(preprocess_markdown(doc))
+        elif schema.startswith("glassbridge.bench.vision"):
+            print(vision_markdown(doc))
+        elif schema.startswith("glassbridge.bench.callgrind"):
+            print(callgrind_markdown(doc))
+        elif schema.startswith("glassbridge.bench.ble"):
+            print(ble_markdown(doc))
+        else:
+            print(f"{name}: not a glassbridge benchmark result (schema {schema!r})", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,62 @@
+"""`glassbridge bench ble --quick` runs end to end through the BLE rig and writes the documented JSON and chart.
+
+No speed is asserted (speed claims live in the benchmark's figures, docs/benchmarks.md). What is checked, against
+what the rig's radio counters and the companion's own transfer record say: every case ran, nothing was lost, what
+reached the phone's application twice is bounded by what the link can hold, each contender really used the ATT
+operation it claims (write commands for glassbridge; write requests, each answered by a write response, for the
+baseline), the forced disconnect happened and was recovered from, and every fraction is possible: efficiency can
+never beat a frame's own header overhead ((frame - 10) / frame), goodput never the model's ceiling.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from glassbridge.bench.ble import BASELINE
+from glassbridge.cli.main import main
+from glassbridge.protocol.gatt import LINK_SETTINGS, frame_limit
+
+pytestmark = pytest.mark.skipif(not Path("/usr/bin/dbus-daemon").exists(), reason="dbus-daemon not installed")
+
+_KEYS = {"name", "mtu", "payload_efficiency", "goodput_fraction_of_model_ceiling", "reverse_pdus", "lost",
+         "duplicated", "seconds", "goodput_bytes_per_s", "disconnects", "runs"}
+
+
+def test_bench_ble_quick_writes_json_and_chart(tmp_path: Path) -> None:
+    out, chart = tmp_path / "ble.json", tmp_path / "ble.png"
+    assert main(["bench", "ble", "--quick", "--json", str(out), "--plot", str(chart)]) == 0
+    doc = json.loads(out.read_text())
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert doc["settings"]["mtus"] == [247] and doc["settings"]["timing"]["connection_interval_ms"] == 15
+    assert doc["machine"]["cpu_count"] >= 1
+    cases = {c["name"]: c for c in doc["cases"]}
+    assert set(cases) == {f"{who}_mtu247_{faults}" for who in ("glassbridge", BASELINE)
+                          for faults in ("clean", "1drops")}
+    size = doc["settings"]["upload_bytes"]
+    frame = frame_limit(247)
+    for name, c in cases.items():
+        assert _KEYS <= set(c), (name, _KEYS - set(c))
+        assert c["mtu"] == 247
+        assert c["lost"] == 0, c  # the companion verified the SHA-256 of every byte
+        # Within one link session the link resends frames, never messages: the application sees each byte once,
+        # unless the link restarted (at most its transmit queue per restart).
+        assert 0 <= c["duplicated"] <= c["disconnects"] * LINK_SETTINGS["tx_queue_bytes"], c
+        assert 0.0 < c["payload_efficiency"] <= (frame - 10) / frame, c  # a frame's header is always paid
+        assert 0.0 < c["goodput_fraction_of_model_ceiling"] <= 1.0, c
+        assert c["att_value_bytes"] >= size and c["reverse_pdus"] > 0, c
+        assert c["disconnects"] == c["disconnects_planned"] == (0 if name.endswith("clean") else 1), c
+        assert c["reconnections"] == c["disconnects"], c  # the glasses came back by themselves after the drop
+        forward, reverse = c["forward_by_kind"], c["reverse_by_kind"]
+        if c["contender"] == "glassbridge":
+            assert forward.get("write_command", 0) > 0, c
+            # No write requests but the CCCD write (subscribe) after each reconnection.
+            assert forward.get("write_request", 0) == reverse.get("write_response", 0) <= c["disconnects"], c
+        else:
+            assert "write_command" not in forward, c
+            # Every chunk acknowledged: one write response per write request (a drop may eat the last one).
+            assert 0 <= forward["write_request"] - reverse["write_response"] <= c["disconnects"], c
+            assert c["reverse_pdus"] > forward["write_request"], c  # write responses plus the link's own messages
+    assert cases["glassbridge_mtu247_clean"]["duplicated"] == 0
