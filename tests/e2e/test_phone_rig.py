@@ -268,7 +268,7 @@ def test_smaller_mtu_after_a_reconnect_starts_a_new_session_and_the_upload_resum
         phone = await Phone.open(bonds=store, policy=POLICY)
         async with phone:
             await phone.wait_until_up(20)
-            assert phone.frame_payload() == 512 - 10
+            assert phone.frame_payload() == 495 - 10  # SPEC.md 16.3: two whole LL PDUs of 251
             progress: list[int] = []
             upload = asyncio.create_task(phone.upload_report("photo", data, "p.jpg",
                                                              progress=lambda o, n: progress.append(o)))
@@ -304,7 +304,7 @@ def test_every_mtu_carries_uploads_and_answers(rig_factory: Callable[..., BleRig
             await phone.wait_until_up(20)
             status = await phone.status()
             assert status.mtu == mtu == (await companion(rig))["connections"][0]["mtu"]
-            assert phone.frame_payload() == min(mtu - 3, 512) - 10
+            assert phone.frame_payload() == min(mtu - 3, 495) - 10
             answer = await phone.ask("what is this?", photo=photo, task="describe")
             assert answer.text and answer.parts >= 1
             transfers = (await companion(rig))["transfers"]

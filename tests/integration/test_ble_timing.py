@@ -333,3 +333,13 @@ def test_bad_timing_is_refused_with_a_reason() -> None:
         BleTiming(connection_interval_ms=5)
     with pytest.raises(ValueError, match="unknown timing field"):
         BleTiming.from_dict({"interval": 15})
+
+
+def test_the_best_write_size_fills_whole_ll_pdus() -> None:
+    """At MTU 517 with LL payload 251 a 512-byte value needs 519 bytes of L2CAP: 251 + 251 + a 17-byte runt that
+    costs a whole exchange; 495 bytes (502 of L2CAP) fill two PDUs exactly and carry more per second."""
+    timing = BleTiming(connection_interval_ms=15, ll_payload=251, phy_mbps=2)
+    best, size = timing.best_write_ceiling(517)
+    assert size == 2 * 251 - 7
+    assert best == timing.write_without_response_ceiling(517, value_size=495) > timing.write_without_response_ceiling(517)
+    assert timing.best_write_ceiling(247) == (timing.write_without_response_ceiling(247), 244)  # 251 already

@@ -476,7 +476,7 @@ def test_frames_fit_the_mtu_and_a_photo_question_gets_an_offline_answer(tmp_path
             g = await bonded_glasses(link, mtu=517)  # asks 517; the companion accepts at most `mtu`
             try:
                 assert g.connection is not None and g.connection.att_mtu == mtu
-                assert (await g.read_info()).max_frame == min(mtu - 3, 512)
+                assert (await g.read_info()).max_frame == min(mtu - 3, 495)
                 jpeg = photo_jpeg()
                 send_transfer(g, 11, jpeg)
                 done = await g.answer(status_of(g, 11, pb.TRANSFER_STATE_VERIFIED), "photo VERIFIED")
@@ -565,7 +565,7 @@ def test_a_smaller_mtu_on_reconnection_starts_a_new_link_session(tmp_path: Path)
             g = await bonded_glasses(link, mtu=517)
             try:
                 first = companion.status()["links"][GLASSES]
-                assert first["max_frame"] == 512
+                assert first["max_frame"] == 495
                 await g.disconnect()
                 await g.connect(mtu=185)
                 await g.connection.encrypt()  # type: ignore[union-attr]

@@ -748,10 +748,11 @@ static size_t emit_data(gb_link *l, uint16_t seq, uint8_t *out, size_t cap, uint
   if (s->tx_count) {
     l->stats.retransmits++;
     l->period_retx++;
-  } else if (++l->period_frames >= 32u) {
+  } else if (l->cfg.profile == GB_PROFILE_UART && ++l->period_frames >= 32u) {
     /* A frame of n bytes is lost with probability ~ n x byte error rate: when more than 1 in 16 frames needs
      * to go again, halving the fragments roughly halves the loss for ~2 % more header; two periods without
-     * a retransmission restore full-size fragments (a clean line wants the largest). */
+     * a retransmission restore full-size fragments (a clean line wants the largest). UART only: a datagram
+     * (BLE) is lost whole, with its connection event or the link, and smaller ones would only add headers. */
     if (l->period_retx >= 2u) {
       l->small_frames = true;
       l->clean_periods = 0;

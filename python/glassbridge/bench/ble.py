@@ -25,8 +25,8 @@ What is measured, and where from (never from the code under test alone):
 - payload_efficiency: the upload's bytes over the ATT value bytes the glasses put on the air (write commands and
   requests, retransmissions, link headers, acknowledgements and heartbeats included), from the rig's counters.
 - goodput_fraction_of_model_ceiling: payload bytes per second from TransferBegin to VERIFIED (the phone's
-  UploadReport), over BleTiming.write_without_response_ceiling(mtu): the most ATT value bytes per second write
-  commands can carry under the same radio rules. Wall-clock time, so a loaded machine lowers it.
+  UploadReport), over BleTiming.best_write_ceiling(mtu): the most ATT value bytes per second write commands can
+  carry under the same radio rules, with the best value size at that MTU (at 517: 495 bytes, two whole LL PDUs). Wall-clock time, so a loaded machine lowers it.
 - reverse_pdus: every ATT PDU the phone sent the glasses during the upload (write responses, link
   acknowledgements and TransferStatus notifications, and after a reconnection the discovery answers), rig counters.
 - lost / duplicated: from the companion's own transfer record: VERIFIED with the right SHA-256 means nothing lost
@@ -324,7 +324,7 @@ def _summarise(name: str, runs: list[dict[str, Any]], settings: BleBenchSettings
     first = runs[0]
     contender, mtu_part, faults = name.rsplit("_", 2)
     mtu = int(mtu_part.removeprefix("mtu"))
-    ceiling = settings.timing.write_without_response_ceiling(mtu)
+    ceiling, best_value = settings.timing.best_write_ceiling(mtu)
 
     def med(key: str) -> float:
         return float(statistics.median(float(r[key]) for r in runs))
@@ -349,6 +349,7 @@ def _summarise(name: str, runs: list[dict[str, Any]], settings: BleBenchSettings
         "seconds": round(med("seconds"), 3),
         "goodput_bytes_per_s": round(med("goodput_bytes_per_s"), 1),
         "model_ceiling_bytes_per_s": round(ceiling, 1),
+        "model_ceiling_value_bytes": best_value,
         "disconnects": int(med("disconnects")),
         "forward_att_pdus": int(med("forward_att_pdus")),
         "att_value_bytes": int(med("att_value_bytes")),

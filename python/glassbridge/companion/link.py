@@ -323,11 +323,6 @@ class PyLink:
         self._min_rtt: int | None = None
         self._rto = cfg["rto_initial_ms"]
         self._progress_at = 0
-        # Fragment size on a lossy line (SPEC.md 6.1): per period of 32 new data frames, the retransmissions.
-        self._period_new = 0
-        self._period_retx = 0
-        self._clean_periods = 0
-        self._half_fragments = False
 
         # Receive side.
         self._rx: dict[int, _RxFrame] = {}  # stored frames, rx_base <= seq < rx_base + window
@@ -599,8 +594,6 @@ class PyLink:
         self._reasm = _Reassembly()  # a complete message already in _events is still delivered
         self._srtt8, self._rttvar4, self._min_rtt = None, 0, None
         self._rto = self._cfg["rto_initial_ms"]
-        self._period_new = self._period_retx = self._clean_periods = 0
-        self._half_fragments = False
         self._ack_at, self._inorder_unacked = None, 0
         self._reject_answer = False
         self._enter_not_up(LinkState.HANDSHAKE, now)
@@ -717,9 +710,7 @@ class PyLink:
 
     def _cut_fragment(self, now: int) -> bytes:
         msg = self._unsent[0]
-        size = self._frame - HEADER.size
-        if self._half_fragments:
-            size //= 2  # a lost frame costs less (SPEC.md 6.1)
+        size = self._frame - HEADER.size  # full size always: SPEC.md 6.1 halves on the UART profile only
         payload = msg.data[msg.cut : msg.cut + size]
         msg.cut += len(payload)
         last = msg.cut >= len(msg.data)
@@ -733,24 +724,7 @@ class PyLink:
         self._flight.append(f)
         self._snd_nxt = (self._snd_nxt + 1) & 0xFFFF
         self._stats["data_frames_tx"] += 1
-        self._count_period()
         return self._data_frame(f, now)
-
-    def _count_period(self) -> None:
-        """SPEC.md 6.1: over each period of 32 newly sent data frames, 2 or more retransmissions (more than 1 in
-        16) halve the fragments; two periods without one (not interrupted by a lossy period) restore full size."""
-        self._period_new += 1
-        if self._period_new < 32:
-            return
-        if self._period_retx >= 2:
-            self._half_fragments, self._clean_periods = True, 0
-        elif self._period_retx == 0:
-            self._clean_periods += 1
-            if self._clean_periods >= 2:
-                self._half_fragments = False
-        # A period with exactly one retransmission is neither lossy nor clean: it changes nothing (as the C
-        # engine does; SPEC.md 6.1 does not say).
-        self._period_new = self._period_retx = 0
 
     def _retransmit(self, f: _TxFrame, oldest: bool, now: int) -> bytes:
         self._txnum += 1
@@ -760,7 +734,6 @@ class PyLink:
             self._progress_at = now
         self._stats["retransmits"] += 1
         self._stats["data_frames_tx"] += 1
-        self._period_retx += 1
         return self._data_frame(f, now)
 
     def _data_frame(self, f: _TxFrame, now: int) -> bytes:

@@ -185,17 +185,22 @@ class BleTiming:
                + self.pdu_airtime_us(peripheral, encrypted=encrypted))
         return end <= self.event_length_us
 
-    def write_without_response_ceiling(self, att_mtu: int, *, encrypted: bool = True) -> float:
+    def write_without_response_ceiling(self, att_mtu: int, *, encrypted: bool = True,
+                                       value_size: int | None = None) -> float:
         """Most ATT value bytes per second that write commands (central -> peripheral) carry under the model.
 
-        Each write carries min(att_mtu - 3, 512) value bytes in an L2CAP PDU of value + 3 + 4 bytes, cut into LL
+        Each write carries `value_size` (default: the largest, min(att_mtu - 3, 512)) value bytes in an L2CAP PDU
+        of value + 3 + 4 bytes, cut into LL
         fragments; the central sends them back to back while the peripheral answers with empty PDUs, and every
         event runs as the rules allow. The fragment a steady stream starts each event with is periodic, so one
         period gives the exact long-run rate (value bytes over the period's events times the interval).
         """
         if att_mtu < 23:
             raise ValueError(f"att_mtu={att_mtu}: the ATT_MTU of LE is at least 23")
-        value = min(att_mtu - ATT_WRITE_HEADER, 512)
+        largest = min(att_mtu - ATT_WRITE_HEADER, 512)
+        value = largest if value_size is None else value_size
+        if not 1 <= value <= largest:
+            raise ValueError(f"value_size={value_size}: a write at ATT_MTU {att_mtu} carries 1..{largest} bytes")
         frags = self.fragments(value + ATT_WRITE_HEADER + L2CAP_HEADER)
         start = 0  # index of the fragment the next event begins with
         seen: dict[int, tuple[int, int]] = {}  # fragment index at an event start -> (events, writes) so far
@@ -222,6 +227,19 @@ class BleTiming:
         events0, writes0 = seen[start]
         period_events, period_writes = events - events0, writes - writes0
         return period_writes * value / (period_events * self.connection_interval_ms / 1000.0)
+
+    def best_write_ceiling(self, att_mtu: int, *, encrypted: bool = True) -> tuple[float, int]:
+        """The ceiling of write commands at this ATT_MTU with the best value size, and that size.
+
+        Besides the largest value, the candidates are the sizes whose L2CAP PDU fills whole LL PDUs
+        (k x ll_payload - 7): a value one byte longer than such a size costs a whole extra exchange for its runt.
+        """
+        largest = min(att_mtu - ATT_WRITE_HEADER, 512)
+        sizes = {largest} | {k * self.ll_payload - ATT_WRITE_HEADER - L2CAP_HEADER
+                             for k in range(1, largest // self.ll_payload + 2)}
+        best = max((self.write_without_response_ceiling(att_mtu, encrypted=encrypted, value_size=v), v)
+                   for v in sizes if 1 <= v <= largest)
+        return best
 
     # ---- (de)serialisation for the ctl socket and the command line -----------------------------------------
 
