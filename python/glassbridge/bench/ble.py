@@ -423,7 +423,7 @@ def run_ble_benchmark(settings: BleBenchSettings, progress: Progress | None = No
             "baseline_runs": min(settings.baseline_runs, settings.runs), "contenders": list(settings.contenders),
             "timing": settings.timing.to_dict(), "drop_silence_ms": settings.drop_silence_ms,
             "reconnect_policy": "ReconnectPolicy() (the product's default)",
-            "model_ceiling_bytes_per_s": {str(m): round(settings.timing.write_without_response_ceiling(m), 1)
+            "model_ceiling_bytes_per_s": {str(m): round(settings.timing.best_write_ceiling(m)[0], 1)
                                           for m in settings.mtus},
         },
         "targets": _targets(cases),
