@@ -134,12 +134,13 @@ test-firmware: firmware  ## firmware unit tests on the host (ASan+UBSan) and on 
 test-py: setup firmware  ## pytest (end-to-end tests run the firmware built by `make firmware`)
 	$(VPY) -m pytest -q
 
-bench: setup firmware  ## kernel, pipeline and MCU-link benchmarks: JSON and PNG charts in bench-out/
+bench: setup firmware  ## kernel, pipeline, MCU-link and BLE benchmarks: JSON and PNG charts in bench-out/
 	@scripts/system-packages.sh bench
 	mkdir -p bench-out
 	$(VENV)/bin/glassbridge bench preprocess --json bench-out/preprocess.json --plot bench-out/preprocess.png
 	$(VENV)/bin/glassbridge bench vision --json bench-out/vision.json
 	$(VENV)/bin/glassbridge bench link --json bench-out/link.json --plot bench-out/link.png
+	$(VENV)/bin/glassbridge bench ble --json bench-out/ble.json --plot bench-out/ble.png
 
 models:  ## rebuild the project-made int8 emotion model (tensorflow-cpu in a separate tools venv; slow, never in test)
 	$(MAKE) -C models/tools
