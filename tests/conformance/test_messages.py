@@ -385,3 +385,8 @@ def test_body_helpers() -> None:
 def test_decode_error_names_the_problem() -> None:
     with pytest.raises(MessageDecodeError, match=r"3 bytes are not a valid glassbridge.v1.Message .*08 ff ff"):
         messages.decode(b"\x08\xff\xff")
+
+
+def test_enum_name_is_short_and_open() -> None:
+    assert messages.enum_name(pb.ButtonAction, pb.BUTTON_ACTION_DOUBLE_TAP, "BUTTON_ACTION_") == "double_tap"
+    assert messages.enum_name(pb.NotificationKind, 99, "NOTIFICATION_KIND_") == "unknown(99)"  # a newer peer's

@@ -6,6 +6,8 @@ malformed notifications counted and dropped, incompatible companions refused bef
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -108,13 +110,23 @@ def _transport(events: list[Any]) -> BleLink:
     return t
 
 
+@contextlib.asynccontextmanager
+async def _session() -> AsyncIterator[tuple[list[Any], FakePhone, BleLink]]:
+    """A fake phone pumping its link, and a transport recording its events; both ended whatever happens."""
+    events: list[Any] = []
+    phone = FakePhone()
+    pump = asyncio.create_task(phone.pump())
+    t = _transport(events)
+    try:
+        yield events, phone, t
+    finally:
+        await t.close()
+        pump.cancel()
+
+
 def test_session_survives_a_drop_and_nothing_is_written_meanwhile() -> None:
     async def body() -> None:
-        events: list[Any] = []
-        phone = FakePhone()
-        pump = asyncio.create_task(phone.pump())
-        t = _transport(events)
-        try:
+        async with _session() as (events, phone, t):
             await t.attach(phone.connect(247), "AA")
             await _until(lambda: any(isinstance(e, LinkUp) for e in events))
             session = t.link.session  # type: ignore[union-attr]
@@ -132,20 +144,13 @@ def test_session_survives_a_drop_and_nothing_is_written_meanwhile() -> None:
             await _until(lambda: len(phone.received) == 30, 10)
             assert phone.received == [bytes([i]) * 3000 for i in range(30)]  # all, in order, once
             assert isinstance(events[0], Attached) and any(isinstance(e, Detached) for e in events)
-        finally:
-            await t.close()
-            pump.cancel()
 
     asyncio.run(asyncio.wait_for(body(), 20))
 
 
 def test_smaller_frames_start_a_new_session_that_the_phone_sees_as_a_restart() -> None:
     async def body() -> None:
-        events: list[Any] = []
-        phone = FakePhone()
-        pump = asyncio.create_task(phone.pump())
-        t = _transport(events)
-        try:
+        async with _session() as (events, phone, t):
             await t.attach(phone.connect(517), "AA")
             await _until(lambda: any(isinstance(e, LinkUp) for e in events))
             old = t.link.session  # type: ignore[union-attr]
@@ -158,20 +163,13 @@ def test_smaller_frames_start_a_new_session_that_the_phone_sees_as_a_restart() -
             await t.send(Channel.CONTROL, b"after")
             await _until(lambda: phone.received[-1:] == [b"after"])
             assert phone.link is not None and phone.link.stats.peer_resets == 1  # the phone saw our restart
-        finally:
-            await t.close()
-            pump.cancel()
 
     asyncio.run(asyncio.wait_for(body(), 20))
 
 
 def test_malformed_notifications_are_counted_and_dropped() -> None:
     async def body() -> None:
-        events: list[Any] = []
-        phone = FakePhone()
-        pump = asyncio.create_task(phone.pump())
-        t = _transport(events)
-        try:
+        async with _session() as (events, phone, t):
             client = phone.connect(247)
             await t.attach(client, "AA")
             await _until(lambda: any(isinstance(e, LinkUp) for e in events))
@@ -181,9 +179,6 @@ def test_malformed_notifications_are_counted_and_dropped() -> None:
             await _until(lambda: phone.received[-1:] == [b"still fine"])
             stats = t.stats()
             assert stats["framing_errors"] >= 4 and not any(isinstance(e, PeerReset) for e in events)
-        finally:
-            await t.close()
-            pump.cancel()
 
     asyncio.run(asyncio.wait_for(body(), 20))
 

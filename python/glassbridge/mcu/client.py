@@ -39,7 +39,7 @@ from glassbridge.mcu.errors import (
 from glassbridge.mcu.transport import DEFAULT_BAUD, PortBack, PortLost, SerialTransport
 from glassbridge.protocol.link import Channel, Link, LinkDown, LinkUp, MessageReceived, PeerReset, Role, VersionMismatch
 from glassbridge.protocol.errors import MessageDecodeError
-from glassbridge.protocol.messages import decode, encode, pb
+from glassbridge.protocol.messages import decode, encode, enum_name, pb
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +49,6 @@ SAMPLE_RATE = 16000
 TRANSFER_CHUNK = 960
 #: Events a slow consumer of events() may fall behind before it loses the oldest.
 EVENT_QUEUE = 1024
-
-
-def _enum_name(enum: Any, value: int, prefix: str) -> str:
-    """`BUTTON_ACTION_DOUBLE_TAP` -> "double_tap"; an unknown value (newer firmware) -> "unknown(7)"."""
-    try:
-        return str(enum.Name(value)).removeprefix(prefix).lower()
-    except ValueError:
-        return f"unknown({value})"
 
 
 # ---- what the client returns --------------------------------------------------------------------------
@@ -71,7 +63,7 @@ class BatteryInfo:
 
     @classmethod
     def from_pb(cls, b: Any) -> BatteryInfo:
-        return cls(b.percent, b.millivolts, b.charging, _enum_name(pb.BatteryLevel, b.level, "BATTERY_LEVEL_"))
+        return cls(b.percent, b.millivolts, b.charging, enum_name(pb.BatteryLevel, b.level, "BATTERY_LEVEL_"))
 
 
 @dataclass(frozen=True)
@@ -96,7 +88,7 @@ class McuStatus:
     @classmethod
     def from_pb(cls, s: Any, link: dict[str, Any]) -> McuStatus:
         caps = [
-            _enum_name(pb.Capability, v.number, "CAPABILITY_")
+            enum_name(pb.Capability, v.number, "CAPABILITY_")
             for v in pb.Capability.DESCRIPTOR.values
             if v.number and s.capabilities & v.number
         ]
@@ -360,14 +352,14 @@ class Mcu:
             b = msg.button
             self._publish(
                 ButtonPressed(
-                    _enum_name(pb.ButtonId, b.button, "BUTTON_ID_"),
-                    _enum_name(pb.ButtonAction, b.action, "BUTTON_ACTION_"),
+                    enum_name(pb.ButtonId, b.button, "BUTTON_ID_"),
+                    enum_name(pb.ButtonAction, b.action, "BUTTON_ACTION_"),
                     b.at_ms,
                 )
             )
         elif body == "gesture":
             g = msg.gesture
-            self._publish(GestureDetected(_enum_name(pb.Gesture, g.gesture, "GESTURE_"), g.at_ms, g.confidence_pct))
+            self._publish(GestureDetected(enum_name(pb.Gesture, g.gesture, "GESTURE_"), g.at_ms, g.confidence_pct))
         elif body == "battery":
             self._publish(BatteryChanged(BatteryInfo.from_pb(msg.battery.battery), msg.battery.at_ms))
         elif body == "mic_audio":
@@ -380,7 +372,7 @@ class Mcu:
         elif body == "result" and msg.result.code:
             log.warning(
                 "the MCU reports %s: %s",
-                _enum_name(pb.ErrorCode, msg.result.code, "ERROR_CODE_"),
+                enum_name(pb.ErrorCode, msg.result.code, "ERROR_CODE_"),
                 msg.result.message,
             )
         else:
@@ -437,7 +429,7 @@ class Mcu:
     def _check(self, what: str, answer: Any) -> Any:
         if answer.WhichOneof("body") == "result" and answer.result.code != pb.ERROR_CODE_OK:
             code = answer.result.code
-            raise RequestFailedError(what, code, _enum_name(pb.ErrorCode, code, "ERROR_CODE_"), answer.result.message)
+            raise RequestFailedError(what, code, enum_name(pb.ErrorCode, code, "ERROR_CODE_"), answer.result.message)
         return answer
 
     async def status(self) -> McuStatus:
@@ -548,7 +540,7 @@ class Mcu:
     def _transfer_offset(self, status: Any, tid: int) -> int:
         if status.state == pb.TRANSFER_STATE_FAILED:
             raise TransferError(
-                f"the MCU refused transfer {tid}: {_enum_name(pb.ErrorCode, status.error, 'ERROR_CODE_')}"
+                f"the MCU refused transfer {tid}: {enum_name(pb.ErrorCode, status.error, 'ERROR_CODE_')}"
             )
         return int(status.offset)
 

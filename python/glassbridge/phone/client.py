@@ -41,7 +41,7 @@ from glassbridge.phone.errors import (
 from glassbridge.phone.upload import Upload, UploadReport
 from glassbridge.protocol.errors import MessageDecodeError
 from glassbridge.protocol.link import Channel, LinkDown, LinkUp, MessageReceived, PeerReset, VersionMismatch
-from glassbridge.protocol.messages import decode, encode, pb
+from glassbridge.protocol.messages import decode, encode, enum_name, pb
 
 __all__ = [
     "Answer",
@@ -62,13 +62,6 @@ SAMPLE_RATE = 16000
 AUDIO_FRAME_MAX = 1280
 #: Events waiting for a slow events() consumer; older ones are dropped (and counted) past this.
 EVENT_QUEUE = 256
-
-
-def _enum_name(enum: Any, value: int, prefix: str) -> str:
-    try:
-        return str(enum.Name(value)).removeprefix(prefix).lower()
-    except ValueError:
-        return f"unknown({value})"
 
 
 # ---- what the client returns ------------------------------------------------------------------------------
@@ -384,21 +377,21 @@ class Phone:
         elif body == "notification":
             n = msg.notification
             self._publish(NotificationEvent(
-                n.notification_id, _enum_name(pb.NotificationKind, n.kind, "NOTIFICATION_KIND_"), n.app, n.title,
-                n.text, _enum_name(pb.Icon, n.icon, "ICON_")))
+                n.notification_id, enum_name(pb.NotificationKind, n.kind, "NOTIFICATION_KIND_"), n.app, n.title,
+                n.text, enum_name(pb.Icon, n.icon, "ICON_")))
         elif body == "caption":
             c = msg.caption
-            self._publish(CaptionLine(c.stream_id, _enum_name(pb.CaptionKind, c.kind, "CAPTION_KIND_"), c.text,
+            self._publish(CaptionLine(c.stream_id, enum_name(pb.CaptionKind, c.kind, "CAPTION_KIND_"), c.text,
                                       c.final, c.language))
         elif body == "card":
             d = msg.card
-            self._publish(Card(d.card_id, _enum_name(pb.CardKind, d.kind, "CARD_KIND_"),
-                               _enum_name(pb.Icon, d.icon, "ICON_"), d.title, d.text, d.ttl_ms))
+            self._publish(Card(d.card_id, enum_name(pb.CardKind, d.kind, "CARD_KIND_"),
+                               enum_name(pb.Icon, d.icon, "ICON_"), d.title, d.text, d.ttl_ms))
         elif body == "assistant_answer":
             a = msg.assistant_answer
             self._publish(AnswerPart(msg.request_id, a.text, a.final, a.source, a.offline))
         elif body == "result" and msg.result.code:
-            log.warning("the phone reports %s: %s", _enum_name(pb.ErrorCode, msg.result.code, "ERROR_CODE_"),
+            log.warning("the phone reports %s: %s", enum_name(pb.ErrorCode, msg.result.code, "ERROR_CODE_"),
                         msg.result.message)
         else:
             log.debug("unhandled message from the phone: %s", body)
@@ -618,6 +611,6 @@ class Phone:
 def _check(what: str, answer: pb.Message) -> pb.Message:
     if answer.WhichOneof("body") == "result" and answer.result.code != pb.ERROR_CODE_OK:
         code = answer.result.code
-        raise RequestFailed(what, code, _enum_name(pb.ErrorCode, code, "ERROR_CODE_"), answer.result.message)
+        raise RequestFailed(what, code, enum_name(pb.ErrorCode, code, "ERROR_CODE_"), answer.result.message)
     return answer
 

@@ -16,6 +16,8 @@ order, defaults omitted. No I/O here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError
 from google.protobuf.message import Message as _ProtoMessage
@@ -24,7 +26,7 @@ from glassbridge.protocol import glassbridge_pb2 as pb
 from glassbridge.protocol.errors import MessageDecodeError, MessageLimitError
 from glassbridge.protocol.glassbridge_limits import LIMITS
 
-__all__ = ["LIMITS", "body", "body_name", "check_limits", "decode", "encode", "limit_of", "pb"]
+__all__ = ["LIMITS", "body", "body_name", "check_limits", "decode", "encode", "enum_name", "limit_of", "pb"]
 
 
 def limit_of(field: FieldDescriptor) -> int | None:
@@ -93,3 +95,14 @@ def body(msg: pb.Message) -> _ProtoMessage | None:
     """The body sub-message that is set (e.g. the DisplayCard), or None when the body is empty."""
     name = body_name(msg)
     return None if name is None else getattr(msg, name)
+
+
+def enum_name(enum: Any, value: int, prefix: str) -> str:
+    """A protobuf enum value as a short name: ``enum_name(pb.ButtonAction, 2, "BUTTON_ACTION_")`` -> "double_tap".
+
+    A value this build does not know (a newer peer's) becomes "unknown(7)" instead of an error: enums are open.
+    """
+    try:
+        return str(enum.Name(value)).removeprefix(prefix).lower()
+    except ValueError:
+        return f"unknown({value})"
