@@ -20,9 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from glassbridge import _native
-from glassbridge.protocol.link import Link, LinkDown, LinkUp, MessageReceived, PeerReset, Role, VersionMismatch
+from glassbridge.protocol.link import Link, Role
 from glassbridge.protocol.messages import pb
 from protocol.tools import vector_file
+from tests.conformance import transcripts
 from tests.reference import cobs_ref, crc32c_ref
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,46 +167,11 @@ def test_engine_hello_widest_fits_min_frame() -> None:
     assert h.firmware_version == "x" * 31 and h.capabilities == 0xFFFFFFFF and h.max_frame == 128
 
 
-def event_name(ev: object) -> str:
-    return {MessageReceived: "message", LinkUp: "link_up", LinkDown: "link_down", PeerReset: "peer_reset",
-            VersionMismatch: "version_mismatch"}[type(ev)]
-
-
 @pytest.mark.parametrize("name", ["transcript_uart.txt", "transcript_packet.txt"])
 def test_transcript(name: str) -> None:
     steps = records(name)
-    cfg = steps[0]
-    assert "config" in cfg
-    link = Link(profile=cfg["profile"], session=int(cfg["session"]), role=Role(int(cfg["role"])),  # type: ignore[arg-type]
-                max_frame=int(cfg["max_frame"]), window=int(cfg["window"]), max_message=int(cfg["max_message"]),
-                tx_queue_bytes=int(cfg["tx_queue_bytes"]), firmware_version=cfg["firmware_version"])
-    pending: list[object] = []
-    for i, step in enumerate(steps[1:], start=2):
-        t = int(step["t"])
-        where = f"{name} record {i}: {step}"
-        if "in" in step:
-            link.receive(bytes.fromhex(step["in"]), t)
-        elif "out" in step:
-            assert link.poll_tx(t) == bytes.fromhex(step["out"]), where
-        elif "quiet" in step:
-            assert link.poll_tx(t) is None, where
-        elif "send" in step:
-            link.send(int(step["send"]), bytes.fromhex(step["data"]), t)
-        elif "event" in step:
-            if not pending:
-                pending = list(link.poll_events())
-            assert pending, where
-            ev = pending.pop(0)
-            assert event_name(ev) == step["event"], where
-            if isinstance(ev, MessageReceived):
-                assert ev.channel == int(step["channel"]) and ev.data == bytes.fromhex(step["data"]), where
-            if "peer_session" in step:
-                assert isinstance(ev, (LinkUp, PeerReset)) and ev.peer.session == int(step["peer_session"]), where
-            if "dropped" in step:
-                assert isinstance(ev, PeerReset) and ev.dropped == int(step["dropped"]), where
-        if "pending" in step:
-            assert link.tx_pending == int(step["pending"]), where
-    assert not pending and not link.poll_events()
+    link = Link(profile=steps[0]["profile"], **transcripts.link_options(steps[0]))  # type: ignore[arg-type]
+    assert transcripts.replay(link, name, steps) > 0
 
 
 @settings(max_examples=150, deadline=None)

@@ -16,16 +16,9 @@ import pytest
 
 from glassbridge.companion.link import HEADER, PyLink, initial_sequence
 from glassbridge.protocol.glassbridge_pb2 import Hello
-from glassbridge.protocol.link import (
-    LinkDown,
-    LinkState,
-    LinkUp,
-    MessageReceived,
-    PeerReset,
-    Role,
-    VersionMismatch,
-)
+from glassbridge.protocol.link import LinkState, Role, VersionMismatch
 from protocol.tools import vector_file
+from tests.conformance import transcripts
 
 VECTORS = Path(__file__).resolve().parents[2] / "protocol" / "vectors"
 
@@ -123,49 +116,9 @@ def test_isn_example() -> None:
     assert initial_sequence(0x1234ABCD, 0x5EED0001) == 0xE715  # SPEC.md 5.1
 
 
-def event_name(ev: object) -> str:
-    return {MessageReceived: "message", LinkUp: "link_up", LinkDown: "link_down", PeerReset: "peer_reset",
-            VersionMismatch: "version_mismatch"}[type(ev)]
-
-
 def test_transcript_packet() -> None:
     steps = records("transcript_packet.txt")
-    cfg = steps[0]
-    assert "config" in cfg and cfg["profile"] == "packet"
-    link = PyLink(session=int(cfg["session"]), role=Role(int(cfg["role"])), max_frame=int(cfg["max_frame"]),
-                  window=int(cfg["window"]), max_message=int(cfg["max_message"]),
-                  tx_queue_bytes=int(cfg["tx_queue_bytes"]), firmware_version=cfg["firmware_version"])
-    pending: list[object] = []
-    checked = 0
-    for i, step in enumerate(steps[1:], start=2):
-        t = int(step["t"])
-        where = f"transcript_packet.txt record {i}: {step}"
-        if "in" in step:
-            link.receive(bytes.fromhex(step["in"]), t)
-        elif "out" in step:
-            got = link.poll_tx(t)
-            assert got is not None and got.hex() == step["out"], where
-            checked += 1
-        elif "quiet" in step:
-            assert link.poll_tx(t) is None, where
-            # next_deadline must not claim work is due now when poll_tx had none.
-            assert link.next_deadline(t) > t, where
-        elif "send" in step:
-            link.send(int(step["send"]), bytes.fromhex(step["data"]), t)
-        elif "event" in step:
-            if not pending:
-                pending = list(link.poll_events())
-            assert pending, where
-            ev = pending.pop(0)
-            assert event_name(ev) == step["event"], where
-            if isinstance(ev, MessageReceived):
-                assert ev.channel == int(step["channel"]) and ev.data == bytes.fromhex(step["data"]), where
-            if "peer_session" in step:
-                assert isinstance(ev, (LinkUp, PeerReset)) and ev.peer.session == int(step["peer_session"]), where
-            if "dropped" in step:
-                assert isinstance(ev, PeerReset) and ev.dropped == int(step["dropped"]), where
-        if "pending" in step:
-            assert link.tx_pending == int(step["pending"]), where
-    assert not pending and not link.poll_events()
-    assert checked == sum(1 for s in steps if "out" in s) > 0
+    assert steps[0]["profile"] == "packet"
+    link = PyLink(**transcripts.link_options(steps[0]))
+    assert transcripts.replay(link, "transcript_packet.txt", steps) == sum(1 for s in steps if "out" in s) > 0
     assert link.stats.framing_errors == 0
