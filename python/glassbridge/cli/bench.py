@@ -156,6 +156,21 @@ def _write_json(path: Path | None, doc: dict[str, Any], console: Any) -> None:
     console.print(f"JSON written to {path}")
 
 
+def _at_least(option: str, value: int, minimum: int) -> None:
+    if value < minimum:
+        raise _UsageError(f"{option} must be at least {minimum}, got {value}")
+
+
+def _check_plot(path: Path) -> None:
+    """--plot writes a PNG with matplotlib: check both before minutes of measuring, not after."""
+    if path.suffix.lower() != ".png":
+        raise _UsageError(f"--plot writes a PNG: give a file name ending in .png, got {path}")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise RuntimeError("--plot needs matplotlib: pip install 'glassbridge[bench]'") from None
+
+
 def _run_preprocess(args: argparse.Namespace, console: Any) -> int:
     from glassbridge.bench import report
     from glassbridge.bench.cases import CASES, select
@@ -167,12 +182,10 @@ def _run_preprocess(args: argparse.Namespace, console: Any) -> int:
         return 0
     settings = Settings.quick_settings() if args.quick else Settings()
     if args.rounds is not None:
-        if args.rounds < 1:
-            raise _UsageError(f"--rounds must be at least 1, got {args.rounds}")
+        _at_least("--rounds", args.rounds, 1)
         settings.rounds = args.rounds
     if args.cold_pool_mb is not None:
-        if args.cold_pool_mb < 1:
-            raise _UsageError(f"--cold-pool-mb must be at least 1, got {args.cold_pool_mb}")
+        _at_least("--cold-pool-mb", args.cold_pool_mb, 1)
         settings.cold_pool_bytes = args.cold_pool_mb * MIB
     if args.seed is not None:
         settings.seed = args.seed
@@ -186,12 +199,7 @@ def _run_preprocess(args: argparse.Namespace, console: Any) -> int:
     settings.isas = not args.no_isas
     settings.libyuv = not args.no_libyuv
     if args.plot is not None:
-        if args.plot.suffix.lower() != ".png":
-            raise _UsageError(f"--plot writes a PNG: give a file name ending in .png, got {args.plot}")
-        try:  # fail before a minute of timing, not after
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise RuntimeError("--plot needs matplotlib: pip install 'glassbridge[bench]'") from None
+        _check_plot(args.plot)
     doc = run_benchmark(settings, report.RichReporter(console))
     out = _stdout_console()
     for table in report.preprocess_tables(doc):
@@ -218,8 +226,7 @@ def _run_vision(args: argparse.Namespace, console: Any) -> int:
 
     settings = VisionSettings.quick_settings() if args.quick else VisionSettings()
     if args.rounds is not None:
-        if args.rounds < 1:
-            raise _UsageError(f"--rounds must be at least 1, got {args.rounds}")
+        _at_least("--rounds", args.rounds, 1)
         settings.rounds = args.rounds
     doc = run_vision_benchmark(settings, report.RichReporter(console))
     out = _stdout_console()
@@ -239,11 +246,10 @@ def _run_link(args: argparse.Namespace, console: Any) -> int:
     settings.board = args.board
     settings.seed = args.seed
     if args.runs is not None:
-        if args.runs < 1:
-            raise _UsageError(f"--runs must be at least 1, got {args.runs}")
+        _at_least("--runs", args.runs, 1)
         settings.runs = args.runs
-    if args.plot is not None and args.plot.suffix.lower() != ".png":
-        raise _UsageError(f"--plot writes a PNG: give a file name ending in .png, got {args.plot}")
+    if args.plot is not None:
+        _check_plot(args.plot)
     with console.status("link benchmark") as status:
         doc = run_link_benchmark(settings, progress=lambda text: status.update(f"link benchmark: {text}"))
     _stdout_console().print(report.link_table(doc))
@@ -261,12 +267,10 @@ def _run_ble(args: argparse.Namespace, console: Any) -> int:
 
     settings = BleBenchSettings.quick_settings() if args.quick else BleBenchSettings()
     if args.runs is not None:
-        if args.runs < 1:
-            raise _UsageError(f"--runs must be at least 1, got {args.runs}")
+        _at_least("--runs", args.runs, 1)
         settings.runs = args.runs
     if args.baseline_runs is not None:
-        if args.baseline_runs < 0:
-            raise _UsageError(f"--baseline-runs must be at least 0, got {args.baseline_runs}")
+        _at_least("--baseline-runs", args.baseline_runs, 0)
         settings.baseline_runs = args.baseline_runs
     if args.mtus:
         bad = [m for m in args.mtus if not 131 <= m <= 517]
@@ -274,17 +278,11 @@ def _run_ble(args: argparse.Namespace, console: Any) -> int:
             raise _UsageError(f"--mtu {bad[0]}: the glassbridge link runs on ATT MTU 131 to 517")
         settings.mtus = tuple(dict.fromkeys(args.mtus))
     if args.drops is not None:
-        if args.drops < 1:
-            raise _UsageError(f"--drops must be at least 1, got {args.drops}")
+        _at_least("--drops", args.drops, 1)
         settings.disconnects = (0, args.drops)
     settings.workdir = args.workdir
     if args.plot is not None:
-        if args.plot.suffix.lower() != ".png":
-            raise _UsageError(f"--plot writes a PNG: give a file name ending in .png, got {args.plot}")
-        try:  # fail before minutes of uploads, not after
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise RuntimeError("--plot needs matplotlib: pip install 'glassbridge[bench]'") from None
+        _check_plot(args.plot)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     if console.is_terminal:
