@@ -54,3 +54,44 @@ def test_reconnection_after_the_phone_rotated_its_private_address(tmp_path: Path
         # The same bonded glasses talked to it over an authenticated link after the rotation.
         assert st["pairings"] and len(st["pairings"]) == 1  # no new pairing was needed
         assert any(link["state"] == "UP" or link["stats"]["messages_rx"] > 0 for link in st["links"].values())
+
+
+def test_uplink_writes_failing_with_gatt_errors_lose_nothing(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The phone refuses 20 uplink writes with an ATT error (Unlikely Error 0x0E): for write commands ATT has no
+    answer, so those frames simply never reach the phone's link; the glasses' link must resend them and the upload
+    must arrive whole, verified by the phone's own SHA-256."""
+    import hashlib
+    import os
+
+    with BleRig(tmp_path / "rig") as rig:
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", rig.bus_address)
+        data = os.urandom(150_000)  # ~1 s on the air: room to arm the failures mid-stream
+
+        async def body() -> dict[str, Any]:
+            store = BondStore(tmp_path / "bond.json")
+            await pair_phone(store, AutoPairingUI(True), name=rig.companion_name, scan_timeout=5.0)
+            async with await Phone.open(bonds=store, policy=POLICY) as phone:
+                await phone.wait_until_up(30)
+                upload = asyncio.create_task(phone.upload("photo", data, "gatt-errors.jpg"))
+                # Arm the failures once data is streaming, so the refused writes are the upload's data frames.
+                deadline = time.monotonic() + 20
+                while not any(t["bytes_received"] for t in (await asyncio.to_thread(
+                        rig.companion_ctl, {"cmd": "status"}))["transfers"]):
+                    assert time.monotonic() < deadline and not upload.done(), "no data reached the phone"
+                    await asyncio.sleep(0.005)
+                armed = await asyncio.to_thread(rig.companion_ctl, {"cmd": "fail-writes", "count": 20, "error": 14})
+                assert armed["ok"], armed
+                await upload
+                return (await phone.status()).to_dict()
+
+        glasses = asyncio.run(asyncio.wait_for(body(), 90))
+        st = rig.companion_ctl({"cmd": "status"})
+        [transfer] = st["transfers"]
+        assert transfer["state"] == "verified" and transfer["sha256"] == hashlib.sha256(data).hexdigest()
+        assert transfer["bytes_received"] == len(data)  # nothing reached the phone's application twice
+        assert st["frames_dropped"] == 20  # the phone refused exactly the injected writes
+        [phone_link] = st["links"].values()
+        # Every frame the glasses wrote either reached the phone's link or was refused: none vanished unnoticed.
+        assert glasses["link"]["frames_tx"] == phone_link["stats"]["frames_rx"] + 20
+        assert glasses["link"]["retransmits"] >= 20  # and the glasses' link resent what was refused
