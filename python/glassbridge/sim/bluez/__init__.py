@@ -2,7 +2,8 @@
 
 bleak's unmodified BlueZ backend and glassbridge's own Agent1 talk to `BluezService` exactly as they would to
 bluetoothd; every GATT operation is real ATT and every pairing real SMP between bumble stacks. See service.py
-for the lifecycle, device.py for connection/pairing/security, gatt.py for GATT, agent.py for agents.
+for the lifecycle, device.py for connection/pairing/security, gatt.py for GATT, cache.py for the GATT cache of
+bonded devices, agent.py for agents.
 """
 
 from __future__ import annotations

@@ -2,8 +2,14 @@
 
 Connect (src/device.c dev_connect, with the kernel's part done by bumble on the adapter's controller):
     LE connection -> Connected=true -> (bonded: encrypt with the stored LTK; the peer has no key -> the link is
-    dropped and Connect fails with "le-connection-key-missing") -> ATT MTU exchange asking 517 -> primary
-    service, characteristic and descriptor discovery -> GATT objects exported -> ServicesResolved=true -> reply.
+    dropped and Connect fails with "le-connection-key-missing") -> ATT MTU exchange asking 517 -> the remote
+    database: for a bonded device with a GATT cache (cache.py) whose database has a Database Hash
+    characteristic, one read of the server's hash, and the cached database when it matches; otherwise primary
+    service, characteristic and descriptor discovery, then a Database Hash read when the server has one (the
+    cache of a bonded device is rewritten) -> Service Changed indications enabled (its CCCD written, on every
+    connection, as gatt-client's register_service_changed) -> GATT objects exported -> ServicesResolved=true
+    -> reply. A Service Changed indication rediscovers the primary services in its handle range, replaces
+    their objects and rewrites the cache.
 Pair (pair_device): InProgress while a Connect/Pair runs; AlreadyExists when bonded; connects first if needed
     (and drops that link again if pairing fails); SMP with the IO capability of the caller's agent, else the
     default agent, else NoInputNoOutput; LE Secure Connections, MITM and bonding requested; the outcome mapped
@@ -15,22 +21,26 @@ Security raised by the stack (gatt_request): a request answered with Insufficien
     (or Encryption Key Size) raises security once - encrypt with the bond's key, or pair via the default agent
     when there is no bond (or the bond's key is not authenticated and authentication was asked) - and is
     retried once; a peer's SMP Security Request does the same.
-Disconnection: every GATT object is removed (bonded devices too: this service does not cache the remote
-    database), ServicesResolved and Connected become false.
+Disconnection: every GATT object is removed, ServicesResolved and Connected become false. (bluetoothd keeps
+    the objects of a device whose database it caches while it is disconnected; here they are exported again
+    from the cache on the next Connect.)
 
 Not modelled: BR/EDR, auto-connect of bonded devices, temporary-device expiry after discovery, Appearance,
-Icon, Class, ConnectProfile/DisconnectProfile, GATT database caching across connections.
+Icon, Class, ConnectProfile/DisconnectProfile, the in-memory cache of unbonded devices ([GATT] Cache = always
+keeps it while the device object lives: here an unbonded device is rediscovered on every connection), the
+Client/Server Supported Features characteristics (robust caching, EATT) and Database Out Of Sync recovery.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 
-from bumble import att, core, hci, smp
+from bumble import att, core, gatt, hci, smp
 from bumble.device import Connection
-from bumble.gatt_client import Client
+from bumble.gatt_client import Client, ServiceProxy
 from bumble.keys import PairingKeys
 from dbus_fast import Variant
 from dbus_fast.constants import PropertyAccess
@@ -47,7 +57,8 @@ from glassbridge.sim.bluez.dbustypes import (
 
 from glassbridge.sim.bluez.agent import Agent, AgentDelegate
 from glassbridge.sim.bluez.errors import BluezError, att_error, auth_error, le_connect_error
-from glassbridge.sim.bluez.gatt import CharacteristicInterface, DescriptorInterface, ServiceInterface1
+from glassbridge.sim.bluez.cache import DATABASE_HASH, SERVICE_CHANGED, find_characteristic, snapshot
+from glassbridge.sim.bluez.gatt import CCCD_UUID, CharacteristicInterface, DescriptorInterface, ServiceInterface1
 from glassbridge.sim.bluez.naming import address_str, address_type_str, advertising_properties, uuid_str
 
 if TYPE_CHECKING:
@@ -93,7 +104,11 @@ class BluezDevice(ServiceInterface):
         self.connection: Connection | None = None
         self.services_resolved = False
         self.mtu = 23
-        self._gatt: list[tuple[str, ServiceInterface]] = []
+        self._gatt: dict[int, list[tuple[str, ServiceInterface]]] = {}  # exported objects by service handle
+        self._services: list[ServiceProxy] = []  # the resolved database of the current connection
+        self._db_hash: bytes | None = None
+        self._sc_lock = asyncio.Lock()
+        self._sc_tasks: set[asyncio.Future[None]] = set()
         self._chars: list[CharacteristicInterface] = []
         self._op: str | None = None  # "connect" or "pair" while one runs
         self._connect_task: asyncio.Future[Connection] | None = None
@@ -417,14 +432,30 @@ class BluezDevice(ServiceInterface):
         self.emit_properties_changed({"Connected": True})
 
     async def _resolve_services(self) -> None:
+        """Resolve the remote database: from the GATT cache of a bonded device when the server's Database Hash
+        still matches, else by discovery; then register for Service
+        Changed and export the objects (cache.py describes bluetoothd's rules)."""
         conn = self.require_connected()
         client = conn.gatt_client
+        cache = self.service.gatt_cache
+        cached = cache.load(self.identity) if (cache is not None and self.bonded and self.identity) else None
+        services: list[ServiceProxy] | None = None
+        db_hash: bytes | None = None
+        from_cache = False
         try:
-            services = await client.discover_services()
-            for svc in services:
-                await client.discover_characteristics([], svc)
-                for char in svc.characteristics:
-                    await client.discover_descriptors(char)
+            if cached is not None and cached.has_hash_characteristic:
+                db_hash = await self._read_db_hash(client)
+                if db_hash is not None and db_hash == cached.db_hash:
+                    log.info("%s: DB Hash match: GATT database taken from the cache", self.path)
+                    services = cached.proxies(client)
+                    from_cache = True
+                else:
+                    log.info("%s: DB Hash differs from the cached one: rediscovering", self.path)
+            if services is None:
+                services = await self._discover(client, 0x0001, 0xFFFF)
+                if db_hash is None and find_characteristic(services, DATABASE_HASH) is not None:
+                    db_hash = await self._read_db_hash(client)
+            await self._register_service_changed(conn, services)
         except att.ATT_Error as exc:
             raise BluezError("Failed", "le-connection-gatt-browsing") from exc
         except (asyncio.CancelledError, core.BaseBumbleError) as exc:
@@ -433,26 +464,145 @@ class BluezDevice(ServiceInterface):
             raise
         if self.connection is not conn:
             raise le_connect_error(hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR)
-        self._export_gatt(services)
-        self.gatt_uuids = [uuid_str(s.uuid) for s in services]
+        self._services = sorted(services, key=lambda s: s.handle)
+        self._db_hash = db_hash
+        if not from_cache:
+            self._store_cache()
+        for svc in self._services:
+            self._export_service(svc)
+        self.gatt_uuids = [uuid_str(s.uuid) for s in self._services]
         self.services_resolved = True
         self.emit_properties_changed({"UUIDs": self.uuids, "ServicesResolved": True})
 
-    def _export_gatt(self, services: list[Any]) -> None:
+    async def _discover(self, client: Client, start: int, end: int) -> list[ServiceProxy]:
+        """Primary services in [start, end] (Read By Group Type), their characteristics and descriptors."""
+        services: list[ServiceProxy] = []
+        handle = start
+        while handle <= end:
+            rsp = await client.send_request(att.ATT_Read_By_Group_Type_Request(
+                starting_handle=handle, ending_handle=end,
+                attribute_group_type=gatt.GATT_PRIMARY_SERVICE_ATTRIBUTE_TYPE))
+            if rsp is None:
+                break
+            if rsp.op_code == att.Opcode.ATT_ERROR_RESPONSE:
+                if rsp.error_code != att.ErrorCode.ATTRIBUTE_NOT_FOUND:
+                    raise att.ATT_Error(rsp.error_code, message="primary service discovery failed")
+                break
+            if not rsp.attributes:
+                break
+            for attr_handle, end_group, value in rsp.attributes:
+                if attr_handle < handle or end_group < attr_handle:
+                    raise att.ATT_Error(att.ErrorCode.INVALID_HANDLE, message="bogus service handles")
+                services.append(ServiceProxy(client, attr_handle, end_group, core.UUID.from_bytes(value), True))
+            last = rsp.attributes[-1][1]
+            if last >= 0xFFFF:
+                break
+            handle = last + 1
         for svc in services:
-            spath = f"{self.path}/service{svc.handle:04x}"
-            self._add_gatt(spath, ServiceInterface1(svc, self.path))
+            await client.discover_characteristics([], svc)
             for char in svc.characteristics:
-                cpath = f"{spath}/char{char.handle - 1:04x}"  # the declaration handle, as BlueZ names it
-                ci = CharacteristicInterface(self, char, spath, cpath)
-                self._chars.append(ci)
-                self._add_gatt(cpath, ci)
-                for desc in char.descriptors:
-                    self._add_gatt(f"{cpath}/desc{desc.handle:04x}", DescriptorInterface(self, desc, cpath))
+                await client.discover_descriptors(char)
+        return services
 
-    def _add_gatt(self, path: str, iface: ServiceInterface) -> None:
+    async def _read_db_hash(self, client: Client) -> bytes | None:
+        """The server's Database Hash (Read By Type 0x2B2A over the whole range); None when unreadable."""
+        try:
+            values = await client.read_characteristics_by_uuid(DATABASE_HASH, None)
+        except att.ATT_Error as exc:
+            log.info("%s: reading the Database Hash failed: %s", self.path, exc)
+            return None
+        if not values or len(values[0]) != 16:
+            return None
+        return bytes(values[0])
+
+    async def _register_service_changed(self, conn: Connection, services: list[ServiceProxy]) -> None:
+        """Enable Service Changed indications (BlueZ's register_service_changed, on every connection)."""
+        sc = find_characteristic(services, SERVICE_CHANGED)
+        if sc is None:
+            return
+        cccd = sc.get_descriptor(CCCD_UUID)
+        if cccd is None:
+            return
+        client = conn.gatt_client
+        client.indication_subscribers.setdefault(sc.handle, set()).add(
+            lambda value: self._on_service_changed(conn, bytes(value)))
+        try:
+            await client.write_value(cccd.handle, struct.pack("<H", 0x0002), with_response=True)
+        except att.ATT_Error as exc:  # BlueZ logs "Failed to register handler for Service Changed"
+            log.warning("%s: enabling Service Changed indications failed: %s", self.path, exc)
+
+    def _on_service_changed(self, conn: Connection, value: bytes) -> None:
+        if len(value) != 4 or self.connection is not conn:
+            return
+        start, end = struct.unpack("<HH", value)
+        if start > end:
+            log.info("%s: Service Changed with invalid handles %04x-%04x", self.path, start, end)
+            return
+        log.info("%s: Service Changed %04x-%04x: rediscovering that range", self.path, start, end)
+        task = asyncio.ensure_future(self._rediscover(conn, start, end))
+        self._sc_tasks.add(task)
+        task.add_done_callback(self._sc_tasks.discard)
+
+    async def _rediscover(self, conn: Connection, start: int, end: int) -> None:
+        """process_service_changed: replace the services in [start, end] with what the server has now."""
+        async with self._sc_lock:
+            if self.connection is not conn or not self.services_resolved:
+                return
+            client = conn.gatt_client
+            try:
+                found = await self._discover(client, start, end)
+                hash_char = find_characteristic(
+                    [s for s in self._services if not start <= s.handle <= end] + found, DATABASE_HASH)
+                db_hash = await self._read_db_hash(client) if hash_char is not None else None
+            except (att.ATT_Error, core.BaseBumbleError, asyncio.CancelledError) as exc:
+                log.warning("%s: rediscovery after Service Changed failed: %s", self.path, exc)
+                return
+            if self.connection is not conn:
+                return
+            gone = [s for s in self._services if start <= s.handle <= end]
+            for svc in gone:
+                self._unexport_service(svc)
+            self._services = sorted([s for s in self._services if s not in gone] + found, key=lambda s: s.handle)
+            self._db_hash = db_hash
+            self._store_cache()
+            for svc in found:
+                self._export_service(svc)
+            uuids = [uuid_str(s.uuid) for s in self._services]
+            if uuids != self.gatt_uuids:
+                self.gatt_uuids = uuids
+                self.emit_properties_changed({"UUIDs": self.uuids})
+
+    def _store_cache(self) -> None:
+        """Write the current database to the GATT cache (bonded devices only: store_gatt_db)."""
+        cache = self.service.gatt_cache
+        if cache is None or not self.bonded or self.identity is None:
+            return
+        cache.save(self.identity, snapshot(self._services, self._db_hash))
+
+    def _export_service(self, svc: ServiceProxy) -> None:
+        objs: list[tuple[str, ServiceInterface]] = []
+        spath = f"{self.path}/service{svc.handle:04x}"
+        self._add_gatt(objs, spath, ServiceInterface1(svc, self.path))
+        for char in svc.characteristics:
+            cpath = f"{spath}/char{char.handle - 1:04x}"  # the declaration handle, as BlueZ names it
+            ci = CharacteristicInterface(self, char, spath, cpath)
+            self._chars.append(ci)
+            self._add_gatt(objs, cpath, ci)
+            for desc in char.descriptors:
+                self._add_gatt(objs, f"{cpath}/desc{desc.handle:04x}", DescriptorInterface(self, desc, cpath))
+        self._gatt[svc.handle] = objs
+
+    def _unexport_service(self, svc: ServiceProxy) -> None:
+        for path, iface in reversed(self._gatt.pop(svc.handle, [])):
+            if isinstance(iface, CharacteristicInterface):
+                iface.release()
+                if iface in self._chars:
+                    self._chars.remove(iface)
+            self.service.unexport(path)
+
+    def _add_gatt(self, objs: list[tuple[str, ServiceInterface]], path: str, iface: ServiceInterface) -> None:
         self.service.export(path, iface)
-        self._gatt.append((path, iface))
+        objs.append((path, iface))
 
     def _on_disconnection(self, conn: Connection, reason: int) -> None:
         if self.connection is not conn:
@@ -464,9 +614,12 @@ class BluezDevice(ServiceInterface):
         self._chars.clear()
         resolved = self.services_resolved
         self.services_resolved = False
-        for path, _ in reversed(self._gatt):
-            self.service.unexport(path)
+        for handle in sorted(self._gatt, reverse=True):
+            for path, _ in reversed(self._gatt[handle]):
+                self.service.unexport(path)
         self._gatt.clear()
+        self._services = []
+        self._db_hash = None
         self.mtu = 23
         changed: dict[str, Any] = {"Connected": False}
         if resolved:
@@ -528,6 +681,8 @@ class BluezDevice(ServiceInterface):
         self.set_bond(identity, keys)
         self.service.identity_known(self, identity)
         self.service.save_info(self)
+        if self.services_resolved:  # bonded while connected: the database resolved so far is cached now
+            self._store_cache()
 
     def _on_security_request(self, conn: Connection) -> None:
         # Pair is pairing already; a bonded Connect encrypts by itself before anything else.

@@ -34,6 +34,7 @@ from dbus_fast.service import ServiceInterface
 
 from glassbridge.sim.bluez.adapter import AdapterInterface
 from glassbridge.sim.bluez.agent import AGENT_MANAGER_IFACE, AgentDelegate, AgentManager, AgentManagerInterface
+from glassbridge.sim.bluez.cache import GattCache
 from glassbridge.sim.bluez.device import BluezDevice
 from glassbridge.sim.bluez.errors import BluezError
 from glassbridge.sim.bluez.gatt import CharacteristicInterface
@@ -74,6 +75,7 @@ class BluezService:
         self.agents = AgentManager(lambda: self.bus, agent_timeout)
         self.adapter = AdapterInterface(self)
         self.store: DeviceStore | None = None
+        self.gatt_cache: GattCache | None = None
         self.devices: dict[str, BluezDevice] = {}  # by object path
         self._by_address: dict[str, BluezDevice] = {}  # by identity (bonded) or on-air address string
         self._by_handle: dict[int, BluezDevice] = {}
@@ -106,6 +108,7 @@ class BluezService:
             await self.device.power_on()
         self.store = DeviceStore(self.state_dir, address_str(self.adapter_address))
         self.device.keystore = self.store.keystore
+        self.gatt_cache = GattCache(self.state_dir)
         await self.device.refresh_resolving_list()
         self.device.pairing_config_factory = self._pairing_config
         self.device.on("advertisement", self._on_advertisement)
@@ -355,6 +358,8 @@ class BluezService:
         for addr in {dev.identity, dev.address} - {None}:
             assert addr is not None
             await self.store.forget(addr)
+            if self.gatt_cache is not None:
+                self.gatt_cache.delete(addr)
         await self.device.refresh_resolving_list()
         del self.devices[path]
         for key in [k for k, v in self._by_address.items() if v is dev]:

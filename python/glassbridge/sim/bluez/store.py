@@ -3,6 +3,7 @@
 - keys.json: bumble's JsonKeyStore (LTK, IRK, identity address per bonded peer), namespaced by the adapter's
   address; bumble's SMP writes it when a pairing completes and reads it to encrypt and to resolve RPAs.
 - devices.json: what BlueZ stores next to the keys and bumble does not: Name, Trusted.
+- cache/<identity>: the GATT cache of each bonded device (cache.py); RemoveDevice deletes it with the bond.
 
 A new BluezService on the same state_dir restores its bonded devices from both files, as bluetoothd does at
 start.
