@@ -52,8 +52,9 @@ def test_bench_ble_quick_writes_json_and_chart(tmp_path: Path) -> None:
         forward, reverse = c["forward_by_kind"], c["reverse_by_kind"]
         if c["contender"] == "glassbridge":
             assert forward.get("write_command", 0) > 0, c
-            # No write requests but the CCCD write (subscribe) after each reconnection.
-            assert forward.get("write_request", 0) == reverse.get("write_response", 0) <= c["disconnects"], c
+            # No write requests but two CCCD writes after each reconnection: the application's subscribe and
+            # BlueZ's own Service Changed registration (gatt-client's register_service_changed, every connection).
+            assert forward.get("write_request", 0) == reverse.get("write_response", 0) <= 2 * c["disconnects"], c
         else:
             assert "write_command" not in forward, c
             # Every chunk acknowledged: one write response per write request (a drop may eat the last one).

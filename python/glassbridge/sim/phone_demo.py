@@ -64,16 +64,16 @@ def _jpeg(photo: Path) -> bytes:
 
     with Image.open(photo) as img:
         out = io.BytesIO()
-        img.convert("RGB").save(out, format="JPEG", quality=85)
+        img.convert("RGB").save(out, format="JPEG", quality=95)  # ~100 KB: long enough on air for two drops
     return out.getvalue()
 
 
-async def _until(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
+async def _until(check: Callable[[], Awaitable[bool]], timeout: float, what: str, *, poll: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while not await check():
         if time.monotonic() > deadline:
             raise TimeoutError(f"phone demo: gave up waiting for {what} after {timeout:.0f} s")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(poll)
 
 
 async def _snapshot(fw: Any, out: Path, name: str, result: DemoResult) -> None:
@@ -130,7 +130,7 @@ async def _demo(rig: Any, out: Path, photo: Path, console: Console) -> DemoResul
                 async def far_enough(f: float = fraction) -> bool:
                     return upload.done() or await arrived() >= f * len(data)
 
-                await _until(far_enough, 60, f"{fraction:.0%} of the upload")
+                await _until(far_enough, 60, f"{fraction:.0%} of the upload", poll=0.005)
                 if not upload.done():
                     await asyncio.to_thread(rig.ctl, {"cmd": "drop"})
                     result.drops += 1
