@@ -531,6 +531,14 @@ def _request(path: str, request: dict[str, Any], timeout: float) -> dict[str, An
     return answer
 
 
+def _ask(process: RigProcess, what: str, path: str, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """_request, with the process's log in the error when it cannot answer."""
+    try:
+        return _request(path, request, timeout)
+    except (OSError, ValueError) as exc:
+        raise BleRigError(f"{what} ctl {request}: {exc}\n{process.describe()}") from exc
+
+
 class BleRig:
     """The whole simulated BLE rig for a test or a demo: private bus + rig process + companion process.
 
@@ -701,19 +709,13 @@ class BleRig:
         """One request to the rig's ctl socket; BleRigError (with the rig's log) if it cannot answer."""
         if self.rig_process is None:
             raise BleRigError("the rig is not running")
-        try:
-            return _request(self.ctl_path, request, timeout)
-        except (OSError, ValueError) as exc:
-            raise BleRigError(f"rig ctl {request}: {exc}\n{self.rig_process.describe()}") from exc
+        return _ask(self.rig_process, "rig", self.ctl_path, request, timeout)
 
     def companion_ctl(self, request: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
         """One request to the companion's ctl socket (see glassbridge companion --ctl)."""
         if self.companion_process is None:
             raise BleRigError("the companion is not running (BleRig(companion=False)?)")
-        try:
-            return _request(self.companion_ctl_path, request, timeout)
-        except (OSError, ValueError) as exc:
-            raise BleRigError(f"companion ctl {request}: {exc}\n{self.companion_process.describe()}") from exc
+        return _ask(self.companion_process, "companion", self.companion_ctl_path, request, timeout)
 
 
 if __name__ == "__main__":
