@@ -60,7 +60,8 @@ def generate_limits(proto: Path = gen_c.PROTO) -> dict[Path, str]:
     lines = [
         '"""' + gen_c.BANNER.replace("gen_c.py", "gen_all.py") + ".",
         "",
-        "The `limit:` comment of every string and bytes field (bytes; UTF-8 bytes for strings): the MCU's buffers.",
+        "The `limit:` comment of every string and bytes field (bytes; UTF-8 bytes for strings): the MCU's buffers; of repeated",
+        "fields (phone link only): entries.",
         '"""',
         "",
         "from __future__ import annotations",
@@ -71,6 +72,8 @@ def generate_limits(proto: Path = gen_c.PROTO) -> dict[Path, str]:
         for f in m.fields:
             if f.limit is not None:
                 lines.append(f'    "{fd.package}.{m.name}.{f.name}": {f.limit},')
+        for name, limit in m.repeated_limits.items():  # entries, not bytes (phone-link messages)
+            lines.append(f'    "{fd.package}.{m.name}.{name}": {limit},')
     lines += ["}", ""]
     return {PB2_DIR / "glassbridge_limits.py": "\n".join(lines)}
 

@@ -102,6 +102,11 @@ class Message:
     fields: list[Field]
     comment: str
     oneofs: list[str] = field(default_factory=list)
+    #: What the C runtime cannot represent in this message (the first such field), or None. Refused only when the
+    #: MCU's codec needs the message (mcu_subset): phone-link-only messages may use repeated fields and floats.
+    problem: str | None = None
+    #: `limit:` (entries) of repeated fields, kept for Python's check_limits (glassbridge_limits.py).
+    repeated_limits: dict[str, int] = field(default_factory=dict)
 
 
 def upper_snake(name: str) -> str:
@@ -168,14 +173,22 @@ def parse(fd: descriptor_pb2.FileDescriptorProto) -> tuple[list[Enum], list[Mess
             raise GenError(f"{where}: nested types are not supported: declare them at the top level")
         oneofs = [o.name for o in m.oneof_decl]
         fields = []
+        problem: str | None = None
+        repeated_limits: dict[str, int] = {}
         for fi, f in enumerate(m.field):
             fw = f"{where}, field {f.name} = {f.number}"
             if f.label == FD.LABEL_REPEATED:
-                raise GenError(f"{fw}: repeated fields are not supported by gen_c.py yet")
+                problem = problem or f"{fw}: repeated fields are not supported by gen_c.py yet"
+                match = LIMIT_RE.search(comment((4, mi, 2, fi))[1])
+                if not match:
+                    raise GenError(f"{fw}: a repeated field needs a trailing `// limit: N` comment (entries)")
+                repeated_limits[f.name] = int(match.group(1))
+                continue
             if f.proto3_optional:
                 raise GenError(f"{fw}: proto3 `optional` is not supported by gen_c.py yet")
             if f.type not in SCALARS and f.type not in (FD.TYPE_STRING, FD.TYPE_BYTES, FD.TYPE_MESSAGE):
-                raise GenError(f"{fw}: type {FD.Type.Name(f.type)} is not supported by gen_c.py yet")
+                problem = problem or f"{fw}: type {FD.Type.Name(f.type)} is not supported by gen_c.py yet"
+                continue
             lead, trail = comment((4, mi, 2, fi))
             limit = None
             if f.type in (FD.TYPE_STRING, FD.TYPE_BYTES):
@@ -192,7 +205,7 @@ def parse(fd: descriptor_pb2.FileDescriptorProto) -> tuple[list[Enum], list[Mess
             oneof = oneofs[f.oneof_index] if f.HasField("oneof_index") else None
             fields.append(Field(f.name, f.number, f.type, short, oneof, limit, trail or lead))
         fields.sort(key=lambda x: x.number)  # the wire order of SerializeToString
-        messages.append(Message(m.name, fields, comment((4, mi))[0], oneofs))
+        messages.append(Message(m.name, fields, comment((4, mi))[0], oneofs, problem, repeated_limits))
     return enums, messages
 
 
@@ -222,7 +235,11 @@ def mcu_subset(messages: list[Message]) -> list[Message]:
 
     for root_name in ("Hello", "Message"):
         visit(root_name)
-    return [by_name[m.name] for m in messages if m.name in keep]
+    kept = [by_name[m.name] for m in messages if m.name in keep]
+    for m in kept:
+        if m.problem:
+            raise GenError(f"{m.problem} (the MCU's codec needs message {m.name})")
+    return kept
 
 
 def dependency_order(messages: list[Message]) -> list[Message]:

@@ -69,7 +69,8 @@ def test_c_banner(generated: dict[Path, str]) -> None:
     ("body", "complaint"),
     [
         ("string s = 1;", "needs a trailing `// limit: N`"),
-        ("repeated uint32 s = 1;", "repeated fields are not supported"),
+        ("repeated uint32 s = 1; // limit: 4", "repeated fields are not supported"),
+        ("repeated uint32 s = 1;", "a repeated field needs a trailing `// limit: N` comment"),
         ("optional uint32 s = 1;", "proto3 `optional` is not supported"),
         ("double s = 1;", "type TYPE_DOUBLE is not supported"),
         ("oneof o { uint32 s = 1; }", "oneof members must be messages"),
@@ -78,6 +79,20 @@ def test_c_banner(generated: dict[Path, str]) -> None:
 def test_generator_refuses_what_c_cannot_hold(tmp_path: Path, body: str, complaint: str) -> None:
     gen_c = load_tool("gen_c")
     proto = tmp_path / "x.proto"
-    proto.write_text(f'syntax = "proto3";\npackage x;\nmessage A {{ {body} }}\n')
+    # A is a body of Message, so the MCU's codec needs it.
+    proto.write_text(f'syntax = "proto3";\npackage x;\nmessage A {{ {body}\n}}\n'
+                     'message Message { oneof body { A a = 2; } }\n')
     with pytest.raises(gen_c.GenError, match=re.escape(complaint)):
         gen_c.generate(proto)
+
+
+def test_generator_leaves_phone_link_messages_to_python(tmp_path: Path) -> None:
+    """Repeated fields and floats are fine in messages only the phone link (Message fields 64-127) uses."""
+    gen_c = load_tool("gen_c")
+    proto = tmp_path / "x.proto"
+    proto.write_text('syntax = "proto3";\npackage x;\nmessage P { repeated float f = 1; // limit: 4\n}\n'
+                     'message A { uint32 u = 1; }\nmessage Message { oneof body { A a = 2; P p = 64; } }\n')
+    generated = gen_c.generate(proto)
+    header = next(text for rel, text in generated.items() if rel.suffix == ".h")
+    assert "typedef struct gb_A {" in header
+    assert "gb_P" not in header and "float" not in header

@@ -160,6 +160,8 @@ def scalar(fd: FieldDescriptor) -> st.SearchStrategy[Any]:
         return st.one_of(st.integers(I32_MIN, I32_MAX), st.sampled_from([-1, 1, -64, 64, I32_MIN, I32_MAX]))
     if fd.type == F.TYPE_BOOL:
         return st.booleans()
+    if fd.type == F.TYPE_FLOAT:  # phone-link messages only (gen_c.py refuses floats in the MCU's subset)
+        return st.floats(width=32, allow_nan=False)
     if fd.type == F.TYPE_ENUM:  # open enums: known values, unknown ones, negatives
         known = [v.number for v in fd.enum_type.values]
         return st.one_of(st.sampled_from(known), st.integers(I32_MIN, I32_MAX))
@@ -190,6 +192,13 @@ def fields_of(desc: Descriptor) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def value_of(fd: FieldDescriptor) -> st.SearchStrategy[Any]:
+    if fd.is_repeated:  # phone-link messages only; the limit counts entries
+        one = value_of_one(fd)
+        return st.lists(one, max_size=min(messages.limit_of(fd) or 0, 4))
+    return value_of_one(fd)
+
+
+def value_of_one(fd: FieldDescriptor) -> st.SearchStrategy[Any]:
     if fd.type != F.TYPE_MESSAGE:
         return scalar(fd)
     cls = getattr(pb, fd.message_type.name)

@@ -261,6 +261,9 @@ _Static_assert(sizeof(gb_TransferState) == sizeof(int32_t), "gb_TransferState: a
 _Static_assert(sizeof(gb_AssistantTask) == sizeof(int32_t), "gb_AssistantTask: an open enum holds any int32");
 _Static_assert(sizeof(gb_CaptionKind) == sizeof(int32_t), "gb_CaptionKind: an open enum holds any int32");
 _Static_assert(sizeof(gb_NotificationKind) == sizeof(int32_t), "gb_NotificationKind: an open enum holds any int32");
+_Static_assert(sizeof(gb_AudioCodec) == sizeof(int32_t), "gb_AudioCodec: an open enum holds any int32");
+_Static_assert(sizeof(gb_MediaAction) == sizeof(int32_t), "gb_MediaAction: an open enum holds any int32");
+_Static_assert(sizeof(gb_Response) == sizeof(int32_t), "gb_Response: an open enum holds any int32");
 
 _Static_assert(sizeof(gb_Hello) <= UINT16_MAX, "gb_Hello: offsets are uint16_t");
 _Static_assert(sizeof(gb_Result) <= UINT16_MAX, "gb_Result: offsets are uint16_t");

@@ -1,7 +1,8 @@
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -30,6 +31,8 @@ class Capability(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CAPABILITY_NOTIFICATIONS: _ClassVar[Capability]
     CAPABILITY_NAVIGATION: _ClassVar[Capability]
     CAPABILITY_ONLINE: _ClassVar[Capability]
+    CAPABILITY_MEDIA_CONTROL: _ClassVar[Capability]
+    CAPABILITY_PAYMENTS: _ClassVar[Capability]
 
 class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -103,6 +106,7 @@ class TransferKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSFER_KIND_ASSET: _ClassVar[TransferKind]
     TRANSFER_KIND_PHOTO: _ClassVar[TransferKind]
     TRANSFER_KIND_AUDIO: _ClassVar[TransferKind]
+    TRANSFER_KIND_AUDIO_OPUS: _ClassVar[TransferKind]
 
 class TransferState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -135,6 +139,29 @@ class NotificationKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NOTIFICATION_KIND_NAVIGATION: _ClassVar[NotificationKind]
     NOTIFICATION_KIND_PAYMENT: _ClassVar[NotificationKind]
     NOTIFICATION_KIND_OTHER: _ClassVar[NotificationKind]
+
+class AudioCodec(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AUDIO_CODEC_UNSPECIFIED: _ClassVar[AudioCodec]
+    AUDIO_CODEC_PCM16: _ClassVar[AudioCodec]
+    AUDIO_CODEC_OPUS: _ClassVar[AudioCodec]
+
+class MediaAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MEDIA_ACTION_UNSPECIFIED: _ClassVar[MediaAction]
+    MEDIA_ACTION_PLAY_PAUSE: _ClassVar[MediaAction]
+    MEDIA_ACTION_NEXT: _ClassVar[MediaAction]
+    MEDIA_ACTION_PREVIOUS: _ClassVar[MediaAction]
+    MEDIA_ACTION_VOLUME_UP: _ClassVar[MediaAction]
+    MEDIA_ACTION_VOLUME_DOWN: _ClassVar[MediaAction]
+    MEDIA_ACTION_ANSWER_CALL: _ClassVar[MediaAction]
+    MEDIA_ACTION_END_CALL: _ClassVar[MediaAction]
+
+class Response(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESPONSE_UNSPECIFIED: _ClassVar[Response]
+    RESPONSE_CONFIRM: _ClassVar[Response]
+    RESPONSE_DISMISS: _ClassVar[Response]
 ROLE_UNSPECIFIED: Role
 ROLE_MCU: Role
 ROLE_SOC: Role
@@ -154,6 +181,8 @@ CAPABILITY_TRANSLATION: Capability
 CAPABILITY_NOTIFICATIONS: Capability
 CAPABILITY_NAVIGATION: Capability
 CAPABILITY_ONLINE: Capability
+CAPABILITY_MEDIA_CONTROL: Capability
+CAPABILITY_PAYMENTS: Capability
 ERROR_CODE_OK: ErrorCode
 ERROR_CODE_UNKNOWN_MESSAGE: ErrorCode
 ERROR_CODE_BAD_REQUEST: ErrorCode
@@ -203,6 +232,7 @@ TRANSFER_KIND_FIRMWARE: TransferKind
 TRANSFER_KIND_ASSET: TransferKind
 TRANSFER_KIND_PHOTO: TransferKind
 TRANSFER_KIND_AUDIO: TransferKind
+TRANSFER_KIND_AUDIO_OPUS: TransferKind
 TRANSFER_STATE_UNSPECIFIED: TransferState
 TRANSFER_STATE_RECEIVING: TransferState
 TRANSFER_STATE_VERIFIED: TransferState
@@ -223,6 +253,20 @@ NOTIFICATION_KIND_CALL: NotificationKind
 NOTIFICATION_KIND_NAVIGATION: NotificationKind
 NOTIFICATION_KIND_PAYMENT: NotificationKind
 NOTIFICATION_KIND_OTHER: NotificationKind
+AUDIO_CODEC_UNSPECIFIED: AudioCodec
+AUDIO_CODEC_PCM16: AudioCodec
+AUDIO_CODEC_OPUS: AudioCodec
+MEDIA_ACTION_UNSPECIFIED: MediaAction
+MEDIA_ACTION_PLAY_PAUSE: MediaAction
+MEDIA_ACTION_NEXT: MediaAction
+MEDIA_ACTION_PREVIOUS: MediaAction
+MEDIA_ACTION_VOLUME_UP: MediaAction
+MEDIA_ACTION_VOLUME_DOWN: MediaAction
+MEDIA_ACTION_ANSWER_CALL: MediaAction
+MEDIA_ACTION_END_CALL: MediaAction
+RESPONSE_UNSPECIFIED: Response
+RESPONSE_CONFIRM: Response
+RESPONSE_DISMISS: Response
 
 class Hello(_message.Message):
     __slots__ = ("protocol_version", "min_protocol_version", "session", "peer_session", "boot_counter", "max_frame", "window", "capabilities", "role", "firmware_version", "reject", "max_message")
@@ -465,18 +509,56 @@ class ServiceInfo(_message.Message):
     def __init__(self, protocol_version: _Optional[int] = ..., min_protocol_version: _Optional[int] = ..., capabilities: _Optional[int] = ..., app_version: _Optional[str] = ..., max_frame: _Optional[int] = ...) -> None: ...
 
 class AssistantRequest(_message.Message):
-    __slots__ = ("task", "text", "photo_transfer_id", "audio_transfer_id", "language")
+    __slots__ = ("task", "text", "photo_transfer_id", "audio_transfer_id", "language", "perception", "queued_ms")
     TASK_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     PHOTO_TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
     AUDIO_TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    PERCEPTION_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_MS_FIELD_NUMBER: _ClassVar[int]
     task: AssistantTask
     text: str
     photo_transfer_id: int
     audio_transfer_id: int
     language: str
-    def __init__(self, task: _Optional[_Union[AssistantTask, str]] = ..., text: _Optional[str] = ..., photo_transfer_id: _Optional[int] = ..., audio_transfer_id: _Optional[int] = ..., language: _Optional[str] = ...) -> None: ...
+    perception: Perception
+    queued_ms: int
+    def __init__(self, task: _Optional[_Union[AssistantTask, str]] = ..., text: _Optional[str] = ..., photo_transfer_id: _Optional[int] = ..., audio_transfer_id: _Optional[int] = ..., language: _Optional[str] = ..., perception: _Optional[_Union[Perception, _Mapping]] = ..., queued_ms: _Optional[int] = ...) -> None: ...
+
+class Face(_message.Message):
+    __slots__ = ("x", "y", "width", "height", "score", "emotion", "emotion_score")
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    EMOTION_FIELD_NUMBER: _ClassVar[int]
+    EMOTION_SCORE_FIELD_NUMBER: _ClassVar[int]
+    x: float
+    y: float
+    width: float
+    height: float
+    score: float
+    emotion: str
+    emotion_score: float
+    def __init__(self, x: _Optional[float] = ..., y: _Optional[float] = ..., width: _Optional[float] = ..., height: _Optional[float] = ..., score: _Optional[float] = ..., emotion: _Optional[str] = ..., emotion_score: _Optional[float] = ...) -> None: ...
+
+class Perception(_message.Message):
+    __slots__ = ("faces", "image_width", "image_height", "emotions_withheld", "summary", "elapsed_us")
+    FACES_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    EMOTIONS_WITHHELD_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_US_FIELD_NUMBER: _ClassVar[int]
+    faces: _containers.RepeatedCompositeFieldContainer[Face]
+    image_width: int
+    image_height: int
+    emotions_withheld: bool
+    summary: str
+    elapsed_us: int
+    def __init__(self, faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ..., image_width: _Optional[int] = ..., image_height: _Optional[int] = ..., emotions_withheld: _Optional[bool] = ..., summary: _Optional[str] = ..., elapsed_us: _Optional[int] = ...) -> None: ...
 
 class AssistantAnswer(_message.Message):
     __slots__ = ("text", "final", "source", "offline")
@@ -505,20 +587,70 @@ class Caption(_message.Message):
     def __init__(self, stream_id: _Optional[int] = ..., kind: _Optional[_Union[CaptionKind, str]] = ..., text: _Optional[str] = ..., final: _Optional[bool] = ..., language: _Optional[str] = ...) -> None: ...
 
 class Notification(_message.Message):
-    __slots__ = ("notification_id", "kind", "app", "title", "text", "icon")
+    __slots__ = ("notification_id", "kind", "app", "title", "text", "icon", "needs_response", "timeout_ms")
     NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     APP_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     ICON_FIELD_NUMBER: _ClassVar[int]
+    NEEDS_RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
     notification_id: int
     kind: NotificationKind
     app: str
     title: str
     text: str
     icon: Icon
-    def __init__(self, notification_id: _Optional[int] = ..., kind: _Optional[_Union[NotificationKind, str]] = ..., app: _Optional[str] = ..., title: _Optional[str] = ..., text: _Optional[str] = ..., icon: _Optional[_Union[Icon, str]] = ...) -> None: ...
+    needs_response: bool
+    timeout_ms: int
+    def __init__(self, notification_id: _Optional[int] = ..., kind: _Optional[_Union[NotificationKind, str]] = ..., app: _Optional[str] = ..., title: _Optional[str] = ..., text: _Optional[str] = ..., icon: _Optional[_Union[Icon, str]] = ..., needs_response: _Optional[bool] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+
+class AudioPacket(_message.Message):
+    __slots__ = ("stream_id", "first_sample", "gap_before", "codec", "sample_rate", "frame_samples", "data")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    GAP_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    CODEC_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
+    FRAME_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    stream_id: int
+    first_sample: int
+    gap_before: bool
+    codec: AudioCodec
+    sample_rate: int
+    frame_samples: int
+    data: bytes
+    def __init__(self, stream_id: _Optional[int] = ..., first_sample: _Optional[int] = ..., gap_before: _Optional[bool] = ..., codec: _Optional[_Union[AudioCodec, str]] = ..., sample_rate: _Optional[int] = ..., frame_samples: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class CaptionControl(_message.Message):
+    __slots__ = ("stream_id", "start", "kind", "language", "source_language")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    stream_id: int
+    start: bool
+    kind: CaptionKind
+    language: str
+    source_language: str
+    def __init__(self, stream_id: _Optional[int] = ..., start: _Optional[bool] = ..., kind: _Optional[_Union[CaptionKind, str]] = ..., language: _Optional[str] = ..., source_language: _Optional[str] = ...) -> None: ...
+
+class MediaCommand(_message.Message):
+    __slots__ = ("action",)
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    action: MediaAction
+    def __init__(self, action: _Optional[_Union[MediaAction, str]] = ...) -> None: ...
+
+class NotificationResponse(_message.Message):
+    __slots__ = ("notification_id", "response")
+    NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    notification_id: int
+    response: Response
+    def __init__(self, notification_id: _Optional[int] = ..., response: _Optional[_Union[Response, str]] = ...) -> None: ...
 
 class TransferData(_message.Message):
     __slots__ = ("transfer_id", "offset", "data")
@@ -531,7 +663,7 @@ class TransferData(_message.Message):
     def __init__(self, transfer_id: _Optional[int] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class Message(_message.Message):
-    __slots__ = ("request_id", "result", "status_request", "status", "button", "gesture", "battery", "camera_power", "camera_state", "mic_control", "mic_audio", "speaker_audio", "card", "display_clear", "transfer_begin", "transfer_chunk", "transfer_query", "transfer_status", "assistant_request", "assistant_answer", "caption", "notification", "transfer_data")
+    __slots__ = ("request_id", "result", "status_request", "status", "button", "gesture", "battery", "camera_power", "camera_state", "mic_control", "mic_audio", "speaker_audio", "card", "display_clear", "transfer_begin", "transfer_chunk", "transfer_query", "transfer_status", "assistant_request", "assistant_answer", "caption", "notification", "transfer_data", "audio_packet", "caption_control", "media_command", "notification_response")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     STATUS_REQUEST_FIELD_NUMBER: _ClassVar[int]
@@ -555,6 +687,10 @@ class Message(_message.Message):
     CAPTION_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_DATA_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_PACKET_FIELD_NUMBER: _ClassVar[int]
+    CAPTION_CONTROL_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_COMMAND_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_RESPONSE_FIELD_NUMBER: _ClassVar[int]
     request_id: int
     result: Result
     status_request: StatusRequest
@@ -578,4 +714,8 @@ class Message(_message.Message):
     caption: Caption
     notification: Notification
     transfer_data: TransferData
-    def __init__(self, request_id: _Optional[int] = ..., result: _Optional[_Union[Result, _Mapping]] = ..., status_request: _Optional[_Union[StatusRequest, _Mapping]] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., button: _Optional[_Union[ButtonEvent, _Mapping]] = ..., gesture: _Optional[_Union[GestureEvent, _Mapping]] = ..., battery: _Optional[_Union[BatteryEvent, _Mapping]] = ..., camera_power: _Optional[_Union[CameraPower, _Mapping]] = ..., camera_state: _Optional[_Union[CameraState, _Mapping]] = ..., mic_control: _Optional[_Union[MicControl, _Mapping]] = ..., mic_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., speaker_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., card: _Optional[_Union[DisplayCard, _Mapping]] = ..., display_clear: _Optional[_Union[DisplayClear, _Mapping]] = ..., transfer_begin: _Optional[_Union[TransferBegin, _Mapping]] = ..., transfer_chunk: _Optional[_Union[TransferChunk, _Mapping]] = ..., transfer_query: _Optional[_Union[TransferQuery, _Mapping]] = ..., transfer_status: _Optional[_Union[TransferStatus, _Mapping]] = ..., assistant_request: _Optional[_Union[AssistantRequest, _Mapping]] = ..., assistant_answer: _Optional[_Union[AssistantAnswer, _Mapping]] = ..., caption: _Optional[_Union[Caption, _Mapping]] = ..., notification: _Optional[_Union[Notification, _Mapping]] = ..., transfer_data: _Optional[_Union[TransferData, _Mapping]] = ...) -> None: ...
+    audio_packet: AudioPacket
+    caption_control: CaptionControl
+    media_command: MediaCommand
+    notification_response: NotificationResponse
+    def __init__(self, request_id: _Optional[int] = ..., result: _Optional[_Union[Result, _Mapping]] = ..., status_request: _Optional[_Union[StatusRequest, _Mapping]] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., button: _Optional[_Union[ButtonEvent, _Mapping]] = ..., gesture: _Optional[_Union[GestureEvent, _Mapping]] = ..., battery: _Optional[_Union[BatteryEvent, _Mapping]] = ..., camera_power: _Optional[_Union[CameraPower, _Mapping]] = ..., camera_state: _Optional[_Union[CameraState, _Mapping]] = ..., mic_control: _Optional[_Union[MicControl, _Mapping]] = ..., mic_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., speaker_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., card: _Optional[_Union[DisplayCard, _Mapping]] = ..., display_clear: _Optional[_Union[DisplayClear, _Mapping]] = ..., transfer_begin: _Optional[_Union[TransferBegin, _Mapping]] = ..., transfer_chunk: _Optional[_Union[TransferChunk, _Mapping]] = ..., transfer_query: _Optional[_Union[TransferQuery, _Mapping]] = ..., transfer_status: _Optional[_Union[TransferStatus, _Mapping]] = ..., assistant_request: _Optional[_Union[AssistantRequest, _Mapping]] = ..., assistant_answer: _Optional[_Union[AssistantAnswer, _Mapping]] = ..., caption: _Optional[_Union[Caption, _Mapping]] = ..., notification: _Optional[_Union[Notification, _Mapping]] = ..., transfer_data: _Optional[_Union[TransferData, _Mapping]] = ..., audio_packet: _Optional[_Union[AudioPacket, _Mapping]] = ..., caption_control: _Optional[_Union[CaptionControl, _Mapping]] = ..., media_command: _Optional[_Union[MediaCommand, _Mapping]] = ..., notification_response: _Optional[_Union[NotificationResponse, _Mapping]] = ...) -> None: ...

@@ -43,6 +43,15 @@ def check_limits(msg: _ProtoMessage, *, path: str | None = None) -> None:
     where = path or msg.DESCRIPTOR.name
     for field, value in msg.ListFields():
         name = f"{where}.{field.name}"
+        if field.is_repeated:  # phone-link messages only (gen_c.py refuses them)
+            limit = limit_of(field)
+            if limit is not None and len(value) > limit:
+                raise MessageLimitError(name, len(value), limit, f"has {len(value)} entries, more than its limit "
+                                        f"of {limit}")
+            if field.type == FieldDescriptor.TYPE_MESSAGE:
+                for i, item in enumerate(value):
+                    check_limits(item, path=f"{name}[{i}]")
+            continue
         if field.type == FieldDescriptor.TYPE_MESSAGE:
             check_limits(value, path=name)
         elif field.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):

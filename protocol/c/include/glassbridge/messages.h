@@ -48,6 +48,8 @@ typedef enum gb_Capability {
   GB_CAPABILITY_NOTIFICATIONS = 524288, /* forwards the phone's notifications */
   GB_CAPABILITY_NAVIGATION = 1048576, /* turn-by-turn Notifications of kind NAVIGATION */
   GB_CAPABILITY_ONLINE = 2097152, /* its brain reaches a cloud assistant right now (else: offline answers) */
+  GB_CAPABILITY_MEDIA_CONTROL = 4194304, /* acts on MediaCommand (music and call controls) */
+  GB_CAPABILITY_PAYMENTS = 8388608, /* sends payment Notifications and acts on the wearer's NotificationResponse */
   GB_CAPABILITY__FORCE_INT32 = 0x7FFFFFFF
 } gb_Capability;
 
@@ -129,6 +131,7 @@ typedef enum gb_TransferKind {
   GB_TRANSFER_KIND_ASSET = 2, /* fonts, icons, sounds */
   GB_TRANSFER_KIND_PHOTO = 3, /* phone link: a JPEG the wearer asks about (AssistantRequest.photo_transfer_id) */
   GB_TRANSFER_KIND_AUDIO = 4, /* phone link: a spoken question, WAV PCM16 mono 16 kHz (audio_transfer_id) */
+  GB_TRANSFER_KIND_AUDIO_OPUS = 5, /* phone link: a spoken question as Opus (16 kHz mono, 20 ms frames), each packet */
   GB_TRANSFER_KIND__FORCE_INT32 = 0x7FFFFFFF
 } gb_TransferKind;
 
@@ -167,6 +170,32 @@ typedef enum gb_NotificationKind {
   GB_NOTIFICATION_KIND_OTHER = 5,
   GB_NOTIFICATION_KIND__FORCE_INT32 = 0x7FFFFFFF
 } gb_NotificationKind;
+
+typedef enum gb_AudioCodec {
+  GB_AUDIO_CODEC_UNSPECIFIED = 0,
+  GB_AUDIO_CODEC_PCM16 = 1, /* little-endian mono */
+  GB_AUDIO_CODEC_OPUS = 2, /* one Opus packet (RFC 6716), mono */
+  GB_AUDIO_CODEC__FORCE_INT32 = 0x7FFFFFFF
+} gb_AudioCodec;
+
+typedef enum gb_MediaAction {
+  GB_MEDIA_ACTION_UNSPECIFIED = 0,
+  GB_MEDIA_ACTION_PLAY_PAUSE = 1,
+  GB_MEDIA_ACTION_NEXT = 2,
+  GB_MEDIA_ACTION_PREVIOUS = 3,
+  GB_MEDIA_ACTION_VOLUME_UP = 4,
+  GB_MEDIA_ACTION_VOLUME_DOWN = 5,
+  GB_MEDIA_ACTION_ANSWER_CALL = 6,
+  GB_MEDIA_ACTION_END_CALL = 7, /* hang up, or decline a ringing call */
+  GB_MEDIA_ACTION__FORCE_INT32 = 0x7FFFFFFF
+} gb_MediaAction;
+
+typedef enum gb_Response {
+  GB_RESPONSE_UNSPECIFIED = 0,
+  GB_RESPONSE_CONFIRM = 1, /* a nod: pay, answer */
+  GB_RESPONSE_DISMISS = 2, /* a shake or the timeout: decline, do not pay */
+  GB_RESPONSE__FORCE_INT32 = 0x7FFFFFFF
+} gb_Response;
 
 /* ---- messages ---- */
 
