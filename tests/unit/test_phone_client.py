@@ -95,3 +95,88 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
         delays: list[Any] = [policy.delay(failures) for _ in range(200)]
         assert all(base * 0.5 <= d <= base for d in delays)
         assert max(delays) - min(delays) > base * 0.3  # really jittered: two glasses do not retry in lockstep
+
+
+def test_assistant_loop_requests_carry_what_the_proto_says() -> None:
+    """The loop's requests: captions, audio packets, media, a notification response, a question with perception.
+    Checked on the decoded protobuf (Python's runtime), answered as the companion would."""
+
+    async def body() -> None:
+        phone = Phone(Bond(address="AA:BB:CC:DD:EE:FF"), request_timeout=0.5, link_patience=0.0)
+        sent: list[tuple[int, pb.Message]] = []
+
+        async def fake_send(msg: pb.Message, channel: int = Channel.CONTROL) -> None:
+            copy = pb.Message()
+            copy.ParseFromString(encode(msg))  # what would go on the wire (limits checked)
+            sent.append((channel, copy))
+
+        async def answer(result: pb.Result, *, skip: int = 0) -> None:
+            while len(sent) <= skip:
+                await asyncio.sleep(0.001)
+            _deliver(phone, pb.Message(request_id=sent[-1][1].request_id, result=result))
+
+        phone.send_message = fake_send  # type: ignore[method-assign]
+        phone._down_since = None
+
+        task = asyncio.ensure_future(phone.start_captions(5, "translation", language="fr"))
+        await answer(pb.Result(code=pb.ERROR_CODE_NOT_SUPPORTED, message="translation needs the online brain"))
+        try:
+            await task
+            raise AssertionError("no error")
+        except RequestFailed as exc:
+            assert exc.code_name == "not_supported" and "online brain" in str(exc)
+        channel, msg = sent[-1]
+        assert channel == Channel.CONTROL and msg.caption_control.stream_id == 5 and msg.caption_control.start
+        assert msg.caption_control.kind == pb.CAPTION_KIND_TRANSLATION and msg.caption_control.language == "fr"
+
+        await phone.send_audio_packet(5, 640, b"\x01\x02\x03", gap_before=True)
+        channel, msg = sent[-1]
+        assert channel == Channel.AUDIO and msg.request_id == 0
+        p = msg.audio_packet
+        assert (p.stream_id, p.first_sample, p.gap_before, p.codec, p.frame_samples, p.sample_rate, p.data) == (
+            5, 640, True, pb.AUDIO_CODEC_OPUS, 320, 16000, b"\x01\x02\x03")
+
+        task = asyncio.ensure_future(phone.media("play_pause"))
+        await answer(pb.Result(), skip=len(sent))
+        await task
+        assert sent[-1][1].media_command.action == pb.MEDIA_ACTION_PLAY_PAUSE
+        try:
+            await phone.media("rewind")
+            raise AssertionError("no error")
+        except ValueError as exc:
+            assert "play_pause" in str(exc) and "end_call" in str(exc)
+
+        task2 = asyncio.ensure_future(phone.respond(42, confirm=True))
+        await answer(pb.Result(message="paid 23.50 EUR to Cafe Lumen"), skip=len(sent))
+        assert await task2 == "paid 23.50 EUR to Cafe Lumen"
+        assert sent[-1][1].notification_response.notification_id == 42
+        assert sent[-1][1].notification_response.response == pb.RESPONSE_CONFIRM
+
+        perception = pb.Perception(faces=[pb.Face(x=0.4, y=0.2, width=0.2, height=0.3, score=0.9)],
+                                   image_width=640, image_height=480, emotions_withheld=True,
+                                   summary="one person ahead")
+        before = len(sent)
+        asking = asyncio.ensure_future(phone.ask("what am I looking at?", perception=perception, queued_ms=4000))
+        while len(sent) <= before:
+            await asyncio.sleep(0.001)
+        rid = sent[-1][1].request_id
+        _deliver(phone, pb.Message(request_id=rid, assistant_answer=pb.AssistantAnswer(text="A person.", final=True,
+                                                                                       source="offline")))
+        answer_ = await asking
+        assert answer_.text == "A person." and answer_.source == "offline"
+        req = sent[-1][1].assistant_request
+        assert req.queued_ms == 4000 and req.perception == perception and req.text == "what am I looking at?"
+
+        # A notification that waits for the wearer's answer says so.
+        events = phone.events()
+        first = asyncio.ensure_future(events.__anext__())
+        await asyncio.sleep(0)
+        _deliver(phone, pb.Message(notification=pb.Notification(
+            notification_id=42, kind=pb.NOTIFICATION_KIND_PAYMENT, app="Wallet", title="Pay 23.50 EUR",
+            text="Cafe Lumen", icon=pb.ICON_PAY, needs_response=True, timeout_ms=20000)))
+        assert await first == NotificationEvent(42, "payment", "Wallet", "Pay 23.50 EUR", "Cafe Lumen", "pay",
+                                                True, 20000)
+        await events.aclose()
+        await phone.transport.close()
+
+    asyncio.run(asyncio.wait_for(body(), 5))

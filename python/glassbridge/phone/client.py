@@ -100,6 +100,8 @@ class NotificationEvent:
     title: str
     text: str
     icon: str
+    needs_response: bool = False  # the phone waits for respond(notification_id, confirm) (payment, call)
+    timeout_ms: int = 0  # how long it waits (0: the phone's default, 30 s); then the prompt counts as dismissed
 
 
 @dataclass(frozen=True)
@@ -378,7 +380,7 @@ class Phone:
             n = msg.notification
             self._publish(NotificationEvent(
                 n.notification_id, enum_name(pb.NotificationKind, n.kind, "NOTIFICATION_KIND_"), n.app, n.title,
-                n.text, enum_name(pb.Icon, n.icon, "ICON_")))
+                n.text, enum_name(pb.Icon, n.icon, "ICON_"), n.needs_response, n.timeout_ms))
         elif body == "caption":
             c = msg.caption
             self._publish(CaptionLine(c.stream_id, enum_name(pb.CaptionKind, c.kind, "CAPTION_KIND_"), c.text,
@@ -463,23 +465,35 @@ class Phone:
         *,
         photo: bytes | None = None,
         audio_wav: bytes | None = None,
+        audio_opus: bytes | None = None,
         task: str = "unspecified",
         language: str = "",
+        perception: pb.Perception | None = None,
+        queued_ms: int = 0,
     ) -> AsyncGenerator[AnswerPart, None]:
         """Asks the phone's assistant; yields the answer's parts as they arrive (the last has final=True).
 
-        `photo` (JPEG bytes) and `audio_wav` (WAV, PCM16 mono 16 kHz) are uploaded first as transfers (resumable).
-        `task`: unspecified, ask, describe, read_text, translate, transcribe."""
+        `photo` (JPEG bytes) and the spoken question, `audio_wav` (WAV, PCM16 mono 16 kHz) or `audio_opus` (Opus
+        packets, each preceded by its 2-byte little-endian length: glassbridge.audio.pack_opus_stream), are
+        uploaded first as transfers (resumable). `task`: unspecified, ask, describe, read_text, translate,
+        transcribe. `perception`: what the glasses' own perception found in the photo (emotions only when the
+        wearer shares them). `queued_ms`: how long the request waited on the glasses for the phone."""
         try:
             task_value = pb.AssistantTask.Value("ASSISTANT_TASK_" + task.upper())
         except ValueError:
             names = [v.name.removeprefix("ASSISTANT_TASK_").lower() for v in pb.AssistantTask.DESCRIPTOR.values]
             raise ValueError(f"unknown assistant task {task!r}: use one of {', '.join(names)}") from None
-        request = pb.AssistantRequest(task=task_value, text=text, language=language)
+        if audio_wav is not None and audio_opus is not None:
+            raise ValueError("a question has one recording: pass audio_wav or audio_opus, not both")
+        request = pb.AssistantRequest(task=task_value, text=text, language=language, queued_ms=queued_ms)
+        if perception is not None:
+            request.perception.CopyFrom(perception)
         if photo is not None:
             request.photo_transfer_id = await self.upload("photo", photo, "photo.jpg")
         if audio_wav is not None:
             request.audio_transfer_id = await self.upload("audio", audio_wav, "question.wav")
+        if audio_opus is not None:
+            request.audio_transfer_id = await self.upload("audio_opus", audio_opus, "question.opus")
         what = f"the assistant's answer to {text[:40]!r}"
         answers = self._answers(what, pb.Message(assistant_request=request))
         try:
@@ -504,13 +518,17 @@ class Phone:
         *,
         photo: bytes | None = None,
         audio_wav: bytes | None = None,
+        audio_opus: bytes | None = None,
         task: str = "unspecified",
         language: str = "",
+        perception: pb.Perception | None = None,
+        queued_ms: int = 0,
     ) -> Answer:
         """Asks the phone's assistant and returns the whole answer (see ask_stream)."""
         started = time.monotonic()
         parts: list[AnswerPart] = []
-        async for part in self.ask_stream(text, photo=photo, audio_wav=audio_wav, task=task, language=language):
+        async for part in self.ask_stream(text, photo=photo, audio_wav=audio_wav, audio_opus=audio_opus, task=task,
+                                          language=language, perception=perception, queued_ms=queued_ms):
             parts.append(part)
         last = parts[-1]
         return Answer(last.request_id, "".join(p.text for p in parts), last.source, last.offline, len(parts),
@@ -606,6 +624,56 @@ class Phone:
                 await self.send_message(pb.Message(mic_audio=frame), Channel.AUDIO)
                 sample += len(piece) // 2
         return stream_id
+
+    # ---- captions, media, responses ---------------------------------------------------------------------
+
+    async def start_captions(self, stream_id: int, kind: str = "transcription", language: str = "",
+                             source_language: str = "") -> None:
+        """Asks the phone to caption the microphone stream `stream_id` (sent with send_audio_packet); CaptionLine
+        events follow. `kind`: transcription or translation (`language` = the target). RequestFailed with the
+        phone's reason when it cannot (NOT_SUPPORTED: translation without an online brain, say)."""
+        control = pb.CaptionControl(stream_id=stream_id, start=True, kind=_enum(pb.CaptionKind, "CAPTION_KIND_", kind),
+                                    language=language, source_language=source_language)
+        await self.request(f"captions ({kind}) for stream {stream_id}", pb.Message(caption_control=control))
+
+    async def stop_captions(self, stream_id: int) -> None:
+        """Stops the captions of `stream_id`; the phone sends the final line of what it heard."""
+        await self.request(f"the end of the captions of stream {stream_id}",
+                           pb.Message(caption_control=pb.CaptionControl(stream_id=stream_id, start=False)))
+
+    async def send_audio_packet(self, stream_id: int, first_sample: int, data: bytes, *, codec: str = "opus",
+                                frame_samples: int = 320, gap_before: bool = False,
+                                sample_rate: int = SAMPLE_RATE) -> None:
+        """One packet of live microphone audio (an Opus packet, or PCM16) on the audio channel; no answer.
+        `first_sample` counts samples since the stream started, so the phone sees gaps (`gap_before` marks one)."""
+        packet = pb.AudioPacket(stream_id=stream_id, first_sample=first_sample, gap_before=gap_before,
+                                codec=_enum(pb.AudioCodec, "AUDIO_CODEC_", codec), sample_rate=sample_rate,
+                                frame_samples=frame_samples, data=data)
+        await self.send_message(pb.Message(audio_packet=packet), Channel.AUDIO)
+
+    async def media(self, action: str) -> None:
+        """A music or call control: play_pause, next, previous, volume_up, volume_down, answer_call, end_call."""
+        command = pb.MediaCommand(action=_enum(pb.MediaAction, "MEDIA_ACTION_", action))
+        await self.request(f"the media command {action}", pb.Message(media_command=command))
+
+    async def respond(self, notification_id: int, confirm: bool) -> str:
+        """The wearer's answer to a notification with needs_response (confirm: pay, answer the call; else
+        dismiss). Returns the phone's outcome ("paid 23.50 EUR to Cafe Lumen"); RequestFailed when refused."""
+        response = pb.NotificationResponse(notification_id=notification_id,
+                                           response=pb.RESPONSE_CONFIRM if confirm else pb.RESPONSE_DISMISS)
+        answer = await self.request(f"the answer to notification {notification_id}",
+                                    pb.Message(notification_response=response))
+        return answer.result.message if answer.WhichOneof("body") == "result" else ""
+
+
+def _enum(enum: Any, prefix: str, name: str) -> int:
+    """`name` ("opus") as the value of `enum` (pb.AudioCodec, prefix "AUDIO_CODEC_"); ValueError lists the names."""
+    try:
+        return int(enum.Value(prefix + name.upper()))
+    except ValueError:
+        names = [v.name.removeprefix(prefix).lower() for v in enum.DESCRIPTOR.values if v.number]
+        raise ValueError(f"unknown {prefix.rstrip('_').lower().replace('_', ' ')} {name!r}: use one of "
+                         f"{', '.join(names)}") from None
 
 
 def _check(what: str, answer: pb.Message) -> pb.Message:

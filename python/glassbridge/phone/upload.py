@@ -133,7 +133,7 @@ class Upload:
         try:
             kind_value = pb.TransferKind.Value("TRANSFER_KIND_" + kind.upper())
         except ValueError:
-            raise ValueError(f"unknown transfer kind {kind!r}: use photo or audio") from None
+            raise ValueError(f"unknown transfer kind {kind!r}: use photo, audio or audio_opus") from None
         if len(data) >= 1 << 32:
             raise ValueError(f"{len(data)} bytes do not fit a transfer (TransferBegin.size is 32 bits)")
         self.host = host
