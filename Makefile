@@ -20,7 +20,7 @@ help:  ## list the targets
 setup: system-packages venv native models-fetch  ## .venv, the native build, system packages, models and test images
 
 system-packages:
-	@scripts/system-packages.sh build test ble
+	@scripts/system-packages.sh build audio test ble
 
 $(VENV)/.deps: pyproject.toml
 	@test -x $(VPY) || $(PY) -m venv $(VENV)

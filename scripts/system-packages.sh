@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages a make target needs, when they are missing.
-#   scripts/system-packages.sh GROUP...     groups: build, test, firmware, fuzz, ble, bench
+#   scripts/system-packages.sh GROUP...     groups: build, audio, test, firmware, fuzz, ble, bench
 # As root it runs apt-get (update once, then install --no-install-recommends) and says what and why;
 # otherwise it prints the exact command to run and fails, so nothing half-works.
 set -euo pipefail
@@ -20,6 +20,11 @@ for group in "$@"; do
       want g++ g++ "compiles the C++ kernels (glassbridge._native)"
       want make make "runs the Makefile"
       want /usr/include/python3.11/Python.h python3-dev "headers for the Python extension" ;;
+    audio)
+      multiarch=$( (gcc -print-multiarch 2>/dev/null || true) | head -1)
+      multiarch=${multiarch:-$(uname -m)-linux-gnu}
+      want "/usr/lib/$multiarch/libopus.so.0" libopus0 "the Opus codec (microphone audio streamed to the phone; opuslib-next loads it)"
+      want espeak-ng espeak-ng "the glasses' voice (answers spoken on the speaker), and the spoken questions of the demo and tests" ;;
     test)
       want aarch64-linux-gnu-g++ g++-aarch64-linux-gnu "cross-compiles the NEON kernels for the aarch64 test run"
       want qemu-aarch64 qemu-user "runs the aarch64 C++ tests (NEON path) under emulation"
