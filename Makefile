@@ -99,22 +99,27 @@ test-fuzz: $(FUZZ_TARGETS)  ## a short libFuzzer run of each decoder ($(FUZZ_QUI
 fuzz: $(FUZZ_TARGETS) fuzz-py  ## the long libFuzzer run of each decoder (FUZZ_SECONDS=600 each by default)
 	$(call run-fuzzers,$(FUZZ_SECONDS))
 
-# The companion's pure-Python link (PyLink) under atheris: oracles on what it delivers and sends, and lockstep with
-# the C engine. Seeds: the packet corpus of the C fuzzer; inputs that once split the two: tests/fuzz/regressions/.
+# Python parsers of what a peer sends, under atheris. The companion's pure-Python link (PyLink): oracles on what it
+# delivers and sends, and lockstep with the C engine; seeds: the packet corpus of the C fuzzer; inputs that once
+# split the two: tests/fuzz/regressions/. The phone's parsers of the glasses' audio (WAV and Opus questions, Opus
+# packets): oracles against Python's `wave` and a pack round trip; seeds: tests/fuzz/seeds_audio/.
 PYFUZZ_QUICK_SECONDS ?= 10
+# run-pyfuzz <name> <seconds> <max_len> <seed dir>: the first corpus directory is writable (build/), seeds read-only.
 define run-pyfuzz
-	mkdir -p build/fuzz/corpus_pylink
-	$(VPY) tests/fuzz/fuzz_pylink.py -max_total_time=$(1) -max_len=4200 -artifact_prefix=build/fuzz/fuzz_pylink- \
-	  build/fuzz/corpus_pylink protocol/c/fuzz/corpus_packet > build/fuzz/fuzz_pylink.log 2>&1 \
-	  || { cat build/fuzz/fuzz_pylink.log; echo "fuzz_pylink found a failure: the input is saved as build/fuzz/fuzz_pylink-crash-*"; exit 1; }
-	@echo "fuzz_pylink: $$(grep -E '^Done' build/fuzz/fuzz_pylink.log)"
+	mkdir -p build/fuzz/corpus_$(1)
+	$(VPY) tests/fuzz/fuzz_$(1).py -max_total_time=$(2) -max_len=$(3) -artifact_prefix=build/fuzz/fuzz_$(1)- \
+	  build/fuzz/corpus_$(1) $(4) > build/fuzz/fuzz_$(1).log 2>&1 \
+	  || { cat build/fuzz/fuzz_$(1).log; echo "fuzz_$(1) found a failure: the input is saved as build/fuzz/fuzz_$(1)-crash-*"; exit 1; }
+	@echo "fuzz_$(1): $$(grep -E '^Done' build/fuzz/fuzz_$(1).log)"
 endef
 
-test-fuzz-py: setup  ## a short atheris run of the companion's link, PyLink ($(PYFUZZ_QUICK_SECONDS) s)
-	$(call run-pyfuzz,$(PYFUZZ_QUICK_SECONDS))
+test-fuzz-py: setup  ## short atheris runs of PyLink and of the phone's audio parsers ($(PYFUZZ_QUICK_SECONDS) s each)
+	$(call run-pyfuzz,pylink,$(PYFUZZ_QUICK_SECONDS),4200,protocol/c/fuzz/corpus_packet)
+	$(call run-pyfuzz,audio_input,$(PYFUZZ_QUICK_SECONDS),4096,tests/fuzz/seeds_audio)
 
-fuzz-py: setup  ## the long atheris run of PyLink (FUZZ_SECONDS)
-	$(call run-pyfuzz,$(FUZZ_SECONDS))
+fuzz-py: setup  ## the long atheris runs (FUZZ_SECONDS each)
+	$(call run-pyfuzz,pylink,$(FUZZ_SECONDS),4200,protocol/c/fuzz/corpus_packet)
+	$(call run-pyfuzz,audio_input,$(FUZZ_SECONDS),4096,tests/fuzz/seeds_audio)
 
 FW_TOOLCHAIN := -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/arm-none-eabi.cmake
 
