@@ -193,3 +193,15 @@ def test_refused_transfer_raises_with_the_phone_reason() -> None:
         _upload(FakeLinkHost(TransferStore(), payload=234), b"firmware image", kind="firmware")
     with pytest.raises(ValueError, match="unknown transfer kind"):
         _upload(FakeLinkHost(TransferStore(), payload=234), b"x", kind="video")
+
+
+def test_link_restart_before_the_first_answer_resumes_instead_of_escaping() -> None:
+    """The phone link restarts while the first TransferBegin is in flight (the phone came back mid-question):
+    the upload asks where the transfer stands and completes, instead of raising the internal Resync."""
+    data = random.Random(4).randbytes(30_000)
+    store = TransferStore()
+    host = FakeLinkHost(store, payload=frame_limit(247) - 10, resets_at=(1,))
+    report = _upload(host, data)
+    t = store.get("glasses", 77)
+    assert t is not None and t.summary()["state"] == "verified" and bytes(t.data) == data
+    assert host.lost_messages == 1 and report.restarts == 1

@@ -154,9 +154,13 @@ class Upload:
 
     async def run(self) -> UploadReport:
         started = time.monotonic()
-        status = await self._ask("TransferBegin", pb.Message(transfer_begin=self.begin))
+        status: Any = None
+        begun = False
         while True:
             try:
+                if not begun:  # inside the try: the link may restart before the phone answers the first Begin
+                    status = await self._ask("TransferBegin", pb.Message(transfer_begin=self.begin))
+                    begun = True
                 if status is not None:
                     if status.state == pb.TRANSFER_STATE_UNKNOWN:
                         status = await self._ask("TransferBegin (again)", pb.Message(transfer_begin=self.begin))
@@ -170,6 +174,7 @@ class Upload:
             except Resync as why:
                 log.info("transfer %d: %s; asking the phone where it stands", self.tid, why)
                 status = await self._resync()
+                begun = True  # the phone's answer to TransferQuery says whether it knows the transfer
         self.report.seconds = time.monotonic() - started
         return self.report
 
