@@ -1,0 +1,47 @@
+"""Music and call controls: button gestures forwarded to the phone as MediaCommands ([media] gestures map)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from glassbridge.mcu.client import CardSpec
+from glassbridge.phone.errors import PhoneError, RequestFailed
+
+if TYPE_CHECKING:
+    from glassbridge.assistant.loop import Assistant
+
+__all__ = ["MediaSkill"]
+
+#: A media card is a short confirmation; it clears itself after this long.
+MEDIA_CARD_MS = 1500
+
+
+class MediaSkill:
+    def __init__(self, host: Assistant) -> None:
+        self.host = host
+
+    async def send(self, action: str) -> bool:
+        """Sends `action` (play_pause, next, ...) to the phone; the wearer hears why when it does not go."""
+        host = self.host
+        label = action.replace("_", " ")
+        if not host.phone.up:
+            host.timeline.mark("media_failed", action=action, reason="phone not connected")
+            await host.notice("Media", f"No {label}: the phone is not connected.", icon="warning")
+            return False
+        limit = host.settings.assistant.answer_timeout_s
+        try:
+            await asyncio.wait_for(host.phone.media(action), limit)
+        except asyncio.TimeoutError:
+            reason = f"the phone did not confirm it in {limit:g} s"
+        except RequestFailed as exc:
+            reason = f"the phone refused ({exc.phone_message or exc.code_name})"
+        except PhoneError as exc:
+            reason = str(exc)
+        else:
+            host.timeline.mark("media", action=action)
+            await host.show(CardSpec(title="Media", text=label, kind="text", icon="info", ttl_ms=MEDIA_CARD_MS))
+            return True
+        host.timeline.mark("media_failed", action=action, reason=reason)
+        await host.notice("Media", f"No {label}: {reason}.", icon="warning")
+        return False

@@ -1,0 +1,27 @@
+"""Text for the display and the voice: card field limits and sentence shaping."""
+
+from __future__ import annotations
+
+__all__ = ["CARD_TEXT_LIMIT", "CARD_TITLE_LIMIT", "fit", "sentence"]
+
+#: glassbridge.proto DisplayCard: title <= 47 bytes, text <= 191 bytes of UTF-8 (the MCU's buffers).
+CARD_TITLE_LIMIT = 47
+CARD_TEXT_LIMIT = 191
+
+
+def fit(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to at most `limit` UTF-8 bytes, "..." marking the cut."""
+    text = " ".join(text.split())
+    if len(text.encode()) <= limit:
+        return text
+    cut = text.encode()[: limit - 3].decode(errors="ignore")
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "..."
+
+
+def sentence(text: str) -> str:
+    """A capitalised sentence with a full stop: "one person ahead" -> "One person ahead."."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."

@@ -1,0 +1,59 @@
+"""Transcripts of caption sessions, kept on the glasses (never sent anywhere) for [captions] retention_days.
+
+Each session writes transcript-YYYYMMDD-HHMMSS-<stream id>.txt in the transcript folder: a header line, then one
+line per final caption, "HH:MM:SS text". Old files are deleted when a session starts and when it ends (by their
+modification time, so a transcript counts from its last line). Only files named like ours are ever deleted.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+__all__ = ["Transcript", "default_transcript_dir", "sweep_transcripts"]
+
+_NAME = re.compile(r"^transcript-\d{8}-\d{6}-\d+\.txt$")
+
+
+def default_transcript_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("glassbridge")) / "transcripts"
+
+
+def sweep_transcripts(folder: Path, retention_days: float, *, now: float | None = None) -> list[Path]:
+    """Deletes our transcript files older than retention_days (0: all of them); returns what was deleted."""
+    if not folder.is_dir():
+        return []
+    now = time.time() if now is None else now
+    cutoff = now - retention_days * 86400
+    deleted = []
+    for path in sorted(folder.iterdir()):
+        if _NAME.match(path.name) and path.is_file() and (retention_days == 0 or path.stat().st_mtime < cutoff):
+            path.unlink()
+            deleted.append(path)
+    return deleted
+
+
+class Transcript:
+    """One session's file. Lines are appended and flushed one by one: a crash loses at most the current line."""
+
+    def __init__(self, folder: Path, stream_id: int, kind: str, language: str, *, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OSError(f"cannot create the transcript folder {folder} ({exc.strerror or exc}); set [captions] "
+                          "transcript_dir to a writable folder or keep_transcripts = false") from exc
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+        self.path = folder / f"transcript-{stamp}-{stream_id}.txt"
+        self.lines = 0
+        header = f"# glassbridge {kind}, {language or 'default language'}, started {time.ctime(now)}\n"
+        self.path.write_text(header, encoding="utf-8")
+
+    def append(self, text: str, *, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(f"{time.strftime('%H:%M:%S', time.localtime(now))} {' '.join(text.split())}\n")
+        self.lines += 1
