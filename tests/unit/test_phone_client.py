@@ -180,3 +180,52 @@ def test_assistant_loop_requests_carry_what_the_proto_says() -> None:
         await phone.transport.close()
 
     asyncio.run(asyncio.wait_for(body(), 5))
+
+
+def test_question_is_queued_behind_its_photo_and_resent_if_the_phone_had_not_verified_it() -> None:
+    """ask() queues the AssistantRequest as soon as the photo's bytes are queued (the link keeps order), and
+    when the phone answers NO_SUCH_TRANSFER (the upload had to resume) it waits for the upload, then asks again."""
+
+    async def body() -> None:
+        phone = Phone(Bond(address="AA:BB:CC:DD:EE:FF"), request_timeout=0.5, link_patience=0.0)
+        sent: list[pb.Message] = []
+        upload_done = asyncio.Event()
+        uploads: list[tuple[str, int | None, bool | None]] = []
+
+        async def fake_send(msg: pb.Message, channel: int = Channel.CONTROL) -> None:
+            sent.append(msg)
+
+        async def fake_upload_report(kind: str, data: bytes, name: str = "", *, transfer_id: int | None = None,
+                                     progress: Any = None, all_sent: asyncio.Event | None = None,
+                                     fresh: bool | None = None) -> Any:
+            uploads.append((kind, transfer_id, fresh))
+            assert all_sent is not None
+            all_sent.set()  # every byte queued...
+            await upload_done.wait()  # ...but verified only later
+            return None
+
+        phone.send_message = fake_send  # type: ignore[method-assign]
+        phone.upload_report = fake_upload_report  # type: ignore[method-assign]
+        phone._down_since = None
+        asking = asyncio.ensure_future(phone.ask("what is this?", photo=b"\xff\xd8jpeg"))
+        while not sent:
+            await asyncio.sleep(0.001)
+        first = sent[0]
+        assert uploads == [("photo", first.assistant_request.photo_transfer_id, True)]
+        assert not upload_done.is_set()  # the request went out before the upload finished
+        _deliver(phone, pb.Message(request_id=first.request_id, result=pb.Result(
+            code=pb.ERROR_CODE_NO_SUCH_TRANSFER, message="transfer not verified")))
+        await asyncio.sleep(0.05)
+        assert len(sent) == 1  # no second request while the upload is still going
+        upload_done.set()
+        while len(sent) < 2:
+            await asyncio.sleep(0.001)
+        second = sent[1]
+        assert second.assistant_request == first.assistant_request and second.request_id != first.request_id
+        _deliver(phone, pb.Message(request_id=second.request_id, assistant_answer=pb.AssistantAnswer(
+            text="A jar.", final=True, source="offline")))
+        answer = await asking
+        assert answer.text == "A jar."
+        await phone.transport.close()
+
+    asyncio.run(asyncio.wait_for(body(), 5))

@@ -130,12 +130,16 @@ class FakeLinkHost:
             self.transfer_queue.put_nowait(status)
 
 
-def _upload(host: FakeLinkHost, data: bytes, kind: str = "photo", tid: int = 77) -> Any:
+def _upload(host: FakeLinkHost, data: bytes, kind: str = "photo", tid: int = 77, fresh: bool = False) -> Any:
     async def body() -> Any:
         queue: asyncio.Queue[Any] = asyncio.Queue()
         host.transfer_queue = queue
+        sent = asyncio.Event()
         try:
-            return await asyncio.wait_for(Upload(host, tid, kind, data, "p.jpg", queue).run(), 20)
+            report = await asyncio.wait_for(
+                Upload(host, tid, kind, data, "p.jpg", queue, fresh=fresh, all_sent=sent).run(), 20)
+            assert sent.is_set()
+            return report
         finally:
             if host._pump is not None:
                 host._pump.cancel()
@@ -143,11 +147,12 @@ def _upload(host: FakeLinkHost, data: bytes, kind: str = "photo", tid: int = 77)
     return asyncio.run(body())
 
 
-def test_clean_upload_verifies_with_nothing_resent() -> None:
+@pytest.mark.parametrize("fresh", [False, True], ids=["begin-then-data", "pipelined-begin"])
+def test_clean_upload_verifies_with_nothing_resent(fresh: bool) -> None:
     data = random.Random(1).randbytes(200_000)
     store = TransferStore()
     host = FakeLinkHost(store, payload=frame_limit(247) - 10)
-    report = _upload(host, data)
+    report = _upload(host, data, fresh=fresh)
     t = store.get("glasses", 77)
     assert t is not None and t.summary()["state"] == "verified" and bytes(t.data) == data
     assert t.sha256 == hashlib.sha256(data).digest() and report.sha256 == t.sha256.hex()
@@ -156,11 +161,12 @@ def test_clean_upload_verifies_with_nothing_resent() -> None:
     assert all(n % host.payload == 0 for n in data_messages[:-1])  # every TransferData but the last: whole fragments
 
 
-def test_upload_resumes_after_peer_resets_from_the_confirmed_offset() -> None:
+@pytest.mark.parametrize("fresh", [False, True], ids=["begin-then-data", "pipelined-begin"])
+def test_upload_resumes_after_peer_resets_from_the_confirmed_offset(fresh: bool) -> None:
     data = random.Random(2).randbytes(200_000)
     store = TransferStore()
     host = FakeLinkHost(store, payload=frame_limit(185) - 10, resets_at=(3, 9, 15))
-    report = _upload(host, data)
+    report = _upload(host, data, fresh=fresh)
     t = store.get("glasses", 77)
     assert t is not None and t.summary()["state"] == "verified" and bytes(t.data) == data
     assert host.lost_messages > 0 and report.restarts == 3
@@ -172,7 +178,8 @@ def test_upload_resumes_after_peer_resets_from_the_confirmed_offset() -> None:
     assert t.bytes_received - len(data) <= resent  # the store saw no more than we resent
 
 
-def test_receiver_that_forgot_gets_the_transfer_again() -> None:
+@pytest.mark.parametrize("fresh", [False, True], ids=["begin-then-data", "pipelined-begin"])
+def test_receiver_that_forgot_gets_the_transfer_again(fresh: bool) -> None:
     data = random.Random(3).randbytes(50_000)
     store = TransferStore()
     host = FakeLinkHost(store, payload=frame_limit(517) - 10, resets_at=(2,))
@@ -183,25 +190,27 @@ def test_receiver_that_forgot_gets_the_transfer_again() -> None:
         return original_query(owner, msg, now)
 
     store.query = forgetful_query  # type: ignore[method-assign]
-    report = _upload(host, data)
+    report = _upload(host, data, fresh=fresh)
     t = store.get("glasses", 77)
     assert t is not None and bytes(t.data) == data and report.resumed_from == [0]
 
 
 def test_refused_transfer_raises_with_the_phone_reason() -> None:
-    with pytest.raises(TransferFailed, match="not_supported"):
-        _upload(FakeLinkHost(TransferStore(), payload=234), b"firmware image", kind="firmware")
+    for fresh in (False, True):  # a pipelined Begin's refusal fails the upload all the same
+        with pytest.raises(TransferFailed, match="not_supported"):
+            _upload(FakeLinkHost(TransferStore(), payload=234), b"firmware image", kind="firmware", fresh=fresh)
     with pytest.raises(ValueError, match="unknown transfer kind"):
         _upload(FakeLinkHost(TransferStore(), payload=234), b"x", kind="video")
 
 
-def test_link_restart_before_the_first_answer_resumes_instead_of_escaping() -> None:
+@pytest.mark.parametrize("fresh", [False, True], ids=["begin-then-data", "pipelined-begin"])
+def test_link_restart_before_the_first_answer_resumes_instead_of_escaping(fresh: bool) -> None:
     """The phone link restarts while the first TransferBegin is in flight (the phone came back mid-question):
     the upload asks where the transfer stands and completes, instead of raising the internal Resync."""
     data = random.Random(4).randbytes(30_000)
     store = TransferStore()
     host = FakeLinkHost(store, payload=frame_limit(247) - 10, resets_at=(1,))
-    report = _upload(host, data)
+    report = _upload(host, data, fresh=fresh)
     t = store.get("glasses", 77)
     assert t is not None and t.summary()["state"] == "verified" and bytes(t.data) == data
     assert host.lost_messages == 1 and report.restarts == 1

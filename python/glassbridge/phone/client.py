@@ -488,29 +488,65 @@ class Phone:
         request = pb.AssistantRequest(task=task_value, text=text, language=language, queued_ms=queued_ms)
         if perception is not None:
             request.perception.CopyFrom(perception)
-        if photo is not None:
-            request.photo_transfer_id = await self.upload("photo", photo, "photo.jpg")
-        if audio_wav is not None:
-            request.audio_transfer_id = await self.upload("audio", audio_wav, "question.wav")
-        if audio_opus is not None:
-            request.audio_transfer_id = await self.upload("audio_opus", audio_opus, "question.opus")
         what = f"the assistant's answer to {text[:40]!r}"
-        answers = self._answers(what, pb.Message(assistant_request=request))
+        uploads: list[asyncio.Task[UploadReport]] = []
         try:
-            async for msg in answers:
-                body = msg.WhichOneof("body")
-                if body == "result":
-                    _check(what, msg)
-                    continue  # Result OK without an answer: keep waiting for the answer parts
-                if body != "assistant_answer":
-                    log.debug("ignoring %s answering an AssistantRequest", body)
+            for field_name, kind, data, name in (("photo_transfer_id", "photo", photo, "photo.jpg"),
+                                                 ("audio_transfer_id", "audio", audio_wav, "question.wav"),
+                                                 ("audio_transfer_id", "audio_opus", audio_opus, "question.opus")):
+                if data is None:
                     continue
-                a = msg.assistant_answer
-                yield AnswerPart(msg.request_id, a.text, a.final, a.source, a.offline)
-                if a.final:
-                    return
+                uploads.append(await self._start_upload(request, field_name, kind, data, name))
+            # The request is queued right behind the uploads' last bytes: the link delivers in order (one FIFO,
+            # SPEC 6.1), so it reaches the phone after them, one round trip earlier than waiting for VERIFIED. If
+            # the phone did not verify them by then (a resumed or failed upload), it answers NO_SUCH_TRANSFER or
+            # the link restarted: the request is sent again once the uploads are done (or their error raised).
+            for attempt in range(2):
+                answers = self._answers(what, pb.Message(assistant_request=request))
+                try:
+                    async for msg in answers:
+                        body = msg.WhichOneof("body")
+                        if body == "result":
+                            if (uploads and attempt == 0 and msg.result.code == pb.ERROR_CODE_NO_SUCH_TRANSFER):
+                                break
+                            _check(what, msg)
+                            continue  # Result OK without an answer: keep waiting for the answer parts
+                        if body != "assistant_answer":
+                            log.debug("ignoring %s answering an AssistantRequest", body)
+                            continue
+                        a = msg.assistant_answer
+                        yield AnswerPart(msg.request_id, a.text, a.final, a.source, a.offline)
+                        if a.final:
+                            return
+                except ConnectionLost:
+                    if not uploads or attempt:
+                        raise
+                finally:
+                    await answers.aclose()
+                await asyncio.gather(*uploads)  # the uploads' own errors (TransferFailed, ConnectionLost) surface
         finally:
-            await answers.aclose()
+            for task in uploads:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*uploads, return_exceptions=True)
+
+    async def _start_upload(self, request: pb.AssistantRequest, field_name: str, kind: str, data: bytes,
+                            name: str) -> asyncio.Task[UploadReport]:
+        """Starts uploading `data` for `request` (sets its transfer id) and returns once every byte is queued on
+        the link, or raises the upload's error."""
+        tid = secrets.randbits(31) | 1
+        setattr(request, field_name, tid)
+        queued = asyncio.Event()
+        task = asyncio.ensure_future(self.upload_report(kind, data, name, transfer_id=tid, all_sent=queued,
+                                                        fresh=True))
+        waiter = asyncio.ensure_future(queued.wait())
+        try:
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if task.done():
+            task.result()  # raises what went wrong
+        return task
 
     async def ask(
         self,
@@ -558,14 +594,20 @@ class Phone:
         *,
         transfer_id: int | None = None,
         progress: Callable[[int, int], None] | None = None,
+        all_sent: asyncio.Event | None = None,
+        fresh: bool | None = None,
     ) -> UploadReport:
-        """As upload(), returning the report (time, restarts, offsets resumed from, bytes sent)."""
+        """As upload(), returning the report (time, restarts, offsets resumed from, bytes sent). Without a
+        `transfer_id` a new one is made, and the data follows TransferBegin at once (no round trip first; also
+        with `fresh=True`, for an id the caller just made). `all_sent` is set when every byte is queued on the
+        link (before the phone verified it)."""
+        fresh = transfer_id is None if fresh is None else fresh
         tid = transfer_id or (secrets.randbits(31) | 1)
         queue: asyncio.Queue[Any] = asyncio.Queue()
         self._transfers[tid] = queue
         try:
             await self.wait_until_up(self.link_patience)
-            upload = Upload(self, tid, kind, data, name, queue, progress)
+            upload = Upload(self, tid, kind, data, name, queue, progress, fresh=fresh, all_sent=all_sent)
             return await upload.run()
         finally:
             self._transfers.pop(tid, None)

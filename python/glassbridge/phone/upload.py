@@ -129,7 +129,12 @@ class Upload:
     bare pb.TransferStatus (chunk acknowledgements), and markers/PhoneErrors telling of a link restart."""
 
     def __init__(self, host: UploadHost, transfer_id: int, kind: str, data: bytes, name: str,
-                 queue: asyncio.Queue[Any], progress: Callable[[int, int], None] | None = None) -> None:
+                 queue: asyncio.Queue[Any], progress: Callable[[int, int], None] | None = None, *,
+                 fresh: bool = False, all_sent: asyncio.Event | None = None) -> None:
+        """`fresh`: the transfer_id was just made, so the phone can only answer TransferBegin with offset 0 (or
+        refuse): the data follows the Begin at once instead of one round trip later (the link keeps order; a
+        refusal still fails the upload). `all_sent` is set once every byte has been queued on the link (not yet
+        verified), so a request that refers to the transfer can be queued right behind it."""
         try:
             kind_value = pb.TransferKind.Value("TRANSFER_KIND_" + kind.upper())
         except ValueError:
@@ -147,6 +152,8 @@ class Upload:
         self.confirmed = 0
         self._restarted_at: int | None = None
         self.name = name or str(transfer_id)
+        self.fresh = fresh
+        self.all_sent = all_sent
 
     @property
     def tid(self) -> int:
@@ -156,27 +163,47 @@ class Upload:
         started = time.monotonic()
         status: Any = None
         begun = False
-        while True:
-            try:
-                if not begun:  # inside the try: the link may restart before the phone answers the first Begin
-                    status = await self._ask("TransferBegin", pb.Message(transfer_begin=self.begin))
-                    begun = True
-                if status is not None:
-                    if status.state == pb.TRANSFER_STATE_UNKNOWN:
-                        status = await self._ask("TransferBegin (again)", pb.Message(transfer_begin=self.begin))
-                        continue
-                    if self._apply(status):
+        begin_rid: int | None = None
+        try:
+            while True:
+                try:
+                    if not begun and self.fresh:
+                        # Pipelined: the Begin's TransferStatus (offset 0, or a refusal) reaches our queue and is
+                        # taken while the data goes out or while the verdict is awaited.
+                        begin_rid = self.host.register_request(self.queue)
+                        msg = pb.Message(transfer_begin=self.begin, request_id=begin_rid)
+                        await self.host.send_message(msg, Channel.BULK)
+                        begun = True
+                    elif not begun:  # inside the try: the link may restart before the phone answers the Begin
+                        status = await self._ask("TransferBegin", pb.Message(transfer_begin=self.begin))
+                        begun = True
+                    if await self._step(status):
                         break
-                await self._send_from(self.confirmed)
-                if await self._wait_verdict():
-                    break
-                status = None
-            except Resync as why:
-                log.info("transfer %d: %s; asking the phone where it stands", self.tid, why)
-                status = await self._resync()
-                begun = True  # the phone's answer to TransferQuery says whether it knows the transfer
+                    status = None
+                except Resync as why:
+                    log.info("transfer %d: %s; asking the phone where it stands", self.tid, why)
+                    status = await self._resync()
+                    begun = True  # the phone's answer to TransferQuery says whether it knows the transfer
+        finally:
+            if begin_rid is not None:
+                self.host.unregister_request(begin_rid)
         self.report.seconds = time.monotonic() - started
         return self.report
+
+    async def _step(self, status: Any) -> bool:
+        """One pass: apply `status` (if any), send from the confirmed offset, await the verdict. True when
+        VERIFIED; False to go round again; raises Resync when the phone must be asked where the transfer stands."""
+        while True:
+            if status is not None:
+                if status.state == pb.TRANSFER_STATE_UNKNOWN:
+                    status = await self._ask("TransferBegin (again)", pb.Message(transfer_begin=self.begin))
+                    continue
+                if self._apply(status):
+                    return True
+            await self._send_from(self.confirmed)
+            if self.all_sent is not None:
+                self.all_sent.set()
+            return await self._wait_verdict()
 
     # ---- statuses -------------------------------------------------------------------------------------
 
