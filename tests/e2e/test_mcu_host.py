@@ -259,3 +259,36 @@ def test_no_firmware_on_the_port_is_a_clear_error(tmp_path: Path) -> None:
             await Mcu.connect(str(tmp_path / "no-such-port"), timeout=0.5)
 
     run(body())
+
+
+def test_speaker_audio_is_paced_and_a_request_is_not_stuck_behind_it() -> None:
+    """Mcu.play_audio: every sample reaches the firmware's speaker (its own count and checksum, recomputed here),
+    paced at the audio's rate, so a camera-power request sent meanwhile is answered long before the audio ends
+    instead of waiting behind seconds of queued speech on the UART."""
+
+    async def body() -> None:
+        async with FirmwareRunner("host") as fw, await Mcu.connect(fw.port, timeout=10) as mcu:
+            seconds = 2.0
+            samples = [int(8000 * ((i * 7919) % 1000 - 500) / 500) for i in range(int(16000 * seconds))]
+            pcm = b"".join(s.to_bytes(2, "little", signed=True) for s in samples)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            playing = asyncio.ensure_future(mcu.play_audio(pcm))
+            await asyncio.sleep(0.3)
+            assert await mcu.set_camera_power(True) is True
+            answered = loop.time() - started
+            await playing
+            finished = loop.time() - started
+            await mcu.set_camera_power(False)
+            assert answered < finished - 1.0, (answered, finished)  # not queued behind the rest of the speech
+            assert finished >= seconds - 0.2 - 0.05  # paced: the last frame leaves at most lead_ms early
+
+            async def heard() -> bool:
+                return (await ctl_status(fw))["speaker_samples"] == len(samples)
+
+            await wait_for(heard, 5, "every speaker sample to reach the firmware")
+            own = await ctl_status(fw)
+            assert own["speaker_sum"] == sum(s & 0xFFFF for s in samples) & 0xFFFFFFFF
+            assert own["speaker_gaps"] == 0
+
+    run(body())

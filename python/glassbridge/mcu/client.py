@@ -457,10 +457,21 @@ class Mcu:
     async def clear_display(self) -> None:
         await self._request("DisplayClear", "display_clear", pb.DisplayClear())
 
-    async def play_audio(self, pcm: bytes, sample_rate: int = SAMPLE_RATE, frame_ms: int = 20) -> None:
-        """Sends PCM16 mono to the speaker in `frame_ms` frames; returns once all are queued on the link."""
+    async def play_audio(self, pcm: bytes, sample_rate: int = SAMPLE_RATE, frame_ms: int = 20,
+                         lead_ms: int = 200) -> None:
+        """Sends PCM16 mono to the speaker in `frame_ms` frames, paced at the audio's own rate and at most
+        `lead_ms` ahead of it; returns once the last frame is queued on the link (about the audio's length minus
+        `lead_ms`). Pacing keeps the UART free for requests: queued all at once, 3 s of speech (96 KB) would sit
+        ~1 s of line time in front of a camera-power request at 921600 baud. `lead_ms` <= 0: no pacing."""
         step = sample_rate * frame_ms // 1000 * 2
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         for start in range(0, len(pcm), step):
+            if lead_ms > 0:
+                due = started + (start // 2 / sample_rate) - lead_ms / 1000
+                delay = due - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
             frame = pb.AudioFrame(sample_rate=sample_rate, first_sample=start // 2, pcm=pcm[start : start + step])
             await self._send(pb.Message(speaker_audio=frame), Channel.AUDIO)
 
