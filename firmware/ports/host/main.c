@@ -26,7 +26,8 @@ static void usage(FILE *f) {
           "  --ctl      control socket: inject buttons, gestures, battery; dump the display (see README)\n"
           "  --state    file keeping the boot counter across runs and reboots\n"
           "  --baud     line rate whose drain time the UART models, 10 bit-times per byte (default 921600)\n"
-          "  --mic-wav  PCM16 mono 16 kHz WAV the microphone plays in a loop (default: a 440 Hz tone)\n");
+          "  --mic-wav  PCM16 mono 16 kHz WAV the microphone plays in a loop (default: a 440 Hz tone;\n"
+          "             the control socket's `mic play|loop PATH`, `mic tone`, `mic silence` change it)\n");
 }
 
 static int parse(int argc, char **argv) {
@@ -76,6 +77,7 @@ int main(int argc, char **argv) {
       (gb_host_opt.ctl_path && !gb_host_ctl_open(gb_host_opt.ctl_path, err, sizeof err))) {
     fprintf(stderr, "glassbridge-fw-host: %s\n", err);
     gb_host_uart_close();
+    gb_host_devices_close();
     return 1;
   }
   struct sigaction sa;
@@ -89,6 +91,7 @@ int main(int argc, char **argv) {
   if (why == GB_HOST_JMP_EXIT) {
     gb_host_ctl_close();
     gb_host_uart_close();
+    gb_host_devices_close();
     fprintf(stderr, "glassbridge-fw-host: stopped\n");
     return 0;
   }
@@ -102,6 +105,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "glassbridge-fw-host: the link engine refused the firmware's configuration (a build bug)\n");
     gb_host_ctl_close();
     gb_host_uart_close();
+    gb_host_devices_close();
     return 1;
   }
   gb_Status s;

@@ -4,6 +4,7 @@
     glassbridge bench vision [--quick] [--json FILE]
     glassbridge bench link [--quick] [--json FILE] [--plot FILE.png]
     glassbridge bench ble [--quick] [--json FILE] [--plot FILE.png] [--runs N]
+    glassbridge bench e2e [--taps 50] [--json FILE] [--plot FILE.png]
 
 Everything runs in one process on one thread, contenders interleaved round by round; the figures are medians.
 docs/benchmarks.md explains what is measured and why, and shows the figures of a full run.
@@ -56,13 +57,23 @@ counters), goodput / the model's write-without-response ceiling, reverse ATT PDU
 Needs dbus-daemon. A few minutes (--quick: MTU 247, 48 KB, one drop, under half a minute).
 """
 
+_E2E_HELP = """\
+Measure the assistant end to end on the simulated glasses: a tap on the main button (the firmware's host port,
+through its control socket) to the answer card on the glasses' display. The firmware behind the UART link
+emulator at 921600 baud, the Assistant with real perception and JPEG, the phone link over the BLE rig (15 ms
+connection interval) to `glassbridge companion` with the offline brain. The total runs from the MCU recognising
+the tap (ButtonEvent.at_ms) to the MCU flushing the answer card (both on the MCU's clock); the stages (event over
+UART, capture, perception, JPEG, BLE round trip, brain, answer stream, card over UART) come from the Assistant's
+timeline. Reports p50 and p95 (target: p50 <= 250 ms). Needs dbus-daemon and espeak-ng; about a second per tap.
+"""
+
 
 def add_parser(subparsers: Any) -> None:
     """Register `bench` and its subcommands on the top-level CLI's subparsers."""
     p = subparsers.add_parser(
         "bench", help="benchmarks: preprocessing kernels vs OpenCV/numpy/libyuv, pipeline vs invoke",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="bench_command", metavar="{preprocess,vision,link,ble}")
+    sub = p.add_subparsers(dest="bench_command", metavar="{preprocess,vision,link,ble,e2e}")
     sub.required = True
 
     pp = sub.add_parser("preprocess", help="fused preprocessing kernel vs OpenCV, numpy, libyuv",
@@ -116,6 +127,25 @@ def add_parser(subparsers: Any) -> None:
     pble.add_argument("--drops", type=int, metavar="N", help="forced disconnects in the faulty case (default 3)")
     pble.add_argument("--workdir", type=Path, metavar="DIR",
                     help="keep the rigs' logs and state here (default: a temporary folder, removed)")
+
+    pe = sub.add_parser("e2e", help="tap to answer card on the simulated glasses (firmware, BLE rig, companion)",
+                        description=_E2E_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pe.add_argument("--taps", type=int, default=50, metavar="N", help="measured taps (default 50)")
+    pe.add_argument("--warmup", type=int, default=2, metavar="N", help="taps run first and not counted (default 2)")
+    pe.add_argument("--json", metavar="FILE", type=Path, help="write the results as JSON to FILE")
+    pe.add_argument("--plot", metavar="FILE.png", type=Path,
+                    help="write the per-tap stage split and the latency distribution (PNG, needs matplotlib)")
+    pe.add_argument("--scene", default="astronaut", metavar="NAME",
+                    help="the image in view, from tests/data/images (default astronaut: one person)")
+    pe.add_argument("--emotions", action="store_true", help="recognise expressions too (opt-in in the product)")
+    pe.add_argument("--speak", action="store_true", help="speak each answer too (after the card; slower runs)")
+    pe.add_argument("--jpeg-size", metavar="WxH",
+                    help="largest size of the JPEG sent to the phone (default: the [camera] width and height)")
+    pe.add_argument("--jpeg-quality", type=int, metavar="Q", help="JPEG quality 1..100 (default: [camera] quality)")
+    pe.add_argument("--interval", type=float, default=15.0, metavar="MS", help="BLE connection interval (15)")
+    pe.add_argument("--baud", type=int, default=921600, metavar="N", help="MCU link line rate (921600)")
+    pe.add_argument("--workdir", type=Path, metavar="DIR",
+                    help="keep the rig's logs and state here (default: a temporary folder, removed)")
     p.set_defaults(func=run)
 
 
@@ -138,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
             return _run_link(args, console)
         if args.bench_command == "ble":
             return _run_ble(args, console)
+        if args.bench_command == "e2e":
+            return _run_e2e(args, console)
     except _UsageError as exc:
         print(f"glassbridge bench {args.bench_command}: {exc}", file=sys.stderr)
         return 2
@@ -301,6 +333,45 @@ def _run_ble(args: argparse.Namespace, console: Any) -> int:
 
         console.print(f"chart written to {plot_ble(doc, args.plot)}")
     return 0
+
+
+def _run_e2e(args: argparse.Namespace, console: Any) -> int:
+    from glassbridge.bench.e2e import E2eBenchSettings, e2e_table, plot_e2e, run_e2e_benchmark
+
+    _at_least("--taps", args.taps, 1)
+    _at_least("--warmup", args.warmup, 0)
+    settings = E2eBenchSettings(taps=args.taps, warmup=args.warmup, scene=args.scene, emotions=args.emotions,
+                                speak=args.speak, interval_ms=args.interval, baud=args.baud, workdir=args.workdir,
+                                jpeg_quality=args.jpeg_quality)
+    if args.jpeg_size is not None:
+        try:
+            settings.jpeg_width, settings.jpeg_height = (int(v) for v in args.jpeg_size.lower().split("x"))
+        except ValueError:
+            raise _UsageError(f"--jpeg-size {args.jpeg_size!r}: give WIDTHxHEIGHT, e.g. 320x240") from None
+    try:
+        settings.validate()
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+    if args.plot is not None:
+        _check_plot(args.plot)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    if console.is_terminal:
+        with Progress(SpinnerColumn(), TextColumn("e2e benchmark: {task.description}"), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("starting", total=None)
+            doc = run_e2e_benchmark(settings, progress=lambda text: bar.update(task, description=text))
+    else:  # a log file gets one line per step
+        doc = run_e2e_benchmark(settings, progress=lambda text: console.print(f"e2e benchmark: {text}"))
+    _stdout_console().print(e2e_table(doc))
+    for failure in doc["failures"]:
+        console.print(f"[yellow]question {failure['question']}: {failure['reason']}[/]")
+    console.print(f"[dim]{doc['wall_seconds']:.0f} s; load average {doc['machine']['load_average'][0]:.2f} on "
+                  f"{doc['machine']['cpu_count']} CPUs; brain: {doc['brain_source']}[/]")
+    _write_json(args.json, doc, console)
+    if args.plot is not None and doc["complete"]:
+        console.print(f"chart written to {plot_e2e(doc, args.plot)}")
+    return 0 if doc["complete"] == doc["taps"] else 1
 
 
 def _stdout_console() -> Any:

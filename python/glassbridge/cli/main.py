@@ -24,7 +24,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-SUBCOMMANDS = ("see", "camera", "models", "bench", "firmware", "mcu", "phone", "companion", "sim", "config", "info")
+SUBCOMMANDS = ("see", "camera", "models", "bench", "firmware", "mcu", "phone", "companion", "sim", "demo", "run", "config",
+               "info")
 
 DESCRIPTION = """\
 glassbridge: the open runtime for AI smart glasses. On the glasses' SoC: camera frames, native preprocessing
@@ -45,6 +46,8 @@ examples:
   glassbridge phone pair --yes                   pair with the phone running the companion (numeric comparison)
   glassbridge phone status --json                the bonded phone, the BLE link and its counters
   glassbridge companion --transport usb:0        be the phone: the companion on a USB Bluetooth dongle
+  glassbridge demo --out demo-out                the assistant on simulated glasses: a scripted session
+  glassbridge run --serial /dev/ttyS1 --camera /dev/video0   the assistant on the glasses
   glassbridge config init                        the assistant's settings file, every default commented
 
 `glassbridge <command> --help` explains each command. Results go to stdout (JSON with --json), messages and

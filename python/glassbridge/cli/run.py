@@ -1,0 +1,211 @@
+"""`glassbridge run`: the assistant on real glasses (the same loop as `glassbridge demo`, on real ports)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+HELP = "run the assistant on the glasses: MCU over a serial port, the bonded phone over BLE, a V4L2 camera"
+
+DESCRIPTION = """\
+Run the assistant loop on the glasses' SoC: the MCU (buttons, nod and shake, battery, display, camera power,
+microphone, speaker) over --serial, the bonded phone's companion over Bluetooth (BlueZ), the camera through V4L2
+(--camera; it is opened for each photo, while the MCU has it powered and its LED lit), local perception
+(BlazeFace; expressions only when the config opts in), espeak-ng's voice and the wake word when enabled.
+
+Configuration: --config FILE, else $GLASSBRIDGE_CONFIG, else the user config file (`glassbridge config path`);
+every setting is documented in `glassbridge config init`. Not paired yet: pass --phone ADDRESS (the phone's
+identity address, `glassbridge phone scan`) and confirm the six digits on the glasses' display with a nod.
+
+What happens is printed as it happens on stderr (the Assistant's timeline: taps, answers, cards, captions);
+--json prints the same events as JSON lines on stdout; --timeline FILE writes the whole timeline at exit.
+Ctrl-C (or SIGTERM) stops: the question in progress is cancelled, the camera powered off, captions stopped."""
+
+EPILOG = """\
+examples:
+  glassbridge run --serial /dev/ttyS1 --camera /dev/video0
+  glassbridge run --serial /dev/ttyS1 --camera /dev/video0 --phone 4C:11:AE:03:2B:90     first run: pair
+  glassbridge firmware run --board host & glassbridge run --serial /tmp/glassbridge-mcu      the simulated MCU
+
+exit status: 0 after Ctrl-C/SIGTERM; 1 when a port cannot be opened, the phone is not bonded, or the config is
+wrong (the message names what to change)."""
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("run", help=HELP, description=DESCRIPTION, epilog=EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--serial", required=True, metavar="PORT",
+                        help="the MCU's UART: /dev/ttyS1 on the glasses, a pty of `glassbridge firmware run`")
+    parser.add_argument("--baud", type=int, default=921600, metavar="N", help="UART line rate (default 921600)")
+    parser.add_argument("--camera", metavar="/dev/videoN",
+                        help="V4L2 capture device (without it, photo questions are answered 'no camera')")
+    parser.add_argument("--camera-size", default="1280x720", metavar="WxH",
+                        help="size asked of the camera (the driver may round it; default 1280x720)")
+    parser.add_argument("--camera-format", choices=("NV12", "YUYV"), default="NV12",
+                        help="pixel format asked of the camera (UVC webcams often offer only YUYV)")
+    parser.add_argument("--phone", metavar="ADDRESS",
+                        help="pair with this phone first (its identity address) if not bonded to it yet")
+    parser.add_argument("--bond", type=Path, metavar="FILE",
+                        help="bond file (default: $GLASSBRIDGE_STATE_DIR/phone/bond.json or the user data folder, "
+                             "as `glassbridge phone pair`)")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="settings (TOML; default: the user config)")
+    parser.add_argument("--timeline", type=Path, metavar="FILE", help="write the session's timeline (JSON) at exit")
+    parser.add_argument("--json", action="store_true", help="timeline events as JSON lines on stdout")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logs on stderr")
+    parser.set_defaults(func=run)
+
+
+class NoCamera:
+    """The CameraPort when no --camera was given: every capture fails with what to do (said to the wearer)."""
+
+    async def capture(self) -> Any:
+        from glassbridge.camera import CameraError
+
+        raise CameraError("no camera configured", advice="start glassbridge run with --camera /dev/videoN")
+
+
+class V4l2Camera:
+    """A CameraPort over V4L2: the device is opened for each capture (the MCU powers the sensor only around it,
+    ARCHITECTURE.md decision 9), `settle` frames are skipped while auto-exposure settles, one frame is kept."""
+
+    def __init__(self, device: str, width: int, height: int, fmt: str, *, settle: int = 3) -> None:
+        self.device, self.width, self.height, self.format, self.settle = device, width, height, fmt, settle
+
+    def _grab(self) -> Any:
+        from glassbridge.camera import PixelFormat, V4l2Source
+
+        with V4l2Source(self.device, self.width, self.height, PixelFormat[self.format], copy=True) as source:
+            frame = None
+            for frame in source.frames(max_frames=self.settle + 1):
+                pass
+        if frame is None:
+            from glassbridge.camera import CameraError
+
+            raise CameraError(f"{self.device} delivered no frame", advice="check the camera with "
+                              "`glassbridge camera grab --device " + self.device + "`")
+        return frame
+
+    async def capture(self) -> Any:
+        return await asyncio.to_thread(self._grab)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--camera-size {text!r}: give WIDTHxHEIGHT, e.g. 1280x720") from None
+    if w < 16 or h < 16:
+        raise ValueError(f"--camera-size {text!r}: at least 16x16")
+    return w, h
+
+
+def _printer(args: argparse.Namespace) -> Any:
+    """Prints each timeline event as it is recorded: a readable line on stderr, or JSON on stdout."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True)
+    quiet = {"state", "started"}
+
+    def show(event: Any) -> None:
+        if args.json:
+            print(json.dumps(event.to_json(), default=str), flush=True)
+            return
+        if event.kind in quiet:
+            return
+        detail = " ".join(f"{k}={v}" for k, v in event.detail.items() if v not in ("", None))
+        console.print(f"[dim]{event.t:8.2f} s[/] [bold]{event.kind}[/] {escape(detail)}", highlight=False)
+
+    return show
+
+
+class _Follower:
+    """Prints the timeline's new events every 50 ms (the timeline only appends; it has no subscription API);
+    flush() prints what is left at the end."""
+
+    def __init__(self, timeline: Any, show: Any) -> None:
+        self.timeline, self.show, self.seen = timeline, show, 0
+
+    def flush(self) -> None:
+        events = self.timeline.events
+        if len(events) < self.seen:  # the timeline dropped its oldest events (a very long session)
+            self.seen = 0
+        for event in events[self.seen:]:
+            self.show(event)
+        self.seen = len(events)
+
+    async def run(self) -> None:
+        while True:
+            self.flush()
+            await asyncio.sleep(0.05)
+
+
+async def _session(args: argparse.Namespace) -> int:
+    from glassbridge.assistant.config import load_settings
+    from glassbridge.assistant.loop import Assistant
+    from glassbridge.assistant.perception import FacePerceiver
+    from glassbridge.assistant.timeline import Timeline
+    from glassbridge.audio import EspeakVoice, WakeWord
+    from glassbridge.mcu.client import Mcu
+    from glassbridge.phone import BondStore, McuPairingUI, NotBonded, Phone, pair_phone
+
+    settings = load_settings(args.config)
+    width, height = _size(args.camera_size)
+    camera: Any = V4l2Camera(args.camera, width, height, args.camera_format) if args.camera else NoCamera()
+    log = logging.getLogger("glassbridge.run")
+    async with await Mcu.connect(args.serial, baudrate=args.baud, timeout=10) as mcu:
+        store = BondStore(args.bond)
+        bond = store.load()
+        if args.phone and (bond is None or bond.address != args.phone.upper()):
+            print(f"pairing with {args.phone}: compare the six digits on the glasses with the phone's, nod to "
+                  "confirm", file=sys.stderr)
+            await pair_phone(store, McuPairingUI(mcu, timeout=60), address=args.phone, scan_timeout=20)
+        elif bond is None:
+            raise NotBonded(f"no phone is bonded ({store.path}); pass --phone ADDRESS to pair (see "
+                            "`glassbridge phone scan`)")
+        wake = WakeWord(settings.wake_word.model, cutoff=settings.wake_word.cutoff or None) \
+            if settings.wake_word.enabled else None
+        async with await Phone.open(bonds=store) as phone:
+            timeline = Timeline()
+            assistant = Assistant(settings, mcu, phone, camera, FacePerceiver(), EspeakVoice(), wake_word=wake,
+                                  timeline=timeline)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            runner = asyncio.create_task(assistant.run(), name="assistant")
+            printer = _Follower(timeline, _printer(args))
+            follower = asyncio.create_task(printer.run(), name="timeline printer")
+            log.info("assistant running; Ctrl-C stops")
+            stopping = asyncio.create_task(stop.wait(), name="signal")
+            try:
+                done, _ = await asyncio.wait({runner, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if runner in done:
+                    runner.result()  # the loop only ends on stop(): an exception says why
+            finally:
+                stopping.cancel()
+                assistant.stop()
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(runner, 10)
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
+                printer.flush()  # the last events ("stopped")
+                if args.timeline is not None:
+                    args.timeline.parent.mkdir(parents=True, exist_ok=True)
+                    args.timeline.write_text(json.dumps(timeline.to_json(), indent=1, default=str) + "\n")
+                    print(f"timeline written to {args.timeline}", file=sys.stderr)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    return asyncio.run(_session(args))
