@@ -18,8 +18,6 @@ import asyncio
 import io
 import json
 import os
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,14 +66,6 @@ def _jpeg(photo: Path) -> bytes:
     return out.getvalue()
 
 
-async def _until(check: Callable[[], Awaitable[bool]], timeout: float, what: str, *, poll: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"phone demo: gave up waiting for {what} after {timeout:.0f} s")
-        await asyncio.sleep(poll)
-
-
 async def _snapshot(fw: Any, out: Path, name: str, result: DemoResult) -> None:
     """The MCU's display as PNG (the host port dumps a PGM), scaled 2x for a readable picture."""
     from PIL import Image
@@ -90,7 +80,8 @@ async def _snapshot(fw: Any, out: Path, name: str, result: DemoResult) -> None:
 
 async def _demo(rig: Any, out: Path, photo: Path, console: Console) -> DemoResult:
     from glassbridge.mcu.client import CardSpec, Mcu
-    from glassbridge.phone import BondStore, McuPairingUI, NotificationEvent, Phone, ReconnectPolicy, pair_phone
+    from glassbridge.phone import BondStore, NotificationEvent, Phone, ReconnectPolicy
+    from glassbridge.sim.glasses import pair_with_nod, until
     from glassbridge.sim.runner import FirmwareRunner
 
     result = DemoResult(phone_identity=rig.companion_identity)
@@ -98,21 +89,10 @@ async def _demo(rig: Any, out: Path, photo: Path, console: Console) -> DemoResul
     policy = ReconnectPolicy(first_delay=0.1, max_delay=1.0, scan_timeout=5.0, connect_timeout=10.0)
     async with FirmwareRunner("host") as fw, await Mcu.connect(fw.port, timeout=10) as mcu:
         console.print("[bold]1. pairing[/]: the glasses show the six digits; the wearer nods")
-        ui = McuPairingUI(mcu, timeout=30)
-        pairing = asyncio.create_task(pair_phone(store, ui, name=rig.companion_name, scan_timeout=10.0))
-
-        async def shown() -> bool:
-            if pairing.done():
-                pairing.result()  # raises what went wrong
-            return bool(ui.shown)
-
-        await _until(shown, 30, "the pairing code on the glasses' display")
-        await _snapshot(fw, out, "1-pairing", result)
-        await fw.control("gesture nod")
-        await asyncio.wait_for(pairing, 30)
-        result.pairing_code = ui.shown[0]
-        phone_saw = [p["number"] for p in (await asyncio.to_thread(rig.companion_ctl, {"cmd": "status"}))["pairings"]]
-        console.print(f"   code {result.pairing_code:06d} on the glasses, {phone_saw[-1]:06d} on the phone: bonded")
+        pairing = await pair_with_nod(rig, fw, mcu, store,
+                                      on_code=lambda code: _snapshot(fw, out, "1-pairing", result))
+        result.pairing_code = pairing.code
+        console.print(f"   code {pairing.code:06d} on the glasses, {pairing.phone_code:06d} on the phone: bonded")
 
         phone = await Phone.open(bonds=store, policy=policy)
         try:
@@ -130,7 +110,7 @@ async def _demo(rig: Any, out: Path, photo: Path, console: Console) -> DemoResul
                 async def far_enough(f: float = fraction) -> bool:
                     return upload.done() or await arrived() >= f * len(data)
 
-                await _until(far_enough, 60, f"{fraction:.0%} of the upload", poll=0.005)
+                await until(far_enough, 60, f"{fraction:.0%} of the upload", poll=0.005)
                 if not upload.done():
                     await asyncio.to_thread(rig.ctl, {"cmd": "drop"})
                     result.drops += 1
