@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import io
+import json
 import os
 import secrets
 import signal
@@ -693,6 +694,32 @@ def test_control_socket_commands(tmp_path: Path) -> None:
                 assert got.notification.kind == pb.NOTIFICATION_KIND_NAVIGATION
                 assert got.notification.icon == pb.ICON_ARROW_LEFT
 
+                # Issue 5: a payment prompt (the brief's ctl form, icon in lower case), answered over the radio.
+                pay = await ctl_request(path, {"cmd": "notify", "kind": "PAYMENT", "app": "Wallet",
+                                               "title": "Cafe Lumen", "text": "Pay 23.50 EUR?", "icon": "pay",
+                                               "needs_response": True, "timeout_ms": 15000})
+                (nid,) = pay["notification_ids"]
+                prompt = await g.answer(lambda m: m.notification.notification_id == nid, "the payment prompt")
+                assert (prompt.notification.needs_response, prompt.notification.timeout_ms) == (True, 15000)
+                g.send(1, pb.Message(request_id=42, notification_response=pb.NotificationResponse(
+                    notification_id=nid, response=pb.RESPONSE_CONFIRM)))
+                g.send(1, pb.Message(request_id=43, media_command=pb.MediaCommand(action=pb.MEDIA_ACTION_NEXT)))
+                paid = await g.answer(lambda m: m.request_id == 42, "the payment outcome")
+                assert paid.result.message == "paid 23.50 EUR to Cafe Lumen"
+                assert (await g.answer(lambda m: m.request_id == 43, "media Result")).result.message == "next"
+                status = await ctl_request(path, {"cmd": "status"})
+                assert [(r["notification_id"], r["outcome"]) for r in status["responses"]] == [
+                    (nid, "paid 23.50 EUR to Cafe Lumen")]
+                assert [m["action"] for m in status["media"]] == ["next"]
+                assert status["captions"] == [] and status["questions"] == []
+                assert [a["request_id"] for a in status["answers"]] == [41]  # the delayed question above
+                assert status["answers"][0]["parts"] == 2 and status["answers"][0]["brain_ms"] >= 0
+                assert await ctl_request(path, {"cmd": "brain"}) == {"ok": True, "name": "offline", "online": False}
+                bad_prompt = await ctl_request(path, {"cmd": "notify", "kind": "PAYMENT", "needs_response": "yes"})
+                assert bad_prompt["ok"] is False and "needs_response must be true or false" in bad_prompt["error"]
+                info = await g.read_info()
+                assert info.capabilities & pb.CAPABILITY_MEDIA_CONTROL and info.capabilities & pb.CAPABILITY_PAYMENTS
+
                 assert (await ctl_request(path, {"cmd": "confirm", "policy": "refuse"}))["confirm"] == "refuse"
                 assert companion.confirm == "refuse"
                 bad = [await ctl_request(path, r) for r in ({"cmd": "confirm", "policy": "maybe"},
@@ -713,19 +740,27 @@ def test_control_socket_commands(tmp_path: Path) -> None:
     run(body())
 
 
-def test_command_line_companion_over_a_unix_hci_socket(tmp_path: Path) -> None:
-    """`glassbridge companion --transport unix:PATH` as the rig runs it: READY, pairing, frames, ctl, SIGTERM."""
+@pytest.mark.parametrize("brain", ["offline", "openai"])
+def test_command_line_companion_over_a_unix_hci_socket(tmp_path: Path, brain: str) -> None:
+    """`glassbridge companion --transport unix:PATH` as the rig runs it: READY, pairing, frames, ctl, SIGTERM; with
+    `--brain openai` against the local OpenAI-compatible stub (tests/integration/openai_stub.py)."""
     from bumble.transport import open_transport
+
+    from tests.integration.openai_stub import OpenAIStub, Reply
+
+    stub = OpenAIStub([Reply("Hello from the stub.")])
 
     async def body() -> None:
         sock, ctl, state = tmp_path / "phone.hci", tmp_path / "ctl", tmp_path / "state"
         link = LocalLink()
         transport = await open_transport(f"unix-server:{sock}")
         controller = Controller("phone", host_source=transport.source, host_sink=transport.sink, link=link)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "STUB_KEY": "sk-stub"}
+        brain_args = ["--brain", "openai", "--base-url", stub.base_url, "--model", "stub-vl",
+                      "--api-key-env", "STUB_KEY"] if brain == "openai" else []
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "glassbridge.cli.main", "companion", "--transport", f"unix:{sock}",
-            "--state", str(state), "--ctl", str(ctl), "--json", "--mtu", "247",
+            "--state", str(state), "--ctl", str(ctl), "--json", "--mtu", "247", *brain_args,
             stdout=asyncio.subprocess.PIPE, env=env)
         g = None
         try:
@@ -739,6 +774,14 @@ def test_command_line_companion_over_a_unix_hci_socket(tmp_path: Path) -> None:
             assert status["connections"][0]["mtu"] == 247 and status["links"][GLASSES]["state"] == "UP"
             g.send(1, pb.Message(request_id=51, assistant_request=pb.AssistantRequest(text="hi")))
             await g.answer(lambda m: m.request_id == 51 and m.assistant_answer.final, "answer from the process")
+            text = "".join(m.assistant_answer.text for _, m in g.messages if m.request_id == 51)
+            named = await ctl_request(ctl, {"cmd": "brain"})
+            if brain == "openai":
+                assert text == "Hello from the stub." and named["name"] == "openai:stub-vl" and named["online"]
+                assert stub.requests[0].headers["authorization"] == "Bearer sk-stub"
+                assert "sk-stub" not in json.dumps(await ctl_request(ctl, {"cmd": "status"}))
+            else:
+                assert "offline" in text and named["online"] is False
         finally:
             if g is not None:
                 await g.close()
@@ -752,7 +795,8 @@ def test_command_line_companion_over_a_unix_hci_socket(tmp_path: Path) -> None:
             link.remove_controller(controller)
         assert rc == 0 and not ctl.exists()
 
-    run(body(), timeout=30)
+    with stub:
+        run(body(), timeout=30)
 
 
 def test_command_line_exits_with_a_clear_error_when_the_controller_goes_away(tmp_path: Path) -> None:

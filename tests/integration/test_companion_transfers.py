@@ -147,8 +147,9 @@ def test_offline_brain_answers_in_two_parts_and_never_claims_understanding() -> 
         return [p.text async for p in OfflineBrain().answer(q)]
 
     first, second = asyncio.run(collect())
-    assert first.startswith("offline:") and "reading text needs a text recogniser" in second
+    assert first.startswith("Reading text needs the online brain")
     assert '"what does the sign say?"' in second and "mostly blue" in second
+    assert second.endswith("(Answered offline on the phone: no cloud assistant is connected.)")
 
 
 def test_captions_one_per_second_of_audio() -> None:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-HELP = "the phone companion: a BLE GATT peripheral the glasses pair with (offline brain)"
+HELP = "the phone companion: a BLE GATT peripheral the glasses pair with (offline or OpenAI-compatible brain)"
 
 DESCRIPTION = """\
 Run the phone side of the glassbridge phone link (protocol/SPEC.md section 16) on a Bluetooth controller,
@@ -21,15 +21,26 @@ through bumble (a Bluetooth host stack in Python; `pip install glassbridge[compa
 It hosts the glassbridge GATT service, pairs only with LE Secure Connections numeric comparison (both ends show
 six digits; legacy pairing and Just Works are refused), keeps bonds and its identity in --state, advertises from a
 resolvable private address that changes every --rpa-timeout seconds, runs one link session per bonded glasses
-(kept across reconnections), receives photo/audio transfers that resume after a cut, and answers AssistantRequests
-with an offline brain that says what it can measure (photo size, brightness, colour) and that no cloud assistant
-is connected.
+(kept across reconnections), receives photo/audio transfers that resume after a cut, and answers AssistantRequests.
+Spoken questions (WAV or Opus recordings) and live captions are recognised on this machine with pocketsphinx.
+
+Brains (--brain):
+  offline  (default) composes answers from what the glasses measured and sent: faces and where they are, their
+           emotions when the wearer shares them, the recognised question, the photo's size and colours. It says
+           plainly that reading text and translating need the online brain.
+  openai   any OpenAI-compatible chat-completions endpoint with image input: --base-url, --model, and the API
+           key in the environment variable named by --api-key-env (never logged). Examples:
+             Qwen-VL on DashScope: --base-url https://dashscope.aliyuncs.com/compatible-mode/v1
+                                   --model qwen-vl-plus --api-key-env DASHSCOPE_API_KEY
+             a local llama-server: --base-url http://127.0.0.1:8080/v1 --model local --api-key-env LOCAL_KEY
+           Timeouts and HTTP errors become a spoken answer ("the assistant at URL did not answer in 8 s").
 
 When it is advertising it prints one line `READY <identity address>` on stdout; with --json, events (pairings,
 link up/down) follow as JSON lines. --ctl PATH opens a control socket (one JSON object per line):
   {"cmd":"status"}  {"cmd":"confirm","policy":"refuse"}  {"cmd":"fail-writes","count":3,"error":14}
   {"cmd":"disconnect"}  {"cmd":"notify","kind":"MESSAGE","app":"chat","title":"Ana","text":"on my way"}
-  {"cmd":"answer-delay","ms":500}"""
+  {"cmd":"notify","kind":"PAYMENT","title":"Cafe Lumen","text":"23.50 EUR","icon":"pay","needs_response":true}
+  {"cmd":"brain"}  {"cmd":"answer-delay","ms":500}"""
 
 EPILOG = """\
 transports (bumble's names):
@@ -52,6 +63,8 @@ examples:
   glassbridge companion --transport usb:0
   glassbridge companion --transport unix:/tmp/rig/phone.hci --state /tmp/rig/companion --ctl /tmp/rig/companion.ctl
   glassbridge companion --transport usb:0 --confirm ask --mtu 247 --rpa-timeout 300
+  DASHSCOPE_API_KEY=... glassbridge companion --transport usb:0 --brain openai \
+      --base-url https://dashscope.aliyuncs.com/compatible-mode/v1 --model qwen-vl-plus --api-key-env DASHSCOPE_API_KEY
 
 exit status: 0 after SIGINT/SIGTERM, 1 when the transport cannot be opened or closes (controller gone), or the
 state folder is unusable."""
@@ -74,6 +87,15 @@ def add_parser(subparsers: Any) -> None:
                         help="largest ATT MTU accepted (131..517; default 517)")
     parser.add_argument("--rpa-timeout", type=float, default=900.0, metavar="S",
                         help="seconds between two resolvable private addresses (default 900; 0 = never rotate)")
+    parser.add_argument("--brain", choices=("offline", "openai"), default="offline",
+                        help="who answers: offline (default) or an OpenAI-compatible endpoint")
+    parser.add_argument("--base-url", default="", metavar="URL",
+                        help="--brain openai: the endpoint, e.g. https://dashscope.aliyuncs.com/compatible-mode/v1")
+    parser.add_argument("--model", default="", metavar="NAME", help="--brain openai: the model, e.g. qwen-vl-plus")
+    parser.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
+                        help="--brain openai: the environment variable holding the API key (default OPENAI_API_KEY)")
+    parser.add_argument("--timeout", type=float, default=8.0, metavar="S",
+                        help="--brain openai: seconds to wait for the endpoint (default 8)")
     parser.add_argument("--json", action="store_true", help="events as JSON lines on stdout after READY")
     parser.add_argument("--verbose", "-v", action="store_true", help="log what happens on stderr")
     parser.set_defaults(func=run)
@@ -86,6 +108,12 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--mtu {args.mtu}: the link needs 131..517 (a frame must hold a Hello, SPEC.md 16.3)")
     if args.rpa_timeout < 0:
         raise ValueError("--rpa-timeout must be >= 0 seconds")
+    if args.brain == "openai" and not (args.base_url and args.model):
+        raise ValueError("--brain openai needs --base-url URL and --model NAME (see `glassbridge companion --help`)")
+    if args.brain == "offline" and (args.base_url or args.model):
+        raise ValueError("--base-url and --model are for --brain openai; the offline brain uses no endpoint")
+    if args.timeout <= 0:
+        raise ValueError("--timeout must be > 0 seconds")
     try:
         return asyncio.run(_serve(args))
     except KeyboardInterrupt:
@@ -116,8 +144,13 @@ async def _serve(args: argparse.Namespace) -> int:
             print(json.dumps(event), flush=True)
 
     state = args.state or default_state_dir()
+    brain = None
+    if args.brain == "openai":
+        from glassbridge.companion.brain_openai import OpenAIBrain
+
+        brain = OpenAIBrain(args.base_url, args.model, api_key_env=args.api_key_env, timeout_s=args.timeout)
     companion = Companion(state, name=args.name, confirm=args.confirm, mtu=args.mtu, rpa_timeout=args.rpa_timeout,
-                          ask=_ask_terminal, on_event=emit)
+                          ask=_ask_terminal, on_event=emit, brain=brain)
     try:
         transport = await open_transport(args.transport)
     except Exception as exc:

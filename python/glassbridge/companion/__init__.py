@@ -3,9 +3,13 @@
 A GATT peripheral hosting the glassbridge service with the security SPEC 16.2 asks for (LE Secure Connections
 numeric comparison, bonds, a resolvable private address), one link session per bonded glasses kept across
 reconnections, resumable photo/audio transfers, and a pluggable brain (`OfflineBrain` answers honestly without a
-cloud). Runs as `glassbridge companion --transport usb:0` on a laptop with a Bluetooth dongle, or in the rig.
+cloud from what the glasses perceived; `OpenAIBrain` asks any OpenAI-compatible endpoint). Spoken questions and live
+captions are recognised on the phone with pocketsphinx (speech.py, captions.py); media commands and payment or
+call prompts are answered (app.py). Runs as `glassbridge companion --transport usb:0` on a laptop with a Bluetooth
+dongle, or in the rig.
 
-Imports only glassbridge.protocol (and bumble, the optional `companion` extra).
+Imports only glassbridge.protocol and glassbridge.audio (Opus, resampling); bumble (the optional `companion`
+extra), pocketsphinx and openai are imported where they are needed.
 """
 
 from __future__ import annotations

@@ -1,19 +1,23 @@
-"""The companion's brain: what answers the wearer's questions. Pluggable; the one shipped here is honest and offline.
+"""The companion's brain: what answers the wearer's questions. Pluggable: offline (here) or an OpenAI-compatible
+endpoint (brain_openai.py).
 
-A `Brain` gets a `Question` (the task, the typed or transcribed text, the photo and recorded audio that arrived
-as verified transfers) and yields `AnswerPart`s (streamed text, the last one final). It also hears live
-microphone audio and may return `CaptionLine`s. A cloud brain would call a model here; the companion's
-protocol work (transfers, resumption, answers on the link) does not change.
+A `Brain` gets a `Question` (the task, the typed or recognised text, the photo and recorded audio that arrived as
+verified transfers, the glasses' own `Perception` of the photo, how long the request waited on the glasses) and
+yields `AnswerPart`s (streamed text, the last one final). It may translate caption lines (`translate`), and it
+hears raw `mic_audio` frames (the older PCM caption path) with `hear`.
 
-`OfflineBrain` has no model and says so: it reports what it can measure itself (the photo's size, brightness and
-dominant colour, decoded with Pillow; the recording's length and level), echoes the question, and states that no
-cloud assistant is reachable. It never pretends to understand the picture.
+`OfflineBrain` has no model and says so. It composes its answer from what the glasses measured and sent: how many
+faces and where (left, ahead, right from each box's centre), their emotions when the wearer shares them (and that
+they stayed on the glasses when not), the recognised question, the photo's measurable facts (size, brightness,
+colour, decoded with Pillow). Reading and translating text need the online brain, and it says that instead of
+guessing. It never pretends to understand the picture.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import re
 import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,16 +25,20 @@ from typing import Protocol
 
 from glassbridge.protocol.messages import pb
 
-__all__ = ["AnswerPart", "Brain", "CaptionLine", "OfflineBrain", "Question", "describe_photo", "describe_audio"]
+__all__ = ["AnswerPart", "Brain", "BrainUnavailable", "CaptionLine", "OfflineBrain", "Question", "describe_audio",
+           "describe_pcm", "describe_perception", "describe_photo", "preamble", "wants_reading"]
 
 
 @dataclass(frozen=True)
 class Question:
     task: int  # pb.AssistantTask
-    text: str
+    text: str  # typed on the glasses, or recognised from the recording (then `spoken`)
     language: str = ""
     photo: bytes | None = None  # a JPEG (TransferKind PHOTO), verified
-    audio: bytes | None = None  # a WAV, PCM16 mono 16 kHz (TransferKind AUDIO), verified
+    audio: bytes | None = None  # the recorded question as PCM16 mono 16 kHz (decoded from WAV or Opus), verified
+    perception: pb.Perception | None = None  # the glasses' own findings on the photo (None: not run)
+    spoken: bool = False  # `text` is what the recogniser heard in `audio`
+    queued_ms: int = 0  # how long the request waited on the glasses for the phone
 
 
 @dataclass(frozen=True)
@@ -50,15 +58,110 @@ class CaptionLine:
     language: str = ""
 
 
+class BrainUnavailable(RuntimeError):
+    """The brain cannot do this (e.g. translation offline); the message is for the wearer."""
+
+
 class Brain(Protocol):
-    """What the companion asks. `capabilities`: pb.Capability bits 16-31 it can honour (ServiceInfo, Hello)."""
+    """What the companion asks. `capabilities`: pb.Capability bits 16-31 it can honour (ServiceInfo, Hello);
+    `online`: it reaches a model beyond the phone (status, the `brain` ctl command)."""
 
     name: str
     capabilities: int
+    online: bool
 
     def answer(self, question: Question) -> AsyncIterator[AnswerPart]: ...
 
+    async def translate(self, text: str, target: str, source: str = "") -> str:
+        """`text` in the language `target` (BCP 47); BrainUnavailable with the reason when it cannot."""
+        ...
+
     def hear(self, stream_id: int, sample_rate: int, first_sample: int, pcm: bytes) -> list[CaptionLine]: ...
+
+
+# ---- what every brain says first -------------------------------------------------------------------------
+
+
+def _ago(ms: int) -> str:
+    s = ms / 1000
+    if s < 90:
+        return f"{s:.0f} s ago"
+    if s < 5400:
+        return f"{s / 60:.0f} min ago"
+    return f"{s / 3600:.1f} h ago"
+
+
+def preamble(question: Question) -> str:
+    """The answer's opening: the question quoted when it was spoken (so the wearer hears what was understood) or
+    queued (so a late answer says which question it answers); "" for a typed question answered at once."""
+    queued = question.queued_ms >= 1000
+    ago = f"You asked this {_ago(question.queued_ms)}"
+    if question.spoken and not question.text:
+        return "I could not make out the question in the recording." + (f" {ago}." if queued else "")
+    if queued:
+        return f'{ago}: "{question.text}".' if question.text else f"{ago}."
+    if question.spoken:
+        return f'You asked: "{question.text}".'
+    return ""
+
+
+_READING = re.compile(r"\b(read|sign|say|says|written|translate|text)\b", re.IGNORECASE)
+
+
+def wants_reading(question: Question) -> bool:
+    """The question is about text in the picture (a sign, a page) or asks for a translation."""
+    return question.task in (pb.ASSISTANT_TASK_READ_TEXT, pb.ASSISTANT_TASK_TRANSLATE) or (
+        question.task in (pb.ASSISTANT_TASK_UNSPECIFIED, pb.ASSISTANT_TASK_ASK) and bool(_READING.search(question.text)))
+
+
+_FEELING = re.compile(r"\b(feel|feels|feeling|mood|emotion|emotions|happy|sad|angry)\b", re.IGNORECASE)
+
+# ---- perception in words ---------------------------------------------------------------------------------
+
+_NUMBERS = ("No one", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
+_EMOTION_WORDS = {"neutral": "with a neutral expression", "fear": "looking afraid", "disgust": "looking disgusted",
+                  "surprise": "looking surprised", "sadness": "looking sad", "happiness": "looking happy",
+                  "anger": "looking angry", "contempt": "looking contemptuous"}
+
+
+def _where(face: pb.Face) -> str:
+    """Left/ahead/right from the box's centre, in thirds of the photo's width (the camera looks where you look)."""
+    centre = face.x + face.width / 2
+    return "on your left" if centre < 1 / 3 else "on your right" if centre > 2 / 3 else "ahead"
+
+
+def _emotion(face: pb.Face) -> str:
+    label = face.emotion.strip().lower()
+    return _EMOTION_WORDS.get(label, f"looking {label}") if label else ""
+
+
+def describe_perception(perception: pb.Perception) -> str:
+    """"One person ahead, looking happy." / "Two people: one on your left; one ahead, looking sad." /
+    "No one in view." Faces ordered left to right; emotions only when the glasses sent them."""
+    faces = sorted(perception.faces, key=lambda f: f.x + f.width / 2)
+    n = len(faces)
+    if n == 0:
+        return "No one in view."
+    count = _NUMBERS[n] if n < len(_NUMBERS) else str(n)
+    if n == 1:
+        feeling = _emotion(faces[0])
+        return f"One person {_where(faces[0])}" + (f", {feeling}." if feeling else ".")
+    parts = []
+    for f in faces:
+        feeling = _emotion(f)
+        parts.append(f"one {_where(f)}" + (f", {feeling}" if feeling else ""))
+    return f"{count} people: " + "; ".join(parts) + "."
+
+
+def _emotion_note(question: Question, perception: pb.Perception) -> str:
+    """What to say about emotions that were not sent (privacy, ARCHITECTURE decision 9)."""
+    if not perception.faces:
+        return ""
+    if perception.emotions_withheld:
+        return "Their emotions stayed on your glasses: sharing them with the phone is off."
+    if _FEELING.search(question.text) and not any(f.emotion for f in perception.faces):
+        return "Emotion recognition is off on your glasses, so I cannot tell how they feel."
+    return ""
 
 
 # ---- what can be measured without a model ---------------------------------------------------------------
@@ -117,6 +220,11 @@ def _level_text(db: float) -> str:
     return "silence" if db < -60 else f"sound at {db:.0f} dBFS"
 
 
+def describe_pcm(pcm: bytes, rate: int = 16000) -> str:
+    """'a 2.4 s recording, sound at -23 dBFS' of PCM16 mono."""
+    return f"a {len(pcm) / 2 / rate:.1f} s recording, {_level_text(_level_dbfs(pcm))}"
+
+
 def describe_audio(wav: bytes) -> str:
     """'a 2.4 s recording, sound at -23 dBFS', or why it is not the expected WAV."""
     try:
@@ -127,46 +235,63 @@ def describe_audio(wav: bytes) -> str:
         return f"the recording ({len(wav)} bytes) is not a WAV file ({exc})"
     if width != 2 or channels != 1:
         return f"the recording is {channels}-channel {8 * width}-bit; expected PCM16 mono"
-    return f"a {frames / rate:.1f} s recording, {_level_text(_level_dbfs(pcm))}"
+    return describe_pcm(pcm, rate)
 
 
 # ---- the offline brain ------------------------------------------------------------------------------------
 
-_CANNOT: dict[int, str] = {
-    pb.ASSISTANT_TASK_READ_TEXT: "reading text needs a text recogniser",
-    pb.ASSISTANT_TASK_TRANSLATE: "translating needs a translation model",
-    pb.ASSISTANT_TASK_TRANSCRIBE: "transcribing needs a speech recogniser",
-}
+ONLINE_HINT = "start the companion with --brain openai"
 
 
 @dataclass
 class OfflineBrain:
-    """Answers from what it can measure; says plainly that no cloud assistant is reachable."""
+    """Answers from what the glasses measured; says plainly what needs the online brain."""
 
     name: str = "offline"
-    capabilities: int = pb.CAPABILITY_ASSISTANT
+    capabilities: int = pb.CAPABILITY_ASSISTANT | pb.CAPABILITY_TRANSCRIPTION
+    online: bool = False
     caption_every_s: float = 1.0
     _streams: dict[int, tuple[int, bytearray]] = field(default_factory=dict)
 
     async def answer(self, question: Question) -> AsyncIterator[AnswerPart]:
-        head = "offline: no cloud assistant is connected, so I cannot understand pictures or speech."
-        parts = [head]
-        if question.task in _CANNOT:
-            parts.append(f"({_CANNOT[question.task]}, which this phone does not have.)")
-        if question.text:
-            parts.append(f'You asked: "{question.text}".')
+        first: list[str] = [p for p in (preamble(question),) if p]
+        rest: list[str] = []
+        p = question.perception
+        reading = wants_reading(question)
+        if reading:
+            what = "Translating" if question.task == pb.ASSISTANT_TASK_TRANSLATE or \
+                re.search(r"\btranslat", question.text, re.IGNORECASE) else "Reading text"
+            first.append(f"{what} needs the online brain; offline I cannot read signs or text ({ONLINE_HINT}).")
+        if p is not None:
+            (rest if reading else first).append(describe_perception(p))
+            note = _emotion_note(question, p)
+            if note:
+                rest.append(note)
+        elif question.task == pb.ASSISTANT_TASK_TRANSCRIBE:
+            first.append("The words I heard are above." if question.spoken and question.text else
+                         "I heard no words I could transcribe.")
+        elif not reading:
+            first.append("Offline I cannot understand pictures or answer questions; I can only tell you what your "
+                         "glasses measured.")
+        if question.text and not question.spoken and question.queued_ms < 1000:
+            rest.append(f'(You asked: "{question.text}".)')
         if question.photo is not None:
-            parts.append(f"The photo: {describe_photo(question.photo)}.")
-        if question.audio is not None:
-            parts.append(f"The recording: {describe_audio(question.audio)}.")
-        if question.photo is None and question.audio is None and not question.text:
-            parts.append("The request carried no text, photo or recording.")
-        # Two parts: the note first (it arrives at once), then what was measured: streaming as a cloud brain would.
-        yield AnswerPart(parts[0], final=False, source=self.name, offline=True)
-        yield AnswerPart(" " + " ".join(parts[1:]), final=True, source=self.name, offline=True)
+            rest.append(f"The photo: {describe_photo(question.photo)}.")
+        if question.audio is not None and not (question.spoken and question.text):
+            rest.append(f"The recording: {describe_pcm(question.audio)}.")
+        if question.photo is None and question.audio is None and not question.text and p is None:
+            rest.append("The request carried no text, photo, recording or perception.")
+        rest.append("(Answered offline on the phone: no cloud assistant is connected.)")
+        # Two parts, the first at once: streaming as a cloud brain would, so the glasses show it early.
+        yield AnswerPart(" ".join(first), final=False, source=self.name, offline=True)
+        yield AnswerPart(" " + " ".join(rest), final=True, source=self.name, offline=True)
+
+    async def translate(self, text: str, target: str, source: str = "") -> str:
+        raise BrainUnavailable("translation needs the online brain")
 
     def hear(self, stream_id: int, sample_rate: int, first_sample: int, pcm: bytes) -> list[CaptionLine]:
-        """One caption line per `caption_every_s` of audio: its level, and that it cannot be transcribed here."""
+        """Raw `mic_audio` frames (the PCM path without CaptionControl): one line per `caption_every_s` of audio
+        with its level. Live transcription runs on AudioPacket streams started by CaptionControl (captions.py)."""
         rate = sample_rate or 16000
         start, buf = self._streams.get(stream_id, (first_sample, bytearray()))
         if len(self._streams) > 8 and stream_id not in self._streams:
@@ -178,7 +303,7 @@ class OfflineBrain:
             piece, buf = bytes(buf[:chunk]), buf[chunk:]
             start += chunk // 2
             lines.append(CaptionLine(stream_id, pb.CAPTION_KIND_TRANSCRIPTION,
-                                     f"[offline: no speech recognition] {_level_text(_level_dbfs(piece))} "
+                                     f"[offline: raw audio frames are not transcribed] {_level_text(_level_dbfs(piece))} "
                                      f"at {start / rate:.0f} s", final=False))
         self._streams[stream_id] = (start, buf)
         return lines

@@ -26,6 +26,7 @@ from glassbridge.companion.engine import IMPLEMENTATION
 from glassbridge.companion.identity import Identity, keystore_path, load_or_create_identity
 from glassbridge.companion.server import CompanionServer, ConnectionState
 from glassbridge.companion.session import LinkSession
+from glassbridge.companion.speech import Recogniser
 from glassbridge.companion.transfers import TransferStore
 from glassbridge.protocol.gatt import MIN_ATT_MTU, ServiceInfoData, encode_service_info, frame_limit
 from glassbridge.protocol.link import LinkEvent
@@ -66,6 +67,7 @@ class Companion:
         retention_s: float = 900.0,
         ask: Ask | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
+        recogniser: Recogniser | Callable[[], Recogniser] | None = None,
     ) -> None:
         if confirm not in ("auto", "refuse", "ask"):
             raise ValueError(f"confirm policy {confirm!r}: use auto, refuse or ask")
@@ -79,11 +81,13 @@ class Companion:
         self.sessions: dict[str, LinkSession] = {}
         self.identity: Identity = load_or_create_identity(self.state_dir)
         self.app_version = _app_version()
-        self.capabilities = self.brain.capabilities | pb.CAPABILITY_NOTIFICATIONS
+        # Notifications, media controls and payment prompts are the phone's own (ctl-driven here), whatever the brain.
+        self.capabilities = (self.brain.capabilities | pb.CAPABILITY_NOTIFICATIONS | pb.CAPABILITY_NAVIGATION
+                             | pb.CAPABILITY_MEDIA_CONTROL | pb.CAPABILITY_PAYMENTS)
         self._ask = ask
         self._on_event = on_event or (lambda _e: None)
         self.transfers = TransferStore(retention_s=retention_s)
-        self.app = CompanionApp(self.brain, self.transfers, notify_event=self._on_event)
+        self.app = CompanionApp(self.brain, self.transfers, notify_event=self._on_event, recogniser=recogniser)
         self.server: CompanionServer | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------------------
@@ -101,6 +105,9 @@ class Companion:
 
     async def stop(self) -> None:
         await self.app.close()
+        close = getattr(self.brain, "close", None)
+        if close is not None:  # the openai brain's HTTP client
+            await close()
         for session in self.sessions.values():
             await session.close()
         if self.server is not None:
@@ -200,7 +207,21 @@ class Companion:
             "unknown_messages": self.app.unknown_messages,
             "link_events": list(self.app.link_events),
             "answer_delay_ms": self.app.answer_delay_ms,
+            "brain": self.brain_status(),
+            "media": list(self.app.media),
+            "responses": list(self.app.responses),
+            "captions": self.app.caption_status(),
+            "questions": list(self.app.questions),
+            "answers": list(self.app.answers),
+            "audio_packets_ignored": self.app.audio_packets_ignored,
         }
+
+    def brain_status(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.brain.name, "online": bool(self.brain.online)}
+        for attr in ("base_url", "model"):  # the openai brain's endpoint (never its key)
+            if hasattr(self.brain, attr):
+                out[attr] = getattr(self.brain, attr)
+        return out
 
     async def command(self, req: dict[str, Any]) -> dict[str, Any]:
         """One control-socket request (ctl.py); ValueError/KeyError/TypeError become {"ok": false}."""
@@ -232,10 +253,20 @@ class Companion:
             targets = [s for s in self.sessions.values() if s.attached]
             if not targets:
                 return {"ok": False, "error": "no glasses connected and subscribed: nothing to notify"}
+            needs_response = req.get("needs_response", False)
+            if not isinstance(needs_response, bool):
+                raise TypeError(f"needs_response must be true or false, got {needs_response!r}")
+            timeout_ms = int(req.get("timeout_ms", 0))
+            if not 0 <= timeout_ms <= 600_000:
+                raise ValueError(f"timeout_ms {timeout_ms}: 0 (= 30 s) to 600000")
             ids = [self.app.notify(s, _NOTIFICATION_KINDS[kind_name], str(req.get("app", "")),
-                                   str(req.get("title", "")), str(req.get("text", "")), _ICONS[icon_name])
+                                   str(req.get("title", "")), str(req.get("text", "")), _ICONS[icon_name],
+                                   needs_response=needs_response, timeout_ms=timeout_ms,
+                                   amount=str(req.get("amount", "")), merchant=str(req.get("merchant", "")))
                    for s in targets]
             return {"ok": True, "notification_ids": ids, "glasses": [s.identity for s in targets]}
+        if cmd == "brain":
+            return {"ok": True, **self.brain_status()}
         if cmd == "answer-delay":
             ms = int(req.get("ms", 0))
             if ms < 0:
@@ -243,5 +274,5 @@ class Companion:
             self.app.answer_delay_ms = ms
             return {"ok": True, "answer_delay_ms": ms}
         return {"ok": False, "error": f"unknown command {cmd!r}: status, confirm, fail-writes, disconnect, notify, "
-                                      "answer-delay"}
+                                      "brain, answer-delay"}
 

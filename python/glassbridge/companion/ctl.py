@@ -5,7 +5,15 @@
     {"cmd":"fail-writes","count":N,"error":14}                the next N uplink writes fail with that ATT error
     {"cmd":"disconnect"}                                      drop every connection
     {"cmd":"notify","kind":"MESSAGE","app":..,"title":..,"text":..}   a Notification to the connected glasses
+        kinds MESSAGE, CALL, NAVIGATION, PAYMENT, OTHER; "icon":"arrow_left" (any Icon name, any case);
+        "needs_response":true + "timeout_ms":N (0 = 30 s): a prompt the wearer confirms or dismisses; payments
+        may add "amount":"23.50 EUR","merchant":"Cafe Lumen" (else found in the title/text)
+    {"cmd":"brain"}                                           {"name":..,"online":..} (and base_url, model)
     {"cmd":"answer-delay","ms":N}                             the brain answers N ms later (timeouts, races)
+
+status also lists "media" (MediaCommands acted on), "responses" (prompt outcomes, timeouts included),
+"captions" (streams with their lines sent), "questions" (recorded questions and what was recognised) and
+"answers" (per request: brain_ms from arrival to the final part queued, first_part_ms, recognise_ms, parts).
 
 Every answer has "ok"; a failure is {"ok":false,"error":"what went wrong and what to do"}. Used by the rig and
 the tests; a person can use it with `socat - UNIX-CONNECT:PATH`.

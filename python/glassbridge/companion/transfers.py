@@ -18,7 +18,8 @@ from glassbridge.protocol.messages import pb
 
 __all__ = ["Transfer", "TransferStore", "KIND_NAMES"]
 
-KIND_NAMES: dict[int, str] = {pb.TRANSFER_KIND_PHOTO: "photo", pb.TRANSFER_KIND_AUDIO: "audio"}
+KIND_NAMES: dict[int, str] = {pb.TRANSFER_KIND_PHOTO: "photo", pb.TRANSFER_KIND_AUDIO: "audio",
+                              pb.TRANSFER_KIND_AUDIO_OPUS: "audio_opus"}
 _STATE_NAMES: dict[int, str] = {
     pb.TRANSFER_STATE_RECEIVING: "receiving",
     pb.TRANSFER_STATE_VERIFIED: "verified",

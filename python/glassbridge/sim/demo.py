@@ -171,7 +171,7 @@ class _Session:
 
     async def payment(self, step: DemoStep) -> None:
         await self.notification(step, {"kind": "PAYMENT", "app": "Wallet", "title": "Cafe Lumen",
-                                       "text": "Pay 23.50 EUR? Nod to pay, shake to decline.", "icon": "pay",
+                                       "text": "Pay 23.50 EUR?", "icon": "pay",
                                        "needs_response": True, "timeout_ms": 20000}, "payment")
         after = self.timeline.now()
         await self.g.assistant.idle(STEP_TIMEOUT_S)  # the prompt is read out first
