@@ -24,8 +24,10 @@ Configuration: --config FILE, else $GLASSBRIDGE_CONFIG, else the user config fil
 every setting is documented in `glassbridge config init`. Not paired yet: pass --phone ADDRESS (the phone's
 identity address, `glassbridge phone scan`) and confirm the six digits on the glasses' display with a nod.
 
-What happens is printed as it happens on stderr (the Assistant's timeline: taps, answers, cards, captions);
---json prints the same events as JSON lines on stdout; --timeline FILE writes the whole timeline at exit.
+What happens is printed as it happens on stderr (the Assistant's timeline: taps, answers, cards, captions) under
+a status line (state, phone link, battery, questions waiting for the phone, captions); --json prints the same
+events as JSON lines on stdout and turns the logs on stderr into JSON lines too (time, level, logger, message:
+for journald or a log shipper); --timeline FILE writes the whole timeline at exit.
 Ctrl-C (or SIGTERM) stops: the question in progress is cancelled, the camera powered off, captions stopped."""
 
 EPILOG = """\
@@ -126,12 +128,37 @@ def _printer(args: argparse.Namespace) -> Any:
     return show
 
 
+def status_text(assistant: Any) -> str:
+    """One line of what the loop is doing: "idle | phone up | battery 64 % | 1 question waiting | captions on"."""
+    parts = [assistant.state, "phone up" if assistant.phone.up else "phone away"]
+    if assistant.power.percent is not None:
+        parts.append(f"battery {assistant.power.percent} % ({assistant.power.level})")
+    waiting = assistant.offline.pending
+    if waiting:
+        parts.append(f"{waiting} question{'s' if waiting != 1 else ''} waiting for the phone")
+    if assistant.captions.active:
+        parts.append("captions on")
+    return " | ".join(parts)
+
+
+class JsonLogFormatter(logging.Formatter):
+    """A log record as one JSON object per line: t (Unix time), level, logger, message (+ exc when raised)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {"t": round(record.created, 3), "level": record.levelname.lower(),
+                                 "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
 class _Follower:
     """Prints the timeline's new events every 50 ms (the timeline only appends; it has no subscription API);
-    flush() prints what is left at the end."""
+    flush() prints what is left at the end. `status()` (optional) is shown as a rich status line meanwhile."""
 
-    def __init__(self, timeline: Any, show: Any) -> None:
+    def __init__(self, timeline: Any, show: Any, status: Any = None) -> None:
         self.timeline, self.show, self.seen = timeline, show, 0
+        self.status = status
 
     def flush(self) -> None:
         events = self.timeline.events
@@ -142,9 +169,17 @@ class _Follower:
         self.seen = len(events)
 
     async def run(self) -> None:
-        while True:
-            self.flush()
-            await asyncio.sleep(0.05)
+        if self.status is None:
+            while True:
+                self.flush()
+                await asyncio.sleep(0.05)
+        from rich.console import Console
+
+        with Console(stderr=True).status(self.status()) as line:
+            while True:
+                self.flush()
+                line.update(self.status())
+                await asyncio.sleep(0.05)
 
 
 async def _session(args: argparse.Namespace) -> int:
@@ -181,7 +216,8 @@ async def _session(args: argparse.Namespace) -> int:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, stop.set)
             runner = asyncio.create_task(assistant.run(), name="assistant")
-            printer = _Follower(timeline, _printer(args))
+            printer = _Follower(timeline, _printer(args),
+                                None if args.json or not sys.stderr.isatty() else lambda: status_text(assistant))
             follower = asyncio.create_task(printer.run(), name="timeline printer")
             log.info("assistant running; Ctrl-C stops")
             stopping = asyncio.create_task(stop.wait(), name="signal")
@@ -206,6 +242,8 @@ async def _session(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter() if args.json else
+                         logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler])
     return asyncio.run(_session(args))
