@@ -150,7 +150,10 @@ class CaptionSkill:
         host.settle()
         if announce:
             where = f" Transcript: {session.transcript.path.name}." if session.transcript else ""
-            await host.notice("Captions off", f"Captions off: {reason}.{where}", kind="caption", icon="mic")
+            # The file's name is for the display; read aloud, its digits would take longer than the captions.
+            await host.notice("Captions off", f"Captions off: {reason}.{where}", kind="caption", icon="mic",
+                              speak=False)
+            await host.speak(f"Captions off: {reason}.")
 
     # ---- audio out -------------------------------------------------------------------------------------------
 

@@ -436,7 +436,8 @@ class Assistant:
 
     async def speak(self, text: str) -> None:
         """Says `text` through the glasses' speaker, one sentence at a time (a lock keeps sentences whole).
-        Bounded by [assistant] speak_timeout_s; a failure is logged and on the timeline (the card shows it)."""
+        Synthesis is bounded by [assistant] speak_timeout_s, playing by the audio's length plus as much; a failure
+        is logged and on the timeline (the card shows it)."""
         if not self.settings.assistant.speak or not text.strip():
             return
         limit = self.settings.assistant.speak_timeout_s
@@ -444,7 +445,9 @@ class Assistant:
         async with self._speaker:
             try:
                 pcm = await asyncio.wait_for(self.voice.synthesize(text), limit)
-                await asyncio.wait_for(self.mcu.play_audio(pcm, 16000), limit)
+                # The MCU plays at the audio's own pace (Mcu.play_audio paces the frames): the bound is the
+                # sentence's length plus the same margin.
+                await asyncio.wait_for(self.mcu.play_audio(pcm, 16000), limit + len(pcm) / 32000)
             except asyncio.CancelledError:
                 raise
             except asyncio.TimeoutError:
