@@ -295,3 +295,21 @@ def test_bad_arguments_are_refused() -> None:
         assistant.set_state("sleeping")
     with pytest.raises(TypeError, match="needs glassbridge.assistant.config.Settings .* got dict"):
         Assistant({"privacy": {}}, mcu, FakePhone(), FakeCamera(mcu), NoFaces(), FakeVoice())  # type: ignore[arg-type]
+
+
+def test_a_long_answer_is_shown_whole_and_said_in_its_first_sentences() -> None:
+    long_answer = ("A person in a white spacesuit. Behind them, a flag and the Earth's horizon. The photo is evenly "
+                   "lit and mostly black, which is space.")
+
+    async def body() -> Rig:
+        rig = await start_rig(fast_settings(assistant={"speak_max_chars": 70}))
+        rig.phone.default = Script(parts=(long_answer,))
+        rig.mcu.press("main", "tap")
+        await rig.timeline.wait_for("card_shown", question=1, timeout=5)
+        await rig.settle()
+        await stop_rig(rig)
+        return rig
+
+    rig = run(body)
+    assert rig.mcu.cards[-1].text == long_answer
+    assert rig.voice.said[0] == "A person in a white spacesuit."  # the second sentence would pass 70 characters

@@ -82,6 +82,9 @@ class AssistantSettings:
                      "\"refuse\" (always refused; the reason is spoken)", default="queue")
     speak: bool = _doc("speak answers and messages through the glasses' speaker (the display shows them always)",
                        default=True)
+    speak_max_chars: int = _doc("say at most this many characters of a text, in whole sentences (at least the "
+                                "first, cut at a word); the card shows all of it (0 = say everything). ~14 "
+                                "characters per second at espeak-ng's pace", default=200)
     language: str = _doc("BCP 47 tag of the answers wanted (\"\" = the phone's language)", default="")
     card_ttl_ms: int = _doc("how long an answer card stays on the display (0 = until replaced)", default=0)
 
@@ -227,6 +230,7 @@ def _check_ranges(s: Settings, where: str) -> None:
     need(1 <= a.queue_max <= 100, "[assistant] queue_max", f"must be 1..100, got {a.queue_max}")
     need(a.busy in ("queue", "refuse"), "[assistant] busy", f"must be \"queue\" or \"refuse\", got {a.busy!r}")
     need(a.card_ttl_ms >= 0, "[assistant] card_ttl_ms", f"must be 0 or more, got {a.card_ttl_ms}")
+    need(a.speak_max_chars >= 0, "[assistant] speak_max_chars", f"must be 0 or more, got {a.speak_max_chars}")
     for key in ("width", "height", "low_battery_width", "low_battery_height"):
         v = getattr(c, key)
         need(16 <= v <= 4096, f"[camera] {key}", f"must be 16..4096 pixels, got {v}")

@@ -47,7 +47,7 @@ from glassbridge.assistant.mic import MicRouter
 from glassbridge.assistant.offline import OfflineQueue
 from glassbridge.assistant.ports import CameraPort, McuPort, Perceiver, PhonePort, Voice, WakeWordPort
 from glassbridge.assistant.power import PowerSkill
-from glassbridge.assistant.text import CARD_TEXT_LIMIT, CARD_TITLE_LIMIT, fit
+from glassbridge.assistant.text import CARD_TEXT_LIMIT, CARD_TITLE_LIMIT, fit, spoken
 from glassbridge.assistant.timeline import Timeline
 from glassbridge.assistant.wake import WakeSkill
 from glassbridge.mcu.client import (
@@ -440,6 +440,7 @@ class Assistant:
         is logged and on the timeline (the card shows it)."""
         if not self.settings.assistant.speak or not text.strip():
             return
+        text = spoken(text, self.settings.assistant.speak_max_chars)  # the card shows the rest
         limit = self.settings.assistant.speak_timeout_s
         assert self._speaker is not None
         async with self._speaker:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["CARD_TEXT_LIMIT", "CARD_TITLE_LIMIT", "fit", "sentence"]
+import re
+
+__all__ = ["CARD_TEXT_LIMIT", "CARD_TITLE_LIMIT", "fit", "sentence", "spoken"]
 
 #: glassbridge.proto DisplayCard: title <= 47 bytes, text <= 191 bytes of UTF-8 (the MCU's buffers).
 CARD_TITLE_LIMIT = 47
@@ -25,3 +27,25 @@ def sentence(text: str) -> str:
         return text
     text = text[0].upper() + text[1:]
     return text if text[-1] in ".!?" else text + "."
+
+
+#: The space after a sentence's end: ".", "!" or "?", then up to two closing quotes or brackets (kept with it).
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]])|(?<=[.!?][\"')\]][\"')\]]))\s+")
+
+
+def spoken(text: str, limit: int) -> str:
+    """What the voice says of `text`: its whole sentences while they fit in `limit` characters (at least the
+    first, cut at a word boundary when it alone is longer); `limit` 0 = all of it."""
+    text = " ".join(text.split())
+    if limit <= 0 or len(text) <= limit:
+        return text
+    out = ""
+    for part in _SENTENCE_END.split(text):
+        candidate = f"{out} {part}".strip()
+        if out and len(candidate) > limit:
+            return out
+        out = candidate
+        if len(out) > limit:
+            break
+    cut = out[:limit]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(",;:") + "..."
