@@ -44,3 +44,17 @@ async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float, wha
 def need_qemu() -> None:
     if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("qemu-system-arm / arm-none-eabi-gcc not installed (scripts/system-packages.sh firmware)")
+
+
+def card_reference() -> Any:
+    """tests/firmware/card_reference.py: the card layout re-implemented in Python from card.h's rules (the
+    independent reference a display dump of the real firmware is compared with)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "firmware" / "card_reference.py"
+    spec = importlib.util.spec_from_file_location("card_reference", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -12,7 +12,6 @@ in numpy for the camera's NV12. One SimGlasses serves the whole module (it start
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from collections.abc import Awaitable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +22,7 @@ import pytest
 from glassbridge.camera import CameraError, PixelFormat
 from glassbridge.protocol.messages import pb
 from glassbridge.sim.camera import RigCamera
+from tests.e2e.conftest import card_reference
 
 T = TypeVar("T")
 
@@ -31,16 +31,7 @@ pytestmark = pytest.mark.skipif(not Path("/usr/bin/dbus-daemon").exists(), reaso
 IMAGES = Path(__file__).resolve().parents[1] / "data" / "images"
 
 
-def _card_reference() -> Any:
-    path = Path(__file__).resolve().parents[1] / "firmware" / "card_reference.py"
-    spec = importlib.util.spec_from_file_location("card_reference", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-REF = _card_reference()
+REF = card_reference()
 
 
 class Rig:

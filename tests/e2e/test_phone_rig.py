@@ -33,6 +33,7 @@ from glassbridge.phone import (
 from glassbridge.protocol.gatt import LINK_SETTINGS
 from glassbridge.sim.ble_rig import BleRig
 from glassbridge.sim.ble_timing import BleTiming
+from tests.e2e.conftest import card_reference
 
 T = TypeVar("T")
 
@@ -325,18 +326,6 @@ def test_every_mtu_carries_uploads_and_answers(rig_factory: Callable[..., BleRig
     run(body())
 
 
-def _card_reference() -> Any:
-    """tests/firmware/card_reference.py: the card layout re-implemented in Python from card.h's rules."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "firmware" / "card_reference.py"
-    spec = importlib.util.spec_from_file_location("card_reference", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_pairing_code_on_the_glasses_display_confirmed_with_a_nod(rig_factory: Callable[..., BleRig],
                                                                    tmp_path: Path) -> None:
     """The real MCU firmware (host port) shows the code; a nod injected through its control socket confirms."""
@@ -370,7 +359,7 @@ def test_pairing_code_on_the_glasses_display_confirmed_with_a_nod(rig_factory: C
     code, title = run(body())
     numbers = [p["number"] for p in rig.companion_ctl({"cmd": "status"})["pairings"]]
     assert numbers == [code]  # the digits on the glasses are the ones the phone compared
-    ref = _card_reference()
+    ref = card_reference()
     assert ref.read_pgm(dump) == ref.render(pb.CARD_KIND_PAIRING, pb.ICON_BLUETOOTH, title, f"{code:06d}")
     assert store.load() is not None
 

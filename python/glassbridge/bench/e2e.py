@@ -392,11 +392,9 @@ def plot_e2e(doc: dict[str, Any], path: str | Path) -> Path:
     right.legend(fontsize=8, loc="lower right")
     right.grid(alpha=0.3)
     fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    from glassbridge.bench.plot import save_figure
+
+    return save_figure(fig, path, dpi=120)
 
 
 def write_json(doc: dict[str, Any], path: str | Path) -> Path:

@@ -20,6 +20,17 @@ _COLOURS = {
 _ISA_RANK = {"ref": 0, "sse41": 1, "avx2": 2, "neon": 2}
 
 
+def save_figure(fig: Any, path: str | Path, *, dpi: int = 120) -> Path:
+    """Writes `fig` as PNG to `path` (folders made) and closes it; returns the path."""
+    import matplotlib.pyplot as plt
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+    return out
+
+
 def _contender_order(names: list[str]) -> list[str]:
     isas = sorted((n for n in names if n.startswith("ours[")), key=lambda n: _ISA_RANK.get(n[5:-1], 9))
     ordered = ["ours", *isas] + [n for n in _ORDER[1:] if n in names]
@@ -100,11 +111,7 @@ def plot_speedups(doc: dict[str, Any], path: str | Path) -> Path:
     fig.suptitle(f"glassbridge preprocess benchmark — {m.get('cpu_model', '?')}, ISA {doc.get('isa', '?')}",
                  fontsize=10)
     fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=90)
 
 
 def _fmt_steps(v: float | None) -> str:
@@ -140,11 +147,7 @@ def plot_link(doc: dict[str, Any], path: str | Path) -> Path:
     ax.set_title(f"{s['transfer_bytes'] // 1024} KB transfer to the MCU ({s['board']} firmware), "
                  f"median of {s['runs']} seeded runs", fontsize=10)
     fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_ble(doc: dict[str, Any], path: str | Path) -> Path:
@@ -206,8 +209,4 @@ def plot_ble(doc: dict[str, Any], path: str | Path) -> Path:
                  f"{t['connection_interval_ms']:g} ms, LL payload {t['ll_payload']}, LE {t['phy_mbps']}M; "
                  f"median of {s['runs']} runs (baseline {s['baseline_runs']})", fontsize=10)
     fig.tight_layout(rect=(0, 0.09, 1, 1))
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=110)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -315,15 +316,7 @@ def _run_ble(args: argparse.Namespace, console: Any) -> int:
     settings.workdir = args.workdir
     if args.plot is not None:
         _check_plot(args.plot)
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    if console.is_terminal:
-        with Progress(SpinnerColumn(), TextColumn("ble benchmark: {task.description}"), TimeElapsedColumn(),
-                      console=console, transient=True) as bar:
-            task = bar.add_task("starting", total=None)
-            doc = run_ble_benchmark(settings, progress=lambda text: bar.update(task, description=text))
-    else:  # a log file gets one line per step
-        doc = run_ble_benchmark(settings, progress=lambda text: console.print(f"ble benchmark: {text}"))
+    doc = _with_progress(console, "ble benchmark", lambda progress: run_ble_benchmark(settings, progress=progress))
     _stdout_console().print(report.ble_table(doc))
     console.print(f"[dim]{doc['wall_seconds']:.0f} s; load average {doc['machine']['load_average'][0]:.2f} on "
                   f"{doc['machine']['cpu_count']} CPUs (goodput is wall-clock: a loaded machine lowers it)[/]")
@@ -333,6 +326,19 @@ def _run_ble(args: argparse.Namespace, console: Any) -> int:
 
         console.print(f"chart written to {plot_ble(doc, args.plot)}")
     return 0
+
+
+def _with_progress(console: Any, name: str, run: Callable[[Callable[[str], None]], Any]) -> Any:
+    """Runs `run(progress)`: its step descriptions on a transient rich spinner line on a terminal, one line per
+    step otherwise (a log file)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    if not console.is_terminal:
+        return run(lambda text: console.print(f"{name}: {text}"))
+    with Progress(SpinnerColumn(), TextColumn(f"{name}: {{task.description}}"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+        return run(lambda text: bar.update(task, description=text))
 
 
 def _run_e2e(args: argparse.Namespace, console: Any) -> int:
@@ -354,15 +360,7 @@ def _run_e2e(args: argparse.Namespace, console: Any) -> int:
         raise _UsageError(str(exc)) from None
     if args.plot is not None:
         _check_plot(args.plot)
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    if console.is_terminal:
-        with Progress(SpinnerColumn(), TextColumn("e2e benchmark: {task.description}"), TimeElapsedColumn(),
-                      console=console, transient=True) as bar:
-            task = bar.add_task("starting", total=None)
-            doc = run_e2e_benchmark(settings, progress=lambda text: bar.update(task, description=text))
-    else:  # a log file gets one line per step
-        doc = run_e2e_benchmark(settings, progress=lambda text: console.print(f"e2e benchmark: {text}"))
+    doc = _with_progress(console, "e2e benchmark", lambda progress: run_e2e_benchmark(settings, progress=progress))
     _stdout_console().print(e2e_table(doc))
     for failure in doc["failures"]:
         console.print(f"[yellow]question {failure['question']}: {failure['reason']}[/]")

@@ -132,27 +132,23 @@ class Recogniser:
 
     def recognise(self, pcm: bytes | bytearray | memoryview) -> Recognition:
         """A spoken question (PCM16 mono 16 kHz): a known question exactly, else the LM's transcription."""
-        samples = _as_int16(pcm)
-        duration = len(samples) / SAMPLE_RATE
-        if not self._has_speech(samples):
-            return Recognition("", 0.0, "none", duration)
-        audio = self._prepare(samples)
-        with self._lock:
-            if self.commands:
-                text, prob, covered = self._decode("commands", audio, loudness=True)
-                if text in self._command_set and covered:
-                    return Recognition(self._spelled(text), prob, "command", duration)
-            text, prob, _ = self._decode(self._lm_search, audio)
-        return Recognition(text, prob, "free" if text else "none", duration)
+        return self._recognise(pcm, commands=True)
 
     def transcribe(self, pcm: bytes | bytearray | memoryview) -> Recognition:
         """Free speech (PCM16 mono 16 kHz) through the language model only: what captions use."""
+        return self._recognise(pcm, commands=False)
+
+    def _recognise(self, pcm: bytes | bytearray | memoryview, *, commands: bool) -> Recognition:
         samples = _as_int16(pcm)
         duration = len(samples) / SAMPLE_RATE
         if not self._has_speech(samples):
             return Recognition("", 0.0, "none", duration)
         audio = self._prepare(samples)
         with self._lock:
+            if commands and self.commands:
+                text, prob, covered = self._decode("commands", audio, loudness=True)
+                if text in self._command_set and covered:
+                    return Recognition(self._spelled(text), prob, "command", duration)
             text, prob, _ = self._decode(self._lm_search, audio)
         return Recognition(text, prob, "free" if text else "none", duration)
 

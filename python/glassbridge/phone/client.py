@@ -478,8 +478,9 @@ class Phone:
         uploaded first as transfers (resumable). `task`: unspecified, ask, describe, read_text, translate,
         transcribe. `perception`: what the glasses' own perception found in the photo (emotions only when the
         wearer shares them). `queued_ms`: how long the request waited on the glasses for the phone."""
+        task_value = "ASSISTANT_TASK_" + task.upper()  # protobuf takes an enum field's value by its name
         try:
-            task_value = pb.AssistantTask.Value("ASSISTANT_TASK_" + task.upper())
+            pb.AssistantTask.Value(task_value)
         except ValueError:
             names = [v.name.removeprefix("ASSISTANT_TASK_").lower() for v in pb.AssistantTask.DESCRIPTOR.values]
             raise ValueError(f"unknown assistant task {task!r}: use one of {', '.join(names)}") from None
@@ -525,9 +526,9 @@ class Phone:
                     await answers.aclose()
                 await asyncio.gather(*uploads)  # the uploads' own errors (TransferFailed, ConnectionLost) surface
         finally:
-            for task in uploads:
-                if not task.done():
-                    task.cancel()
+            for upload in uploads:
+                if not upload.done():
+                    upload.cancel()
             await asyncio.gather(*uploads, return_exceptions=True)
 
     async def _start_upload(self, request: pb.AssistantRequest, field_name: str, kind: str, data: bytes,
@@ -708,10 +709,12 @@ class Phone:
         return answer.result.message if answer.WhichOneof("body") == "result" else ""
 
 
-def _enum(enum: Any, prefix: str, name: str) -> int:
-    """`name` ("opus") as the value of `enum` (pb.AudioCodec, prefix "AUDIO_CODEC_"); ValueError lists the names."""
+def _enum(enum: Any, prefix: str, name: str) -> str:
+    """`name` ("opus") as the value name of `enum` ("AUDIO_CODEC_OPUS" for pb.AudioCodec, prefix "AUDIO_CODEC_"),
+    which protobuf takes for the field; ValueError lists the names."""
     try:
-        return int(enum.Value(prefix + name.upper()))
+        enum.Value(prefix + name.upper())
+        return prefix + name.upper()
     except ValueError:
         names = [v.name.removeprefix(prefix).lower() for v in enum.DESCRIPTOR.values if v.number]
         raise ValueError(f"unknown {prefix.rstrip('_').lower().replace('_', ' ')} {name!r}: use one of "
