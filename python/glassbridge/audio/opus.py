@@ -45,7 +45,7 @@ class OpusCodecError(RuntimeError):
 def _opuslib() -> ModuleType:
     """opuslib_next, imported on first use: without libopus0 it raises a bare Exception at import time."""
     try:
-        import opuslib_next  # type: ignore[import-untyped]  # no stubs or py.typed
+        import opuslib_next
     except ImportError as exc:
         raise OpusCodecError(f"the Python binding opuslib-next is not installed ({exc}); `pip install "
                              "opuslib-next` (a glassbridge dependency: reinstall glassbridge)") from exc
@@ -143,7 +143,7 @@ class OpusDecoder:
         _check_rate(rate)
         lib = _opuslib()
         # The low-level call: PLC passes a NULL packet, which the high-level Decoder.decode cannot.
-        import opuslib_next.api.decoder as api  # type: ignore[import-untyped]
+        import opuslib_next.api.decoder as api
 
         self._api: Any = api
         self._error: type[BaseException] = lib.OpusError

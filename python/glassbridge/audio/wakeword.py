@@ -59,7 +59,7 @@ class WakeWord:
     def __init__(self, model: str = "okay_nabu", *, cutoff: float | None = None, window: int | None = None,
                  refractory_ms: int = DEFAULT_REFRACTORY_MS) -> None:
         # Imported here: `import glassbridge.audio` stays light. The package has no type information.
-        from pymicro_features import MicroFrontend  # type: ignore[import-untyped]
+        from pymicro_features import MicroFrontend
 
         info = model_info(model)
         table: Any = info.extra.get("wake_word")

@@ -62,7 +62,8 @@ def reference_output(job: Job, item: BenchFrame) -> np.ndarray | None:
 
 def abs_diff_steps(job: Job, out: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """|out - expected| per element, in output steps (per channel step for float32)."""
-    return np.abs(out.astype(np.float64) - expected) / job.step()
+    steps: np.ndarray = np.abs(out.astype(np.float64) - expected) / job.step()
+    return steps
 
 
 def max_abs_diff_steps(job: Job, out: np.ndarray, expected: np.ndarray) -> float:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Any
+
 import numpy as np
 
 from glassbridge.camera.frame import PixelFormat
@@ -50,7 +52,7 @@ class Job:
         return (self.out_height, self.out_width, self.n_channels)
 
     @property
-    def out_dtype(self) -> type[np.generic]:
+    def out_dtype(self) -> type[Any]:  # np.uint8, np.int8 or np.float32
         return OUT_DTYPES[self.out_type]
 
     @property

@@ -96,7 +96,7 @@ class LibyuvConvertScale:
             lib.ARGBScale(_ptr(self._argb), c.width * 4, c.width, c.height, _ptr(self._small_argb), d.width * 4,
                           d.width, d.height, K_FILTER_BILINEAR)
             # libyuv's ARGB is B, G, R, A in memory.
-            pix = self._small_argb[..., 2::-1] if job.channels == "rgb" else self._small_argb[..., :3]
+            pix: np.ndarray = self._small_argb[..., 2::-1] if job.channels == "rgb" else self._small_argb[..., :3]
             self._normalise(pix, out)
             return
         (rgb,) = planes

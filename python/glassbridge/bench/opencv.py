@@ -69,7 +69,7 @@ class OpenCvConvertResize:
                 self._crop_nv12[c.height :] = uv[c.y // 2 : (c.y + c.height) // 2, c.x : c.x + c.width]
                 nv12 = self._crop_nv12
             cv2.cvtColor(nv12, self._to_rgb, dst=self._rgb)
-            pix = self._rgb
+            pix: np.ndarray = self._rgb  # RGB (h, w, 3), or gray (h, w) below
             if job.channels == "gray":
                 # _to_rgb is RGB here, so RGB2GRAY weights 0.299 R + 0.587 G + 0.114 B as the contract does.
                 cv2.cvtColor(self._rgb, cv2.COLOR_RGB2GRAY, dst=self._gray)

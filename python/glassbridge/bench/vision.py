@@ -17,6 +17,7 @@ It also reports each model's invoke latency with 1 and 2 LiteRT threads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,7 @@ def face_frame_buffer() -> np.ndarray:
 
     rgb = natural_rgb(FRAME_H, FRAME_W, seed=2)
     with Image.open(test_image_path("astronaut")) as im:
-        face = np.asarray(im.convert("RGB").resize((512 * FACE_SCALE, 512 * FACE_SCALE), Image.BILINEAR))
+        face = np.asarray(im.convert("RGB").resize((512 * FACE_SCALE, 512 * FACE_SCALE), Image.Resampling.BILINEAR))
     x, y = FACE_AT
     h, w = face.shape[:2]
     rgb[y : y + h, x : x + w] = face
@@ -125,7 +126,7 @@ def _model_latencies(settings: VisionSettings, reporter: Any) -> tuple[list[dict
                     view[...] = rng.integers(info.min, info.max + 1, view.shape)
 
             m.fill(fill)  # a realistic, fully written input; invoke_only then reuses it
-            contenders.append(Contender(f"{model_id}@{t}", lambda _item, m=m: m.invoke_only(),
+            contenders.append(Contender(f"{model_id}@{t}", _invoker(m),
                                         f"{model_id} invoke(), {t} thread(s)"))
     run = run_interleaved(contenders, SameItem(None), rounds=settings.rounds, seed=settings.seed, hot=False,
                           progress=reporter, label="model invoke latency, 1 and 2 threads")
@@ -201,3 +202,12 @@ def run_vision_benchmark(settings: VisionSettings, reporter: Any = None) -> dict
         "machine": info,
         "load_average_at_end": machine.load_average(),
     }
+
+
+def _invoker(model: Any) -> Callable[[Any], None]:
+    """The contender's step: one invoke() of `model` on the input it already holds (the item is unused)."""
+
+    def step(_item: Any) -> None:
+        model.invoke_only()
+
+    return step

@@ -105,7 +105,7 @@ class Recogniser:
     def __init__(self, commands: Sequence[str] = COMMAND_QUESTIONS, *, noise_floor: float = 30.0,
                  max_uncovered: float = 0.25, loudness_span_db: float = 35.0) -> None:
         try:
-            from pocketsphinx import Decoder  # type: ignore[import-untyped]
+            from pocketsphinx import Decoder
         except ImportError as exc:
             raise SpeechUnavailable("speech recognition needs pocketsphinx (its wheel carries the en-us model): "
                                     "pip install 'pocketsphinx>=5.1'") from exc

@@ -448,8 +448,8 @@ class Mcu:
     async def show_card(self, card: CardSpec, card_id: int | None = None) -> int:
         """Shows a card on the display; returns its id (larger ids replace smaller ones)."""
         cid = card_id or next(self._ids)
-        kind = pb.CardKind.Value("CARD_KIND_" + card.kind.upper())
-        icon = pb.Icon.Value("ICON_" + card.icon.upper())
+        kind, icon = "CARD_KIND_" + card.kind.upper(), "ICON_" + card.icon.upper()  # enum values by name
+        pb.CardKind.Value(kind), pb.Icon.Value(icon)  # ValueError for an unknown kind or icon
         value = pb.DisplayCard(card_id=cid, kind=kind, icon=icon, title=card.title, text=card.text, ttl_ms=card.ttl_ms)
         await self._request(f"DisplayCard({card.title!r})", "card", value)
         return cid
@@ -517,7 +517,7 @@ class Mcu:
         tid = transfer_id or (secrets.randbits(31) | 1)
         digest = hashlib.sha256(data).digest()
         begin = pb.TransferBegin(
-            transfer_id=tid, kind=pb.TransferKind.Value("TRANSFER_KIND_" + kind.upper()), size=len(data),
+            transfer_id=tid, kind=_transfer_kind(kind), size=len(data),
             sha256=digest, name=name,
         )
         statuses: asyncio.Queue[Any] = asyncio.Queue()
@@ -593,3 +593,10 @@ class Mcu:
                 return True
             if item.error:
                 return False
+
+
+def _transfer_kind(kind: str) -> str:
+    """"firmware" -> "TRANSFER_KIND_FIRMWARE" (protobuf takes an enum value by its name); ValueError if unknown."""
+    name = "TRANSFER_KIND_" + kind.upper()
+    pb.TransferKind.Value(name)
+    return name

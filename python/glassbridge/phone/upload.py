@@ -136,7 +136,8 @@ class Upload:
         refusal still fails the upload). `all_sent` is set once every byte has been queued on the link (not yet
         verified), so a request that refers to the transfer can be queued right behind it."""
         try:
-            kind_value = pb.TransferKind.Value("TRANSFER_KIND_" + kind.upper())
+            kind_value = "TRANSFER_KIND_" + kind.upper()  # protobuf takes an enum value by its name
+            pb.TransferKind.Value(kind_value)
         except ValueError:
             raise ValueError(f"unknown transfer kind {kind!r}: use photo, audio or audio_opus") from None
         if len(data) >= 1 << 32:

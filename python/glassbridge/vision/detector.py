@@ -145,7 +145,8 @@ class FaceDetector:
             preprocess(frame, view, channels="rgb", norm=self._norm, dst=dst, pad=0.0)
 
         def read(views: list[np.ndarray]) -> np.ndarray:
-            return self._decoder.decode(views[self._regressors], views[self._scores])
+            decoded: np.ndarray = self._decoder.decode(views[self._regressors], views[self._scores])
+            return decoded
 
         rows = self.model.fill(write, read=read)
         return self.to_source(rows, frame.width, frame.height, dst)

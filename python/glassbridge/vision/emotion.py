@@ -117,6 +117,7 @@ class EmotionClassifier:
         # quantisation's rounding away. A model ending in logits (negative values, or far from summing to 1)
         # gets the softmax it lacks.
         total = float(scores.sum())
+        probs: np.ndarray
         if scores.min() >= 0.0 and 0.9 <= total <= 1.1:
             probs = scores / total
         else:

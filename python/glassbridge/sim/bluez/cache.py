@@ -85,7 +85,8 @@ class CachedDb:
         """bumble client-side proxies with the cached handles, bound to `client` (no ATT traffic)."""
         services: list[ServiceProxy] = []
         for s in self.data["services"]:
-            svc = ServiceProxy(client, s["handle"], s["end"], _uuid_in(s["uuid"]), True)
+            # bumble 0.0.236 leaves ServiceProxy.__init__ unannotated.
+            svc = ServiceProxy(client, s["handle"], s["end"], _uuid_in(s["uuid"]), True)  # type: ignore[no-untyped-call]
             chars = []
             for c in s["characteristics"]:
                 char = CharacteristicProxy[bytes](client, c["value_handle"], c["end"], _uuid_in(c["uuid"]),

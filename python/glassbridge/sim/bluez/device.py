@@ -493,7 +493,8 @@ class BluezDevice(ServiceInterface):
             for attr_handle, end_group, value in rsp.attributes:
                 if attr_handle < handle or end_group < attr_handle:
                     raise att.ATT_Error(att.ErrorCode.INVALID_HANDLE, message="bogus service handles")
-                services.append(ServiceProxy(client, attr_handle, end_group, core.UUID.from_bytes(value), True))
+                services.append(ServiceProxy(  # type: ignore[no-untyped-call]  # bumble leaves it unannotated
+                    client, attr_handle, end_group, core.UUID.from_bytes(value), True))
             last = rsp.attributes[-1][1]
             if last >= 0xFFFF:
                 break
