@@ -399,3 +399,15 @@ def test_decode_error_names_the_problem() -> None:
 def test_enum_name_is_short_and_open() -> None:
     assert messages.enum_name(pb.ButtonAction, pb.BUTTON_ACTION_DOUBLE_TAP, "BUTTON_ACTION_") == "double_tap"
     assert messages.enum_name(pb.NotificationKind, 99, "NOTIFICATION_KIND_") == "unknown(99)"  # a newer peer's
+
+
+def test_enum_value_is_the_full_name_protobuf_takes_and_refuses_unknown_words() -> None:
+    full = messages.enum_value(pb.AudioCodec, "opus", "AUDIO_CODEC_")
+    assert full == "AUDIO_CODEC_OPUS"
+    assert pb.AudioPacket(codec=full).codec == pb.AUDIO_CODEC_OPUS  # protobuf's own reading of the name
+    # Every value round-trips through enum_name.
+    for v in pb.MediaAction.DESCRIPTOR.values:
+        word = messages.enum_name(pb.MediaAction, v.number, "MEDIA_ACTION_")
+        assert pb.MediaAction.Value(messages.enum_value(pb.MediaAction, word, "MEDIA_ACTION_")) == v.number
+    with pytest.raises(ValueError, match=r"unknown audio codec 'mp3': use one of pcm16, opus$"):
+        messages.enum_value(pb.AudioCodec, "mp3", "AUDIO_CODEC_")

@@ -39,7 +39,7 @@ from glassbridge.mcu.errors import (
 from glassbridge.mcu.transport import DEFAULT_BAUD, PortBack, PortLost, SerialTransport
 from glassbridge.protocol.link import Channel, Link, LinkDown, LinkUp, MessageReceived, PeerReset, Role, VersionMismatch
 from glassbridge.protocol.errors import MessageDecodeError
-from glassbridge.protocol.messages import decode, encode, enum_name, pb
+from glassbridge.protocol.messages import decode, encode, enum_name, enum_value, pb
 
 log = logging.getLogger(__name__)
 
@@ -448,8 +448,7 @@ class Mcu:
     async def show_card(self, card: CardSpec, card_id: int | None = None) -> int:
         """Shows a card on the display; returns its id (larger ids replace smaller ones)."""
         cid = card_id or next(self._ids)
-        kind, icon = "CARD_KIND_" + card.kind.upper(), "ICON_" + card.icon.upper()  # enum values by name
-        pb.CardKind.Value(kind), pb.Icon.Value(icon)  # ValueError for an unknown kind or icon
+        kind, icon = enum_value(pb.CardKind, card.kind, "CARD_KIND_"), enum_value(pb.Icon, card.icon, "ICON_")
         value = pb.DisplayCard(card_id=cid, kind=kind, icon=icon, title=card.title, text=card.text, ttl_ms=card.ttl_ms)
         await self._request(f"DisplayCard({card.title!r})", "card", value)
         return cid
@@ -517,7 +516,7 @@ class Mcu:
         tid = transfer_id or (secrets.randbits(31) | 1)
         digest = hashlib.sha256(data).digest()
         begin = pb.TransferBegin(
-            transfer_id=tid, kind=_transfer_kind(kind), size=len(data),
+            transfer_id=tid, kind=enum_value(pb.TransferKind, kind, "TRANSFER_KIND_"), size=len(data),
             sha256=digest, name=name,
         )
         statuses: asyncio.Queue[Any] = asyncio.Queue()
@@ -593,10 +592,3 @@ class Mcu:
                 return True
             if item.error:
                 return False
-
-
-def _transfer_kind(kind: str) -> str:
-    """"firmware" -> "TRANSFER_KIND_FIRMWARE" (protobuf takes an enum value by its name); ValueError if unknown."""
-    name = "TRANSFER_KIND_" + kind.upper()
-    pb.TransferKind.Value(name)
-    return name

@@ -41,7 +41,7 @@ from glassbridge.phone.errors import (
 from glassbridge.phone.upload import Upload, UploadReport
 from glassbridge.protocol.errors import MessageDecodeError
 from glassbridge.protocol.link import Channel, LinkDown, LinkUp, MessageReceived, PeerReset, VersionMismatch
-from glassbridge.protocol.messages import decode, encode, enum_name, pb
+from glassbridge.protocol.messages import decode, encode, enum_name, enum_value, pb
 
 __all__ = [
     "Answer",
@@ -478,12 +478,7 @@ class Phone:
         uploaded first as transfers (resumable). `task`: unspecified, ask, describe, read_text, translate,
         transcribe. `perception`: what the glasses' own perception found in the photo (emotions only when the
         wearer shares them). `queued_ms`: how long the request waited on the glasses for the phone."""
-        task_value = "ASSISTANT_TASK_" + task.upper()  # protobuf takes an enum field's value by its name
-        try:
-            pb.AssistantTask.Value(task_value)
-        except ValueError:
-            names = [v.name.removeprefix("ASSISTANT_TASK_").lower() for v in pb.AssistantTask.DESCRIPTOR.values]
-            raise ValueError(f"unknown assistant task {task!r}: use one of {', '.join(names)}") from None
+        task_value = enum_value(pb.AssistantTask, task, "ASSISTANT_TASK_")
         if audio_wav is not None and audio_opus is not None:
             raise ValueError("a question has one recording: pass audio_wav or audio_opus, not both")
         request = pb.AssistantRequest(task=task_value, text=text, language=language, queued_ms=queued_ms)
@@ -675,7 +670,7 @@ class Phone:
         """Asks the phone to caption the microphone stream `stream_id` (sent with send_audio_packet); CaptionLine
         events follow. `kind`: transcription or translation (`language` = the target). RequestFailed with the
         phone's reason when it cannot (NOT_SUPPORTED: translation without an online brain, say)."""
-        control = pb.CaptionControl(stream_id=stream_id, start=True, kind=_enum(pb.CaptionKind, "CAPTION_KIND_", kind),
+        control = pb.CaptionControl(stream_id=stream_id, start=True, kind=enum_value(pb.CaptionKind, kind, "CAPTION_KIND_"),
                                     language=language, source_language=source_language)
         await self.request(f"captions ({kind}) for stream {stream_id}", pb.Message(caption_control=control))
 
@@ -690,13 +685,13 @@ class Phone:
         """One packet of live microphone audio (an Opus packet, or PCM16) on the audio channel; no answer.
         `first_sample` counts samples since the stream started, so the phone sees gaps (`gap_before` marks one)."""
         packet = pb.AudioPacket(stream_id=stream_id, first_sample=first_sample, gap_before=gap_before,
-                                codec=_enum(pb.AudioCodec, "AUDIO_CODEC_", codec), sample_rate=sample_rate,
+                                codec=enum_value(pb.AudioCodec, codec, "AUDIO_CODEC_"), sample_rate=sample_rate,
                                 frame_samples=frame_samples, data=data)
         await self.send_message(pb.Message(audio_packet=packet), Channel.AUDIO)
 
     async def media(self, action: str) -> None:
         """A music or call control: play_pause, next, previous, volume_up, volume_down, answer_call, end_call."""
-        command = pb.MediaCommand(action=_enum(pb.MediaAction, "MEDIA_ACTION_", action))
+        command = pb.MediaCommand(action=enum_value(pb.MediaAction, action, "MEDIA_ACTION_"))
         await self.request(f"the media command {action}", pb.Message(media_command=command))
 
     async def respond(self, notification_id: int, confirm: bool) -> str:
@@ -707,18 +702,6 @@ class Phone:
         answer = await self.request(f"the answer to notification {notification_id}",
                                     pb.Message(notification_response=response))
         return answer.result.message if answer.WhichOneof("body") == "result" else ""
-
-
-def _enum(enum: Any, prefix: str, name: str) -> str:
-    """`name` ("opus") as the value name of `enum` ("AUDIO_CODEC_OPUS" for pb.AudioCodec, prefix "AUDIO_CODEC_"),
-    which protobuf takes for the field; ValueError lists the names."""
-    try:
-        enum.Value(prefix + name.upper())
-        return prefix + name.upper()
-    except ValueError:
-        names = [v.name.removeprefix(prefix).lower() for v in enum.DESCRIPTOR.values if v.number]
-        raise ValueError(f"unknown {prefix.rstrip('_').lower().replace('_', ' ')} {name!r}: use one of "
-                         f"{', '.join(names)}") from None
 
 
 def _check(what: str, answer: pb.Message) -> pb.Message:

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from glassbridge.phone.errors import ConnectionLost, PhoneError, PhoneTimeout, TransferFailed
 from glassbridge.protocol.link import Channel
-from glassbridge.protocol.messages import pb
+from glassbridge.protocol.messages import enum_value, pb
 
 __all__ = ["TRANSFER_DATA_LIMIT", "Upload", "UploadHost", "UploadReport", "transfer_data_size"]
 
@@ -135,11 +135,7 @@ class Upload:
         refuse): the data follows the Begin at once instead of one round trip later (the link keeps order; a
         refusal still fails the upload). `all_sent` is set once every byte has been queued on the link (not yet
         verified), so a request that refers to the transfer can be queued right behind it."""
-        try:
-            kind_value = "TRANSFER_KIND_" + kind.upper()  # protobuf takes an enum value by its name
-            pb.TransferKind.Value(kind_value)
-        except ValueError:
-            raise ValueError(f"unknown transfer kind {kind!r}: use photo, audio or audio_opus") from None
+        kind_value = enum_value(pb.TransferKind, kind, "TRANSFER_KIND_")
         if len(data) >= 1 << 32:
             raise ValueError(f"{len(data)} bytes do not fit a transfer (TransferBegin.size is 32 bits)")
         self.host = host

@@ -26,7 +26,8 @@ from glassbridge.protocol import glassbridge_pb2 as pb
 from glassbridge.protocol.errors import MessageDecodeError, MessageLimitError
 from glassbridge.protocol.glassbridge_limits import LIMITS
 
-__all__ = ["LIMITS", "body", "body_name", "check_limits", "decode", "encode", "enum_name", "limit_of", "pb"]
+__all__ = ["LIMITS", "body", "body_name", "check_limits", "decode", "encode", "enum_name", "enum_value", "limit_of",
+           "pb"]
 
 
 def limit_of(field: FieldDescriptor) -> int | None:
@@ -115,3 +116,17 @@ def enum_name(enum: Any, value: int, prefix: str) -> str:
         return str(enum.Name(value)).removeprefix(prefix).lower()
     except ValueError:
         return f"unknown({value})"
+
+
+def enum_value(enum: Any, name: str, prefix: str) -> str:
+    """The inverse of enum_name for a caller's word: ``enum_value(pb.AudioCodec, "opus", "AUDIO_CODEC_")`` ->
+    "AUDIO_CODEC_OPUS", the value's full name, which protobuf takes for an enum field. An unknown word raises
+    ValueError listing the known ones ("unknown audio codec 'mp3': use one of pcm16, opus")."""
+    full = prefix + name.upper()
+    try:
+        enum.Value(full)
+    except ValueError:
+        names = [v.name.removeprefix(prefix).lower() for v in enum.DESCRIPTOR.values if v.number]
+        what = prefix.rstrip("_").lower().replace("_", " ")
+        raise ValueError(f"unknown {what} {name!r}: use one of {', '.join(names)}") from None
+    return full
