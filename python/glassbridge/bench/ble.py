@@ -395,21 +395,15 @@ def run_ble_benchmark(settings: BleBenchSettings, progress: Progress | None = No
     own = settings.workdir is None
     root = Path(tempfile.mkdtemp(prefix="gb-bench-ble-")) if own else Path(settings.workdir)  # type: ignore[arg-type]
     results: dict[str, list[dict[str, Any]]] = {}
-    saved_bus = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
     started = time.monotonic()
     try:
         for mtu in settings.mtus:
             workdir = root / f"mtu{mtu}"
             shutil.rmtree(workdir, ignore_errors=True)
             say(f"MTU {mtu}: starting the rig")
-            with BleRig(workdir, timing=settings.timing, mtu=mtu) as rig:
-                os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = rig.bus_address
+            with BleRig(workdir, timing=settings.timing, mtu=mtu) as rig, rig.system_bus():
                 asyncio.run(_mtu_session(rig, workdir, mtu, settings, say, results))
     finally:
-        if saved_bus is None:
-            os.environ.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
-        else:
-            os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = saved_bus
         if own:
             shutil.rmtree(root, ignore_errors=True)
     cases = [_summarise(name, runs, settings) for name, runs in results.items()]

@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -671,6 +671,20 @@ class BleRig:
         if self.bus is None:
             raise BleRigError("the rig is not started: no bus address")
         return str(self.bus.address)
+
+    @contextlib.contextmanager
+    def system_bus(self) -> Iterator[str]:
+        """Points this process's DBUS_SYSTEM_BUS_ADDRESS at the rig's bus (where bleak and our agent find
+        "BlueZ") for the `with` block, and puts back what was there after it. Yields the address."""
+        saved = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
+        os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus_address
+        try:
+            yield self.bus_address
+        finally:
+            if saved is None:
+                os.environ.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
+            else:
+                os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = saved
 
     @property
     def env(self) -> dict[str, str]:

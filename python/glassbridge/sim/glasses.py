@@ -148,7 +148,6 @@ class SimGlasses:
         self.timeline: Any = None
         self._assistant_task: asyncio.Task[None] | None = None
         self._stack = contextlib.AsyncExitStack()
-        self._saved_bus: str | None = None
         self.started_at = 0.0
         self.startup_seconds = 0.0
 
@@ -179,9 +178,8 @@ class SimGlasses:
                           companion_args=self.companion_args)
         await asyncio.to_thread(self.rig.start)
         self._stack.callback(self._stop_rig)
-        # bleak finds "BlueZ" on the system bus: point it at the rig's (restored in _stop_rig).
-        self._saved_bus = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
-        os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = self.rig.bus_address
+        # bleak finds "BlueZ" on the system bus: point it at the rig's (put back when the stack unwinds).
+        self._stack.enter_context(self.rig.system_bus())
 
         self.fw = await self._stack.enter_async_context(FirmwareRunner("host", baud=self.baud))
         self.mcu = await self._stack.enter_async_context(await Mcu.connect(self.fw.port, baudrate=self.baud,
@@ -228,10 +226,6 @@ class SimGlasses:
     def _stop_rig(self) -> None:
         if self.rig is not None:
             self.rig.stop()
-        if self._saved_bus is None:
-            os.environ.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
-        else:
-            os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = self._saved_bus
 
     async def _stop(self) -> None:
         errors: list[BaseException] = []

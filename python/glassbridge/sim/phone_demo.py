@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,15 +159,10 @@ def run_phone_demo(out: Path, *, photo: Path = DEFAULT_PHOTO, console: Console |
     rig = BleRig(out / "rig")
     with console.status("starting the BLE rig (private D-Bus, BlueZ, radio, phone companion)"):
         rig.start()
-    saved = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
-    os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = rig.bus_address  # bleak finds "BlueZ" here
     try:
-        result = asyncio.run(asyncio.wait_for(_demo(rig, out, photo, console), 300))
+        with rig.system_bus():
+            result = asyncio.run(asyncio.wait_for(_demo(rig, out, photo, console), 300))
     finally:
         rig.stop()
-        if saved is None:
-            os.environ.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
-        else:
-            os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = saved
     (out / "phone.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result
