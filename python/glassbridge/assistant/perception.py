@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from glassbridge.assistant.text import fit
 from glassbridge.camera.frame import Frame
 from glassbridge.protocol.messages import pb
 
@@ -96,16 +97,9 @@ class LocalPerception:
         return pb.Perception(
             faces=faces, image_width=self.image_width, image_height=self.image_height,
             emotions_withheld=self.has_emotions and not share_emotions,
-            summary=_fit(self.summary if share_emotions else self.shareable_summary, SUMMARY_LIMIT),
+            summary=fit(self.summary if share_emotions else self.shareable_summary, SUMMARY_LIMIT),
             elapsed_us=min(int(self.elapsed_s * 1e6), 0xFFFFFFFF),
         )
-
-
-def _fit(text: str, limit: int) -> str:
-    if len(text.encode()) <= limit:
-        return text
-    cut = text.encode()[: limit - 3].decode(errors="ignore")
-    return cut.rsplit(" ", 1)[0] + "..."
 
 
 def describe(faces: tuple[SeenFace, ...] | list[SeenFace], image_width: int, *, with_emotions: bool) -> str:

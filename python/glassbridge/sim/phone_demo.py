@@ -23,6 +23,8 @@ from typing import Any
 
 from rich.console import Console
 
+from glassbridge.assistant.text import fit  # the card fields' limits, as the assistant cuts them
+
 __all__ = ["DemoResult", "fit", "run_phone_demo"]
 
 #: The photo the wearer asks about (scikit-image's public-domain astronaut, fetched by `make setup`).
@@ -46,14 +48,6 @@ class DemoResult:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def fit(text: str, limit: int) -> str:
-    """`text` cut at a word boundary to at most `limit` UTF-8 bytes (a card field's limit), "..." marking the cut."""
-    if len(text.encode()) <= limit:
-        return text
-    cut = text.encode()[: limit - 3].decode(errors="ignore")
-    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "..."
 
 
 def _jpeg(photo: Path) -> bytes:
