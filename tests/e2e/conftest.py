@@ -58,3 +58,40 @@ def card_reference() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def pair_on_the_command_line(argv: list[str], companion_ctl: Callable[[dict[str, Any]], dict[str, Any]], *,
+                             env: dict[str, str], cwd: Any = None, timeout: float = 60.0) -> tuple[int, str, str]:
+    """Runs `glassbridge phone pair ...` (argv after the interpreter) as a person at its terminal prompt: reads the
+    six digits it shows, types them into the phone's prompt (the companion's ctl, which accepts only its own
+    digits: sim.person.confirm_on_phone) and answers the glasses' prompt "y" only when the phone took them.
+    Returns (exit status, stdout, stderr)."""
+    import re
+    import subprocess
+    import sys
+
+    from glassbridge.sim.person import PhoneMismatch, confirm_on_phone
+
+    proc = subprocess.Popen([sys.executable, *argv], cwd=cwd, env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stderr is not None and proc.stdout is not None
+    seen: list[str] = []
+    try:
+        for line in proc.stderr:  # the prompt: "Pair with NAME? Check that the phone shows 123456."
+            seen.append(line)
+            found = re.search(r"phone shows (\d{6})", line)
+            if found:
+                try:
+                    asyncio.run(confirm_on_phone(companion_ctl, int(found.group(1))))
+                    answer = "y\n"
+                except PhoneMismatch:
+                    answer = "n\n"
+                proc.stdin.write(answer)
+                proc.stdin.flush()
+                break
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out, "".join(seen) + err

@@ -22,7 +22,7 @@ import pytest
 from glassbridge.camera import CameraError, PixelFormat
 from glassbridge.protocol.messages import pb
 from glassbridge.sim.camera import RigCamera
-from tests.e2e.conftest import card_reference
+from tests.e2e.conftest import card_reference, pair_on_the_command_line
 
 T = TypeVar("T")
 
@@ -200,10 +200,10 @@ def test_glassbridge_run_drives_real_ports(tmp_path: Path) -> None:
     config.write_text("[assistant]\nspeak = false\n")
     with BleRig(tmp_path / "rig") as ble:
         env = {**ble.env, "COLUMNS": "200"}
-        paired = subprocess.run([sys.executable, "-m", "glassbridge.cli.main", "phone", "pair", "--yes", "--bond",
-                                 str(bond), "--name", ble.companion_name, "--timeout", "10"],
-                                cwd=root, env=env, capture_output=True, text=True, timeout=60)
-        assert paired.returncode == 0, paired.stderr
+        code, _, err = pair_on_the_command_line(
+            ["-m", "glassbridge.cli.main", "phone", "pair", "--bond", str(bond), "--name", ble.companion_name,
+             "--timeout", "10"], ble.companion_ctl, env=env, cwd=root)
+        assert code == 0, err
 
         async def body() -> tuple[int, list[dict[str, Any]]]:
             async with FirmwareRunner("host") as fw:

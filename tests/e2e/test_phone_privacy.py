@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from glassbridge.phone import AutoPairingUI, BondStore, Phone, ReconnectPolicy, pair_phone
+from glassbridge.phone import BondStore, Phone, ReconnectPolicy, pair_phone
+from glassbridge.sim.person import RigWearer
 from glassbridge.sim.ble_rig import BleRig
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/dbus-daemon").exists(), reason="dbus-daemon not installed")
@@ -33,7 +34,7 @@ def test_reconnection_after_the_phone_rotated_its_private_address(tmp_path: Path
 
         async def body() -> tuple[str, str]:
             store = BondStore(tmp_path / "bond.json")
-            bond = await pair_phone(store, AutoPairingUI(True), name=rig.companion_name, scan_timeout=5.0)
+            bond = await pair_phone(store, RigWearer(rig.companion_ctl), name=rig.companion_name, scan_timeout=5.0)
             assert bond.address == rig.companion_identity  # bonded with the identity, not an RPA
             first = (await asyncio.to_thread(status))["address"]
             assert first != rig.companion_identity  # it advertises from a private address
@@ -70,7 +71,7 @@ def test_uplink_writes_failing_with_gatt_errors_lose_nothing(tmp_path: Path,
 
         async def body() -> dict[str, Any]:
             store = BondStore(tmp_path / "bond.json")
-            await pair_phone(store, AutoPairingUI(True), name=rig.companion_name, scan_timeout=5.0)
+            await pair_phone(store, RigWearer(rig.companion_ctl), name=rig.companion_name, scan_timeout=5.0)
             async with await Phone.open(bonds=store, policy=POLICY) as phone:
                 await phone.wait_until_up(30)
                 upload = asyncio.create_task(phone.upload("photo", data, "gatt-errors.jpg"))

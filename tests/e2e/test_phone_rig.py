@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 import pytest
 
 from glassbridge.phone import (
-    AutoPairingUI,
     BondStore,
     CaptionLine,
     NotificationEvent,
@@ -33,7 +32,8 @@ from glassbridge.phone import (
 from glassbridge.protocol.gatt import LINK_SETTINGS
 from glassbridge.sim.ble_rig import BleRig
 from glassbridge.sim.ble_timing import BleTiming
-from tests.e2e.conftest import card_reference
+from glassbridge.sim.person import RigWearer
+from tests.e2e.conftest import card_reference, pair_on_the_command_line
 
 T = TypeVar("T")
 
@@ -77,10 +77,22 @@ async def companion(rig: BleRig, request: dict[str, Any] | None = None) -> dict[
     return await asyncio.to_thread(rig.companion_ctl, request or {"cmd": "status"})
 
 
+class RefusingWearer:
+    """The person says no on both screens (the glasses' prompt and the phone's)."""
+
+    def __init__(self, rig: BleRig) -> None:
+        self.rig = rig
+
+    async def confirm(self, code: int, device_name: str) -> bool:
+        await asyncio.to_thread(self.rig.companion_ctl, {"cmd": "pair-refuse"})
+        return False
+
+
 async def _pair(rig: BleRig, store: BondStore, accept: bool = True) -> tuple[Any, PairingAgent]:
+    """Pairs as the person on the rig does: compares both screens and answers both (sim.person)."""
     agents: list[PairingAgent] = []
-    bond = await pair_phone(store, AutoPairingUI(accept), name=rig.companion_name, agent_out=agents,
-                            scan_timeout=5.0)
+    ui = RigWearer(rig.companion_ctl) if accept else RefusingWearer(rig)
+    bond = await pair_phone(store, ui, name=rig.companion_name, agent_out=agents, scan_timeout=5.0)
     return bond, agents[0]
 
 
@@ -145,7 +157,7 @@ def test_pairing_refused_by_the_phone_or_by_the_wearer(rig_factory: Callable[...
             await _pair(rig, store, accept=True)
         assert by_phone.value.by == "phone" and "phone pair" in str(by_phone.value)
         assert (await companion(rig))["pairings"][-1]["accepted"] is False
-        await companion(rig, {"cmd": "confirm", "policy": "auto"})
+        await companion(rig, {"cmd": "confirm", "policy": "ask"})
         with pytest.raises(PairingRefused) as by_wearer:
             await _pair(rig, store, accept=False)
         assert by_wearer.value.by == "wearer" and "refused the pairing on the glasses" in str(by_wearer.value)
@@ -379,9 +391,11 @@ def test_cli_pair_status_forget(rig_factory: Callable[..., BleRig], tmp_path: Pa
     scan = cli("scan", "--timeout", "2", "--json")
     assert scan.returncode == 0, scan.stderr
     assert [p["name"] for p in json.loads(scan.stdout)] == [rig.companion_name]
-    paired = cli("pair", "--yes", "--name", rig.companion_name, "--json")
-    assert paired.returncode == 0, paired.stderr
-    assert json.loads(paired.stdout)["address"] == rig.companion_identity
+    code, out, err = pair_on_the_command_line(
+        ["-m", "glassbridge.cli.main", "phone", "pair", "--name", rig.companion_name, "--json", "--bond",
+         str(bond_file)], rig.companion_ctl, env=rig.env)
+    assert code == 0, err
+    assert json.loads(out)["address"] == rig.companion_identity
     status = cli("status", "--connect", "--json")
     assert status.returncode == 0, status.stderr
     st = json.loads(status.stdout)

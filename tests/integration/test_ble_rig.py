@@ -237,15 +237,20 @@ def test_bleak_sees_and_connects_to_the_companion(rig: BleRig) -> None:
 
 
 class ConfirmingAgent(ServiceInterface):
-    """The wearer, as an org.bluez.Agent1 that says yes to the numeric comparison (and remembers the number)."""
+    """The wearer, as an org.bluez.Agent1: types the digits the glasses show into the phone's prompt (which takes
+    only its own, sim.person) and says yes on the glasses when the phone took them (and remembers the number)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rig: BleRig) -> None:
         super().__init__("org.bluez.Agent1")
+        self.rig = rig
         self.numbers: list[int] = []
 
     @method()
-    def RequestConfirmation(self, device: "o", passkey: "u"):  # type: ignore[no-untyped-def]  # noqa: F821, UP037
+    async def RequestConfirmation(self, device: "o", passkey: "u"):  # type: ignore[no-untyped-def]  # noqa: F821, UP037
+        from glassbridge.sim.person import confirm_on_phone
+
         self.numbers.append(passkey)
+        await confirm_on_phone(self.rig.companion_ctl, passkey)  # raises (BlueZ then fails the pairing) if not
 
     @method()
     def Release(self):  # type: ignore[no-untyped-def]  # no return annotation: it would become a reply signature
@@ -277,7 +282,7 @@ def test_restart_bluez_keeps_the_bond(tmp_path: Path) -> None:
                 from bleak import BleakClient, BleakScanner
 
                 bus = await MessageBus(bus_address=rig.bus_address).connect()
-                agent = ConfirmingAgent()
+                agent = ConfirmingAgent(rig)
                 bus.export("/rigtest/agent", agent)
                 node = await bus.introspect("org.bluez", "/org/bluez")
                 agents = bus.get_proxy_object("org.bluez", "/org/bluez", node).get_interface(

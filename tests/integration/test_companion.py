@@ -83,7 +83,27 @@ def rpa_resolves(address: str, irk: bytes) -> bool:
     return (enc.update(bytes(13) + prand) + enc.finalize())[-3:] == hash_
 
 
-# ---- the glasses: a bumble central driving the C link engine --------------------------------------------------
+# ---- the person holding both devices, and the glasses: a bumble central driving the C link engine --------------
+
+
+class Person:
+    """Types the digits the glasses show into the companion's prompt (in process, or over its ctl socket)."""
+
+    def __init__(self, companion: Companion | None = None, ctl: Path | None = None) -> None:
+        self.companion, self.ctl = companion, ctl
+
+    async def phone_shows_a_pairing(self) -> bool:
+        if self.companion is not None:
+            return bool(self.companion.pending_pairings())
+        return bool((await ctl_request(self.ctl, {"cmd": "pairing"}))["pending"])
+
+    async def type_on_phone(self, digits: int) -> None:
+        if self.companion is not None:
+            answer = self.companion.answer_pairing(digits)
+        else:
+            answer = await ctl_request(self.ctl, {"cmd": "pair-confirm", "digits": f"{digits:06d}"})
+        assert answer["ok"], answer
+
 
 
 class GlassesDelegate(PairingDelegate):
@@ -107,6 +127,7 @@ class Glasses:
                  accept: bool = True, sc: bool = True) -> None:
         self.controller = Controller(f"glasses-{address}", link=link)
         self.device = Device.with_hci("glasses", Address(address), self.controller, AsyncPipeSink(self.controller))
+        self.device.irk = secrets.token_bytes(16)  # as BlueZ makes it (bumble's default is 16 zero bytes)
         self.delegate = GlassesDelegate(io, accept)
         self.device.pairing_config_factory = lambda _c: PairingConfig(
             sc=sc, mitm=io != IO.NO_OUTPUT_NO_INPUT, bonding=True, delegate=self.delegate)
@@ -156,6 +177,24 @@ class Glasses:
         await self.peer.discover_descriptors(self.down)
         self.cccd = self.down.get_descriptor(GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR)
         return conn
+
+    async def pair(self, person: Person) -> None:
+        """Pairs as a person does: the glasses' delegate says yes (it was shown the digits), and the person types
+        those digits into the companion's prompt, which accepts only its own."""
+        assert self.connection is not None
+        pairing = asyncio.ensure_future(self.connection.pair())
+        try:
+            end = time.monotonic() + 5
+            while not pairing.done() and not (self.delegate.numbers and await person.phone_shows_a_pairing()):
+                if time.monotonic() > end:
+                    raise AssertionError("the digits never showed on both screens")
+                await asyncio.sleep(0.005)
+            if not pairing.done():
+                await person.type_on_phone(self.delegate.numbers[-1])
+            await pairing
+        finally:
+            if not pairing.done():
+                pairing.cancel()
 
     def watch_all(self) -> None:
         """Record every notification PDU this central receives, subscribed or not."""
@@ -264,6 +303,7 @@ class Glasses:
 async def rig(state: Path, **options: Any) -> AsyncIterator[tuple[LocalLink, Companion]]:
     link = LocalLink()
     async with companion_on(link, state, **options) as companion:
+        link.person = Person(companion)  # type: ignore[attr-defined]  # who answers bonded_glasses' pairing
         yield link, companion
 
 
@@ -284,7 +324,7 @@ async def bonded_glasses(link: LocalLink, mtu: int = 517, **kw: Any) -> Glasses:
     g = Glasses(link, **kw)
     await g.start()
     await g.connect(mtu)
-    await g.connection.pair()  # type: ignore[union-attr]
+    await g.pair(link.person)  # type: ignore[attr-defined]
     await g.read_info()
     await g.subscribe()
     g.start_link()
@@ -456,7 +496,10 @@ def test_unauthenticated_pairings_are_refused(tmp_path: Path, case: str) -> None
             with pytest.raises(ProtocolError) as err:
                 await g.connection.pair()  # type: ignore[union-attr]
             assert err.value.error_code == 0x03  # SMP Authentication Requirements
-            assert companion.status()["pairings"] == [] and companion.status()["bonded"] == []
+            # Refused before anyone was asked: recorded with the reason, no digits, nothing bonded.
+            (refused,) = companion.status()["pairings"]
+            assert refused["accepted"] is False and refused["digits"] == "" and companion.status()["bonded"] == []
+            assert ("JUST_WORKS" if case == "just_works" else "legacy pairing") in refused["reason"]
             assert not g.connection.is_encrypted  # type: ignore[union-attr]
             for attempt in (lambda: g.read_info(), lambda: g.subscribe()):
                 with pytest.raises(ATT_Error) as att:
@@ -603,7 +646,7 @@ def test_bonds_and_identity_survive_a_companion_restart_and_the_address_is_priva
             first.server.rpa_timeout = 3600
             await asyncio.sleep(0.3)
             await g.connect()
-            await g.connection.pair()  # type: ignore[union-attr]
+            await g.pair(Person(first))
             await g.disconnect()
         assert first.status()["bonded"] == [GLASSES]
 
@@ -767,9 +810,13 @@ def test_command_line_companion_over_a_unix_hci_socket(tmp_path: Path, brain: st
             assert proc.stdout is not None
             ready = (await asyncio.wait_for(proc.stdout.readline(), 15)).decode().split()
             assert ready[0] == "READY" and ready[1] == (state / "identity.json").read_text().split('"')[3]
+            link.person = Person(ctl=ctl)  # type: ignore[attr-defined]
             g = await bonded_glasses(link)
+            request = json.loads(await asyncio.wait_for(proc.stdout.readline(), 5))
+            assert request["event"] == "pairing-request" and request["digits"] == f"{g.delegate.numbers[0]:06d}"
+            assert request["peer"] == GLASSES and request["name"] == "glasses"
             event = (await asyncio.wait_for(proc.stdout.readline(), 5)).decode()
-            assert f'"number": {g.delegate.numbers[0]}' in event
+            assert f'"number": {g.delegate.numbers[0]}' in event and '"accepted": true' in event
             status = await ctl_request(ctl, {"cmd": "status"})
             assert status["connections"][0]["mtu"] == 247 and status["links"][GLASSES]["state"] == "UP"
             g.send(1, pb.Message(request_id=51, assistant_request=pb.AssistantRequest(text="hi")))

@@ -342,3 +342,90 @@ def test_payment_and_call_prompts_their_outcomes_and_the_timeout() -> None:
 ])
 def test_payment_outcome_wording(title: str, text: str, extra: dict[str, Any], outcome: str) -> None:
     assert payment_outcome(title, text, **extra) == outcome
+
+
+# ---- bounded work per glasses (a bonded peer that misbehaves) ----------------------------------------------------
+
+
+class CountingBrain(OfflineBrain):
+    """The offline brain's answers, slowed and counted; `online` says whether it stands for a paid endpoint."""
+
+    def __init__(self, online: bool, delay_s: float = 0.0) -> None:
+        super().__init__()
+        self.online = online
+        self.delay_s = delay_s
+        self.calls = 0
+
+    async def answer(self, question: Any) -> Any:  # type: ignore[override]
+        self.calls += 1
+        await asyncio.sleep(self.delay_s)
+        async for part in super().answer(question):
+            yield part
+
+
+def test_a_flood_of_questions_gets_busy_beyond_the_bound_and_the_rest_are_answered() -> None:
+    from glassbridge.companion.app import MAX_QUESTIONS
+
+    async def body() -> None:
+        brain = CountingBrain(online=False, delay_s=0.3)
+        app = CompanionApp(brain, TransferStore())
+        g = FakeGlasses(app)
+        other = FakeGlasses(app, "C1:C2:C3:C4:C5:C6")  # another bonded glasses is not held up by the flood
+        try:
+            for rid in range(1, 301):
+                g.deliver(1, pb.Message(request_id=rid, assistant_request=pb.AssistantRequest(text="hi")))
+            other.deliver(1, pb.Message(request_id=7, assistant_request=pb.AssistantRequest(text="hi")))
+            busy = [m.request_id for _, m in g.received if m.WhichOneof("body") == "result"
+                    and m.result.code == pb.ERROR_CODE_BUSY]
+            assert busy == list(range(MAX_QUESTIONS + 1, 301))  # at once, in order, none lost without an answer
+            for rid in range(1, MAX_QUESTIONS + 1):
+                await g.wait(lambda m, rid=rid: m.request_id == rid and m.assistant_answer.final, f"answer {rid}")
+            await other.wait(lambda m: m.request_id == 7 and m.assistant_answer.final, "the other glasses' answer")
+            assert brain.calls == MAX_QUESTIONS + 1 and app.busy_refusals == 300 - MAX_QUESTIONS
+            # Once answered, the glasses may ask again.
+            g.deliver(1, pb.Message(request_id=400, assistant_request=pb.AssistantRequest(text="again")))
+            await g.wait(lambda m: m.request_id == 400 and m.assistant_answer.final, "a later question")
+        finally:
+            await app.close()
+
+    run(body())
+
+
+def test_fifty_caption_starts_leave_one_stream_running(recogniser: Recogniser) -> None:
+    async def body() -> None:
+        app = CompanionApp(OfflineBrain(), TransferStore(), recogniser=recogniser)
+        g = FakeGlasses(app)
+        try:
+            for sid in range(1, 51):
+                g.deliver(1, pb.Message(request_id=sid, caption_control=pb.CaptionControl(
+                    stream_id=sid, start=True, kind=pb.CAPTION_KIND_TRANSCRIPTION, language="en")))
+            for sid in range(1, 51):
+                assert (await g.wait(g.result(sid), f"start {sid}")).result.code == pb.ERROR_CODE_OK
+            running = [s for s in app.caption_status() if s["active"]]
+            assert [s["stream_id"] for s in running] == [50], running
+            assert len(app.caption_status()) <= 16 + 1  # ended streams: the last 16 summaries, no more
+        finally:
+            await app.close()
+
+    run(body())
+
+
+@pytest.mark.parametrize("online", [True, False])
+def test_a_paid_brain_answers_only_a_session_whose_bond_stands(online: bool) -> None:
+    async def body() -> None:
+        brain = CountingBrain(online=online)
+        app = CompanionApp(brain, TransferStore(), authorized=lambda session: False)  # the bond is gone
+        g = FakeGlasses(app)
+        try:
+            g.deliver(1, pb.Message(request_id=9, assistant_request=pb.AssistantRequest(text="hi")))
+            if online:
+                res = (await g.wait(g.result(9), "the refusal")).result
+                assert res.code == pb.ERROR_CODE_NOT_SUPPORTED and "not bonded" in res.message
+                assert brain.calls == 0 and app.unauthorized == 1
+            else:  # the offline brain costs nothing and reveals nothing the glasses did not send
+                await g.wait(lambda m: m.request_id == 9 and m.assistant_answer.final, "the offline answer")
+                assert brain.calls == 1
+        finally:
+            await app.close()
+
+    run(body())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from glassbridge.sim.phone_demo import DEFAULT_PHOTO, fit, run_phone_demo
+from glassbridge.sim.phone_demo import DEFAULT_PHOTO_ID, fit, run_phone_demo
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/dbus-daemon").exists(), reason="dbus-daemon not installed")
 
@@ -22,8 +22,12 @@ def test_fit_cuts_at_a_word_boundary_within_the_byte_limit() -> None:
 
 
 def test_phone_demo(tmp_path: Path) -> None:
-    if not DEFAULT_PHOTO.exists():
-        pytest.skip(f"{DEFAULT_PHOTO} missing: run `make setup` (fetches the test images)")
+    from glassbridge.vision.registry import ModelError, test_image_path
+
+    try:
+        test_image_path(DEFAULT_PHOTO_ID)
+    except ModelError as exc:
+        pytest.skip(f"the test image is missing: {exc}")
     result = run_phone_demo(tmp_path)
     summary = json.loads((tmp_path / "phone.json").read_text())
     assert summary["pairing_code"] == result.pairing_code and 0 <= result.pairing_code <= 999999

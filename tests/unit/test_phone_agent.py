@@ -15,7 +15,7 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusSignature
 from dbus_fast.service import ServiceInterface, dbus_method
 
-from glassbridge.phone.agent import AGENT_PATH, AutoPairingUI, McuPairingUI, PairingAgent
+from glassbridge.phone.agent import AGENT_PATH, McuPairingUI, PairingAgent
 from glassbridge.sim.dbus import PrivateBus
 
 pytestmark = pytest.mark.skipif(shutil.which("dbus-daemon") is None, reason="dbus-daemon not installed")
@@ -24,6 +24,19 @@ Obj = Annotated[str, DBusSignature("o")]
 Str = Annotated[str, DBusSignature("s")]
 Void = Annotated[None, DBusSignature("")]
 
+
+
+class ScriptedAnswer:
+    """A PairingUI double for the agent's D-Bus behaviour: answers `accept` and records the codes it was shown
+    (the package has no answer-by-itself UI: the rig's person compares both screens, sim.person)."""
+
+    def __init__(self, accept: bool) -> None:
+        self.accept = accept
+        self.codes: list[int] = []
+
+    async def confirm(self, code: int, device_name: str) -> bool:
+        self.codes.append(code)
+        return self.accept
 
 class FakeAgentManager(ServiceInterface):
     def __init__(self) -> None:
@@ -77,7 +90,7 @@ def _owner(agent: PairingAgent) -> str:
 
 def test_registers_as_default_and_answers_numeric_comparison() -> None:
     async def body(bluez: MessageBus, manager: FakeAgentManager) -> None:
-        yes = AutoPairingUI(True)
+        yes = ScriptedAnswer(True)
         async with PairingAgent(yes) as agent:
             assert manager.calls == [("RegisterAgent", AGENT_PATH, "DisplayYesNo"),
                                      ("RequestDefaultAgent", AGENT_PATH)]
@@ -87,7 +100,7 @@ def test_registers_as_default_and_answers_numeric_comparison() -> None:
             assert yes.codes == [123456] and agent.comparisons[-1].accepted is True
             # Device has no Alias on this fake BlueZ: the name falls back to the address from the path.
             assert agent.comparisons[-1].device_name == "AA:BB:CC:DD:EE:FF"
-            agent.ui = AutoPairingUI(False)
+            agent.ui = ScriptedAnswer(False)
             reply = await _call_agent(bluez, _owner(agent), "RequestConfirmation", "ou",
                                       ["/org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF", 7])
             assert reply.message_type == MessageType.ERROR and reply.error_name == "org.bluez.Error.Rejected"
@@ -99,7 +112,7 @@ def test_registers_as_default_and_answers_numeric_comparison() -> None:
 
 def test_legacy_and_just_works_requests_are_rejected() -> None:
     async def body(bluez: MessageBus, manager: FakeAgentManager) -> None:
-        async with PairingAgent(AutoPairingUI(True)) as agent:
+        async with PairingAgent(ScriptedAnswer(True)) as agent:
             dev = "/org/bluez/hci0/dev_11_22_33_44_55_66"
             for member, sig, args in (("RequestPinCode", "o", [dev]), ("RequestPasskey", "o", [dev]),
                                       ("DisplayPasskey", "ouq", [dev, 1234, 0]),

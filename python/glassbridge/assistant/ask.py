@@ -8,9 +8,11 @@
 
 Phone away (not up within [assistant] phone_wait_s, or lost while asking): the glasses answer from their own
 perception now and queue the question (glassbridge.assistant.offline). Phone slow: "The phone did not answer in
-8 s." Expressions computed but not shared: the answer card's title is the glasses' own sentence ("One person
-ahead, looks happy") and the wearer hears it after the phone's answer; the first time in a session the wearer is
-reminded that the person should be told ([privacy] remind).
+8 s." Errors during a question (no photo, the phone refusing or failing, a bug): the reason on the card, in one
+line; a short sentence spoken ("No photo: the camera failed."), never a read-out of the details. Expressions
+computed but not shared: the answer card's title is the glasses' own sentence ("One person ahead, looks happy")
+and the wearer hears it after the phone's answer; the first time in a session the wearer is reminded that the
+person should be told ([privacy] remind).
 """
 
 from __future__ import annotations
@@ -32,15 +34,31 @@ if TYPE_CHECKING:
     from glassbridge.assistant.loop import Assistant
     from glassbridge.assistant.perception import LocalPerception
 
-__all__ = ["AnswerTimeout", "AskSkill", "CaptureFailed", "Question", "REMINDER"]
+__all__ = ["AnswerTimeout", "AskSkill", "CaptureFailed", "Question", "REMINDER", "one_line"]
 
 REMINDER = "Remember: the person should be told that the glasses read their expression."
+#: An error's sentence is spoken whole only up to this many characters (~4 s of espeak-ng); a longer one is on
+#: the card, and a few words are said.
+SPOKEN_ERROR_CHARS = 60
 #: Card updates while an answer streams in: at most one per this many seconds (each costs a UART round trip).
 STREAM_CARD_INTERVAL_S = 0.5
 
 
+def one_line(exc: BaseException) -> str:
+    """An error as one line for the display: the first line of its message (never a traceback, a log's tail or
+    a subprocess's output), whitespace collapsed; its type's name when it has no message."""
+    lines = str(exc).strip().splitlines()
+    text = " ".join(lines[0].split()) if lines else ""
+    return text or type(exc).__name__
+
+
 class CaptureFailed(Exception):
-    """The camera gave no frame (power refused, timeout, CameraError); the message is said to the wearer."""
+    """The camera gave no frame (power refused, timeout, CameraError): the message goes on the card, `brief` (a
+    few words, "the camera failed") is what the wearer hears."""
+
+    def __init__(self, message: str, brief: str = "the camera failed") -> None:
+        super().__init__(message)
+        self.brief = brief
 
 
 class AnswerTimeout(Exception):
@@ -118,7 +136,9 @@ class AskSkill:
         except CaptureFailed as exc:
             host.timeline.mark("capture_failed", question=n, reason=str(exc))
             host.set_state(host.base_state())
-            await host.notice("Camera", f"No photo: {exc}.", icon="warning", question=n)
+            # Errors during a question: the reason on the card, a short sentence spoken (not a read-out of it).
+            await host.notice("Camera", f"No photo: {one_line(exc)}.", say=f"No photo: {exc.brief}.",
+                              icon="warning", question=n)
             return
         host.set_state("thinking", question=n)
         emotions = settings.privacy.emotions
@@ -153,13 +173,17 @@ class AskSkill:
         except RequestFailed as exc:
             host.timeline.mark("answer_refused", question=n, code=exc.code_name, reason=exc.phone_message)
             host.set_state(host.base_state())
-            await host.notice("No answer", f"The phone could not answer: {exc.phone_message or exc.code_name}.",
-                              icon="warning", question=n)
+            reason = " ".join((exc.phone_message or exc.code_name).split())
+            text = f"The phone could not answer: {reason}."
+            # The phone's reason is written for the wearer: said when it is short, else only on the card.
+            await host.notice("No answer", text, say=text if len(text) <= SPOKEN_ERROR_CHARS else
+                              "The phone could not answer.", icon="warning", question=n)
             return
         except PhoneError as exc:
             host.timeline.mark("answer_failed", question=n, reason=str(exc))
             host.set_state(host.base_state())
-            await host.notice("No answer", f"The phone link failed: {exc}", icon="warning", question=n)
+            await host.notice("No answer", f"The phone link failed: {one_line(exc)}", say="The phone link failed.",
+                              icon="warning", question=n)
             return
         await self.after_answer(q, text, local)
 
@@ -174,18 +198,21 @@ class AskSkill:
             try:
                 powered = await asyncio.wait_for(host.mcu.set_camera_power(True), limit)
             except asyncio.TimeoutError:
-                raise CaptureFailed(f"the glasses did not power the camera within {limit:g} s") from None
+                raise CaptureFailed(f"the glasses did not power the camera within {limit:g} s",
+                                    "the camera did not turn on") from None
             except McuError as exc:
-                raise CaptureFailed(f"the glasses could not power the camera ({exc})") from exc
+                raise CaptureFailed(f"the glasses could not power the camera ({one_line(exc)})",
+                                    "the camera did not turn on") from exc
             if not powered:
-                raise CaptureFailed("the glasses report the camera still off")
+                raise CaptureFailed("the glasses report the camera still off", "the camera did not turn on")
             host.timeline.mark("camera_on", question=n)
             try:
                 frame = await asyncio.wait_for(host.camera.capture(), limit)
             except asyncio.TimeoutError:
-                raise CaptureFailed(f"the camera gave no frame within {limit:g} s") from None
+                raise CaptureFailed(f"the camera gave no frame within {limit:g} s", "the camera gave no frame") \
+                    from None
             except CameraError as exc:
-                raise CaptureFailed(f"the camera failed ({exc})") from exc
+                raise CaptureFailed(f"the camera failed ({one_line(exc)})") from exc
             host.timeline.mark("frame", question=n, width=frame.width, height=frame.height,
                                format=frame.format.name)
             return frame

@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from glassbridge.assistant.ask import AskSkill, Question
+from glassbridge.assistant.ask import AskSkill, Question, one_line
 from glassbridge.assistant.audio_tools import AudioTools
 from glassbridge.assistant.captions import CaptionSkill
 from glassbridge.assistant.cards import CardSkill
@@ -368,7 +368,9 @@ class Assistant:
             log.exception("assistant: %s failed", what)
             self.timeline.mark("error", where=what, question=question, reason=f"{type(exc).__name__}: {exc}")
             self.set_state(self.base_state())
-            await self.notice("Sorry", f"Something went wrong: {exc}", icon="warning")
+            # The card says what (one line, never a traceback); the wearer hears one short sentence.
+            await self.notice("Sorry", f"Something went wrong: {one_line(exc)}", say="Sorry, something went wrong.",
+                              icon="warning")
         finally:
             if not self._stopping:
                 self.set_state(self.base_state())
@@ -461,12 +463,13 @@ class Assistant:
             self.timeline.mark("spoken", text=text, seconds=round(len(pcm) / 32000, 3))
 
     async def notice(self, title: str, text: str, *, icon: str = "info", kind: str = "text", speak: bool = True,
-                     ttl_ms: int = 0, **mark: Any) -> None:
-        """A message for the wearer: on the display, and spoken."""
-        self.timeline.mark("notice", title=title, text=text, **mark)
+                     say: str | None = None, ttl_ms: int = 0, **mark: Any) -> None:
+        """A message for the wearer: on the display, and spoken. `say`: what is spoken instead of the card's text
+        (an error's short sentence: its details are on the card, not read out for seconds)."""
+        self.timeline.mark("notice", title=title, text=text, **({"said": say} if say is not None else {}), **mark)
         await self.show(CardSpec(title=title, text=text, kind=kind, icon=icon, ttl_ms=ttl_ms), **mark)
         if speak:
-            await self.speak(text)
+            await self.speak(text if say is None else say)
 
     def say_soon(self, title: str, text: str, *, icon: str = "info", kind: str = "text", **mark: Any) -> None:
         """notice() as a side task (from the dispatcher, which must not wait on devices)."""

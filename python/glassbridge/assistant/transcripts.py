@@ -3,13 +3,18 @@
 Each session writes transcript-YYYYMMDD-HHMMSS-<stream id>.txt in the transcript folder: a header line, then one
 line per final caption, "HH:MM:SS text". Old files are deleted when a session starts and when it ends (by their
 modification time, so a transcript counts from its last line). Only files named like ours are ever deleted.
+What people said near the wearer is personal data: the folder is 0700 and each file 0600 (tightened, and logged,
+when an earlier version left them readable by other users: glassbridge.private).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
+
+from glassbridge.private import FILE_MODE, private_dir, tighten
 
 __all__ = ["Transcript", "default_transcript_dir", "sweep_transcripts"]
 
@@ -29,10 +34,15 @@ def sweep_transcripts(folder: Path, retention_days: float, *, now: float | None 
     now = time.time() if now is None else now
     cutoff = now - retention_days * 86400
     deleted = []
+    tighten(folder)
     for path in sorted(folder.iterdir()):
-        if _NAME.match(path.name) and path.is_file() and (retention_days == 0 or path.stat().st_mtime < cutoff):
+        if not (_NAME.match(path.name) and path.is_file()):
+            continue
+        if retention_days == 0 or path.stat().st_mtime < cutoff:
             path.unlink()
             deleted.append(path)
+        else:
+            tighten(path)
     return deleted
 
 
@@ -42,7 +52,7 @@ class Transcript:
     def __init__(self, folder: Path, stream_id: int, kind: str, language: str, *, now: float | None = None) -> None:
         now = time.time() if now is None else now
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)
         except OSError as exc:
             raise OSError(f"cannot create the transcript folder {folder} ({exc.strerror or exc}); set [captions] "
                           "transcript_dir to a writable folder or keep_transcripts = false") from exc
@@ -50,7 +60,10 @@ class Transcript:
         self.path = folder / f"transcript-{stamp}-{stream_id}.txt"
         self.lines = 0
         header = f"# glassbridge {kind}, {language or 'default language'}, started {time.ctime(now)}\n"
-        self.path.write_text(header, encoding="utf-8")
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(header)
+        tighten(self.path)  # a file of the same name from an earlier version keeps its mode through O_TRUNC
 
     def append(self, text: str, *, now: float | None = None) -> None:
         now = time.time() if now is None else now

@@ -46,7 +46,6 @@ import logging
 import os
 import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -299,11 +298,12 @@ Progress = Callable[[str], None]
 
 async def _mtu_session(rig: Any, workdir: Path, mtu: int, settings: BleBenchSettings, say: Progress,
                        results: dict[str, list[dict[str, Any]]]) -> None:
-    from glassbridge.phone import AutoPairingUI, BondStore, pair_phone
+    from glassbridge.phone import BondStore, pair_phone
+    from glassbridge.sim.person import RigWearer
 
     store = BondStore(workdir / "bond.json")
     say(f"MTU {mtu}: pairing with the companion")
-    await pair_phone(store, AutoPairingUI(True), name=rig.companion_name, scan_timeout=10.0)
+    await pair_phone(store, RigWearer(rig.companion_ctl), name=rig.companion_name, scan_timeout=10.0)
     for contender in settings.contenders:  # warm-up: first connection, imports, BlueZ's caches
         say(f"MTU {mtu}: warm-up, {contender}")
         await _upload_once(rig, store, contender, settings.warmup_bytes, 0, settings, 0)
@@ -387,13 +387,15 @@ def run_ble_benchmark(settings: BleBenchSettings, progress: Progress | None = No
     """Run every case (one rig per MTU, each with its own event loop: bleak's BlueZ manager is per loop and per
     bus) and return the JSON document."""
     from glassbridge.sim.ble_rig import BleRig
+    from glassbridge.sim.lifetime import run_dir
 
     settings.validate()
     if not Path("/usr/bin/dbus-daemon").exists() and shutil.which("dbus-daemon") is None:
         raise RuntimeError("the BLE rig needs dbus-daemon (apt-get install dbus)")
     say = progress or (lambda _s: None)
     own = settings.workdir is None
-    root = Path(tempfile.mkdtemp(prefix="gb-bench-ble-")) if own else Path(settings.workdir)  # type: ignore[arg-type]
+    # run_dir: marked with our pid, so a killed run's folder is reclaimed by the next benchmark that starts.
+    root = run_dir("gb-bench-ble-") if own else Path(settings.workdir)  # type: ignore[arg-type]
     results: dict[str, list[dict[str, Any]]] = {}
     started = time.monotonic()
     try:

@@ -42,7 +42,6 @@ import logging
 import os
 import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,7 +69,7 @@ class E2eBenchSettings:
     warmup: int = 2
     baud: int = 921600
     interval_ms: float = 15.0
-    scene: str = "astronaut"  # tests/data/images/astronaut.png: one person in view
+    scene: str = "astronaut"  # a test image of the manifest (one person in view), or a stem in `images`
     sensor_fps: float | None = 30.0
     emotions: bool = False  # the product's default: expressions are opt-in
     speak: bool = False
@@ -83,7 +82,7 @@ class E2eBenchSettings:
     jpeg_quality: int | None = None
     companion_args: tuple[str, ...] = ()
     workdir: Path | None = None  # logs and state; None = a temporary folder, removed afterwards
-    images: Path | None = None  # the scenes' folder; None = tests/data/images
+    images: Path | None = None  # a folder of scenes; None = the manifest's test images, found like the models
 
     def validate(self) -> None:
         if self.taps < 1:
@@ -220,7 +219,6 @@ def _bytes_summary(values: list[int]) -> dict[str, float] | None:
 
 async def _session(settings: E2eBenchSettings, workdir: Path, say: Progress) -> dict[str, Any]:
     from glassbridge.assistant.config import settings_from_dict
-    from glassbridge.sim.camera import DEFAULT_IMAGES
     from glassbridge.sim.glasses import SimGlasses
 
     # The product's defaults but for what the bench states in its JSON (expressions, speech).
@@ -230,7 +228,7 @@ async def _session(settings: E2eBenchSettings, workdir: Path, say: Progress) -> 
                                   "assistant": {"speak": settings.speak}, "camera": camera}, source="bench e2e")
     say("starting the simulated glasses (firmware, BLE rig, companion, pairing)")
     jpeg = {"width": product.camera.width, "height": product.camera.height, "quality": product.camera.quality}
-    async with SimGlasses(workdir, settings=product, images=settings.images or DEFAULT_IMAGES,
+    async with SimGlasses(workdir, settings=product, images=scenes(settings),
                           scene=settings.scene, baud=settings.baud, interval_ms=settings.interval_ms,
                           companion_args=settings.companion_args, sensor_fps=settings.sensor_fps) as glasses:
         startup = glasses.startup_seconds
@@ -267,16 +265,30 @@ async def _session(settings: E2eBenchSettings, workdir: Path, say: Progress) -> 
                                                       "events_dropped", "display_flushes")}}
 
 
+def scenes(settings: E2eBenchSettings) -> Any:
+    """The camera's scenes: `settings.images` (a folder), else the scene as a test image of the manifest, found
+    like the models from any working directory (ModelError names what is missing and `glassbridge models fetch`).
+    """
+    if settings.images is not None:
+        return settings.images
+    from glassbridge.vision.registry import test_image_paths
+
+    return test_image_paths([settings.scene])
+
+
 def run_e2e_benchmark(settings: E2eBenchSettings, progress: Progress | None = None) -> dict[str, Any]:
     """Runs the taps on fresh simulated glasses and returns the JSON document (see the module docstring)."""
     from glassbridge.bench.machine import machine_info
+    from glassbridge.sim.lifetime import run_dir
 
     settings.validate()
+    scenes(settings)  # the scene is there (or the error says how to get it) before anything starts
     if not Path("/usr/bin/dbus-daemon").exists() and shutil.which("dbus-daemon") is None:
         raise RuntimeError("the BLE rig needs dbus-daemon (apt-get install dbus)")
     say = progress or (lambda _s: None)
     own = settings.workdir is None
-    workdir = Path(tempfile.mkdtemp(prefix="gb-bench-e2e-")) if settings.workdir is None else Path(settings.workdir)
+    # run_dir: marked with our pid, so a killed run's folder is reclaimed by the next benchmark that starts.
+    workdir = run_dir("gb-bench-e2e-") if settings.workdir is None else Path(settings.workdir)
     started = time.monotonic()
     try:
         session = asyncio.run(_session(settings, workdir, say))

@@ -1,9 +1,11 @@
 """Frames from files: still images, raw camera dumps and videos, for the rig, demos and tests.
 
 * `read_image(path)`: one image as a Frame. JPEG goes through glassbridge.camera.jpeg (libjpeg-turbo, with
-  reduced-DCT decoding when `min_size` allows a smaller image), everything else through Pillow. The EXIF
-  orientation of phone photos is applied, so faces are upright. Any other `format` than RGB888 is produced with
-  the exact BT.601 encoder of glassbridge.camera.convert: an NV12 frame as a camera would send it.
+  reduced-DCT decoding when `min_size` allows a smaller image), everything else through Pillow; gray images
+  deeper than 8 bits (16-bit PNG and TIFF, 16-bit PGM, float TIFF) are scaled to 8 bits by `to_gray8`, not
+  clipped. The EXIF orientation of phone photos is applied, so faces are upright. Any other `format` than RGB888
+  is produced with the exact BT.601 encoder of glassbridge.camera.convert: an NV12 frame as a camera would send
+  it.
 * `ImageFileSource(paths)`: a list of images (or folders of them) as a frame source.
 * `RawFileSource(path, width, height)`: concatenated raw frames (.nv12, .yuyv, ... dumps of a V4L2 camera).
 * `VideoFileSource(path)`: a video through PyAV (`pip install glassbridge[video]`), frames as I420 or NV12 in
@@ -29,6 +31,7 @@ from glassbridge.camera.source import CameraError, EndOfStream, FrameSource, Pac
 
 __all__ = [
     "read_image",
+    "to_gray8",
     "ImageFileSource",
     "RawFileSource",
     "VideoFileSource",
@@ -122,6 +125,49 @@ def _decode_jpeg_rgb(path: Path, data: bytes, min_size: tuple[int, int] | None) 
     return rgb_view(frame)
 
 
+#: Pillow's single-channel modes with more than 8 bits per sample, which `Image.convert("RGB")` would clip at 255
+#: instead of scaling (a 16-bit photo becomes nearly white, a float one in [0, 1] black).
+_DEEP_GRAY_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
+
+
+def to_gray8(values: np.ndarray) -> np.ndarray:
+    """Samples deeper than 8 bits as 8-bit gray, the way the image was meant to look:
+
+    * unsigned 16-bit (Pillow's I;16 modes: 16-bit PNG, TIFF): round(v / 257), exact integer rounding, so
+      v = 257 * a (how an 8-bit image is widened) gives back a;
+    * 32-bit integers (mode I: 16-bit PGM, 32-bit TIFF): as 16-bit when every value is within 0..65535 (Pillow
+      scales a PGM's maxval to 65535), else stretched from the image's own minimum and maximum (min-max);
+    * floats (mode F: float TIFF): values within [0, 1], the usual convention, scaled by 255 and rounded;
+      otherwise stretched min-max over the finite values. NaN becomes 0, +inf 255 and -inf 0.
+    """
+    if values.dtype.kind == "f":
+        v = values.astype(np.float64)
+        finite = v[np.isfinite(v)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if lo >= 0.0 and hi <= 1.0:
+            lo, hi = 0.0, 1.0
+        if hi > lo:
+            scaled = (np.clip(v, lo, hi) - lo) * (255.0 / (hi - lo))  # clip takes +-inf to hi and lo
+        else:  # a constant image outside [0, 1]: nothing to stretch
+            scaled = np.where(v > hi, 255.0, 0.0)
+        return np.rint(np.where(np.isnan(v), 0.0, scaled)).astype(np.uint8)
+    v = values.astype(np.int64)
+    lo, hi = (int(v.min()), int(v.max())) if v.size else (0, 0)
+    if lo >= 0 and hi <= 0xFFFF:
+        return ((v * 2 + 257) // 514).astype(np.uint8)  # round(v / 257) without floats: never a tie (257 is odd)
+    # round((v - lo) * 255 / (hi - lo)) in integers (hi > lo here: a constant image is within one of the ranges
+    # above or stretched to 0)
+    return (((v - lo) * 510 + (hi - lo)) // ((hi - lo) * 2)).astype(np.uint8)
+
+
+def _pillow_rgb(img: Any) -> np.ndarray:
+    """An opened Pillow image as (H, W, 3) uint8 RGB; deep gray modes are scaled by `to_gray8`, not clipped."""
+    if img.mode in _DEEP_GRAY_MODES:
+        gray = to_gray8(np.asarray(img))
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    return np.asarray(img.convert("RGB"))
+
+
 def _decode_pillow_rgb(path: Path, data: bytes) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
@@ -130,7 +176,7 @@ def _decode_pillow_rgb(path: Path, data: bytes) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as img:
             kind = f"{img.format} image" if img.format else kind
             img.load()
-            rgb = np.asarray(img.convert("RGB"))
+            rgb = _pillow_rgb(img)
     except UnidentifiedImageError:
         raise CameraError(
             f"{path}: not an image file Pillow recognises",

@@ -63,6 +63,7 @@ __all__ = [
     "negotiate_format",
     "frame_from_v4l2_buffer",
     "list_devices",
+    "probe_device",
     "DeviceInfo",
 ]
 
@@ -435,6 +436,32 @@ class LinuxpyDevice:
 
     def close(self) -> None:
         self._dev.close()
+
+    def formats(self) -> tuple[str, ...]:
+        """The pixel formats (fourcc) the node offers (VIDIOC_ENUM_FMT); () when the driver lists none."""
+        try:
+            return tuple(_fourcc_str(int(f.pixel_format)) for f in self._dev.info.formats)
+        except OSError:
+            return ()
+
+
+def probe_device(path: str, fmt: PixelFormat | None = None) -> tuple[str, ...]:
+    """Open a capture node and close it again, to find a wrong --camera before anything starts rather than at
+    the wearer's first question: CameraError (naming the node and what to do) when it is missing, not permitted,
+    not a single-planar streaming capture device, or does not offer `fmt`. Returns the formats it offers."""
+    device = LinuxpyDevice(path)
+    try:
+        formats = device.formats()
+    finally:
+        device.close()
+    if fmt is not None and formats:
+        wanted = FOURCC.get(fmt)
+        if wanted is None:
+            raise CameraError(f"{fmt.name} cannot be captured", advice=f"use one of {sorted(FOURCC.values())}")
+        if wanted not in formats:
+            raise CameraError(f"{path}: offers {', '.join(formats)}, not {wanted}",
+                              advice="ask for a format it offers (UVC webcams often offer only YUYV)")
+    return formats
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from glassbridge.cli._args import float_in, int_in, non_negative_int, positive_int, size_arg
+
 _PREPROCESS_HELP = """\
 Time glassbridge's fused preprocessing kernel against OpenCV (convert-then-resize, the baseline of every
 ratio, and its faster resize-planes-first path), a fused numpy implementation and libyuv (when libyuv0 is
@@ -32,7 +34,7 @@ DRAM-cold (a pool of frames larger than the last-level cache).
 _VISION_HELP = """\
 Time the whole perception pipeline (FaceDetector, FacePipeline) on a 1080p NV12 frame with a face in it
 against LiteRT's invoke() alone on an already-filled input, interleaved; report the overhead
-(pipeline - invoke) / invoke (target: at most 15%%), and each model's invoke latency with 1 and 2 threads.
+(pipeline - invoke) / invoke (target: at most 15%), and each model's invoke latency with 1 and 2 threads.
 """
 
 
@@ -84,14 +86,14 @@ def add_parser(subparsers: Any) -> None:
     pp.add_argument("--json", metavar="FILE", type=Path, help="write the results as JSON to FILE")
     pp.add_argument("--plot", metavar="FILE.png", type=Path,
                     help="write a bar chart of the speed-ups over OpenCV (PNG, needs matplotlib)")
-    pp.add_argument("--rounds", type=int, metavar="N", help="timed calls per contender and variant "
+    pp.add_argument("--rounds", type=positive_int, metavar="N", help="timed calls per contender and variant "
                     "(default 300; 5 with --quick)")
     pp.add_argument("--case", action="append", metavar="NAME", dest="cases",
                     help="run only this case (repeatable); --list-cases shows the names")
     pp.add_argument("--list-cases", action="store_true", help="print the case names and what each models, then exit")
     pp.add_argument("--variant", action="append", choices=("hot", "cold"), dest="variants",
                     help="cache-hot and/or DRAM-cold (default: both)")
-    pp.add_argument("--cold-pool-mb", type=int, metavar="MB",
+    pp.add_argument("--cold-pool-mb", type=positive_int, metavar="MB",
                     help="size of the DRAM-cold frame pool (default: max(256, last-level cache + 64), <= 1024)")
     pp.add_argument("--no-isas", action="store_true", help="time only the active ISA path of ours")
     pp.add_argument("--no-libyuv", action="store_true", help="leave libyuv out even when installed")
@@ -101,7 +103,7 @@ def add_parser(subparsers: Any) -> None:
                         description=_VISION_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     pv.add_argument("--quick", action="store_true", help="a few rounds only (a smoke run)")
     pv.add_argument("--json", metavar="FILE", type=Path, help="write the results as JSON to FILE")
-    pv.add_argument("--rounds", type=int, metavar="N", help="timed calls per contender (default 300; 5 quick)")
+    pv.add_argument("--rounds", type=positive_int, metavar="N", help="timed calls per contender (default 300; 5 quick)")
 
     pl = sub.add_parser("link", help="MCU link goodput and latency through the emulated UART vs stop-and-wait",
                         description=_LINK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -110,7 +112,7 @@ def add_parser(subparsers: Any) -> None:
     pl.add_argument("--plot", metavar="FILE.png", type=Path, help="write a goodput chart (PNG, needs matplotlib)")
     pl.add_argument("--board", default="host", choices=("host", "mps2-an386", "netduinoplus2"),
                     help="which firmware build answers (default: host port)")
-    pl.add_argument("--runs", type=int, metavar="N", help="seeded runs per case (default 5; 1 with --quick)")
+    pl.add_argument("--runs", type=positive_int, metavar="N", help="seeded runs per case (default 5; 1 with --quick)")
     pl.add_argument("--seed", type=int, default=1, help="fault seed of the first run")
 
     pble = sub.add_parser("ble", help="phone link over the BLE rig: 200 KB upload vs a write-with-response baseline",
@@ -119,32 +121,39 @@ def add_parser(subparsers: Any) -> None:
     pble.add_argument("--json", metavar="FILE", type=Path, help="write the results as JSON to FILE")
     pble.add_argument("--plot", metavar="FILE.png", type=Path,
                     help="write efficiency and goodput charts per MTU (PNG, needs matplotlib)")
-    pble.add_argument("--runs", type=int, metavar="N", help="runs of glassbridge per case (default 3; 1 with --quick)")
-    pble.add_argument("--baseline-runs", type=int, metavar="N",
+    pble.add_argument("--runs", type=positive_int, metavar="N",
+                      help="runs of glassbridge per case (default 3; 1 with --quick)")
+    pble.add_argument("--baseline-runs", type=non_negative_int, metavar="N",
                     help="runs of the baseline per case, within the first N runs (default 1: its time is set by "
                          "the radio model, about two connection events per write, and it takes ~20x longer)")
-    pble.add_argument("--mtu", type=int, action="append", dest="mtus", metavar="MTU",
+    pble.add_argument("--mtu", type=int_in(131, 517), action="append", dest="mtus", metavar="MTU",
                     help="ATT MTU of the companion (repeatable; default 185, 247 and 517)")
-    pble.add_argument("--drops", type=int, metavar="N", help="forced disconnects in the faulty case (default 3)")
+    pble.add_argument("--drops", type=positive_int, metavar="N",
+                      help="forced disconnects in the faulty case (default 3)")
     pble.add_argument("--workdir", type=Path, metavar="DIR",
                     help="keep the rigs' logs and state here (default: a temporary folder, removed)")
 
     pe = sub.add_parser("e2e", help="tap to answer card on the simulated glasses (firmware, BLE rig, companion)",
                         description=_E2E_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    pe.add_argument("--taps", type=int, default=50, metavar="N", help="measured taps (default 50)")
-    pe.add_argument("--warmup", type=int, default=2, metavar="N", help="taps run first and not counted (default 2)")
+    pe.add_argument("--taps", type=positive_int, default=50, metavar="N", help="measured taps (default 50)")
+    pe.add_argument("--warmup", type=non_negative_int, default=2, metavar="N",
+                    help="taps run first and not counted (default 2)")
     pe.add_argument("--json", metavar="FILE", type=Path, help="write the results as JSON to FILE")
     pe.add_argument("--plot", metavar="FILE.png", type=Path,
                     help="write the per-tap stage split and the latency distribution (PNG, needs matplotlib)")
     pe.add_argument("--scene", default="astronaut", metavar="NAME",
-                    help="the image in view, from tests/data/images (default astronaut: one person)")
+                    help="the image in view: a test image of the manifest, found like the models from any "
+                         "folder (default astronaut: one person; `glassbridge models list` shows the others)")
     pe.add_argument("--emotions", action="store_true", help="recognise expressions too (opt-in in the product)")
     pe.add_argument("--speak", action="store_true", help="speak each answer too (after the card; slower runs)")
-    pe.add_argument("--jpeg-size", metavar="WxH",
+    pe.add_argument("--jpeg-size", type=size_arg(16, 4096), metavar="WxH",
                     help="largest size of the JPEG sent to the phone (default: the [camera] width and height)")
-    pe.add_argument("--jpeg-quality", type=int, metavar="Q", help="JPEG quality 1..100 (default: [camera] quality)")
-    pe.add_argument("--interval", type=float, default=15.0, metavar="MS", help="BLE connection interval (15)")
-    pe.add_argument("--baud", type=int, default=921600, metavar="N", help="MCU link line rate (921600)")
+    pe.add_argument("--jpeg-quality", type=int_in(1, 100), metavar="Q",
+                    help="JPEG quality 1..100 (default: [camera] quality)")
+    pe.add_argument("--interval", type=float_in(7.5, 4000.0), default=15.0, metavar="MS",
+                    help="BLE connection interval, 7.5..4000 (default 15)")
+    pe.add_argument("--baud", type=int_in(1200, 20_000_000), default=921600, metavar="N",
+                    help="MCU link line rate (default 921600)")
     pe.add_argument("--workdir", type=Path, metavar="DIR",
                     help="keep the rig's logs and state here (default: a temporary folder, removed)")
     p.set_defaults(func=run)
@@ -350,10 +359,7 @@ def _run_e2e(args: argparse.Namespace, console: Any) -> int:
                                 speak=args.speak, interval_ms=args.interval, baud=args.baud, workdir=args.workdir,
                                 jpeg_quality=args.jpeg_quality)
     if args.jpeg_size is not None:
-        try:
-            settings.jpeg_width, settings.jpeg_height = (int(v) for v in args.jpeg_size.lower().split("x"))
-        except ValueError:
-            raise _UsageError(f"--jpeg-size {args.jpeg_size!r}: give WIDTHxHEIGHT, e.g. 320x240") from None
+        settings.jpeg_width, settings.jpeg_height = args.jpeg_size
     try:
         settings.validate()
     except ValueError as exc:

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from glassbridge.cli._args import float_in, positive_int
+
 HELP = "list frame sources; grab frames and save a PNG preview"
 
 DESCRIPTION = """\
@@ -78,8 +80,9 @@ def add_parser(subparsers: Any) -> None:
                       help="frame size for the pattern and cameras (default 1920x1080) and raw files")
     grab.add_argument("--format", type=_pixel_format, metavar="FMT",
                       help="pixel format: NV12 (default for pattern and cameras), YUYV, I420, RGB888, ...")
-    grab.add_argument("--fps", type=float, default=30.0, help="frame rate to ask for (default 30)")
-    grab.add_argument("--frames", type=int, default=1, metavar="N", help="frames to grab (default 1)")
+    grab.add_argument("--fps", type=float_in(0.0, 1000.0, low_open=True), default=30.0,
+                      help="frame rate to ask for, more than 0 (default 30)")
+    grab.add_argument("--frames", type=positive_int, default=1, metavar="N", help="frames to grab (default 1)")
     grab.add_argument("--out", default="grab.png", metavar="PNG",
                       help="where the preview of the last frame goes (default grab.png; '-' for none)")
     grab.add_argument("--json", action="store_true", help="print JSON on stdout")

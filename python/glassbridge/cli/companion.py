@@ -7,10 +7,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from glassbridge.companion.companion import PendingPairing
 
 HELP = "the phone companion: a BLE GATT peripheral the glasses pair with (offline or OpenAI-compatible brain)"
 
@@ -19,7 +23,8 @@ Run the phone side of the glassbridge phone link (protocol/SPEC.md section 16) o
 through bumble (a Bluetooth host stack in Python; `pip install glassbridge[companion]`).
 
 It hosts the glassbridge GATT service, pairs only with LE Secure Connections numeric comparison (both ends show
-six digits; legacy pairing and Just Works are refused), keeps bonds and its identity in --state, advertises from a
+six digits; legacy pairing and Just Works are refused), keeps bonds and its identity in --state (owner-only: 0700
+folder, 0600 files), advertises from a
 resolvable private address that changes every --rpa-timeout seconds, runs one link session per bonded glasses
 (kept across reconnections), receives photo/audio transfers that resume after a cut, and answers AssistantRequests.
 Spoken questions (WAV or Opus recordings) and live captions are recognised on this machine with pocketsphinx.
@@ -35,9 +40,18 @@ Brains (--brain):
              a local llama-server: --base-url http://127.0.0.1:8080/v1 --model local --api-key-env LOCAL_KEY
            Timeouts and HTTP errors become a spoken answer ("the assistant at URL did not answer in 8 s").
 
-When it is advertising it prints one line `READY <identity address>` on stdout; with --json, events (pairings,
-link up/down) follow as JSON lines. --ctl PATH opens a control socket (one JSON object per line):
-  {"cmd":"status"}  {"cmd":"confirm","policy":"refuse"}  {"cmd":"fail-writes","count":3,"error":14}
+Pairing needs you. When glasses ask to pair, the companion shows their name, their address and six digits, and
+waits --pairing-timeout seconds (default 30) for you to compare: type the digits the glasses show (on this
+terminal, or `{"cmd":"pair-confirm","digits":"042917"}` on the control socket). Only the same digits pair; other
+digits, "n", or no answer refuse. Glasses whose identity is bonded already are refused until you forget that bond
+(`{"cmd":"forget","identity":"C6:1A:55:60:0B:01"}`): nobody can take over a bond by claiming its address.
+
+When it is advertising it prints one line `READY <identity address>` on stdout; with --json, events (pairing
+requests and outcomes, link up/down) follow as JSON lines. --ctl PATH opens a control socket (owner only; one JSON
+object per line):
+  {"cmd":"status"}  {"cmd":"pairing"}  {"cmd":"pair-confirm","digits":"042917"}  {"cmd":"pair-refuse"}
+  {"cmd":"forget","identity":"C6:1A:55:60:0B:01"}  {"cmd":"confirm","policy":"refuse"}
+  {"cmd":"fail-writes","count":3,"error":14}
   {"cmd":"disconnect"}  {"cmd":"notify","kind":"MESSAGE","app":"chat","title":"Ana","text":"on my way"}
   {"cmd":"notify","kind":"PAYMENT","title":"Cafe Lumen","text":"23.50 EUR","icon":"pay","needs_response":true}
   {"cmd":"brain"}  {"cmd":"answer-delay","ms":500}"""
@@ -62,7 +76,7 @@ with a USB dongle on a laptop (Linux):
 examples:
   glassbridge companion --transport usb:0
   glassbridge companion --transport unix:/tmp/rig/phone.hci --state /tmp/rig/companion --ctl /tmp/rig/companion.ctl
-  glassbridge companion --transport usb:0 --confirm ask --mtu 247 --rpa-timeout 300
+  glassbridge companion --transport usb:0 --mtu 247 --rpa-timeout 300 --pairing-timeout 60
   DASHSCOPE_API_KEY=... glassbridge companion --transport usb:0 --brain openai \
       --base-url https://dashscope.aliyuncs.com/compatible-mode/v1 --model qwen-vl-plus --api-key-env DASHSCOPE_API_KEY
 
@@ -81,8 +95,11 @@ def add_parser(subparsers: Any) -> None:
                         help="identity, IRK and bonds (default: the user data folder, glassbridge/companion)")
     parser.add_argument("--name", default="glassbridge-companion", help="advertised name (scan response)")
     parser.add_argument("--ctl", type=Path, default=None, metavar="PATH", help="control socket (unix, JSON lines)")
-    parser.add_argument("--confirm", choices=("auto", "refuse", "ask"), default="auto",
-                        help="numeric comparison answer: auto = yes, refuse = no, ask = prompt on this terminal")
+    parser.add_argument("--confirm", choices=("ask", "refuse"), default="ask",
+                        help="pairing: ask = a person compares the digits (terminal or --ctl; the default), "
+                             "refuse = take no new glasses")
+    parser.add_argument("--pairing-timeout", type=float, default=30.0, metavar="S",
+                        help="seconds a pairing waits for your answer before it is refused (default 30)")
     parser.add_argument("--mtu", type=int, default=517, metavar="N",
                         help="largest ATT MTU accepted (131..517; default 517)")
     parser.add_argument("--rpa-timeout", type=float, default=900.0, metavar="S",
@@ -112,24 +129,27 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--brain openai needs --base-url URL and --model NAME (see `glassbridge companion --help`)")
     if args.brain == "offline" and (args.base_url or args.model):
         raise ValueError("--base-url and --model are for --brain openai; the offline brain uses no endpoint")
-    if args.timeout <= 0:
-        raise ValueError("--timeout must be > 0 seconds")
+    if not 0 < args.timeout < math.inf:
+        raise ValueError("--timeout must be a number of seconds > 0")
+    if not 0 < args.pairing_timeout <= 600:
+        raise ValueError("--pairing-timeout must be a number of seconds > 0 and <= 600")
+    if args.rpa_timeout == math.inf or args.rpa_timeout != args.rpa_timeout:
+        raise ValueError("--rpa-timeout must be a finite number of seconds")
     try:
         return asyncio.run(_serve(args))
     except KeyboardInterrupt:
         return 0
 
 
-async def _ask_terminal(peer: str, number: int) -> bool:
-    """--confirm ask: show the number, read y/n from the terminal (30 s, then no)."""
-    print(f"pair with {peer}? the glasses must show {number:06d} [y/N] ", end="", file=sys.stderr, flush=True)
-    loop = asyncio.get_running_loop()
-    try:
-        answer = await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.readline), 30)
-    except asyncio.TimeoutError:
-        print("(no answer: refused)", file=sys.stderr)
-        return False
-    return answer.strip().lower() in ("y", "yes")
+async def _ask_terminal(pending: PendingPairing) -> str:
+    """The terminal's answer to a pairing: the digits the person types (compared by the companion), or "" (no)."""
+    who = f"{pending.name} ({pending.peer})" if pending.name else pending.peer
+    print(f"\nPairing request from {who}. This phone shows {pending.digits}.\n"
+          "Type the six digits the glasses show to pair, or press Enter to refuse: ", end="", file=sys.stderr,
+          flush=True)
+    from glassbridge.terminal import read_line
+
+    return await read_line()  # the companion cancels it when the pairing ends otherwise
 
 
 async def _serve(args: argparse.Namespace) -> int:
@@ -149,8 +169,13 @@ async def _serve(args: argparse.Namespace) -> int:
         from glassbridge.companion.brain_openai import OpenAIBrain
 
         brain = OpenAIBrain(args.base_url, args.model, api_key_env=args.api_key_env, timeout_s=args.timeout)
-    companion = Companion(state, name=args.name, confirm=args.confirm, mtu=args.mtu, rpa_timeout=args.rpa_timeout,
-                          ask=_ask_terminal, on_event=emit, brain=brain)
+    terminal = sys.stdin is not None and sys.stdin.isatty()
+    if args.confirm == "ask" and not terminal and args.ctl is None:
+        print("companion: no terminal and no --ctl: nobody can answer a pairing request, so every pairing will be "
+              "refused after --pairing-timeout (bonded glasses still connect)", file=sys.stderr)
+    companion = Companion(state, name=args.name, confirm=args.confirm, pairing_timeout=args.pairing_timeout,
+                          mtu=args.mtu, rpa_timeout=args.rpa_timeout, ask=_ask_terminal if terminal else None,
+                          on_event=emit, brain=brain)
     try:
         transport = await open_transport(args.transport)
     except Exception as exc:

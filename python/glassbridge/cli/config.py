@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ examples:
   GLASSBRIDGE_CONFIG=demo.toml glassbridge config show
 
 Results go to stdout (JSON with --json), messages and errors to stderr.
+Language settings ([assistant] language, [captions] language and translate_to) must be BCP 47 tags such as
+"en", "zh-CN" or "pt-BR" ("" = the phone's language); `show` and `glassbridge run` refuse a malformed one.
 exit status: 0 on success, 1 when the file is unreadable or has a wrong key or value (the message names it)."""
 
 
@@ -48,10 +51,29 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import os
+#: The settings that hold BCP 47 language tags ("" = the phone's language).
+LANGUAGE_KEYS = (("assistant", "language"), ("captions", "language"), ("captions", "translate_to"))
 
-    from glassbridge.assistant.config import CONFIG_ENV, config_path, load_settings, settings_template
+
+def load_checked_settings(path: str | os.PathLike[str] | None = None) -> Any:
+    """load_settings(path), and every language setting a well-formed BCP 47 tag (or ""): a malformed one
+    ("english", "en_US") would otherwise reach the phone and fail there, or be ignored. ValueError (ConfigError)
+    naming the file and the key."""
+    from glassbridge.assistant.config import ConfigError, config_path, load_settings
+    from glassbridge.cli._args import check_language_tag
+
+    settings = load_settings(path)
+    source = Path(path) if path is not None else config_path()
+    for section, key in LANGUAGE_KEYS:
+        try:
+            check_language_tag(getattr(getattr(settings, section), key), f"{source}: [{section}] {key}")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    from glassbridge.assistant.config import CONFIG_ENV, config_path, settings_template
 
     command = args.config_command
     if command == "path":
@@ -66,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
                       file=sys.stderr)
         return 0
     if command == "show":
-        settings = load_settings(args.file)
+        settings = load_checked_settings(args.file)
         if args.json:
             print(json.dumps(settings.to_dict(), indent=2))
         else:

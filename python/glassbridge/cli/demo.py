@@ -24,11 +24,18 @@ assistant loop with real perception, espeak-ng's voice and the okay_nabu wake wo
   7 the phone drops out: an offline answer, then the queued question answered after it is back
 
 A transcript with timings goes to stderr. DIR gets one PNG per display snapshot, timeline.json (every event
-with its time), the spoken WAVs (audio/), the transcripts and the rig's logs. About a minute; exit status 0 when
-every step happened, 1 with the step that did not."""
+with its time), the spoken WAVs (audio/), the transcripts and the rig's logs. It takes about 80 s (82 s measured
+on 2 shared cores; its last line gives the run's own total); exit status 0 when every step happened, 1 with the
+step that did not.
+
+Before anything starts it checks what it needs, from any working directory: the models and the camera's scenes
+(found like every model: $GLASSBRIDGE_MODEL_DIR, the checkout, the package, the user data folder; a missing one
+is named with `glassbridge models fetch`), dbus-daemon and espeak-ng (with the apt-get line), and
+GLASSBRIDGE_ISA. Its processes (firmware, D-Bus, BLE rig, companion) end with it, even if it is killed."""
 
 EPILOG = """\
-needs: dbus-daemon, espeak-ng, the built firmware (make firmware) and the models and test images (make setup).
+needs: dbus-daemon, espeak-ng, the firmware's sources (a checkout: it is built on first use) and the models and
+test images (`glassbridge models fetch`, or `make setup` in a checkout).
 
 examples:
   glassbridge demo --out demo-out

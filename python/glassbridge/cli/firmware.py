@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from glassbridge.cli._args import float_in, int_in, positive_int
+
 HELP = "build the MCU firmware, run it on the host or under QEMU behind an emulated UART, run its tests"
 
 DESCRIPTION = """\
@@ -41,7 +43,9 @@ examples:
 RUN_DESCRIPTION = """\
 Build the firmware if needed, start it (the host port, or QEMU), put the link emulator in front of its UART and
 print the serial port to connect to (stdout: the path alone, or one JSON line with --json). Live counters go
-to stderr until Ctrl-C, which stops everything and removes the port, sockets and temporary files.
+to stderr until Ctrl-C, which stops everything and removes the port, sockets and temporary files. Killed outright
+(SIGKILL), it still leaves no process behind (the firmware or QEMU gets SIGTERM from the kernel), and the next
+start removes the temporary folder it left.
 
 Faults (--faults), comma-separated key=value, each a probability per byte:
   ber=P        byte error rate: bytes arriving with one bit flipped (burst=N: N bytes in a row per event)
@@ -85,7 +89,8 @@ def add_parser(subparsers: Any) -> None:
     build = actions.add_parser("build", help="build the firmware for a board (or all)",
                                description=BUILD_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     build.add_argument("--board", default="all", metavar="B", help=f"{boards} or all (default all)")
-    build.add_argument("--jobs", "-j", type=int, default=2, metavar="N", help="parallel compile jobs (default 2)")
+    build.add_argument("--jobs", "-j", type=positive_int, default=2, metavar="N",
+                       help="parallel compile jobs (default 2)")
     build.add_argument("--reconfigure", action="store_true", help="run CMake's configure step again first")
     build.add_argument("--root", type=Path, help="the glassbridge checkout (default: found from here)")
 
@@ -93,9 +98,9 @@ def add_parser(subparsers: Any) -> None:
                                description=RUN_DESCRIPTION, epilog=RUN_EPILOG,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
     run_p.add_argument("--board", required=True, metavar="B", help=boards)
-    run_p.add_argument("--baud", type=int, default=921600, metavar="N",
+    run_p.add_argument("--baud", type=int_in(1200, 20_000_000), default=921600, metavar="N",
                        help="line rate of the emulated UART, bits per second, 8N1 (default 921600)")
-    run_p.add_argument("--latency-ms", type=float, default=0.0, metavar="X",
+    run_p.add_argument("--latency-ms", type=float_in(0.0, 10_000.0), default=0.0, metavar="X",
                        help="fixed delay added to every byte, each way (default 0; a USB-serial adapter: ~1)")
     run_p.add_argument("--faults", metavar="SPEC", help="line faults, e.g. ber=1e-4,seed=7 (see above)")
     run_p.add_argument("--link", default="/tmp/glassbridge-mcu", metavar="PATH",
@@ -182,10 +187,11 @@ def run_test(args: argparse.Namespace) -> int:
 # -- run -------------------------------------------------------------------------------------------------------
 
 def run_run(args: argparse.Namespace) -> int:
-    from glassbridge.sim.runner import FirmwareRunner, board
+    from glassbridge.sim.runner import FirmwareRunner, board, repo_root
 
-    board(args.board)  # an unknown board is a usage error before anything starts
-    runner = FirmwareRunner(args.board, root=args.root, build=not args.no_build, baud=args.baud,
+    board(args.board)  # an unknown board or a --root that is not a checkout: errors before anything starts
+    root = repo_root(args.root)
+    runner = FirmwareRunner(args.board, root=root, build=not args.no_build, baud=args.baud,
                             latency_ms=args.latency_ms, faults=args.faults, link=args.link)
     return asyncio.run(_serve(runner, as_json=args.json))
 

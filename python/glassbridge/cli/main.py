@@ -13,6 +13,10 @@ that fails to import shows up as an unavailable subcommand instead of breaking t
 Errors: a subcommand raises (or returns) and main turns every expected failure (CameraError, ModelError,
 OSError, ValueError) into ONE line on stderr, `glassbridge <sub>: <what failed>`, and exit status 1; usage errors
 exit 2 (argparse). Set GLASSBRIDGE_DEBUG=1 to get the traceback instead.
+
+GLASSBRIDGE_ISA (forces a kernel path) is checked before a command that runs the kernels starts: an unknown or
+unavailable path is a usage error (exit 2) naming the paths this build and CPU have, not a failure at the first
+frame (minutes into `glassbridge demo`). `glassbridge info` reports it instead.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ examples:
   glassbridge firmware run --board host          simulated glasses: the real MCU firmware behind an emulated UART
   glassbridge mcu status --port /tmp/glassbridge-mcu    the MCU's report over the link
   glassbridge sim ble                            the simulated BLE rig: BlueZ on a private bus + the phone companion
-  glassbridge phone pair --yes                   pair with the phone running the companion (numeric comparison)
+  glassbridge phone pair                         pair with the phone running the companion (numeric comparison)
   glassbridge phone status --json                the bonded phone, the BLE link and its counters
   glassbridge companion --transport usb:0        be the phone: the companion on a USB Bluetooth dongle
   glassbridge demo --out demo-out                the assistant on simulated glasses: a scripted session
@@ -128,6 +132,31 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+ISA_ENV = "GLASSBRIDGE_ISA"
+ISA_NAMES = ("ref", "sse41", "avx2", "neon")
+#: The subcommands that run the native kernels, for which GLASSBRIDGE_ISA is checked before they start.
+KERNEL_COMMANDS = ("see", "camera", "bench", "demo", "run")
+
+
+def check_isa_env() -> None:
+    """GLASSBRIDGE_ISA, when set, must name a kernel path compiled in and supported by this CPU; ValueError
+    naming the available ones otherwise. (The native module would raise only at the first preprocessing call.)"""
+    forced = os.environ.get(ISA_ENV, "")
+    if not forced:
+        return
+    if forced not in ISA_NAMES:
+        raise ValueError(f"{ISA_ENV}={forced!r} is not a kernel path: use one of {', '.join(ISA_NAMES)}, or unset "
+                         "it for the best one")
+    try:
+        from glassbridge import _native
+    except ImportError:  # not built: the command that needs the kernels says so itself
+        return
+    available = [str(name) for name in _native.available_isas()]
+    if forced not in available:
+        raise ValueError(f"{ISA_ENV}={forced}: not available on this build or CPU (available here: "
+                         f"{', '.join(available)}); pick one of those or unset it")
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.split())
@@ -145,6 +174,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     debug = os.environ.get("GLASSBRIDGE_DEBUG", "") not in ("", "0")
+    if args.command in KERNEL_COMMANDS:
+        try:
+            check_isa_env()
+        except ValueError as exc:
+            print(f"glassbridge {args.command}: {exc}", file=sys.stderr)
+            return 2
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
 import json
 import logging
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
+
+from glassbridge.cli._args import language_tag, positive_float
 
 HELP = "the phone link over BLE: find, pair (numeric comparison), forget, status, ask the assistant"
 
@@ -60,7 +67,7 @@ def add_parser(subparsers: Any) -> None:
     p = sub.add_parser("scan", help="list phones advertising the glassbridge service",
                        description="List phones advertising the glassbridge service, strongest signal first.")
     common(p)
-    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds to listen (default 5)")
+    p.add_argument("--timeout", type=positive_float, default=5.0, metavar="S", help="seconds to listen (default 5)")
     p.add_argument("--json", action="store_true", help="one JSON array on stdout")
 
     p = sub.add_parser("pair", help="pair and bond with a phone (numeric comparison)",
@@ -70,11 +77,10 @@ def add_parser(subparsers: Any) -> None:
     how = p.add_mutually_exclusive_group()
     how.add_argument("--mcu", metavar="PORT", help="show the digits on the glasses' display via the MCU link "
                      "at PORT; a nod or a tap confirms, a shake refuses")
-    how.add_argument("--yes", action="store_true", help="accept the digits without asking (scripts, the rig)")
     p.add_argument("--name", help="pair with the phone advertising this name")
     p.add_argument("--address", help="pair with the phone at this address")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds to look for the phone")
-    p.add_argument("--confirm-timeout", type=float, default=30.0, metavar="S",
+    p.add_argument("--timeout", type=positive_float, default=10.0, metavar="S", help="seconds to look for the phone")
+    p.add_argument("--confirm-timeout", type=positive_float, default=30.0, metavar="S",
                    help="seconds the wearer has to answer (then: refused)")
     p.add_argument("--json", action="store_true", help="the new bond as JSON on stdout")
 
@@ -89,18 +95,21 @@ def add_parser(subparsers: Any) -> None:
                        "and reports the link (ATT MTU, link state, counters, the companion's ServiceInfo).")
     common(p)
     p.add_argument("--connect", action="store_true", help="connect and report the live link")
-    p.add_argument("--timeout", type=float, default=20.0, metavar="S", help="seconds to wait for the link")
+    p.add_argument("--timeout", type=positive_float, default=20.0, metavar="S", help="seconds to wait for the link")
     p.add_argument("--json", action="store_true", help="JSON on stdout")
 
     p = sub.add_parser("ask", help="ask the phone's assistant a question",
                        description="Connect to the bonded phone, ask its assistant, print the answer as it comes.")
     common(p)
     p.add_argument("question")
-    p.add_argument("--photo", metavar="FILE", type=Path, help="a JPEG to ask about (uploaded first)")
+    p.add_argument("--photo", metavar="FILE", type=Path,
+                   help="an image to ask about (a JPEG is sent as it is; another format is converted to JPEG); "
+                        "uploaded first, with a progress bar on the terminal")
     p.add_argument("--task", default="unspecified",
                    help="ask, describe, read_text, translate, transcribe (default: the assistant decides)")
-    p.add_argument("--language", default="", help="BCP 47 tag of the answer wanted (default: the phone's)")
-    p.add_argument("--timeout", type=float, default=20.0, metavar="S", help="seconds to wait for the link")
+    p.add_argument("--language", type=language_tag, default="",
+                   help="BCP 47 tag of the answer wanted, e.g. en, zh-Hans (default: the phone's)")
+    p.add_argument("--timeout", type=positive_float, default=20.0, metavar="S", help="seconds to wait for the link")
     p.add_argument("--json", action="store_true", help="the answer as JSON on stdout")
     parser.set_defaults(func=run)
 
@@ -149,7 +158,7 @@ async def _scan(args: argparse.Namespace) -> int:
 
 
 async def _pair(args: argparse.Namespace) -> int:
-    from glassbridge.phone.agent import AutoPairingUI, McuPairingUI, TerminalPairingUI
+    from glassbridge.phone.agent import McuPairingUI, TerminalPairingUI
     from glassbridge.phone.central import pair_phone
 
     store = _store(args)
@@ -160,8 +169,6 @@ async def _pair(args: argparse.Namespace) -> int:
 
             mcu = await Mcu.connect(args.mcu)
             ui: Any = McuPairingUI(mcu, timeout=args.confirm_timeout)
-        elif args.yes:
-            ui = AutoPairingUI(True)
         else:
             ui = TerminalPairingUI(timeout=args.confirm_timeout)
         bond = await pair_phone(store, ui, name=args.name, address=args.address, scan_timeout=args.timeout,
@@ -245,10 +252,33 @@ async def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _photo(path: Path) -> bytes:
+    """The photo to upload: a JPEG as it is, any other image Pillow reads converted to JPEG (quality 90).
+    ValueError naming the file when it is not an image (nothing is uploaded then)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"--photo {path}: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()  # decodes it all: a truncated or corrupt file fails here, not on the phone
+            if img.format == "JPEG":
+                return data
+            rgb = img.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValueError(f"--photo {path}: not an image this tool can read ({exc}); give a JPEG or PNG") from exc
+    out = io.BytesIO()
+    rgb.save(out, "JPEG", quality=90)
+    print(f"--photo {path}: {img.format} converted to JPEG ({len(out.getvalue())} bytes)", file=sys.stderr)
+    return out.getvalue()
+
+
 async def _ask(args: argparse.Namespace) -> int:
     from glassbridge.phone.client import Phone
 
-    photo = args.photo.read_bytes() if args.photo else None
+    photo = _photo(args.photo) if args.photo else None
     async with await Phone.open(bonds=_store(args), adapter=args.adapter) as phone:
         await phone.wait_until_up(args.timeout)
         if args.json:
@@ -256,6 +286,31 @@ async def _ask(args: argparse.Namespace) -> int:
             print(json.dumps({"text": answer.text, "source": answer.source, "offline": answer.offline,
                               "seconds": round(answer.seconds, 3)}))
             return 0
-        async for part in phone.ask_stream(args.question, photo=photo, task=args.task, language=args.language):
-            print(part.text, end="" if not part.final else "\n", flush=True)
+        with _upload_progress(len(photo) if photo else 0) as progress:
+            async for part in phone.ask_stream(args.question, photo=photo, task=args.task, language=args.language,
+                                               progress=progress):
+                progress(-1, -1)  # the answer has begun: the bar is done
+                print(part.text, end="" if not part.final else "\n", flush=True)
     return 0
+
+
+@contextlib.contextmanager
+def _upload_progress(total: int) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr for uploads of 64 KB or more, when stderr is a terminal; update(done, total),
+    update(-1, -1) ends it."""
+    if total < 65536 or not sys.stderr.isatty():
+        yield lambda _done, _total: None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    with Progress("uploading the photo", BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                  transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task("upload", total=total)
+
+        def update(done: int, of: int) -> None:
+            if done < 0:
+                bar.stop()
+            else:
+                bar.update(task, completed=done, total=of)
+
+        yield update

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from glassbridge.cli._args import int_in, size_arg
+
 HELP = "run the assistant on the glasses: MCU over a serial port, the bonded phone over BLE, a V4L2 camera"
 
 DESCRIPTION = """\
@@ -36,8 +38,12 @@ examples:
   glassbridge run --serial /dev/ttyS1 --camera /dev/video0 --phone 4C:11:AE:03:2B:90     first run: pair
   glassbridge firmware run --board host & glassbridge run --serial /tmp/glassbridge-mcu      the simulated MCU
 
-exit status: 0 after Ctrl-C/SIGTERM; 1 when a port cannot be opened, the phone is not bonded, or the config is
-wrong (the message names what to change)."""
+The settings (language tags included) and --camera (present, permitted, a V4L2 capture node offering
+--camera-format) are checked before the MCU is touched. During a question an error's reason is shown on the card
+and a short sentence is spoken ("No photo: the camera failed.").
+
+exit status: 0 after Ctrl-C/SIGTERM; 1 when a port or the camera cannot be opened, the phone is not bonded, or the
+config is wrong (the message names what to change); 2 for a malformed option or GLASSBRIDGE_ISA."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -45,10 +51,11 @@ def add_parser(subparsers: Any) -> None:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--serial", required=True, metavar="PORT",
                         help="the MCU's UART: /dev/ttyS1 on the glasses, a pty of `glassbridge firmware run`")
-    parser.add_argument("--baud", type=int, default=921600, metavar="N", help="UART line rate (default 921600)")
+    parser.add_argument("--baud", type=int_in(1200, 20_000_000), default=921600, metavar="N",
+                        help="UART line rate (default 921600)")
     parser.add_argument("--camera", metavar="/dev/videoN",
                         help="V4L2 capture device (without it, photo questions are answered 'no camera')")
-    parser.add_argument("--camera-size", default="1280x720", metavar="WxH",
+    parser.add_argument("--camera-size", type=size_arg(16, 8192), default=(1280, 720), metavar="WxH",
                         help="size asked of the camera (the driver may round it; default 1280x720)")
     parser.add_argument("--camera-format", choices=("NV12", "YUYV"), default="NV12",
                         help="pixel format asked of the camera (UVC webcams often offer only YUYV)")
@@ -96,16 +103,6 @@ class V4l2Camera:
 
     async def capture(self) -> Any:
         return await asyncio.to_thread(self._grab)
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ValueError(f"--camera-size {text!r}: give WIDTHxHEIGHT, e.g. 1280x720") from None
-    if w < 16 or h < 16:
-        raise ValueError(f"--camera-size {text!r}: at least 16x16")
-    return w, h
 
 
 def _printer(args: argparse.Namespace) -> Any:
@@ -183,16 +180,16 @@ class _Follower:
 
 
 async def _session(args: argparse.Namespace) -> int:
-    from glassbridge.assistant.config import load_settings
     from glassbridge.assistant.loop import Assistant
     from glassbridge.assistant.perception import FacePerceiver
     from glassbridge.assistant.timeline import Timeline
     from glassbridge.audio import EspeakVoice, WakeWord
+    from glassbridge.cli.config import load_checked_settings
     from glassbridge.mcu.client import Mcu
     from glassbridge.phone import BondStore, McuPairingUI, NotBonded, Phone, pair_phone
 
-    settings = load_settings(args.config)
-    width, height = _size(args.camera_size)
+    settings = load_checked_settings(args.config)
+    width, height = args.camera_size
     camera: Any = V4l2Camera(args.camera, width, height, args.camera_format) if args.camera else NoCamera()
     log = logging.getLogger("glassbridge.run")
     async with await Mcu.connect(args.serial, baudrate=args.baud, timeout=10) as mcu:
@@ -241,7 +238,22 @@ async def _session(args: argparse.Namespace) -> int:
     return 0
 
 
+def preflight(args: argparse.Namespace) -> None:
+    """What can be checked before the MCU and the phone are touched: the settings (every key, and the language
+    tags) and the camera node (present, permitted, a V4L2 capture device offering --camera-format). A wrong one is
+    an error now, not a message read to the wearer at the first tap."""
+    from glassbridge.cli.config import load_checked_settings
+
+    load_checked_settings(args.config)
+    if args.camera:
+        from glassbridge.camera import PixelFormat
+        from glassbridge.camera.v4l2 import probe_device
+
+        probe_device(args.camera, PixelFormat[args.camera_format])
+
+
 def run(args: argparse.Namespace) -> int:
+    preflight(args)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLogFormatter() if args.json else
                          logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from glassbridge.cli._args import positive_int
+
 HELP = "find the faces in photos and say how each person looks"
 
 DESCRIPTION = """\
@@ -20,7 +22,9 @@ Output: one line per face on stdout (box in source pixels, detector score, emoti
 JSON with --json:
   one image:  {"faces": [{"box": [x0, y0, x1, y1], "score": s, "emotion": "happy", "probabilities": {...}}]}
   several:    {"images": [{"path": "a.jpg", "faces": [...]}, {"path": "b.png", "error": "..."}]}
-Boxes are in the pixels of the upright image (a phone photo's EXIF rotation is applied first).
+Boxes are in the pixels of the upright image (a phone photo's EXIF rotation is applied first). Gray images deeper
+than 8 bits are scaled, not clipped: 16-bit (PNG, TIFF, PGM) as round(v / 257), float TIFF from [0, 1] (or from
+the image's own min..max when its values lie outside [0, 1]).
 An image that cannot be read is reported on stderr in one line naming the file; the exit status is then 1.
 
 Emotion recognition judges an expression, not a feeling, and its training data has known biases (see
@@ -57,11 +61,34 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON on stdout instead of text")
     parser.add_argument("--json-out", metavar="FILE", type=Path, help="also write the JSON to FILE")
     parser.add_argument("--detector", choices=("full_range", "short_range"), default="full_range",
-                        help="full_range (default): faces 1-3 m away, as the glasses see them; "
-                             "short_range: large faces close to the camera")
+                        help=_detector_help())
     parser.add_argument("--no-emotion", action="store_true", help="find faces only, do not estimate expressions")
-    parser.add_argument("--threads", type=int, default=1, metavar="N", help="LiteRT threads per model (default 1)")
+    parser.add_argument("--threads", type=positive_int, default=1, metavar="N",
+                        help="LiteRT threads per model (default 1)")
     parser.set_defaults(func=run)
+
+
+DETECTOR_MODELS = {"full_range": "blazeface_full_range_sparse", "short_range": "blazeface_short_range"}
+
+
+def detector_distances() -> dict[str, str]:
+    """How far away the faces each detector is made for, as models/MANIFEST.toml states it (`distance`): the one
+    statement the help and the docs repeat. Empty when the manifest cannot be read (the help then says so)."""
+    try:
+        from glassbridge.vision.registry import load_manifest
+
+        models = load_manifest().models
+        return {name: str(models[model_id].extra["distance"]) for name, model_id in DETECTOR_MODELS.items()}
+    except Exception:  # noqa: BLE001 - a broken manifest must not break `--help`; `see` itself reports it
+        return {}
+
+
+def _detector_help() -> str:
+    distances = detector_distances()
+    full = distances.get("full_range", "see models/MANIFEST.toml")
+    short = distances.get("short_range", "see models/MANIFEST.toml")
+    return (f"full_range (default): faces at {full}, as the glasses see them; short_range: large faces close to "
+            f"the camera, {short}")
 
 
 def face_json(face: Any) -> dict[str, Any]:
@@ -145,8 +172,6 @@ def run(args: argparse.Namespace) -> int:
     from glassbridge.camera.files import read_image
     from glassbridge.camera.source import CameraError
 
-    if args.threads < 1:
-        raise ValueError(f"--threads must be at least 1, got {args.threads}")
     images = [Path(p) for p in args.images]
     single = len(images) == 1
     outs = _out_paths(images, args.out)

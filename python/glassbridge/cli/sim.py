@@ -2,7 +2,8 @@
 
 It starts a private D-Bus bus, the rig process (the glasses' Bluetooth adapter as BlueZ on that bus, a phone slot,
 the radio timing model) and the companion app on the phone slot, prints how to reach them, and stops everything
-on Ctrl-C.
+on Ctrl-C. Killed outright, its processes still end (SIGTERM from the kernel), and the next start removes the
+temporary folder it left.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import json
 import shlex
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from glassbridge.cli._args import float_in, int_in
 
 DESCRIPTION = """\
 Run the simulated BLE rig: no Bluetooth hardware needed. The glasses' adapter is a BlueZ-compatible service on a
@@ -34,6 +36,10 @@ examples:
 then, in another shell:
   export DBUS_SYSTEM_BUS_ADDRESS=...           (the line printed at start)
   glassbridge phone scan                       the companion shows up
+  glassbridge phone pair                       the glasses' prompt shows six digits; this rig prints the phone's
+                                               and how to answer it: the person compares and types the digits
+                                               the glasses show into the phone (the companion's ctl socket):
+  echo '{"cmd":"pair-confirm","digits":"042917"}' | socat - UNIX-CONNECT:<companion ctl>
   echo '{"cmd":"status"}' | socat - UNIX-CONNECT:<rig ctl>       counters per connection and direction
   echo '{"cmd":"drop"}'   | socat - UNIX-CONNECT:<rig ctl>       the radio link lost
 
@@ -71,36 +77,64 @@ def add_parser(subparsers: Any) -> None:
                           description=DESCRIPTION, epilog=EPILOG,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     ble.add_argument("--workdir", type=Path,
-                     help="logs, BlueZ keys and the companion's state (default: a new temporary folder; pass one "
-                          "to keep bonds across runs)")
-    ble.add_argument("--interval", type=float, default=15.0, metavar="MS",
+                     help="logs, BlueZ keys and the companion's state (default: a new temporary folder, removed "
+                          "by the next start after this one has ended; pass one to keep bonds across runs)")
+    ble.add_argument("--interval", type=float_in(7.5, 4000.0), default=15.0, metavar="MS",
                      help="connection interval in ms, 7.5-4000 (default 15)")
     ble.add_argument("--ll-payload", type=int, choices=(27, 251), default=251,
                      help="LL payload per PDU: 251 with the data length extension, 27 without (default 251)")
     ble.add_argument("--phy", type=int, choices=(1, 2), default=2, help="LE 1M or 2M PHY (default 2)")
-    ble.add_argument("--mtu", type=int, default=517, help="the companion's largest ATT_MTU (default 517)")
+    ble.add_argument("--mtu", type=int_in(131, 517), default=517,
+                     help="the companion's largest ATT_MTU, 131..517 (default 517)")
     ble.add_argument("--no-companion", action="store_true",
                      help="do not start the companion: the phone slot waits for your own host")
-    ble.add_argument("--json", action="store_true", help="print the rig's paths as one JSON line instead of text")
+    ble.add_argument("--json", action="store_true",
+                     help="print the rig's paths (and the pids of its processes) as one JSON line instead of text")
     demo = sims.add_parser(
         "phone-demo", help="the phone link on simulated glasses: pair, upload through drops, ask, notify",
         description=PHONE_DEMO_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("--out", type=Path, default=Path("demo-out/phone"),
                       help="display snapshots (PNG), phone.json and the rig's logs (default demo-out/phone)")
-    demo.add_argument("--photo", type=Path, default=Path("tests/data/images/astronaut.png"),
-                      help="the photo the wearer asks about (default: scikit-image's astronaut)")
+    demo.add_argument("--photo", type=Path, default=None,
+                      help="the photo the wearer asks about (default: the test image astronaut, found like the "
+                           "models from any folder; `glassbridge models fetch` gets it)")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     parser.set_defaults(func=lambda _args: (parser.print_help(sys.stderr), 2)[1])
     ble.set_defaults(func=run)
     demo.set_defaults(func=run_phone_demo)
 
 
+def _announce_pairings(rig: Any, announced: set[int], as_json: bool) -> None:
+    """The companion is the phone's screen here: show each pairing request it waits on, and how to answer it with
+    the digits the glasses show (the companion accepts only its own; no answer within its timeout refuses)."""
+    try:
+        pending = rig.companion_ctl({"cmd": "pairing"}, timeout=2.0).get("pending", [])
+    except Exception:  # noqa: BLE001 - a busy or restarting companion: ask again on the next turn
+        return
+    for request in pending:
+        if request["id"] in announced:
+            continue
+        announced.add(request["id"])
+        if as_json:
+            print(json.dumps({"event": "pairing-request", **request}), flush=True)
+            continue
+        who = f"{request['name']} ({request['peer']})" if request["name"] else request["peer"]
+        print(f"# pairing request from {who}: the phone shows {request['digits']}. If the glasses show the same "
+              f"digits, type THEM into the phone within {request['expires_in_s']:g} s:\n"
+              f"#   echo '{{\"cmd\":\"pair-confirm\",\"digits\":\"<the digits on the glasses>\"}}' | socat - "
+              f"UNIX-CONNECT:{rig.companion_ctl_path}", flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from glassbridge.sim.ble_rig import BleRig
     from glassbridge.sim.ble_timing import BleTiming
+    from glassbridge.sim.lifetime import run_dir
 
     timing = BleTiming(connection_interval_ms=args.interval, ll_payload=args.ll_payload, phy_mbps=args.phy)
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="glassbridge-sim-"))
+    # A temporary workdir carries an owner marker: once this process has ended (stopped, or killed outright: its
+    # processes then get SIGTERM from the kernel), the next start removes it. Its logs are there until then.
+    own_workdir = args.workdir is None
+    workdir = args.workdir or run_dir("glassbridge-sim-")
     rig = BleRig(workdir, timing=timing, companion=not args.no_companion, mtu=args.mtu)
     print(f"starting the BLE rig in {workdir} ...", file=sys.stderr)
     stopping = False
@@ -116,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         info = {"bus_address": rig.bus_address, "rig_ctl": rig.ctl_path, "phone_hci": rig.phone_path,
                 "companion_ctl": rig.companion_ctl_path if rig.companion_process else None,
                 "companion_identity": rig.companion_identity, "workdir": str(workdir),
-                "bluez": rig.info.get("bluez"), "timing": timing.to_dict()}
+                "bluez": rig.info.get("bluez"), "timing": timing.to_dict(), "pids": rig.pids}
         if args.json:
             print(json.dumps(info), flush=True)
         else:
@@ -128,12 +162,15 @@ def run(args: argparse.Namespace) -> int:
             if not rig.info.get("bluez"):
                 print(f"# warning: no BlueZ on the bus ({rig.info.get('bluez_error')})")
             print(f"# logs in {workdir}; Ctrl-C stops everything", flush=True)
+        announced: set[int] = set()
         while not stopping:
             for process in (rig.rig_process, rig.companion_process):
                 if process is not None and process.proc.poll() is not None:
                     print(f"glassbridge sim ble: {process.name} exited with status {process.proc.returncode}:\n"
                           f"{process.describe()}", file=sys.stderr)
                     return 1
+            if rig.companion_process is not None:
+                _announce_pairings(rig, announced, args.json)
             time.sleep(0.2)
     except KeyboardInterrupt:
         pass
@@ -141,5 +178,6 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         rig.stop()
-        print("BLE rig stopped", file=sys.stderr)
+        print("BLE rig stopped" + (f"; its logs stay in {workdir} until the next start" if own_workdir else ""),
+              file=sys.stderr)
     return 0

@@ -12,6 +12,11 @@
 
 Answers, recognition and captions run as tasks (a brain or the recogniser may take seconds), so one slow
 question never holds up the link, transfers or other glasses.
+
+Work per glasses is bounded, so that one misbehaving bonded peer cannot take the phone's memory or its paid
+brain: at most `MAX_QUESTIONS` questions are being answered at once (more get BUSY), one caption stream runs at a
+time (a new start ends the previous one), and a brain that costs money (`Brain.online`) answers only a session
+whose bond is still authenticated (`authorized`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ _AUDIO_KINDS = (pb.TRANSFER_KIND_AUDIO, pb.TRANSFER_KIND_AUDIO_OPUS)
 _MEDIA_NAMES = {v: n.removeprefix("MEDIA_ACTION_").lower() for n, v in pb.MediaAction.items() if v}
 _DEFAULT_PROMPT_MS = 30_000  # Notification.timeout_ms 0 means 30 s (glassbridge.proto)
 _KEPT = 64  # records kept for status per list
+#: Questions one glasses may have in the brain at once; one more is answered BUSY. The glasses ask one at a time
+#: (the offline queue delivers oldest first, one by one); 4 leaves room for a retry racing a late answer.
+MAX_QUESTIONS = 4
 _AMOUNT = re.compile(r"(?:[A-Z]{3}|[$€£¥])\s?\d+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?\s?(?:[A-Z]{3}|[$€£¥])")
 
 
@@ -62,8 +70,11 @@ def payment_outcome(title: str, text: str, amount: str = "", merchant: str = "")
 class CompanionApp:
     def __init__(self, brain: Brain, transfers: TransferStore, *, clock: Callable[[], float] = time.monotonic,
                  notify_event: Callable[[dict[str, object]], None] | None = None,
-                 recogniser: Recogniser | Callable[[], Recogniser] | None = None) -> None:
+                 recogniser: Recogniser | Callable[[], Recogniser] | None = None,
+                 authorized: Callable[[LinkSession], bool] = lambda _s: True) -> None:
         self.brain = brain
+        self.busy_refusals = 0  # questions answered BUSY (over MAX_QUESTIONS in flight)
+        self.unauthorized = 0  # questions refused to a session whose bond is gone
         self.transfers = transfers
         self.answer_delay_ms = 0
         self.decode_errors = 0
@@ -80,6 +91,9 @@ class CompanionApp:
         self._notification_id = 0
         self._prompts: dict[int, dict[str, Any]] = {}  # notification_id -> prompt waiting for a response
         self._captions: dict[tuple[str, int], CaptionSession] = {}
+        self._caption_locks: dict[str, asyncio.Lock] = {}
+        self._questions: dict[str, int] = {}  # glasses -> questions in flight
+        self._authorized = authorized
         self._captions_done: list[dict[str, Any]] = []
         if isinstance(recogniser, Recogniser):
             self._recogniser: Recogniser | None = recogniser
@@ -141,7 +155,13 @@ class CompanionApp:
             status = self.transfers.query(owner, msg.transfer_query, now)
             self._reply(session, Channel.BULK, pb.Message(request_id=msg.request_id, transfer_status=status))
         elif name == "assistant_request":
-            self._spawn(self._answer(session, msg.request_id, msg.assistant_request))
+            if self._questions.get(owner, 0) >= MAX_QUESTIONS:
+                self.busy_refusals += 1
+                self._result(session, msg.request_id, pb.ERROR_CODE_BUSY,
+                             f"{MAX_QUESTIONS} questions are being answered; ask again")
+                return
+            self._questions[owner] = self._questions.get(owner, 0) + 1
+            self._spawn(self._counted(owner, self._answer(session, msg.request_id, msg.assistant_request)))
         elif name == "audio_packet":
             self._on_audio_packet(session, msg.audio_packet)
         elif name == "caption_control":
@@ -202,8 +222,21 @@ class CompanionApp:
         t.last_activity = self._clock()
         return int(t.kind), bytes(t.data)
 
+    async def _counted(self, owner: str, answer: Coroutine[Any, Any, None]) -> None:
+        try:
+            await answer
+        finally:
+            self._questions[owner] -= 1
+            if not self._questions[owner]:
+                del self._questions[owner]
+
     async def _answer(self, session: LinkSession, request_id: int, req: pb.AssistantRequest) -> None:
         arrived = time.perf_counter()  # the request is handled once its transfers are verified: they are by now
+        if self.brain.online and not self._authorized(session):
+            # The paid endpoint answers bonded glasses only (the bond may have been forgotten since the session began).
+            self.unauthorized += 1
+            self._result(session, request_id, pb.ERROR_CODE_NOT_SUPPORTED, "these glasses are not bonded here")
+            return
         photo = self._verified(session.identity, req.photo_transfer_id, (pb.TRANSFER_KIND_PHOTO,))
         audio = self._verified(session.identity, req.audio_transfer_id, _AUDIO_KINDS)
         if photo is False or audio is False:
@@ -274,6 +307,11 @@ class CompanionApp:
     # ---- captions -----------------------------------------------------------------------------------------
 
     async def _caption_control(self, session: LinkSession, request_id: int, cc: pb.CaptionControl) -> None:
+        # One control at a time per glasses: two starts racing must not leave two streams running.
+        async with self._caption_locks.setdefault(session.identity, asyncio.Lock()):
+            await self._caption_control_locked(session, request_id, cc)
+
+    async def _caption_control_locked(self, session: LinkSession, request_id: int, cc: pb.CaptionControl) -> None:
         key = (session.identity, cc.stream_id)
         if not cc.start:
             running = self._captions.pop(key, None)
@@ -309,9 +347,12 @@ class CompanionApp:
         except SpeechUnavailable as exc:
             self._result(session, request_id, pb.ERROR_CODE_NOT_SUPPORTED, f"no speech recognition: {exc}")
             return
-        old = self._captions.pop(key, None)
-        if old is not None:  # a restart of the same stream id: the old one ends without a last line
+        # One stream per glasses: a restart of the same stream id, or a new stream (the glasses restarted and lost
+        # the old one), ends the running one without a last line.
+        for other in [k for k in self._captions if k[0] == session.identity]:
+            old = self._captions.pop(other)
             await old.cancel()
+            self._captions_done = (self._captions_done + [old.summary()])[-16:]
 
         def send(caption: pb.Caption) -> None:
             self._reply(session, Channel.CONTROL, pb.Message(caption=caption))

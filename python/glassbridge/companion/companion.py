@@ -1,8 +1,10 @@
 """`Companion`: the phone side of the glassbridge phone link, in one object.
 
-    companion = Companion(state_dir, name="glassbridge-companion", confirm="auto")
+    companion = Companion(state_dir, name="glassbridge-companion")
     await companion.start(hci_source, hci_sink)     # a bumble transport's source/sink, or a LocalLink controller
     print(companion.identity.address)               # the static random identity the glasses bond with
+    companion.pending_pairings()                    # a pairing waits for a person: its digits, peer name, address
+    companion.answer_pairing("123456")              # the digits the glasses show: accepted only if they match
     ...                                             # glasses connect, pair, and talk over the link
     companion.status()                              # connections, link sessions, pairings, transfers
     await companion.command({"cmd": "notify", ...}) # the control-socket commands (ctl.py)
@@ -11,14 +13,28 @@
 It joins the pieces: `server.CompanionServer` (bumble: GATT service, security, privacy, connections), one
 `session.LinkSession` per bonded glasses identity (kept across reconnections), `app.CompanionApp` (transfers,
 assistant, captions) and a `brain.Brain` (default `OfflineBrain`).
+
+Pairing needs a person on both sides (SPEC.md 16.2). LE Secure Connections numeric comparison is only as good as
+the comparison: a companion that said yes by itself would bond with any device nearby that also says yes. So a
+numeric comparison waits, at most `pairing_timeout` seconds, for the person to answer with the digits the glasses
+show (`answer_pairing`: the control socket's `pair-confirm`, or the terminal's prompt); the pairing is accepted only
+when they equal the companion's own. No answer, other digits or `refuse_pairing` refuse it. The policy
+"refuse" refuses every pairing (a phone that takes no new glasses). There is no accept-all mode.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
+import re
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from bumble.device import Connection
 
 from glassbridge.companion.app import CompanionApp
 from glassbridge.companion.brain import Brain, OfflineBrain
@@ -32,26 +48,59 @@ from glassbridge.protocol.gatt import MIN_ATT_MTU, ServiceInfoData, encode_servi
 from glassbridge.protocol.link import LinkEvent
 from glassbridge.protocol.messages import pb
 
-__all__ = ["Companion", "ConfirmPolicy", "DEFAULT_NAME"]
+__all__ = ["Companion", "ConfirmPolicy", "DEFAULT_NAME", "PAIRING_TIMEOUT_S", "PendingPairing"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "glassbridge-companion"
-ConfirmPolicy = Literal["auto", "refuse", "ask"]
-#: ask(peer, number) -> accepted: how "--confirm ask" asks its user (the CLI prompts on the terminal).
-Ask = Callable[[str, int], Awaitable[bool]]
+ConfirmPolicy = Literal["ask", "refuse"]
+POLICIES = ("ask", "refuse")
+#: How long a numeric comparison waits for the person (SMP's own transaction timeout is 30 s).
+PAIRING_TIMEOUT_S = 30.0
+#: ask(pending) -> what the person typed (the digits they see on the glasses, or "" / "n" for no): the terminal
+#: prompt of `glassbridge companion` on a TTY. The control socket answers through answer_pairing as well.
+Ask = Callable[["PendingPairing"], Awaitable[str]]
+_DIGITS = re.compile(r"^\d{6}$")
+
+
+@dataclass
+class PendingPairing:
+    """A numeric comparison waiting for the person: what the phone's screen shows."""
+
+    id: int
+    peer: str  # the address the glasses connected from (their identity when it resolves)
+    name: str  # their GAP device name, "" when they did not tell
+    number: int
+    method: str
+    deadline: float  # time.monotonic()
+    answer: asyncio.Future[tuple[bool, str]] = field(repr=False)
+
+    @property
+    def digits(self) -> str:
+        return f"{self.number:06d}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "peer": self.peer, "name": self.name, "digits": self.digits, "method": self.method,
+                "expires_in_s": round(max(0.0, self.deadline - time.monotonic()), 1)}
+
+    def decide(self, accepted: bool, reason: str) -> bool:
+        if self.answer.done():
+            return False
+        self.answer.set_result((accepted, reason))
+        return True
 
 _NOTIFICATION_KINDS = {n.removeprefix("NOTIFICATION_KIND_"): v for n, v in pb.NotificationKind.items() if v}
 _ICONS = {n.removeprefix("ICON_"): v for n, v in pb.Icon.items()}
 
 
 def _app_version() -> str:
+    """ServiceInfo.app_version: the software and its version (the glasses print it after the word "companion")."""
     try:
         from glassbridge import __version__
 
-        return f"companion {__version__}"[:31]
+        return f"glassbridge {__version__}"[:31]
     except ImportError:
-        return "companion"
+        return "glassbridge"
 
 
 class Companion:
@@ -60,7 +109,8 @@ class Companion:
         state_dir: str | Path,
         *,
         name: str = DEFAULT_NAME,
-        confirm: ConfirmPolicy = "auto",
+        confirm: ConfirmPolicy = "ask",
+        pairing_timeout: float = PAIRING_TIMEOUT_S,
         mtu: int = 517,
         rpa_timeout: float = 900.0,
         brain: Brain | None = None,
@@ -69,11 +119,16 @@ class Companion:
         on_event: Callable[[dict[str, Any]], None] | None = None,
         recogniser: Recogniser | Callable[[], Recogniser] | None = None,
     ) -> None:
-        if confirm not in ("auto", "refuse", "ask"):
-            raise ValueError(f"confirm policy {confirm!r}: use auto, refuse or ask")
+        if confirm not in POLICIES:
+            raise ValueError(f"confirm policy {confirm!r}: use ask (a person compares the digits) or refuse")
+        if not 0 < pairing_timeout <= 600:
+            raise ValueError(f"pairing_timeout {pairing_timeout!r}: 0 < seconds <= 600")
         self.state_dir = Path(state_dir)
         self.name = name
         self.confirm: ConfirmPolicy = confirm
+        self.pairing_timeout = pairing_timeout
+        self._pending: dict[int, PendingPairing] = {}
+        self._pairing_ids = itertools.count(1)
         self.mtu = mtu
         self.rpa_timeout = rpa_timeout
         self.brain: Brain = brain or OfflineBrain()
@@ -87,7 +142,8 @@ class Companion:
         self._ask = ask
         self._on_event = on_event or (lambda _e: None)
         self.transfers = TransferStore(retention_s=retention_s)
-        self.app = CompanionApp(self.brain, self.transfers, notify_event=self._on_event, recogniser=recogniser)
+        self.app = CompanionApp(self.brain, self.transfers, notify_event=self._on_event, recogniser=recogniser,
+                                authorized=self._bonded)
         self.server: CompanionServer | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------------------
@@ -98,7 +154,8 @@ class Companion:
             self.identity, hci_source, hci_sink,
             keystore_file=str(keystore_path(self.state_dir)), name=self.name, max_mtu=self.mtu,
             rpa_timeout=self.rpa_timeout, decide=self._decide, service_info=self._service_info,
-            on_frame=self._on_frame, on_subscribed=self._on_subscribed, on_disconnected=self._on_disconnected)
+            on_frame=self._on_frame, on_subscribed=self._on_subscribed, on_disconnected=self._on_disconnected,
+            on_refused=self._on_refused)
         await self.server.start()
         log.info("companion %s advertising as %s (identity %s)", self.name, self.server.device.random_address,
                  self.identity.address)
@@ -121,20 +178,100 @@ class Companion:
 
     # ---- pairing --------------------------------------------------------------------------------------------
 
-    async def _decide(self, peer: str, number: int, method: str) -> bool:
+    async def _decide(self, connection: Connection, number: int, method: str) -> bool:
+        peer = str(connection.peer_address)
+        name = await _peer_name(connection)
         if method == "passkey_display":
-            accepted = True  # the wearer types it on the glasses; nothing to confirm on the phone
-        elif self.confirm == "auto":
-            accepted = True
-        elif self.confirm == "ask" and self._ask is not None:
-            accepted = await self._ask(peer, number)
+            # The wearer types these digits on the glasses: the comparison is theirs (a stranger cannot see them).
+            accepted, reason = True, "passkey shown for the glasses to type"
+        elif self.confirm == "refuse":
+            accepted, reason = False, "the companion refuses new pairings (policy refuse)"
         else:
-            accepted = False
-        record = {"peer": peer, "number": number, "digits": f"{number:06d}", "method": method, "accepted": accepted}
-        self.pairings = (self.pairings + [record])[-32:]
-        log.info("pairing with %s: %s %06d, %s", peer, method, number, "accepted" if accepted else "refused")
-        self._on_event({"event": "pairing", **record})
+            accepted, reason = await self._ask_person(peer, name, number, method)
+        self._record_pairing({"peer": peer, "name": name, "number": number, "digits": f"{number:06d}",
+                              "method": method, "accepted": accepted, "reason": reason})
         return accepted
+
+    async def _ask_person(self, peer: str, name: str, number: int, method: str) -> tuple[bool, str]:
+        loop = asyncio.get_running_loop()
+        pending = PendingPairing(next(self._pairing_ids), peer, name, number, method,
+                                 time.monotonic() + self.pairing_timeout, loop.create_future())
+        self._pending[pending.id] = pending
+        log.warning("pairing request from %s (%s): the companion shows %s; answer with the digits the glasses "
+                    "show within %g s", name or "a device without a name", peer, pending.digits,
+                    self.pairing_timeout)
+        self._on_event({"event": "pairing-request", **pending.to_dict()})
+        prompt = loop.create_task(self._prompt(pending)) if self._ask is not None else None
+        try:
+            return await asyncio.wait_for(asyncio.shield(pending.answer), self.pairing_timeout)
+        except asyncio.TimeoutError:
+            return False, f"nobody compared the digits within {self.pairing_timeout:g} s"
+        finally:
+            self._pending.pop(pending.id, None)
+            if prompt is not None:
+                prompt.cancel()
+
+    async def _prompt(self, pending: PendingPairing) -> None:
+        assert self._ask is not None
+        typed = await self._ask(pending)
+        if typed.strip().lower() in ("", "n", "no"):
+            pending.decide(False, "refused on the terminal")
+        else:
+            self.answer_pairing(typed, peer=pending.peer)
+
+    def pending_pairings(self) -> list[dict[str, Any]]:
+        """The comparisons waiting for the person: id, peer address, peer name, the six digits, seconds left."""
+        return [p.to_dict() for p in self._pending.values() if not p.answer.done()]
+
+    def answer_pairing(self, digits: str | int, *, peer: str | None = None) -> dict[str, Any]:
+        """The person's answer: the six digits the glasses show. The pairing whose digits they are is accepted;
+        digits that match none refuse the only pairing waiting (the screens differ: someone is in the middle).
+        ValueError for something that is not six digits or when nothing waits."""
+        typed = f"{digits:06d}" if isinstance(digits, int) else str(digits).strip()
+        if not _DIGITS.match(typed):
+            raise ValueError(f"digits {typed!r}: type the six digits the glasses show, e.g. 042917")
+        waiting = [p for p in self._pending.values() if not p.answer.done()
+                   and (peer is None or p.peer.upper() == peer.upper())]
+        if not waiting:
+            raise ValueError("no pairing waits for an answer" + (f" from {peer}" if peer else ""))
+        for p in waiting:
+            if p.digits == typed:
+                p.decide(True, "the person confirmed the same digits")
+                return {"ok": True, "accepted": True, "peer": p.peer, "name": p.name}
+        if len(waiting) == 1:
+            p = waiting[0]
+            p.decide(False, f"the glasses showed {typed}, the companion {p.digits}")
+            return {"ok": False, "accepted": False, "peer": p.peer,
+                    "error": f"{typed} is not what the companion shows: pairing with {p.peer} refused"}
+        return {"ok": False, "accepted": False,
+                "error": f"no waiting pairing shows {typed}; name the peer (\"peer\") to refuse one"}
+
+    def refuse_pairing(self, *, peer: str | None = None) -> int:
+        """Refuses the waiting pairings (those of `peer` only, when given); returns how many."""
+        n = 0
+        for p in list(self._pending.values()):
+            if peer is None or p.peer.upper() == peer.upper():
+                n += p.decide(False, "refused by the person")
+        return n
+
+    def _on_refused(self, connection: Connection, reason: str) -> None:
+        self._record_pairing({"peer": str(connection.peer_address), "name": "", "number": None, "digits": "",
+                              "method": "refused before comparison", "accepted": False, "reason": reason})
+
+    def _record_pairing(self, record: dict[str, Any]) -> None:
+        self.pairings = (self.pairings + [record])[-32:]
+        log.info("pairing with %s: %s %s, %s (%s)", record["peer"], record["method"], record["digits"],
+                 "accepted" if record["accepted"] else "refused", record["reason"])
+        self._on_event({"event": "pairing", **record})
+
+    async def forget(self, identity: str) -> dict[str, Any]:
+        """Forgets the bond of `identity` (their keys, their link session); they must pair again."""
+        known = await self._srv.forget(identity)
+        session = self.sessions.pop(identity.upper(), None)
+        if session is not None:
+            await session.close()
+        return {"ok": known, "forgotten": identity.upper()} if known else {
+            "ok": False, "error": f"no bond with {identity}; bonded: {', '.join(self._srv.bonds.identities()) or 'none'}"}
 
     def _service_info(self, max_frame: int) -> bytes:
         return encode_service_info(ServiceInfoData(1, 1, self.capabilities, self.app_version, max_frame))
@@ -147,8 +284,27 @@ class Companion:
             session.attach(state, lambda frame: self._srv.send_frame(state, frame),
                            frame_limit(max(state.connection.att_mtu, MIN_ATT_MTU)))
 
-    def _on_frame(self, state: ConnectionState, frame: bytes) -> None:
+    def _bonded(self, session: LinkSession) -> bool:
+        """The session's bond still stands (authenticated, the same keys): it may use the paid brain."""
+        srv = self._srv
+        return srv.bonds.authenticated(session.identity) and srv.bonds.fingerprint(session.identity) == session.bond
+
+    def _session(self, state: ConnectionState) -> LinkSession | None:
+        """The link session of this connection's glasses, if it belongs to the bond this connection is secured
+        with. A session created under other keys (the bond was forgotten and made anew) is ended, never handed
+        over: its queued messages were for whoever held the old bond."""
         session = self.sessions.get(state.identity)
+        if session is not None and session.bond != self._srv.bonds.fingerprint(state.identity):
+            log.warning("glasses %s: bonded with other keys than their link session's: the old session ends",
+                        state.identity)
+            del self.sessions[state.identity]
+            session.detach(state)
+            asyncio.get_running_loop().create_task(session.close())
+            return None
+        return session
+
+    def _on_frame(self, state: ConnectionState, frame: bytes) -> None:
+        session = self._session(state)
         if session is None:
             mtu = state.connection.att_mtu
             if mtu < MIN_ATT_MTU:
@@ -158,7 +314,8 @@ class Companion:
                 return
             # SPEC 16.4: the link is created when the first frame arrives on a connection that has none.
             session = LinkSession(state.identity, frame_limit(mtu), on_event=self._on_link_event,
-                                  capabilities=self.capabilities, app_version=self.app_version)
+                                  capabilities=self.capabilities, app_version=self.app_version,
+                                  bond=self._srv.bonds.fingerprint(state.identity))
             self.sessions[state.identity] = session
             self._bind(state, session)
         elif not session.writes_to(state):
@@ -166,7 +323,7 @@ class Companion:
         session.receive(frame)
 
     def _on_subscribed(self, state: ConnectionState, subscribed: bool) -> None:
-        session = self.sessions.get(state.identity)
+        session = self._session(state)
         if session is None:
             return
         if subscribed:
@@ -193,6 +350,8 @@ class Companion:
             "name": self.name,
             "link_implementation": IMPLEMENTATION,
             "confirm": self.confirm,
+            "pairing_timeout_s": self.pairing_timeout,
+            "pending_pairings": self.pending_pairings(),
             "mtu": self.mtu,
             "bonded": srv.bonds.identities(),
             "connections": srv.connection_status(),
@@ -214,6 +373,8 @@ class Companion:
             "questions": list(self.app.questions),
             "answers": list(self.app.answers),
             "audio_packets_ignored": self.app.audio_packets_ignored,
+            "busy_refusals": self.app.busy_refusals,
+            "unauthorized_questions": self.app.unauthorized,
         }
 
     def brain_status(self) -> dict[str, Any]:
@@ -231,10 +392,23 @@ class Companion:
             return {"ok": True, **self.status()}
         if cmd == "confirm":
             policy = req.get("policy")
-            if policy not in ("auto", "refuse"):
-                raise ValueError(f'policy must be "auto" or "refuse", got {policy!r}')
+            if policy not in POLICIES:
+                raise ValueError(f'policy must be "ask" (a person compares the digits) or "refuse", got {policy!r}')
             self.confirm = policy
             return {"ok": True, "confirm": policy}
+        if cmd == "pairing":
+            return {"ok": True, "pending": self.pending_pairings()}
+        if cmd == "pair-confirm":
+            if "digits" not in req:
+                raise KeyError("digits: the six digits the glasses show")
+            return self.answer_pairing(str(req["digits"]), peer=req.get("peer"))
+        if cmd == "pair-refuse":
+            return {"ok": True, "refused": self.refuse_pairing(peer=req.get("peer"))}
+        if cmd == "forget":
+            identity = req.get("identity")
+            if not isinstance(identity, str) or not identity:
+                raise ValueError('forget needs "identity": the bonded glasses\' identity address (see status "bonded")')
+            return await self.forget(identity)
         if cmd == "fail-writes":
             count, error = int(req.get("count", 1)), int(req.get("error", 0x0E))
             if count < 0 or not 0x01 <= error <= 0xFF:
@@ -273,6 +447,22 @@ class Companion:
                 raise ValueError("ms must be >= 0")
             self.app.answer_delay_ms = ms
             return {"ok": True, "answer_delay_ms": ms}
-        return {"ok": False, "error": f"unknown command {cmd!r}: status, confirm, fail-writes, disconnect, notify, "
-                                      "brain, answer-delay"}
+        return {"ok": False, "error": f"unknown command {cmd!r}: status, pairing, pair-confirm, pair-refuse, forget, "
+                                      "confirm, fail-writes, disconnect, notify, brain, answer-delay"}
 
+
+
+async def _peer_name(connection: Connection, timeout: float = 1.5) -> str:
+    """The central's GAP Device Name (one ATT Read By Type), for the pairing prompt; "" when it does not answer."""
+    from bumble.gatt import GATT_DEVICE_NAME_CHARACTERISTIC
+
+    try:
+        values = await asyncio.wait_for(
+            connection.gatt_client.read_characteristics_by_uuid(GATT_DEVICE_NAME_CHARACTERISTIC, None), timeout)
+    except Exception as exc:  # no GAP service, refused, timed out, disconnected: the address still shows
+        log.debug("device name of %s: %s", connection.peer_address, exc)
+        return ""
+    if not values:
+        return ""
+    name = bytes(values[0]).decode("utf-8", "replace")
+    return "".join(c if c.isprintable() else "?" for c in name)[:48]  # a peer's bytes, shown to a person

@@ -8,16 +8,18 @@ from two secrets generated on first start and then never changed (changing them 
     keys.json       bumble's JsonKeyStore: one entry per bonded glasses (LTK, their IRK, address type)
 
 bumble's default IRK is 16 zero bytes, which anyone can resolve (SPEC.md 16.2, spikes/README.md): the IRK here
-comes from `secrets`. The folder is created private (0700) and identity.json is written 0600, atomically.
+comes from `secrets`. The folder is private (0700, tightened if it existed wider), identity.json and keys.json are
+0600 (written atomically; tightened at start when an earlier version left them readable: glassbridge.private).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+from glassbridge.private import private_dir, tighten, write_private
 
 __all__ = ["Identity", "IdentityError", "load_or_create_identity", "keystore_path", "default_state_dir"]
 
@@ -82,20 +84,16 @@ def _check(path: Path, data: object) -> Identity:
 
 def load_or_create_identity(state_dir: Path) -> Identity:
     """The identity kept in state_dir/identity.json, created (random) when the file does not exist."""
-    state_dir = Path(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    state_dir = private_dir(state_dir)
     path = state_dir / IDENTITY_FILE
+    tighten(keystore_path(state_dir))
     if path.exists():
+        tighten(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise IdentityError(f"{path}: cannot read the companion identity ({exc}); fix or delete the file") from exc
         return _check(path, data)
     identity = Identity(_new_static_random_address(), secrets.token_bytes(16))
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump({"address": identity.address, "irk": identity.irk.hex()}, out, indent=2)
-        out.write("\n")
-    os.replace(tmp, path)
+    write_private(path, json.dumps({"address": identity.address, "irk": identity.irk.hex()}, indent=2) + "\n")
     return identity

@@ -21,6 +21,7 @@ skips rotation while advertising (the companion always is) and sets the old addr
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,11 +42,12 @@ from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection, Device, DeviceConfiguration
 from bumble.gatt import GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR, Characteristic, Descriptor, Service
 from bumble.host import Host
-from bumble.keys import JsonKeyStore, PairingKeys
+from bumble.keys import KeyStore, PairingKeys
 from bumble.pairing import PairingConfig, PairingDelegate
 
 from glassbridge.companion.identity import Identity
-from glassbridge.companion.security import Decide, StrictSession, pairing_config
+from glassbridge.companion.keystore import PrivateKeyStore
+from glassbridge.companion.security import BondGuard, Decide, StrictSession, pairing_config
 from glassbridge.protocol.gatt import DOWNLINK_UUID, INFO_UUID, MIN_ATT_MTU, SERVICE_UUID, UPLINK_UUID, frame_limit
 
 __all__ = ["BondBook", "CompanionServer", "ConnectionState"]
@@ -71,25 +73,49 @@ logging.getLogger("bumble.gatt_server").addFilter(_QuietRefusals())
 
 
 class BondBook:
-    """Identity address -> whether its bond's LTK is authenticated (MITM-protected LE SC). Kept in memory so the
-    security check on every ATT request is synchronous; loaded from the keystore and updated on pairing."""
+    """The bonds, kept in memory so the security check on every ATT request is synchronous: identity address ->
+    whether its LTK is authenticated (MITM-protected LE SC), a fingerprint of that LTK (which bond, not merely
+    which address: a link session belongs to the bond that created it) and the peer's IRK. Loaded from the key
+    store and updated on pairing and on forget."""
 
     def __init__(self) -> None:
-        self._bonds: dict[str, bool] = {}
+        self._bonds: dict[str, tuple[bool, str, bytes | None]] = {}
 
-    async def load(self, keystore: JsonKeyStore) -> None:
+    async def load(self, keystore: KeyStore) -> None:
         for name, keys in await keystore.get_all():
             self.learn(name, keys)
 
     def learn(self, identity: str, keys: PairingKeys) -> None:
         # Only an LE Secure Connections LTK (keys.ltk) counts; legacy keys (ltk_central/peripheral) never do.
-        self._bonds[identity] = bool(keys.ltk is not None and keys.ltk.authenticated)
+        ltk = keys.ltk
+        fingerprint = hashlib.sha256(ltk.value).hexdigest()[:16] if ltk is not None else ""
+        irk = bytes(keys.irk.value) if keys.irk is not None else None
+        self._bonds[identity.upper()] = (bool(ltk is not None and ltk.authenticated), fingerprint, irk)
+
+    def forget(self, identity: str) -> bool:
+        return self._bonds.pop(identity.upper(), None) is not None
 
     def authenticated(self, identity: str) -> bool:
-        return self._bonds.get(identity, False)
+        entry = self._bonds.get(identity.upper())
+        return entry is not None and entry[0]
+
+    def fingerprint(self, identity: str) -> str:
+        """Which key the bond of `identity` holds ("" when none): changes only when the bond is replaced."""
+        entry = self._bonds.get(identity.upper())
+        return entry[1] if entry is not None else ""
+
+    def holder(self, *, address: str | None = None, irk: bytes | None = None) -> str | None:
+        """The bonded identity that this address or IRK belongs to, if any (a pairing that would replace it)."""
+        if address is not None and address.upper() in self._bonds:
+            return address.upper()
+        if irk is not None and any(irk):  # an all-zero IRK is the "no privacy" of many stacks: it names nobody
+            for identity, (_, _, known) in self._bonds.items():
+                if known is not None and known == irk:
+                    return identity
+        return None
 
     def identities(self) -> list[str]:
-        return sorted(i for i, ok in self._bonds.items() if ok)
+        return sorted(i for i, (ok, _, _) in self._bonds.items() if ok)
 
 
 @dataclass
@@ -122,6 +148,7 @@ class CompanionServer:
         on_frame: Callable[[ConnectionState, bytes], None],
         on_subscribed: Callable[[ConnectionState, bool], None],
         on_disconnected: Callable[[ConnectionState], None],
+        on_refused: Callable[[Connection, str], None] | None = None,
     ) -> None:
         if not MIN_ATT_MTU <= max_mtu <= 517:
             raise ValueError(f"--mtu {max_mtu}: the link needs an ATT_MTU of {MIN_ATT_MTU}..517 (SPEC.md 16.3)")
@@ -143,6 +170,7 @@ class CompanionServer:
         self._on_frame = on_frame
         self._on_subscribed = on_subscribed
         self._on_disconnected = on_disconnected
+        self._on_refused = on_refused or (lambda _c, _r: None)
         self._adv_lock = asyncio.Lock()
         self._rpa_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -160,12 +188,13 @@ class CompanionServer:
         )
         self.device = Device(config=config, host=Host(controller_source=hci_source, controller_sink=hci_sink))
         # Keys in the state folder, under a namespace that does not depend on the dongle's public address.
-        self.device.keystore = JsonKeyStore(namespace=identity.address, filename=keystore_file)
+        self.device.keystore = PrivateKeyStore(namespace=identity.address, filename=keystore_file)
         self.device.smp_manager.session_proxy = StrictSession
         self.device.smp_manager.pairing_config_factory = self._pairing_config
         self.device.gatt_server.max_mtu = max_mtu
         self.device.on("connection", self._on_connection)
         self._build_service()
+        _answer_read_multiple_errors(self.device.gatt_server)
 
     # ---- GATT ---------------------------------------------------------------------------------------------
 
@@ -254,7 +283,27 @@ class CompanionServer:
     # ---- pairing and connections ----------------------------------------------------------------------------
 
     def _pairing_config(self, connection: Connection) -> PairingConfig:
-        return pairing_config(str(connection.peer_address), self._decide)
+        return pairing_config(connection, self._decide, self.bonds, self._on_refused)
+
+    async def forget(self, identity: str) -> bool:
+        """Deletes the bond of `identity` (keys and resolving list) and drops its connections; False if unknown.
+        Until then, no other device can pair under that identity (security.py)."""
+        keystore = self.device.keystore
+        known = self.bonds.forget(identity)
+        if keystore is not None:
+            for name, _ in await keystore.get_all():
+                if name.upper() == identity.upper():
+                    await keystore.delete(name)
+                    known = True
+            await self.device.refresh_resolving_list()
+        for state in [s for s in self.connections.values() if s.identity.upper() == identity.upper()]:
+            try:
+                await state.connection.disconnect()
+            except Exception as exc:  # already gone
+                log.debug("disconnect %s: %s", state.identity, exc)
+        if known:
+            log.warning("bond of %s forgotten: those glasses must pair again", identity)
+        return known
 
     def _on_connection(self, connection: Connection) -> None:
         state = ConnectionState(connection)
@@ -381,3 +430,70 @@ class CompanionServer:
                 "mtu": c.att_mtu,
             })
         return out
+
+
+def _answer_read_multiple_errors(server: Any) -> None:
+    """ATT Read Multiple (Variable) on a protected attribute gets an Error Response, as a single Read does.
+
+    bumble's handlers for these two requests run as tasks and expect every attribute to be readable: the
+    ATT_Error that our permission check raises escapes the task (a traceback in the log) and the central never
+    gets an answer (its request times out after 30 s, and ATT allows one request at a time: the bearer is stuck).
+    These replacements read each handle first, answer the first error with an Error Response naming that handle
+    (Core Vol 3 Part F 3.4.4.7: "If one or more of the requested attributes cannot be read, an Error Response"),
+    and build the response as bumble does otherwise.
+    """
+    from bumble.att import (
+        ATT_ATTRIBUTE_NOT_FOUND_ERROR,
+        ATT_Error_Response,
+        ATT_Read_Multiple_Response,
+        ATT_Read_Multiple_Variable_Response,
+    )
+
+    async def read_all(bearer: Any, request: Any) -> list[bytes] | None:
+        values = []
+        for handle in request.set_of_handles:
+            attribute = server.get_attribute(handle)
+            try:
+                if attribute is None:
+                    raise ATT_Error(ATT_ATTRIBUTE_NOT_FOUND_ERROR, handle)
+                values.append(bytes(await attribute.read_value(bearer)))
+            except ATT_Error as error:
+                server.send_response(bearer, ATT_Error_Response(
+                    request_opcode_in_error=request.op_code, attribute_handle_in_error=handle,
+                    error_code=error.error_code))
+                return None
+        return values
+
+    async def read_multiple(bearer: Any, request: Any) -> None:
+        values = await read_all(bearer, request)
+        if values is None:
+            return
+        # Values are concatenated; the response is cut to ATT_MTU - 1 bytes (3.4.4.8).
+        joined = b"".join(v[:min(bearer.att_mtu - 1, 251)] for v in values)[:bearer.att_mtu - 1]
+        server.send_response(bearer, ATT_Read_Multiple_Response(set_of_values=joined))
+
+    async def read_multiple_variable(bearer: Any, request: Any) -> None:
+        values = await read_all(bearer, request)
+        if values is None:
+            return
+        space, tuples = bearer.att_mtu - 1, []
+        for value in values:  # length-value tuples while they fit (3.4.4.12)
+            cut = value[:min(bearer.att_mtu - 3, 251)]
+            tuples.append((len(value), cut))
+            space -= 2 + len(cut)
+            if space <= 0:
+                break
+        server.send_response(bearer, ATT_Read_Multiple_Variable_Response(length_value_tuple_list=tuples))
+
+    def spawn(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], None]:
+        def run(bearer: Any, request: Any) -> None:
+            task = asyncio.get_running_loop().create_task(handler(bearer, request))
+            _READS.add(task)
+            task.add_done_callback(_READS.discard)
+        return run
+
+    server.on_att_read_multiple_request = spawn(read_multiple)
+    server.on_att_read_multiple_variable_request = spawn(read_multiple_variable)
+
+
+_READS: set[asyncio.Task[None]] = set()  # running Read Multiple answers (a reference keeps each task alive)

@@ -53,8 +53,12 @@ class LinkSession:
         on_event: Callable[[LinkSession, LinkEvent], None],
         capabilities: int = 0,
         app_version: str = "",
+        bond: str = "",
     ) -> None:
         self.identity = identity
+        #: Fingerprint of the bond's key this session was created under (server.BondBook.fingerprint): the
+        #: companion hands the session only to connections secured with that same bond.
+        self.bond = bond
         self._on_event = on_event
         self._capabilities = capabilities
         self._app_version = app_version

@@ -2,8 +2,8 @@
 the companion (LE Secure Connections numeric comparison through glassbridge's own BlueZ Agent1), then connects
 to that phone alone, reconnecting by itself, and a typed asyncio `Phone` client over the link engine.
 
-    from glassbridge.phone import Phone, BondStore, AutoPairingUI
-    async with await Phone.open(bonds=BondStore(), pairing_ui=AutoPairingUI()) as phone:
+    from glassbridge.phone import Phone, BondStore, TerminalPairingUI
+    async with await Phone.open(bonds=BondStore(), pairing_ui=TerminalPairingUI()) as phone:
         await phone.wait_until_up(30)
         print((await phone.ask("What do you see?", photo=jpeg)).text)
 
@@ -15,7 +15,7 @@ assistant, companion, sim or (at import time) mcu.
 
 from __future__ import annotations
 
-from glassbridge.phone.agent import AutoPairingUI, McuPairingUI, PairingAgent, PairingUI, TerminalPairingUI
+from glassbridge.phone.agent import McuPairingUI, PairingAgent, PairingUI, TerminalPairingUI
 from glassbridge.phone.bonds import Bond, BondStore
 from glassbridge.phone.central import FoundPhone, ReconnectPolicy, pair_phone, remove_from_bluez, scan
 from glassbridge.phone.client import (
@@ -45,7 +45,7 @@ from glassbridge.phone.errors import (
 )
 
 __all__ = [
-    "Answer", "AnswerPart", "AutoPairingUI", "BluetoothUnavailable", "Bond", "BondStore", "BondStoreError", "Card",
+    "Answer", "AnswerPart", "BluetoothUnavailable", "Bond", "BondStore", "BondStoreError", "Card",
     "CaptionLine", "ConnectionChanged", "ConnectionLost", "FoundPhone", "IncompatiblePhone", "McuPairingUI",
     "NotBonded", "NotificationEvent", "PairingAgent", "PairingFailed", "PairingRefused", "PairingUI", "Phone",
     "PhoneError", "PhoneEvent", "PhoneStatus", "PhoneTimeout", "ReconnectPolicy", "RequestFailed",

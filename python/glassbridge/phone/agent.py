@@ -14,9 +14,11 @@ Every other request (PIN codes, passkey entry or display, Just Works authorisati
 pairing, which gives no protection against a man in the middle: refused with org.bluez.Error.Rejected and a log
 line saying why (SPEC.md 16.2).
 
-PairingUI implementations: TerminalPairingUI (y/n prompt), AutoPairingUI (scripts and tests), McuPairingUI (the
-code on the glasses' display, a nod or a tap says yes, a shake says no; built on a duck-typed `Mcu` client so this
-package does not import glassbridge.mcu).
+PairingUI implementations: TerminalPairingUI (the code and a y/n prompt), McuPairingUI (the code on the glasses'
+display, a nod or a tap says yes, a shake says no; built on a duck-typed `Mcu` client so this package does not
+import glassbridge.mcu). Each shows the code to a person; none answers by itself: a pairing that accepted without
+anyone comparing would be Just Works under another name. The simulated rig answers through a person who compares
+both screens (glassbridge.sim.person.RigWearer).
 """
 
 from __future__ import annotations
@@ -35,13 +37,13 @@ from dbus_fast.annotations import DBusSignature
 from dbus_fast.service import ServiceInterface, dbus_method
 
 from glassbridge.phone.errors import BluetoothUnavailable, PairingFailed
+from glassbridge.terminal import read_line
 
 if TYPE_CHECKING:
     from glassbridge.mcu.client import Mcu  # typing only: the CLI wires a real Mcu in
 
 __all__ = [
     "AGENT_PATH",
-    "AutoPairingUI",
     "Comparison",
     "McuPairingUI",
     "PairingAgent",
@@ -83,20 +85,6 @@ class Comparison:
     at: float
 
 
-class AutoPairingUI:
-    """Answers every comparison with `accept` (scripts, tests, `glassbridge phone pair --yes`)."""
-
-    def __init__(self, accept: bool = True) -> None:
-        self.accept = accept
-        self.codes: list[int] = []
-
-    async def confirm(self, code: int, device_name: str) -> bool:
-        self.codes.append(code)
-        log.info("pairing with %s: code %06d, answering %s automatically", device_name, code,
-                 "yes" if self.accept else "no")
-        return self.accept
-
-
 class TerminalPairingUI:
     """Prints the code and asks y/n on the terminal (stdin), with a timeout that answers no."""
 
@@ -106,24 +94,11 @@ class TerminalPairingUI:
     async def confirm(self, code: int, device_name: str) -> bool:
         print(f"Pair with {device_name}? Check that the phone shows {code:06d}.", file=sys.stderr)
         print("Same digits? [y/N] ", end="", file=sys.stderr, flush=True)
-        # Wait for stdin with the event loop, not in a thread: a thread blocked in readline() after the timeout
-        # would keep the process from exiting until someone pressed Enter.
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[str] = loop.create_future()
-        fd = sys.stdin.fileno()
-
-        def readable() -> None:
-            if not answer.done():
-                answer.set_result(sys.stdin.readline())
-
-        loop.add_reader(fd, readable)
         try:
-            line = await asyncio.wait_for(answer, self.timeout)
+            line = await asyncio.wait_for(read_line(), self.timeout)
         except asyncio.TimeoutError:
             print("\nno answer: refusing", file=sys.stderr)
             return False
-        finally:
-            loop.remove_reader(fd)
         return line.strip().lower() in ("y", "yes")
 
 
@@ -242,7 +217,7 @@ class _Agent1(ServiceInterface):
 class PairingAgent:
     """Our org.bluez.Agent1, registered as BlueZ's default agent while open.
 
-        async with PairingAgent(AutoPairingUI()) as agent:
+        async with PairingAgent(TerminalPairingUI()) as agent:
             await client.pair()            # BlueZ calls agent.RequestConfirmation -> ui.confirm
             agent.comparisons[-1].code     # what the wearer was shown
 

@@ -8,22 +8,22 @@ Where (first that applies): the `path` argument; ``$GLASSBRIDGE_STATE_DIR/phone/
 ``platformdirs.user_data_dir("glassbridge")/phone/bond.json``.
 
 Writes are atomic (a temporary file in the same folder, fsync, rename), so a power cut leaves the old bond or the
-new one, never half of each. A file that exists but does not parse raises BondStoreError naming it: a bond is
+new one, never half of each. The file is 0600 and the default folder 0700, tightened (and logged) when an earlier
+version left them readable by other users (glassbridge.private); a folder given by the caller is left as it is. A file that exists but does not parse raises BondStoreError naming it: a bond is
 never forgotten silently (the glasses would otherwise accept pairing with anything that asks).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from glassbridge.phone.errors import BondStoreError
+from glassbridge.private import private_dir, tighten, write_private
 
 __all__ = ["Bond", "BondStore", "default_bond_path"]
 
@@ -69,6 +69,9 @@ class BondStore:
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_bond_path()
+        # The default folder is glassbridge's own (tightened to 0700 when wider); a folder named by the caller
+        # may be theirs: only the bond file itself is kept 0600 there.
+        self._own_folder = path is None
 
     def __repr__(self) -> str:
         return f"BondStore({str(self.path)!r})"
@@ -76,6 +79,9 @@ class BondStore:
     def load(self) -> Bond | None:
         """The bonded phone, or None when there is no bond file. BondStoreError when the file is unreadable."""
         try:
+            if self._own_folder:
+                tighten(self.path.parent)
+            tighten(self.path)
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
@@ -133,27 +139,9 @@ class BondStore:
         return old
 
     def _write(self, data: dict[str, Any]) -> None:
-        folder = self.path.parent
         try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(prefix=".bond-", suffix=".tmp", dir=folder)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(data, f, indent=2, sort_keys=True)
-                    f.write("\n")
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            with contextlib.suppress(OSError):  # make the rename itself durable
-                dfd = os.open(folder, os.O_RDONLY)
-                try:
-                    os.fsync(dfd)
-                finally:
-                    os.close(dfd)
+            if self._own_folder:
+                private_dir(self.path.parent)
+            write_private(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
         except OSError as exc:
             raise BondStoreError(self.path, f"cannot be written ({exc.strerror or exc})") from exc
-

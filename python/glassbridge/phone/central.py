@@ -1,7 +1,7 @@
 """The glasses as a BLE central on BlueZ: find the phone, pair with it once, then keep connecting to it alone.
 
     phones = await scan(5.0)                                   # everyone advertising the glassbridge service
-    bond = await pair_phone(BondStore(), AutoPairingUI())      # numeric comparison through our Agent1
+    bond = await pair_phone(BondStore(), TerminalPairingUI())  # numeric comparison through our Agent1
     central = Central(bond, transport, on_state=print)         # the reconnect loop, until close()
 
 Only the bonded identity is connected to. BlueZ resolves the phone's rotating private address with the IRK it

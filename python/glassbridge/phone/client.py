@@ -296,12 +296,16 @@ class Phone:
     async def status(self) -> PhoneStatus:
         info = self.transport.info
         link_state = self.transport.state
+        connected = self.transport.connected
+        # The link session outlives a lost connection (SPEC 16.4), but no link runs without one: say "down" then,
+        # not the engine's last state.
+        shown = "down" if not connected else link_state.name.lower() if link_state is not None else "none"
         return PhoneStatus(
             bonded=self.bond.to_dict(),
             state=self.state,
-            connected=self.transport.connected,
+            connected=connected,
             mtu=self.transport.mtu,
-            link_state=link_state.name.lower() if link_state is not None else "none",
+            link_state=shown,
             link=self.transport.stats(),
             companion=None if info is None else asdict(info),
             connections=self.central.connections,
@@ -470,6 +474,7 @@ class Phone:
         language: str = "",
         perception: pb.Perception | None = None,
         queued_ms: int = 0,
+        progress: Callable[[int, int], None] | None = None,
     ) -> AsyncGenerator[AnswerPart, None]:
         """Asks the phone's assistant; yields the answer's parts as they arrive (the last has final=True).
 
@@ -477,7 +482,8 @@ class Phone:
         packets, each preceded by its 2-byte little-endian length: glassbridge.audio.pack_opus_stream), are
         uploaded first as transfers (resumable). `task`: unspecified, ask, describe, read_text, translate,
         transcribe. `perception`: what the glasses' own perception found in the photo (emotions only when the
-        wearer shares them). `queued_ms`: how long the request waited on the glasses for the phone."""
+        wearer shares them). `queued_ms`: how long the request waited on the glasses for the phone. `progress(done,
+        total)`: the uploads' confirmed bytes, as the phone confirms them (for a progress bar)."""
         task_value = enum_value(pb.AssistantTask, task, "ASSISTANT_TASK_")
         if audio_wav is not None and audio_opus is not None:
             raise ValueError("a question has one recording: pass audio_wav or audio_opus, not both")
@@ -492,7 +498,7 @@ class Phone:
                                                  ("audio_transfer_id", "audio_opus", audio_opus, "question.opus")):
                 if data is None:
                     continue
-                uploads.append(await self._start_upload(request, field_name, kind, data, name))
+                uploads.append(await self._start_upload(request, field_name, kind, data, name, progress))
             # The request is queued right behind the uploads' last bytes: the link delivers in order (one FIFO,
             # SPEC 6.1), so it reaches the phone after them, one round trip earlier than waiting for VERIFIED. If
             # the phone did not verify them by then (a resumed or failed upload), it answers NO_SUCH_TRANSFER or
@@ -527,14 +533,15 @@ class Phone:
             await asyncio.gather(*uploads, return_exceptions=True)
 
     async def _start_upload(self, request: pb.AssistantRequest, field_name: str, kind: str, data: bytes,
-                            name: str) -> asyncio.Task[UploadReport]:
+                            name: str, progress: Callable[[int, int], None] | None = None
+                            ) -> asyncio.Task[UploadReport]:
         """Starts uploading `data` for `request` (sets its transfer id) and returns once every byte is queued on
         the link, or raises the upload's error."""
         tid = secrets.randbits(31) | 1
         setattr(request, field_name, tid)
         queued = asyncio.Event()
         task = asyncio.ensure_future(self.upload_report(kind, data, name, transfer_id=tid, all_sent=queued,
-                                                        fresh=True))
+                                                        fresh=True, progress=progress))
         waiter = asyncio.ensure_future(queued.wait())
         try:
             await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)

@@ -45,6 +45,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from glassbridge.private import private_dir
 from glassbridge.sim.ble_timing import BleTiming, TimedController, TimedLink
 
 __all__ = ["BleRig", "BleRigError", "RigProcess", "main"]
@@ -88,6 +89,7 @@ class PhoneSlot:
             self.path.unlink()
         self._server = await asyncio.get_running_loop().create_unix_server(lambda: _HciClient(self),
                                                                            str(self.path))
+        os.chmod(self.path, 0o600)  # whoever opens it is the phone's host: the owner only (and the folder is 0700)
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -288,8 +290,7 @@ class Rig:
             log.warning("%s; the glasses' adapter runs without D-Bus", self.bluez_error)
             await self.glasses.power_on()
         else:
-            state = self.workdir / "bluez"
-            state.mkdir(parents=True, exist_ok=True)
+            state = private_dir(self.workdir / "bluez")
             self.bluez = BluezService(self.glasses, state_dir=state)
             await self.bluez.start()
         for slot in self.slots:
@@ -298,6 +299,7 @@ class Rig:
             self.ctl_path.unlink()
         self._ctl_server = await asyncio.get_running_loop().create_unix_server(
             lambda: _CtlProtocol(self), str(self.ctl_path))
+        os.chmod(self.ctl_path, 0o600)
         info = {"pid": os.getpid(), "ctl": str(self.ctl_path), "phone": [str(s.path) for s in self.slots],
                 "bluez": self.bluez is not None, "bluez_error": self.bluez_error,
                 "glasses": GLASSES_ADDRESS}
@@ -430,9 +432,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     timing = BleTiming.from_dict(json.loads(args.timing))
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    sockdir = args.sockdir or args.workdir
-    sockdir.mkdir(parents=True, exist_ok=True)
+    # Owner-only: the HCI sockets pair and talk as the phone, the ctl socket injects faults, bluez/ holds keys.
+    private_dir(args.workdir)
+    sockdir = private_dir(args.sockdir or args.workdir)
     asyncio.run(serve(args.workdir, sockdir, timing, slots=args.slots, companion_name=args.companion_name))
     return 0
 
@@ -453,7 +455,9 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 class RigProcess:
-    """A child process started in its own process group, its output in files, ended by its pid."""
+    """A child process started in its own process group, its output in files, ended by its pid. It does not
+    outlive this process: killed outright (SIGKILL too), the kernel sends it SIGTERM (PR_SET_PDEATHSIG, forked
+    on a thread that lasts as long as the process: glassbridge.sim.lifetime.popen)."""
 
     def __init__(self, name: str, argv: list[str], *, env: dict[str, str], workdir: Path) -> None:
         self.name = name
@@ -465,7 +469,9 @@ class RigProcess:
         with open(self.stdout_path, "wb") as out, open(self.log_path, "ab") as err:
             err.write(f"==== {time.strftime('%H:%M:%S')} starting {name}: {' '.join(argv)}\n".encode())
             err.flush()
-            self.proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, start_new_session=True)
+            from glassbridge.sim.lifetime import popen
+
+            self.proc = popen(argv, stdout=out, stderr=err, env=env, start_new_session=True)
 
     @property
     def pid(self) -> int:
@@ -580,12 +586,12 @@ class BleRig:
     def start(self) -> None:
         from glassbridge.sim.dbus import PrivateBus
 
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.workdir)
         self._sockdir = self.workdir / "sock"
         if len(str(self._sockdir / "phone0.hci")) > _MAX_SOCKET_PATH:
             self._sockdir = Path(tempfile.mkdtemp(prefix="gbrig-", dir="/tmp"))
             self._own_sockdir = True
-        self._sockdir.mkdir(parents=True, exist_ok=True)
+        private_dir(self._sockdir)
         try:
             self.bus = PrivateBus(self.workdir / "bus")
             self.bus.start()
@@ -630,7 +636,7 @@ class BleRig:
     def _start_companion(self) -> None:
         argv = [sys.executable, "-m", "glassbridge.cli.main", "companion", "--transport", f"unix:{self.phone_path}",
                 "--state", str(self.workdir / "companion"), "--ctl", self.companion_ctl_path,
-                "--name", self.companion_name, "--mtu", str(self.mtu), "--confirm", "auto", *self.companion_args]
+                "--name", self.companion_name, "--mtu", str(self.mtu), *self.companion_args]
         self.companion_process = RigProcess("companion", argv, env=self.env, workdir=self.workdir)
         self.companion_identity = self.companion_process.wait_line("READY ", self.start_timeout)
 

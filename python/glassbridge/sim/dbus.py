@@ -15,22 +15,27 @@ connection to own any name and to call anything (no polkit, no bluetooth.conf), 
 from __future__ import annotations
 
 import os
+import pwd
 import select
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+
+from glassbridge.private import private_dir
+from glassbridge.sim.lifetime import run_dir
 
 __all__ = ["DBUS_DAEMON", "PrivateBus", "PrivateBusError"]
 
 #: The daemon binary (package dbus-daemon / dbus on Debian).
 DBUS_DAEMON = "dbus-daemon"
 
-# A system bus config without the system policy files: everything is allowed, because the only clients are the
-# rig and its tests. <type>system</type> only names the bus; the address comes from <listen>.
+# A system bus config without the system policy files. Only the user who started it may connect (<allow user>
+# names them; dbus-daemon refuses everyone else at authentication) and its socket sits in an owner-only folder:
+# another local user could otherwise pair, read the bond's keys or drive the rig. The owner may do everything.
+# <type>system</type> only names the bus; the address comes from <listen>.
 _CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -38,7 +43,7 @@ _CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configura
   <listen>unix:path={socket}</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
-    <allow user="*"/>
+    <allow user="{user}"/>
     <allow own="*"/>
     <allow send_type="method_call"/>
     <allow send_type="signal"/>
@@ -104,18 +109,22 @@ class PrivateBus:
         try:
             workdir = self._workdir_arg
             if workdir is None:
-                workdir = Path(tempfile.mkdtemp(prefix="gb-dbus-"))
+                # Marked with our pid: a killed run's folder is reclaimed by the next private bus that starts.
+                workdir = run_dir("gb-dbus-")
                 self._tmpdirs.append(workdir)
             else:
-                workdir.mkdir(parents=True, exist_ok=True)
+                private_dir(workdir)
             socket_path = workdir / "system_bus_socket"
             if len(str(socket_path)) > _MAX_SOCKET_PATH:
-                short = Path(tempfile.mkdtemp(prefix="gb-dbus-"))
+                short = run_dir("gb-dbus-")
                 self._tmpdirs.append(short)
                 socket_path = short / "bus"
             config = workdir / "system-bus.conf"
-            config.write_text(_CONFIG.format(socket=socket_path))
-            self._proc = subprocess.Popen(
+            config.write_text(_CONFIG.format(socket=socket_path, user=pwd.getpwuid(os.getuid()).pw_name))
+            from glassbridge.sim.lifetime import popen
+
+            # popen: the daemon gets SIGTERM if we die without stop() (SIGKILL included): no orphaned bus.
+            self._proc = popen(
                 [exe, f"--config-file={config}", "--nofork", "--nopidfile", "--print-address=1"],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

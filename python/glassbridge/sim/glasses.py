@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -36,7 +35,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from glassbridge.sim.camera import DEFAULT_IMAGES, RigCamera
+from glassbridge.sim.camera import DEFAULT_IMAGES, RigCamera, SceneImages, scenes_from
+from glassbridge.sim.person import confirm_on_phone
 
 if TYPE_CHECKING:
     from glassbridge.mcu.client import Mcu
@@ -77,8 +77,8 @@ class Pairing:
 async def pair_with_nod(rig: BleRig, fw: FirmwareRunner, mcu: Mcu, store: BondStore, *,
                         on_code: Callable[[int], Awaitable[None]] | None = None, timeout: float = 30.0) -> Pairing:
     """Pairs the glasses with the rig's companion as a wearer does: numeric comparison with the six digits on the
-    glasses' display (McuPairingUI through the real firmware), confirmed by a nod injected on the firmware's
-    control socket. `on_code(code)` runs while the code is shown, before the nod (a display snapshot, a log line).
+    glasses' display (McuPairingUI through the real firmware), compared with the phone's (sim.person: the digits
+    typed into the companion's prompt) and confirmed by a nod injected on the firmware's control socket. `on_code(code)` runs while the code is shown, before the nod (a display snapshot, a log line).
 
     Returns the digits on both sides (the phone's from its ctl status: they must be equal) and the bond, which
     `store` now holds. SimGlassesError when the code never shows; the pairing's own error when it fails.
@@ -96,6 +96,9 @@ async def pair_with_nod(rig: BleRig, fw: FirmwareRunner, mcu: Mcu, store: BondSt
         await until(shown, timeout, "the pairing code on the glasses' display")
         if on_code is not None:
             await on_code(ui.shown[0])
+        # The person compares: the digits on the glasses' display go into the phone's prompt (the companion takes
+        # only its own), and only then does the wearer nod.
+        await confirm_on_phone(rig.companion_ctl, ui.shown[0], timeout=timeout)
         await fw.control("gesture nod")
         bond = await asyncio.wait_for(pairing, timeout)
     finally:
@@ -113,7 +116,9 @@ class SimGlasses:
 
     workdir: logs, bond, rig state, snapshots (a temporary folder, removed afterwards, when None).
     settings: the Assistant's glassbridge.assistant.config.Settings (defaults when None).
-    images / scene: the camera's scenes (name -> image; default the test images by stem) and the one in view.
+    images / scene: the camera's scenes (see sim.camera.scenes_from; default DEFAULT_IMAGES, the manifest's test
+      images by id, found from any working directory) and the one in view; both checked here, before anything
+      starts (ModelError or CameraError names a missing image and how to get it).
     baud / interval_ms: the MCU link's line rate and the BLE connection interval.
     companion_args: extra `glassbridge companion` arguments (e.g. ["--brain", "openai", ...]).
     assistant: start the Assistant (False: only the rig, the clients and the camera, for tests of the parts).
@@ -122,14 +127,23 @@ class SimGlasses:
     """
 
     def __init__(self, workdir: str | os.PathLike[str] | None = None, *, settings: Any = None,
-                 images: Any = DEFAULT_IMAGES, scene: str | None = "astronaut", baud: int = 921600,
+                 images: SceneImages = DEFAULT_IMAGES, scene: str | None = "astronaut", baud: int = 921600,
                  interval_ms: float = 15.0, companion_args: Sequence[str] = (), assistant: bool = True,
                  sensor_fps: float | None = 30.0, start_timeout: float = 60.0,
                  on_pairing_code: Callable[[int, SimGlasses], Awaitable[None]] | None = None) -> None:
+        # The scenes are looked up now, before anything starts or any folder is made: the default ones through the
+        # registry from any working directory; a missing image is named with `glassbridge models fetch`.
+        self.images = scenes_from(images)
+        if scene is not None and scene not in self.images:
+            raise ValueError(f"scene {scene!r} is not among the camera's scenes ({', '.join(self.images)})")
         self._own_workdir = workdir is None
-        self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="gb-glasses-"))
+        if workdir is None:
+            from glassbridge.sim.lifetime import run_dir
+
+            # Marked with our pid: if this process is killed before __aexit__, the next SimGlasses reclaims it.
+            workdir = run_dir("gb-glasses-")
+        self.workdir = Path(workdir)
         self.settings = settings
-        self.images = images
         self.initial_scene = scene
         self.baud = baud
         self.interval_ms = interval_ms

@@ -25,10 +25,11 @@ from rich.console import Console
 
 from glassbridge.assistant.text import fit  # the card fields' limits, as the assistant cuts them
 
-__all__ = ["DemoResult", "fit", "run_phone_demo"]
+__all__ = ["DEFAULT_PHOTO_ID", "DemoResult", "fit", "run_phone_demo"]
 
-#: The photo the wearer asks about (scikit-image's public-domain astronaut, fetched by `make setup`).
-DEFAULT_PHOTO = Path("tests/data/images/astronaut.png")
+#: The photo the wearer asks about when none is given: the manifest's test image (scikit-image's public-domain
+#: astronaut), found like the models from any working directory (glassbridge.vision.registry.test_image_path).
+DEFAULT_PHOTO_ID = "astronaut"
 
 
 @dataclass
@@ -142,14 +143,21 @@ async def _demo(rig: Any, out: Path, photo: Path, console: Console) -> DemoResul
     return result
 
 
-def run_phone_demo(out: Path, *, photo: Path = DEFAULT_PHOTO, console: Console | None = None) -> DemoResult:
-    """Runs the demo in a fresh rig under `out` (ended whatever happens) and writes out/phone.json."""
+def run_phone_demo(out: Path, *, photo: Path | None = None, console: Console | None = None) -> DemoResult:
+    """Runs the demo in a fresh rig under `out` (ended whatever happens) and writes out/phone.json. photo: the
+    picture uploaded and asked about (default: the test image DEFAULT_PHOTO_ID, from the registry; a missing one
+    raises ModelError naming `glassbridge models fetch`)."""
     from glassbridge.sim.ble_rig import BleRig
 
     console = console or Console(stderr=True)
+    if photo is None:
+        from glassbridge.vision.registry import test_image_path
+
+        photo = test_image_path(DEFAULT_PHOTO_ID)
+    elif not photo.is_file():
+        raise FileNotFoundError(f"phone demo: no photo at {photo.resolve()} (give an existing image file with "
+                                "--photo, or leave --photo out for the test image)")
     out.mkdir(parents=True, exist_ok=True)
-    if not photo.exists():
-        raise FileNotFoundError(f"phone demo: no photo at {photo} (run `make setup`, which fetches the test images)")
     rig = BleRig(out / "rig")
     with console.status("starting the BLE rig (private D-Bus, BlueZ, radio, phone companion)"):
         rig.start()

@@ -9,11 +9,13 @@ behind the UART link emulator.
         fw.emulator.unplug(); fw.emulator.replug()
 
 What it does, in order: builds the firmware if needed (CMake + Ninja into build/fw-<board>, as firmware/README.md
-describes), starts it in a private temporary folder with its UART as a unix socket (QEMU
-`-chardev socket,server=on,wait=off`, the host port's `--uart unix:`), QMP for QEMU and semihosting (the
-firmware's log and exit code), waits for the socket, and puts a LinkEmulator in front of it. `stop()` (or leaving
-the `async with`) stops the emulator, ends the process (QMP `quit`, then SIGTERM, then SIGKILL) and removes the
-folder: no process, socket or pty is left behind.
+describes), starts it in a private temporary folder (reclaimed by the next start if this process was killed
+outright) with its UART as a unix socket (QEMU `-chardev socket,server=on,wait=off`, the host port's `--uart
+unix:`), QMP for QEMU and semihosting (the firmware's log and exit code), waits for the socket, and puts a
+LinkEmulator in front of it (its pty's symlink in the same folder unless `link` names a stable path). `stop()`
+(or leaving the `async with`) stops the emulator, ends the process (QMP `quit`, then SIGTERM, then SIGKILL) and
+removes the folder: no process, socket or pty is left behind. Killed outright (SIGKILL), the runner leaves no process either:
+the firmware gets SIGTERM from the kernel (PR_SET_PDEATHSIG, glassbridge.sim.lifetime).
 
 Errors say what to do: a missing tool names the apt-get line, a failed build shows the end of its log, a
 firmware that exits early shows its output.
@@ -27,13 +29,13 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from glassbridge.sim.faults import FaultSpec
+from glassbridge.sim.lifetime import die_with_parent, run_dir
 from glassbridge.sim.link_emulator import DEFAULT_BAUD, LinkEmulator
 from glassbridge.sim.qmp import QmpError, qmp_command
 
@@ -92,16 +94,32 @@ def board(name: str) -> Board:
 
 # -- where things are ------------------------------------------------------------------------------------------
 
+def _checkout_above(origin: Path) -> Path | None:
+    for folder in (origin, *origin.parents):
+        if (folder / "firmware" / "CMakeLists.txt").is_file():
+            return folder
+    return None
+
+
 def repo_root(start: Path | None = None) -> Path:
-    """The checkout holding firmware/: searched upward from `start` (default: the working directory), then
-    from this file (an editable install lives in the checkout)."""
-    candidates = [start or Path.cwd(), Path(__file__).resolve()]
-    for origin in candidates:
-        for folder in (origin, *origin.parents):
-            if (folder / "firmware" / "CMakeLists.txt").is_file():
-                return folder
-    raise FirmwareError("cannot find the glassbridge checkout (a folder with firmware/CMakeLists.txt) above "
-                        f"{candidates[0]}; run from the checkout or pass --root")
+    """The checkout holding firmware/ (the firmware is built from its sources).
+
+    start given (`--root`): that folder or one above it must be the checkout, else FirmwareError: an explicit
+    root is never replaced by another one. Without it: the working directory and the folders above it, then this
+    file's (an editable install lives in the checkout), so the commands work from any folder."""
+    if start is not None:
+        found = _checkout_above(start.expanduser().resolve())
+        if found is None:
+            raise FirmwareError(f"--root {start}: not a glassbridge checkout (no firmware/CMakeLists.txt in it or "
+                                "above it); give the folder you cloned the repository into")
+        return found
+    for origin in (Path.cwd(), Path(__file__).resolve()):
+        found = _checkout_above(origin)
+        if found is not None:
+            return found
+    raise FirmwareError("the firmware is built from the glassbridge sources, and this installation has none (no "
+                        "firmware/CMakeLists.txt above the working directory or the installed package): clone the "
+                        "repository and pass --root <clone>, or run from inside the clone")
 
 
 def build_dir(b: Board, root: Path) -> Path:
@@ -168,17 +186,6 @@ def build_firmware(b: Board, root: Path | None = None, *, jobs: int = 2, force: 
     if not artifact.is_file():
         raise BuildError(f"the {b.name} build finished but {artifact} is missing; see {log}")
     return artifact
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to send SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: the runner still stops the firmware in stop(); only a hard kill could leave it behind
 
 
 def _tail(path: Path, lines: int) -> str:
@@ -285,7 +292,7 @@ class FirmwareRunner:
     # -- life cycle -------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        root = self.root or repo_root()
+        root = repo_root(self.root)  # an explicit root must be a checkout: never silently another one
         self.root = root
         if self.build:
             self._artifact = await asyncio.to_thread(build_firmware, self.board, root)
@@ -296,11 +303,14 @@ class FirmwareRunner:
                                     f"`glassbridge firmware build --board {self.board.name}`")
         if self.board.is_qemu:
             tool("qemu-system-arm")
-        # Short and private: unix socket paths are limited to 107 bytes, and nothing may collide between runs.
-        self._tmp = Path(tempfile.mkdtemp(prefix=f"gb-fw-{self.board.name}-"))
+        # Short and private: unix socket paths are limited to 107 bytes, and nothing may collide between runs. It
+        # carries an owner marker: the folder of a run that was killed outright is reclaimed by the next start.
+        self._tmp = run_dir(f"gb-fw-{self.board.name}-")
         try:
             await self._launch()
-            self._emulator = LinkEmulator(self.uart_socket, link=self.link, baud=self.baud,
+            # Without a stable --link the pty's symlink lives in our folder too (reclaimed with it).
+            link = self.link if self.link is not None else self._tmp / "tty"
+            self._emulator = LinkEmulator(self.uart_socket, link=link, baud=self.baud,
                                           latency_ms=self.latency_ms, faults=self.faults,
                                           reset_mcu=self._press_reset)
             await self._emulator.start()
@@ -319,8 +329,9 @@ class FirmwareRunner:
             self._proc = await asyncio.create_subprocess_exec(
                 *self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 # Its own session: Ctrl-C in a terminal reaches only us, and we stop the firmware in order.
-                # The death signal: if we are killed outright, the firmware does not outlive us.
-                start_new_session=True, preexec_fn=_die_with_parent)
+                # The death signal: if we are killed outright (SIGKILL too), the firmware gets SIGTERM. It is tied
+                # to the thread that forks, the event loop's (glassbridge.sim.lifetime), which outlives the runner.
+                start_new_session=True, preexec_fn=die_with_parent(signal.SIGTERM))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.ready_timeout
         wanted = [p for p in (self.uart_socket, self.qmp_socket, self.ctl) if p is not None]

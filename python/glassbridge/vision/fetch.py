@@ -40,9 +40,9 @@ from glassbridge.vision.registry import (
     ModelError,
     Source,
     checkout_root,
+    fetch_destination,
     load_manifest,
     model_path,
-    user_data_dir,
     verify_file,
 )
 
@@ -102,10 +102,8 @@ def default_destinations(dest: Path | None = None, wheels: Path | None = None) -
             Path(platformdirs.user_cache_dir(APP_NAME)) / "wheels")
     if dest is not None:
         return Destinations(models=dest, images=dest / "images", wheels=wheels)
-    if root is not None:
-        return Destinations(models=root / "models" / "cache", images=root / "tests" / "data" / "images",
-                            wheels=wheels)
-    return Destinations(models=user_data_dir() / "models", images=user_data_dir() / "images", wheels=wheels)
+    # The registry's statement of the defaults (its errors name them as where `models fetch` puts files).
+    return Destinations(models=fetch_destination("model"), images=fetch_destination("image"), wheels=wheels)
 
 
 def _entries(manifest: Manifest, dest: Destinations) -> list[_Entry]:

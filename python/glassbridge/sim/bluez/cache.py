@@ -33,6 +33,7 @@ from bumble.core import UUID
 from bumble.gatt import GATT_DATABASE_HASH_CHARACTERISTIC, GATT_SERVICE_CHANGED_CHARACTERISTIC
 from bumble.gatt_client import CharacteristicProxy, Client, DescriptorProxy, ServiceProxy
 
+from glassbridge.private import write_private
 from glassbridge.sim.bluez.naming import address_str
 
 __all__ = ["DATABASE_HASH", "SERVICE_CHANGED", "CachedDb", "GattCache", "find_characteristic", "snapshot"]
@@ -165,12 +166,7 @@ class GattCache:
             return None
 
     def save(self, identity: hci.Address, db: CachedDb) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        path = self.path(identity)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(db.data, indent=1))
-        os.chmod(tmp, 0o600)  # create_file(filename, 0600)
-        tmp.replace(path)
+        write_private(self.path(identity), json.dumps(db.data, indent=1))  # create_file(filename, 0600)
 
     def delete(self, identity: hci.Address) -> None:
         try:

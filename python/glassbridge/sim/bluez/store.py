@@ -1,6 +1,8 @@
 """What bluetoothd keeps in /var/lib/bluetooth/<adapter>/: bonds and per-device settings, here in a state_dir.
 
-- keys.json: bumble's JsonKeyStore (LTK, IRK, identity address per bonded peer), namespaced by the adapter's
+Both are owner-only (folder 0700, files 0600; PrivateKeyStore and glassbridge.private), as bluetoothd keeps them.
+
+- keys.json: bumble's JsonKeyStore format (LTK, IRK, identity address per bonded peer), namespaced by the adapter's
   address; bumble's SMP writes it when a pairing completes and reads it to encrypt and to resolve RPAs.
 - devices.json: what BlueZ stores next to the keys and bumble does not: Name, Trusted.
 - cache/<identity>: the GATT cache of each bonded device (cache.py); RemoveDevice deletes it with the bond.
@@ -14,10 +16,12 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from bumble import hci
-from bumble.keys import JsonKeyStore, PairingKeys
+from bumble.keys import PairingKeys
+
+from glassbridge.companion.keystore import PrivateKeyStore
+from glassbridge.private import private_dir, tighten, write_private
 
 __all__ = ["Bond", "DeviceInfo", "DeviceStore"]
 
@@ -42,12 +46,13 @@ class DeviceStore:
     """Keys (bumble keystore) and device settings in `state_dir`, for the adapter with address `adapter`."""
 
     def __init__(self, state_dir: str | os.PathLike[str], adapter: str) -> None:
-        self.dir = Path(state_dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.keystore = JsonKeyStore(namespace=adapter, filename=str(self.dir / "keys.json"))
+        # bluetoothd keeps /var/lib/bluetooth 0700 and its files 0600: the keys are the bonds.
+        self.dir = private_dir(state_dir)
+        self.keystore = PrivateKeyStore(namespace=adapter, filename=str(self.dir / "keys.json"))
         self._info_path = self.dir / "devices.json"
         self._info: dict[str, DeviceInfo] = {}
         if self._info_path.exists():
+            tighten(self._info_path)
             try:
                 raw = json.loads(self._info_path.read_text())
                 self._info = {k: DeviceInfo(**v) for k, v in raw.items()}
@@ -83,6 +88,4 @@ class DeviceStore:
         self._save()
 
     def _save(self) -> None:
-        tmp = self._info_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({k: asdict(v) for k, v in self._info.items()}, indent=1))
-        tmp.replace(self._info_path)
+        write_private(self._info_path, json.dumps({k: asdict(v) for k, v in self._info.items()}, indent=1))
