@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = [
     "PrivacySettings",
     "Settings",
     "WakeWordSettings",
+    "check_language_tag",
     "config_path",
     "load_settings",
     "settings_from_dict",
@@ -55,6 +57,8 @@ RESERVED_GESTURES = {"main.tap": "ask about what I see", "main.long_press": "can
                      "main.double_tap": "captions on/off", "capture.tap": "read the sign ahead"}
 BUTTONS = ("main", "capture")
 ACTIONS = ("tap", "double_tap", "long_press")
+#: The settings that hold BCP 47 language tags ("" = the phone's language), checked when settings are loaded.
+LANGUAGE_KEYS = (("assistant", "language"), ("captions", "language"), ("captions", "translate_to"))
 
 
 class ConfigError(ValueError):
@@ -192,6 +196,37 @@ SECTIONS: dict[str, type[Any]] = {f.name: f.default_factory for f in dataclasses
 
 # ---- checks ------------------------------------------------------------------------------------------------------
 
+# BCP 47 (RFC 5646 section 2.1) language tags: language[-extlang][-script][-region](-variant)*(-extension)*
+# [-privateuse], or a private-use tag alone; case-insensitive. The primary language subtag must be 2-3 letters
+# (ISO 639): the grammar also allows 4-8 letters, but the IANA registry has no such subtag, and "english" or
+# "chinese" are the mistakes worth catching. "en", "zh-Hant-TW", "de-CH-1996", "sr-Latn", "x-klingon" pass;
+# "english", "en_US", "e", "en-", "en us" do not. Subtags are not checked against the registry.
+# The settings are checked with it when loaded (_check_ranges). The command line's `language_tag` argparse type
+# (glassbridge.cli._args) applies the same grammar; cli sits above assistant, so cli is the side that imports this
+# check, never the other way round.
+_LANGTAG = re.compile(
+    r"""^(?:
+        [a-z]{2,3}(?:-[a-z]{3}){0,3}                          # language (+ extlang)
+        (?:-[a-z]{4})?                                        # script
+        (?:-(?:[a-z]{2}|[0-9]{3}))?                           # region
+        (?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*              # variants
+        (?:-[0-9a-wyz](?:-[a-z0-9]{2,8})+)*                   # extensions
+        (?:-x(?:-[a-z0-9]{1,8})+)?                            # private use
+      | x(?:-[a-z0-9]{1,8})+                                  # a private-use tag alone
+    )$""", re.IGNORECASE | re.VERBOSE)
+
+
+def check_language_tag(value: str, where: str, *, allow_empty: bool = True) -> str:
+    """`value` if it is a well-formed BCP 47 language tag (or "" with allow_empty: "the phone's language");
+    ValueError naming `where` otherwise."""
+    if value == "" and allow_empty:
+        return value
+    if not isinstance(value, str) or not _LANGTAG.match(value):
+        hint = " (BCP 47 uses '-', not '_')" if isinstance(value, str) and "_" in value else ""
+        raise ValueError(f"{where}: {value!r} is not a BCP 47 language tag{hint}; use e.g. \"en\", \"zh-CN\", "
+                         "\"pt-BR\"" + (" or \"\" for the phone's language" if allow_empty else ""))
+    return value
+
 
 def _check_value(where: str, name: str, kind: Any, value: Any) -> Any:
     """`value` if it has the TOML type of `kind` (an int is accepted for a float); else ConfigError."""
@@ -247,6 +282,11 @@ def _check_ranges(s: Settings, where: str) -> None:
     need(6000 <= cap.bitrate <= 128000, "[captions] bitrate", f"must be 6000..128000 (Opus), got {cap.bitrate}")
     need(cap.start_timeout_s > 0, "[captions] start_timeout_s", f"must be more than 0, got {cap.start_timeout_s:g}")
     need(p.low_min_interval_s >= 0, "[power] low_min_interval_s", f"must be 0 or more, got {p.low_min_interval_s:g}")
+    for section, key in LANGUAGE_KEYS:  # "english" or "en_US" would reach the phone and fail there, or be ignored
+        try:
+            check_language_tag(getattr(getattr(s, section), key), f"{where}[{section}] {key}")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     for gesture, action in s.media.gestures.items():
         button, _, act = gesture.partition(".")
         need(button in BUTTONS and act in ACTIONS, f"[media.gestures] {gesture!r}",

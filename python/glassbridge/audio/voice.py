@@ -7,13 +7,21 @@ are placeholders; `read_wav` copes), resampled here to 16 kHz with the band-limi
 
 The text goes to espeak-ng on stdin (``--stdin``), never on the command line: a text starting with "-" would be
 read as an option, and the command line has a length limit.
+
+espeak-ng is a short-lived child that never outlives its caller: it runs in a process group of its own with the
+parent-death signal set (glassbridge.sim.lifetime: SIGTERM when this process dies, SIGKILL included), and its run
+time is bounded (`timeout_s`): past it, the whole group is killed (anything it started too) and VoiceError says
+so, within the bound, whatever the child left holding its pipes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import os
 import shutil
+import signal
 import subprocess
 from typing import Protocol, runtime_checkable
 
@@ -82,19 +90,47 @@ def _pcm_from_output(stdout: bytes, stderr: bytes, returncode: int, voice: str) 
     return resample(pcm, rate, SAMPLE_RATE)
 
 
+def _timeout_error(timeout_s: float, text: str) -> VoiceError:
+    return VoiceError(f"{ESPEAK} did not finish within {timeout_s:g} s ({len(text)} characters), so it was killed; "
+                      "a sentence takes it well under a second: it hung, or the machine is overloaded")
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL to the child's process group (it leads one: start_new_session), so nothing it started is left
+    holding the pipes or the CPU. Only our own child's group: its id is the child's pid."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _check_timeout(timeout_s: float) -> None:
+    if not (isinstance(timeout_s, (int, float)) and 0 < timeout_s < math.inf):  # nan compares false: refused too
+        raise ValueError(f"timeout_s must be positive and finite (the bound on espeak-ng's run time), got "
+                         f"{timeout_s!r}")
+
+
 def synthesize_blocking(text: str, *, voice: str = "en-us", rate_wpm: int = 170, pitch: int = 50,
                         timeout_s: float = DEFAULT_TIMEOUT_S) -> bytes:
     """The same as `EspeakVoice.synthesize`, for code that is not async (sample generation, tests)."""
+    from glassbridge.sim.lifetime import popen
+
     data = _check(text, voice, rate_wpm, pitch)
+    _check_timeout(timeout_s)
     try:
-        proc = subprocess.run(espeak_command(voice, rate_wpm, pitch), input=data, capture_output=True,
-                              timeout=timeout_s, check=False)
+        # popen: the child gets SIGTERM if this process dies (forked on a thread that lives as long as it).
+        proc = popen(espeak_command(voice, rate_wpm, pitch), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, start_new_session=True)
     except FileNotFoundError:
         raise VoiceError(f"{ESPEAK} is not installed; {INSTALL_ESPEAK}") from None
-    except subprocess.TimeoutExpired:
-        # subprocess.run has killed and reaped the child before raising.
-        raise VoiceError(f"{ESPEAK} did not finish within {timeout_s:g} s ({len(text)} characters)") from None
-    return _pcm_from_output(proc.stdout, proc.stderr, proc.returncode, voice)
+    with proc:  # closes the pipes and reaps the child on the way out
+        try:
+            stdout, stderr = proc.communicate(data, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid)
+            raise _timeout_error(timeout_s, text) from None
+        except BaseException:  # interrupted (KeyboardInterrupt): the child must not outlive the call
+            _kill_group(proc.pid)
+            raise
+    return _pcm_from_output(stdout, stderr, proc.returncode, voice)
 
 
 class EspeakVoice:
@@ -103,8 +139,7 @@ class EspeakVoice:
     def __init__(self, voice: str = "en-us", rate_wpm: int = 170, *, pitch: int = 50,
                  timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         _check("x", voice, rate_wpm, pitch)
-        if timeout_s <= 0:
-            raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
+        _check_timeout(timeout_s)
         self.voice = voice
         self.rate_wpm = rate_wpm
         self.pitch = pitch
@@ -112,22 +147,26 @@ class EspeakVoice:
 
     async def synthesize(self, text: str) -> bytes:
         """16 kHz PCM16 mono of `text` spoken; VoiceError when espeak-ng is missing, fails or times out."""
+        from glassbridge.sim.lifetime import die_with_parent
+
         data = _check(text, self.voice, self.rate_wpm, self.pitch)
         try:
+            # Forked on the event loop's thread, which outlives the child (lifetime's caveat on PDEATHSIG).
             proc = await asyncio.create_subprocess_exec(
                 *espeak_command(self.voice, self.rate_wpm, self.pitch),
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                preexec_fn=die_with_parent(), start_new_session=True)
         except FileNotFoundError:
             raise VoiceError(f"{ESPEAK} is not installed; {INSTALL_ESPEAK}") from None
+        done = False
         try:
             stdout, stderr = await asyncio.wait_for(proc.communicate(data), self.timeout_s)
+            done = True
         except asyncio.TimeoutError:
-            raise VoiceError(f"{ESPEAK} did not finish within {self.timeout_s:g} s ({len(text)} characters)") \
-                from None
+            raise _timeout_error(self.timeout_s, text) from None
         finally:
-            if proc.returncode is None:  # timed out or cancelled: end the child we started, and reap it
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
+            if not done:  # timed out or cancelled: end the child's whole group, and reap the child
+                _kill_group(proc.pid)
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(proc.wait(), 5.0)
         assert proc.returncode is not None

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 from collections.abc import Callable
+
+# The one BCP 47 check (RFC 5646 grammar; the settings file is checked by the same function).
+from glassbridge.assistant.config import check_language_tag
 
 __all__ = [
     "check_language_tag",
@@ -102,35 +104,6 @@ def size_arg(minimum: int = 1, maximum: int = 16384) -> Callable[[str], tuple[in
 
     parse.__name__ = "size"
     return parse
-
-
-# BCP 47 (RFC 5646 section 2.1) language tags: language[-extlang][-script][-region](-variant)*(-extension)*
-# [-privateuse], or a private-use tag alone; case-insensitive. The primary language subtag must be 2-3 letters
-# (ISO 639): the grammar also allows 4-8 letters, but the IANA registry has no such subtag, and "english" or
-# "chinese" are the mistakes worth catching. "en", "zh-Hant-TW", "de-CH-1996", "sr-Latn", "x-klingon" pass;
-# "english", "en_US", "e", "en-", "en us" do not. Subtags are not checked against the registry.
-_LANGTAG = re.compile(
-    r"""^(?:
-        [a-z]{2,3}(?:-[a-z]{3}){0,3}                          # language (+ extlang)
-        (?:-[a-z]{4})?                                        # script
-        (?:-(?:[a-z]{2}|[0-9]{3}))?                           # region
-        (?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*              # variants
-        (?:-[0-9a-wyz](?:-[a-z0-9]{2,8})+)*                   # extensions
-        (?:-x(?:-[a-z0-9]{1,8})+)?                            # private use
-      | x(?:-[a-z0-9]{1,8})+                                  # a private-use tag alone
-    )$""", re.IGNORECASE | re.VERBOSE)
-
-
-def check_language_tag(value: str, where: str, *, allow_empty: bool = True) -> str:
-    """`value` if it is a well-formed BCP 47 language tag (or "" with allow_empty: "the phone's language");
-    ValueError naming `where` otherwise."""
-    if value == "" and allow_empty:
-        return value
-    if not isinstance(value, str) or not _LANGTAG.match(value):
-        hint = " (BCP 47 uses '-', not '_')" if isinstance(value, str) and "_" in value else ""
-        raise ValueError(f"{where}: {value!r} is not a BCP 47 language tag{hint}; use e.g. \"en\", \"zh-CN\", "
-                         "\"pt-BR\"" + (" or \"\" for the phone's language" if allow_empty else ""))
-    return value
 
 
 def language_tag(text: str) -> str:

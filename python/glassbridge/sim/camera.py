@@ -1,7 +1,7 @@
 """The rig's camera: still images standing in for the glasses' sensor, behind the firmware's camera power.
 
-    camera = RigCamera({"person": "tests/data/images/astronaut.png", "sign": "tests/data/images/text.png"}, fw)
-    camera.set_scene("person")
+    camera = RigCamera(DEFAULT_IMAGES, fw)  # the manifest's test images by id, found from any working directory
+    camera.set_scene("astronaut")           # or RigCamera({"person": "me.png", "sign": "sign.jpg"}, fw)
     await mcu.set_camera_power(True)      # the MCU powers the rail and lights the capture LED
     frame = await camera.capture()        # NV12, limited range, as a sensor's ISP delivers it
     await mcu.set_camera_power(False)
@@ -15,6 +15,11 @@ cannot fake it) whether the camera rail and the LED are on, at the moment the fr
 A sensor streams at a fixed rate: with `fps` set (30 by default), a capture returns at the next frame boundary
 of a free-running clock, so the latency a benchmark sees includes the wait for the sensor's next frame (half a
 frame period on average), as on hardware. `fps=None` returns at once.
+
+The default scenes (`DEFAULT_IMAGES`) are the test images of models/MANIFEST.toml, looked up the way models are
+(glassbridge.vision.registry.test_image_paths: $GLASSBRIDGE_MODEL_DIR, the checkout, the user data folder), never
+relative to the working directory; a missing one is named with the command that fetches it, `glassbridge models
+fetch`.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol, TypeAlias
 
 import numpy as np
 
@@ -42,10 +47,34 @@ from glassbridge.camera import (
     read_image,
 )
 
-__all__ = ["DEFAULT_IMAGES", "FirmwareControl", "RigCamera", "scenes_from"]
+__all__ = ["DEFAULT_IMAGES", "FirmwareControl", "ManifestImages", "RigCamera", "SceneImages", "scenes_from"]
 
-#: The test images (scikit-image's public-domain samples, fetched by `make setup`), named by file stem.
-DEFAULT_IMAGES = Path("tests/data/images")
+
+class ManifestImages:
+    """The type of `DEFAULT_IMAGES`: "every test image of models/MANIFEST.toml", resolved when a camera is made
+    (glassbridge.vision.registry.test_image_paths), so the scenes are found from any working directory and a
+    missing image is reported by the registry: ModelError naming the file, where it looked and `glassbridge models
+    fetch`."""
+
+    __test__ = False  # not a pytest test class when imported into a test module
+
+    def resolve(self) -> dict[str, Path]:
+        """Scene name (the image's id in the manifest, which is its file stem) -> verified file."""
+        from glassbridge.vision.registry import test_image_paths
+
+        return dict(test_image_paths())
+
+    def __repr__(self) -> str:
+        return "DEFAULT_IMAGES"
+
+
+#: The default scenes: the test images of models/MANIFEST.toml (scikit-image's public-domain samples: astronaut,
+#: camera, chelsea, coffee, text), named by id, found like the models (see ManifestImages).
+DEFAULT_IMAGES: Final = ManifestImages()
+
+#: What a camera's scenes can be given as (see `scenes_from`).
+SceneImages: TypeAlias = (Mapping[str, str | os.PathLike[str]] | Iterable[str | os.PathLike[str]] | str
+                          | os.PathLike[str] | ManifestImages)
 
 
 class FirmwareControl(Protocol):
@@ -54,12 +83,33 @@ class FirmwareControl(Protocol):
     async def control(self, command: str, *, timeout: float = 5.0) -> str: ...
 
 
-def scenes_from(images: Mapping[str, str | os.PathLike[str]] | Iterable[str | os.PathLike[str]]
-                | str | os.PathLike[str]) -> dict[str, Path]:
-    """Scene name -> image path from a mapping, a list of files (named by stem) or a folder of images.
+def _fetch_advice(path: Path) -> str:
+    """What to do about a scene image that is not there: the fetch command when it is one of the manifest's test
+    images (by file name), else where a relative path was looked for."""
+    from glassbridge.vision.registry import ModelError, fetch_destination, load_manifest
 
-    Raises CameraError naming the missing file or empty folder (with `make setup` as the advice: it fetches the
-    test images)."""
+    try:
+        test_images = {image.file for image in load_manifest().images.values()}
+        destination = fetch_destination("image")
+    except ModelError:  # no manifest at hand: the generic advice below
+        test_images, destination = set(), None
+    if path.name in test_images:
+        return (f"{path.name} is one of glassbridge's test images: fetch them with `glassbridge models fetch` "
+                f"(it puts them in {destination}), and pass DEFAULT_IMAGES or "
+                "glassbridge.vision.registry.test_image_paths() to find them from any folder")
+    where = f" (a relative path is read from the working directory, {Path.cwd()})" if not path.is_absolute() else ""
+    return f"give an existing image file{where}"
+
+
+def scenes_from(images: SceneImages) -> dict[str, Path]:
+    """Scene name -> image path from DEFAULT_IMAGES (the manifest's test images, by id), a mapping, a list of
+    files (named by stem) or a folder of images.
+
+    DEFAULT_IMAGES: ModelError (a ValueError) naming each missing image and `glassbridge models fetch`. Otherwise
+    CameraError naming the missing file or empty folder, with the same command when the file is one of the test
+    images."""
+    if isinstance(images, ManifestImages):
+        return images.resolve()
     if isinstance(images, Mapping):
         scenes = {str(name): Path(path) for name, path in images.items()}
     else:
@@ -68,12 +118,12 @@ def scenes_from(images: Mapping[str, str | os.PathLike[str]] | Iterable[str | os
             items = sorted(p for p in items[0].iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
         scenes = {p.stem: p for p in items}
     if not scenes:
-        raise CameraError(f"no scene images in {images!r}", advice="give image files or a folder of them "
-                          "(`make setup` fetches tests/data/images)")
+        raise CameraError(f"no scene images in {images!r}", advice="give image files or a folder of them, or "
+                          "DEFAULT_IMAGES for glassbridge's test images (`glassbridge models fetch` gets them)")
     for name, path in scenes.items():
         if not path.is_file():
-            raise CameraError(f"scene {name!r}: no image at {path}", advice="run `make setup`, which fetches the "
-                              "test images, or give an existing file")
+            shown = path if path.is_absolute() else f"{path} ({path.absolute()})"
+            raise CameraError(f"scene {name!r}: no image at {shown}", advice=_fetch_advice(path))
     return scenes
 
 
@@ -81,15 +131,15 @@ class RigCamera:
     """A CameraPort (`async capture() -> Frame`) over still images, delivering only while the firmware has the
     camera powered with its LED lit.
 
-    images: scene name -> image (see `scenes_from`); the first is the scene in view until `set_scene`.
+    images: scene name -> image (see `scenes_from`; DEFAULT_IMAGES: the manifest's test images, found from any
+      working directory); the first is the scene in view until `set_scene`.
     fw: the firmware runner (anything with `async control(command)`), asked at every capture.
     size: (width, height) of the sensor: each image is scaled to cover it and centre-cropped, as a fixed
       sensor sees any scene; None keeps each image's own size.
     fps: the sensor's frame rate (capture waits for the next frame boundary); None: no wait.
     """
 
-    def __init__(self, images: Mapping[str, str | os.PathLike[str]] | Iterable[str | os.PathLike[str]]
-                 | str | os.PathLike[str], fw: FirmwareControl, *, size: tuple[int, int] | None = None,
+    def __init__(self, images: SceneImages, fw: FirmwareControl, *, size: tuple[int, int] | None = None,
                  fps: float | None = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
         if size is not None and (size[0] < 2 or size[1] < 2):
             raise ValueError(f"sensor size {size[0]}x{size[1]}: need at least 2x2 pixels (NV12 subsamples by 2)")

@@ -39,12 +39,12 @@ import copy
 import dataclasses
 import os
 import shutil
-import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 
 from glassbridge.sim.faults import Direction, FaultModel, FaultSpec
+from glassbridge.sim.lifetime import run_dir
 from glassbridge.sim.line import BITS_PER_BYTE, Line, LineStats
 from glassbridge.sim.pty_port import PtyPort
 from glassbridge.sim.uart_socket import UartSocket
@@ -121,7 +121,8 @@ class LinkEmulator:
         loop = asyncio.get_running_loop()
         link = self._link
         if link is None:  # made here, not in __init__, so that an emulator never started leaves nothing behind
-            self._tmpdir = tempfile.mkdtemp(prefix="glassbridge-link-")
+            # Marked with our pid: a killed run's folder is reclaimed by the next emulator that starts.
+            self._tmpdir = os.fspath(run_dir("glassbridge-link-"))
             link = Path(self._tmpdir) / "tty"
         self._pty = PtyPort(link)
         try:
