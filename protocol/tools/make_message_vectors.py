@@ -95,6 +95,10 @@ def full_bodies() -> dict[str, ProtoMessage]:
             card_id=42,
             capabilities=0xFF,
             uart_rx_overruns=3,
+            link=pb.LinkCounters(frames_rx=U32_MAX, frames_tx=1, retransmits=127, crc_errors=128, framing_errors=16383,
+                                 out_of_window=16384, rx_oversize=2, duplicates=3, link_downs=4, peer_resets=5,
+                                 rewinds=6, frag_size=1007),
+            failsafe_trips=1,
         ),
         "button": pb.ButtonEvent(button=pb.BUTTON_ID_CAPTURE, action=pb.BUTTON_ACTION_LONG_PRESS, at_ms=U32_MAX),
         "gesture": pb.GestureEvent(gesture=pb.GESTURE_SHAKE, at_ms=1000, confidence_pct=97),
@@ -123,6 +127,8 @@ def full_bodies() -> dict[str, ProtoMessage]:
         "transfer_query": pb.TransferQuery(transfer_id=U32_MAX),
         "transfer_status": pb.TransferStatus(transfer_id=7, state=pb.TRANSFER_STATE_FAILED, offset=1024,
                                              error=pb.ERROR_CODE_HASH_MISMATCH, ack_every=8),
+        "failsafe": pb.FailsafeEvent(link_lost_ms=10000, camera_was_on=True, mic_was_streaming=True, at_ms=U32_MAX,
+                                     down_ms=12345),
     }
 
 
@@ -168,7 +174,7 @@ def valid_vectors() -> list[Vector]:
                               body.SerializeToString(deterministic=True)))
     status = bodies["status"]
     assert isinstance(status, pb.Status)
-    for sub in (status.battery, status.imu):
+    for sub in (status.battery, status.imu, status.link):
         tname = type(sub).__name__
         out.append(Vector(f"type_{tname}", f"{tname} on its own, every field set", tname,
                           sub.SerializeToString(deterministic=True)))

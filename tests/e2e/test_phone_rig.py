@@ -32,7 +32,7 @@ from glassbridge.phone import (
 from glassbridge.protocol.gatt import LINK_SETTINGS
 from glassbridge.sim.ble_rig import BleRig
 from glassbridge.sim.ble_timing import BleTiming
-from glassbridge.sim.person import RigWearer
+from glassbridge.sim.person import RigWearer, confirm_on_phone
 from tests.e2e.conftest import card_reference, pair_on_the_command_line
 
 T = TypeVar("T")
@@ -363,6 +363,8 @@ def test_pairing_code_on_the_glasses_display_confirmed_with_a_nod(rig_factory: C
 
             await _wait(shown, 20, "the pairing card on the glasses' display")
             await fw.control(f"display dump {dump}")
+            # The person types the digits on the glasses' display into the phone, then nods.
+            await confirm_on_phone(rig.companion_ctl, ui.shown[0])
             await fw.control("gesture nod")
             bond = await asyncio.wait_for(pairing, 20)
             assert bond.address == rig.companion_identity

@@ -99,14 +99,26 @@ def test_cards_render_as_the_reference(host_fw: HostFirmware, card_id: int, kind
     assert diff == 0, f"{diff} pixels differ from the reference rendering"
 
 
-def test_older_card_is_refused_and_ttl_clears(host_fw: HostFirmware) -> None:
-    assert fields(host_fw.client("card", "10", "1", "0", "New", "x").splitlines()[-1])["code"] == "0"
-    out = host_fw.client("card", "9", "1", "0", "Old", "y").splitlines()[-1]
-    assert fields(out)["code"] == "2" and "older" in out  # ErrorCode BAD_REQUEST
-    assert fields(host_fw.client("card", "11", "1", "0", "Brief", "z", "300").splitlines()[-1])["code"] == "0"
+def test_older_card_is_refused_within_a_session_and_ttl_clears(host_fw: HostFirmware) -> None:
+    """Card ids order the cards of one SoC link session (SPEC.md 10.1): in one gb-fw-client run (one session) card 9
+    after card 10 is refused; card 11 with a 300 ms ttl replaces it, then the display clears."""
+    results = [fields(line) | {"line": line} for line in host_fw.client("cards", "10", "9", "11:300").splitlines()
+               if line.startswith("result")]
+    assert [r["code"] for r in results] == ["0", "2", "0"]  # ErrorCode BAD_REQUEST for the older one
+    assert "card 9 is older than the shown card 10" in results[1]["line"]
     assert host_fw.status()["card_id"] == 11
     time.sleep(0.5)
     assert host_fw.status()["card_id"] == 0
+
+
+def test_a_new_soc_session_shows_its_cards_whatever_their_id(host_fw: HostFirmware) -> None:
+    """Each gb-fw-client run is a new SoC link session (a restarted glassbridge): its card 2 replaces the previous
+    session's card 40 (it was refused as older, and the display stayed frozen)."""
+    assert [fields(line)["code"] for line in host_fw.client("cards", "40").splitlines() if line.startswith("result")] \
+        == ["0"]
+    out = host_fw.client("cards", "2", "1").splitlines()
+    assert [fields(line)["code"] for line in out if line.startswith("result")] == ["0", "2"]
+    assert host_fw.status()["card_id"] == 2
 
 
 def test_camera_power_lights_the_led(host_fw: HostFirmware) -> None:
@@ -238,8 +250,11 @@ def test_speaker_frames_reach_the_speaker(host_fw: HostFirmware) -> None:
         ("0807a20100", "7", "1", "does not handle"),
         # field 1 with wire type 2 and no length byte: truncated -> DECODE_FAILED (10), request_id unknown (0).
         ("0a", "0", "10", "cannot decode"),
-        # request_id 9, card (field 13) holding a 48-byte title (field 4), over its 47-byte limit -> DECODE_FAILED.
-        ("0809" + "6a32" + "2230" + "41" * 48, "0", "10", "cannot decode"),
+        # request_id 9, card (field 13) holding a 48-byte title (field 4), over its 47-byte limit -> DECODE_FAILED,
+        # answered with request 9 (its field 1 decodes), so the requester fails at once instead of timing out.
+        ("0809" + "6a32" + "2230" + "41" * 48, "9", "10", "cannot decode"),
+        # The same card with the request_id after it (any field order is valid): still request 9.
+        ("6a32" + "2230" + "41" * 48 + "0809", "9", "10", "cannot decode"),
     ],
 )
 def test_bad_messages_are_answered_not_dropped(host_fw: HostFirmware, hex_message: str, request_id: str,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from glassbridge.companion.transfers import TransferStore
-from glassbridge.phone.errors import ConnectionLost, TransferFailed
+from glassbridge.phone.errors import ConnectionLost, PhoneTimeout, TransferFailed
 from glassbridge.phone.upload import TRANSFER_DATA_LIMIT, Upload, transfer_data_size
 from glassbridge.protocol.gatt import LINK_SETTINGS, frame_limit
 from glassbridge.protocol.messages import decode, encode, pb
@@ -214,3 +214,63 @@ def test_link_restart_before_the_first_answer_resumes_instead_of_escaping(fresh:
     t = store.get("glasses", 77)
     assert t is not None and t.summary()["state"] == "verified" and bytes(t.data) == data
     assert host.lost_messages == 1 and report.restarts == 1
+
+
+class SwallowingHost(FakeLinkHost):
+    """A phone that answers every request but never takes a TransferData (a companion bug, or a link that loses
+    exactly the data): nothing the upload does makes progress."""
+
+    def _deliver(self, data: bytes) -> None:
+        if decode(data).WhichOneof("body") == "transfer_data":
+            return
+        super()._deliver(data)
+
+
+class JammedHost(FakeLinkHost):
+    """A link whose transmit queue stops taking messages after the first `room` (nothing is acknowledged any more):
+    send_message waits for room for ever."""
+
+    room = 3
+
+    async def send_message(self, msg: pb.Message, channel: int = 1) -> None:
+        if self.sent >= self.room:
+            await asyncio.Event().wait()
+        await super().send_message(msg, channel)
+
+
+@pytest.mark.parametrize("host_class", [SwallowingHost, JammedHost], ids=["data-swallowed", "queue-jammed"])
+def test_upload_without_progress_fails_in_bounded_time_with_the_reason(host_class: type[FakeLinkHost]) -> None:
+    """No progress for stall_timeout: PhoneTimeout saying what the phone confirmed and what went wrong, instead of
+    asking TransferQuery and resending for ever (or waiting on the link's queue for ever)."""
+    import time
+
+    data = random.Random(5).randbytes(100_000)
+    host = host_class(TransferStore(), payload=frame_limit(247) - 10)
+
+    async def body() -> None:
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        host.transfer_queue = queue
+        try:
+            await asyncio.wait_for(Upload(host, 77, "photo", data, "p.jpg", queue, stall_timeout=2.5).run(), 30)
+        finally:
+            if host._pump is not None:
+                host._pump.cancel()
+
+    started = time.monotonic()
+    with pytest.raises(PhoneTimeout) as info:
+        asyncio.run(body())
+    elapsed = time.monotonic() - started
+    assert 2.5 <= elapsed < 2.5 + 2 * FakeLinkHost.request_timeout + 1, elapsed
+    text = str(info.value)
+    assert "progress on transfer p.jpg (100000 bytes)" in text and "confirmed 0 bytes" in text
+    if host_class is JammedHost:
+        assert "no room" in text
+    else:
+        assert "verdict" in text  # what it waited for when it gave up
+
+
+def test_upload_stall_timeout_must_be_a_finite_positive_number() -> None:
+    host = FakeLinkHost(TransferStore(), payload=234)
+    for bad in (0, -1.0, float("inf"), float("nan"), True):
+        with pytest.raises(ValueError, match="stall_timeout"):
+            Upload(host, 1, "photo", b"x", "p", asyncio.Queue(), stall_timeout=bad)

@@ -90,6 +90,8 @@ static void status(char *out, size_t cap) {
            "\"link\":\"%s\",\"uart_connected\":%s,\"battery_percent\":%lu,\"battery_level\":%d,\"charging\":%s,"
            "\"buttons_down\":%lu,\"camera_powered\":%s,\"mic_streaming\":%s,\"card_id\":%lu,"
            "\"uart_rx_overruns\":%lu,\"frames_tx\":%lu,\"frames_rx\":%lu,\"retransmits\":%lu,\"crc_errors\":%lu,"
+           "\"framing_errors\":%lu,\"out_of_window\":%lu,\"rx_oversize\":%lu,\"duplicates\":%lu,"
+           "\"link_downs\":%lu,\"rewinds\":%lu,\"frag_size\":%lu,\"failsafe_trips\":%lu,\"failsafe_ms\":%lu,"
            "\"messages_tx\":%lu,\"messages_rx\":%lu,\"peer_resets\":%lu,\"mic_frames_sent\":%lu,"
            "\"mic_frames_dropped\":%lu,\"speaker_frames\":%lu,\"speaker_gaps\":%lu,\"transfer_id\":%lu,"
            "\"transfer_state\":%d,\"transfer_offset\":%lu,\"events_dropped\":%lu,%s}\n",
@@ -99,6 +101,9 @@ static void status(char *out, size_t cap) {
            (unsigned long)s.buttons_down, s.camera_powered ? "true" : "false", s.mic_streaming ? "true" : "false",
            (unsigned long)s.card_id, (unsigned long)s.uart_rx_overruns, (unsigned long)ls.frames_tx,
            (unsigned long)ls.frames_rx, (unsigned long)ls.retransmits, (unsigned long)ls.crc_errors,
+           (unsigned long)ls.framing_errors, (unsigned long)ls.out_of_window, (unsigned long)ls.rx_oversize,
+           (unsigned long)ls.duplicates, (unsigned long)ls.link_downs, (unsigned long)ls.rewinds,
+           (unsigned long)ls.frag_size, (unsigned long)gb_app_failsafe_trips(), (unsigned long)gb_app_failsafe_ms,
            (unsigned long)ls.messages_tx, (unsigned long)ls.messages_rx, (unsigned long)ls.peer_resets,
            (unsigned long)gb_app.mic.frames_sent, (unsigned long)gb_app.mic.frames_dropped,
            (unsigned long)gb_app.speaker_frames, (unsigned long)gb_app.speaker_gaps,

@@ -22,12 +22,15 @@ static void on_signal(int sig) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: glassbridge-fw-host --uart [unix:]PATH [--ctl PATH] [--state PATH] [--baud N] [--mic-wav PATH]\n"
+          "                           [--failsafe-ms MS]\n"
           "  --uart     unix-socket server for the UART (one client at a time, like QEMU's chardev socket)\n"
           "  --ctl      control socket: inject buttons, gestures, battery; dump the display (see README)\n"
           "  --state    file keeping the boot counter across runs and reboots\n"
           "  --baud     line rate whose drain time the UART models, 10 bit-times per byte (default 921600)\n"
           "  --mic-wav  PCM16 mono 16 kHz WAV the microphone plays in a loop (default: a 440 Hz tone;\n"
-          "             the control socket's `mic play|loop PATH`, `mic tone`, `mic silence` change it)\n");
+          "             the control socket's `mic play|loop PATH`, `mic tone`, `mic silence` change it)\n"
+          "  --failsafe-ms  link loss after which a powered camera and a microphone stream are switched off\n"
+          "             (default 10000; 0 = never)\n");
 }
 
 static int parse(int argc, char **argv) {
@@ -54,6 +57,14 @@ static int parse(int argc, char **argv) {
         return -1;
       }
       gb_host_opt.baud = (uint32_t)b;
+    } else if (strcmp(a, "--failsafe-ms") == 0) {
+      char *end;
+      unsigned long ms = strtoul(v, &end, 10);
+      if (*end || !*v || v[0] == '-' || ms > 3600000ul) {
+        fprintf(stderr, "glassbridge-fw-host: --failsafe-ms %s: give milliseconds between 0 (never) and 3600000\n", v);
+        return -1;
+      }
+      gb_app_failsafe_ms = (uint32_t)ms;
     } else {
       fprintf(stderr, "glassbridge-fw-host: unknown option %s\n", a);
       usage(stderr);

@@ -8,12 +8,14 @@
 
 #include "app_internal.h"
 #include "capture.h"
+#include "diagnose.h"
 #include "hal_bootcount.h"
 #include "hal_clock.h"
 #include "hal_mic.h"
 #include "hal_uart.h"
 
 gb_app_state gb_app;
+uint32_t gb_app_failsafe_ms = GB_APP_FAILSAFE_MS;
 
 static uint64_t link_arena[GB_APP_LINK_ARENA / 8u];
 static uint8_t wire[GB_COBS_MAX_ENCODED(GB_APP_MAX_FRAME) + 16u];
@@ -49,6 +51,8 @@ bool gb_app_init(void) {
   gb_transfer_init(&gb_app.transfer);
   gb_display_init();
   gb_devices_init(now);
+  gb_app.link_lost = true; /* no SoC yet: the fail-safe's clock runs (nothing is on to switch off) */
+  gb_app.link_lost_at = now;
   return true;
 }
 
@@ -76,22 +80,57 @@ static void handle_event(const gb_event *ev, uint32_t now) {
       break;
     case GB_EV_VERSION_MISMATCH: {
       /* The SoC raises VersionMismatchError on its side; the wearer (or the developer at the bench) sees it on
-       * the display, since nothing else can reach them. Card id 1: any card of a compatible SoC replaces it. */
+       * the display, since nothing else can reach them. Card id 1, in the incompatible SoC's session: a card of
+       * the next (compatible) SoC session replaces it. */
       gb_DisplayCard c;
       memset(&c, 0, sizeof c);
       c.card_id = 1;
       c.kind = GB_CARD_KIND_TEXT;
       c.icon = GB_ICON_WARNING;
       snprintf(c.title, sizeof c.title, "Link version mismatch");
-      snprintf(c.text, sizeof c.text,
-               "The SoC speaks link protocol %lu (accepts %lu and up); this firmware speaks %lu (accepts %lu and "
-               "up). Update the older side.",
-               (unsigned long)ev->peer.protocol_version, (unsigned long)ev->peer.min_protocol_version,
-               (unsigned long)GB_LINK_PROTOCOL_VERSION, (unsigned long)GB_LINK_MIN_PROTOCOL_VERSION);
+      gb_version_mismatch_text(c.text, sizeof c.text, &ev->peer, link_cfg.min_protocol_version,
+                               link_cfg.protocol_version);
       gb_display_show(&c, now);
       break;
     }
     default: break;
+  }
+}
+
+/* The capture fail-safe (app.h). The link's state decides, polled every step: no event can be missed, and a
+ * peer restart's short handshake counts only for as long as it takes. */
+static void failsafe_poll(uint32_t now) {
+  static gb_Message m; /* large: not on a small MCU stack */
+  if (gb_link_get_state(gb_app.link) != GB_LINK_UP) {
+    if (!gb_app.link_lost) {
+      gb_app.link_lost = true;
+      gb_app.link_lost_at = now;
+    }
+    bool camera = gb_capture_camera_powered(), mic = gb_app.mic.streaming;
+    uint32_t lost = now - gb_app.link_lost_at;
+    if ((camera || mic) && gb_app_failsafe_ms != 0 && lost >= gb_app_failsafe_ms) {
+      gb_FailsafeEvent *e = &gb_app.failsafe;
+      memset(e, 0, sizeof *e);
+      e->link_lost_ms = lost;
+      e->camera_was_on = camera;
+      e->mic_was_streaming = mic;
+      e->at_ms = now;
+      gb_capture_set_camera(false);
+      if (mic) gb_app_mic_stop();
+      gb_app.failsafe_pending = true;
+      gb_app.failsafe_trips++;
+    }
+    return;
+  }
+  if (gb_app.link_lost) {
+    gb_app.link_lost = false;
+    if (gb_app.failsafe_pending) gb_app.failsafe.down_ms = now - gb_app.link_lost_at;
+  }
+  if (gb_app.failsafe_pending) {
+    memset(&m, 0, sizeof m);
+    m.which_body = GB_MESSAGE_FAILSAFE_TAG;
+    m.body.failsafe = gb_app.failsafe;
+    if (gb_app_send(1, &m)) gb_app.failsafe_pending = false; /* else again at the next step */
   }
 }
 
@@ -150,6 +189,7 @@ static void pump_mic(uint32_t now) {
 void gb_app_step(void) {
   uint32_t now = hal_millis();
   pump_rx(now);
+  failsafe_poll(now);
   gb_devices_poll(now);
   gb_display_poll(now);
   pump_mic(now);
@@ -165,6 +205,9 @@ uint32_t gb_app_next_deadline(void) {
   d = earlier(d, gb_devices_deadline(now));
   d = earlier(d, gb_display_deadline(now));
   d = earlier(d, gb_mic_deadline(&gb_app.mic, now));
+  if (gb_app.link_lost && gb_app_failsafe_ms != 0 && (gb_capture_camera_powered() || gb_app.mic.streaming))
+    d = earlier(d, gb_app.link_lost_at + gb_app_failsafe_ms);
+  if (gb_app.failsafe_pending && !gb_app.link_lost) d = earlier(d, now + 10u); /* waits for room in the link queue */
   /* Frames waiting for room in the transmit ring: the TX interrupt (or the tick) wakes us, don't spin. */
   if ((int32_t)(d - now) <= 0 && hal_uart_tx_free() < gb_link_max_wire_size(&link_cfg)) d = now + 1u;
   return d;
@@ -182,4 +225,5 @@ void gb_app_run(void) {
 }
 
 gb_link_state gb_app_link_state(void) { return gb_link_get_state(gb_app.link); }
+uint32_t gb_app_failsafe_trips(void) { return gb_app.failsafe_trips; }
 void gb_app_link_stats(gb_link_stats *out) { gb_link_get_stats(gb_app.link, out); }

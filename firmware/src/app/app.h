@@ -25,6 +25,14 @@
 /* The engine's memory, a static block; tests/test_app_config.c checks gb_link_mem_size fits in it. */
 #define GB_APP_LINK_ARENA (40u * 1024u)
 
+/* Capture fail-safe: when the link to the SoC has been lost (not up) for this long while the camera is powered
+ * or the microphone streams, the MCU switches the camera and its LED off and stops the stream, and tells the SoC
+ * (FailsafeEvent) once the link is back. Nobody is left recording whom no SoC can stop. */
+#define GB_APP_FAILSAFE_MS 10000u
+/* The fail-safe time in use (0 = never): GB_APP_FAILSAFE_MS unless a port sets it before gb_app_init (the host
+ * port's --failsafe-ms). */
+extern uint32_t gb_app_failsafe_ms;
+
 /* The link configuration the firmware runs with (app_config.c). */
 void gb_app_link_config(gb_link_config *cfg, uint32_t session, uint32_t boot_counter, uint32_t capabilities);
 
@@ -41,5 +49,7 @@ void gb_app_status(gb_Status *out);
 /* The link state and statistics (host port `status`). */
 gb_link_state gb_app_link_state(void);
 void gb_app_link_stats(gb_link_stats *out);
+/* Times the capture fail-safe acted since boot. */
+uint32_t gb_app_failsafe_trips(void);
 
 #endif

@@ -36,12 +36,19 @@ typedef struct {
   /* display */
   gb_framebuffer fb;
   uint32_t card_id;
+  uint32_t card_session;  /* the SoC link session whose card is shown: card ids are ordered within a session */
   uint32_t card_expires;  /* valid when card_ttl */
   bool card_ttl;
   /* speaker */
   uint32_t speaker_frames;
   uint64_t speaker_next_sample;
   uint32_t speaker_gaps;
+  /* capture fail-safe (app.c) */
+  bool link_lost;            /* the link is not up, since link_lost_at */
+  uint32_t link_lost_at;
+  bool failsafe_pending;     /* the fail-safe acted: tell the SoC (failsafe) once the link is back */
+  gb_FailsafeEvent failsafe;
+  uint32_t failsafe_trips;
   /* counters */
   uint32_t events_dropped;   /* events the link queue could not take */
   uint32_t decode_errors;
@@ -54,6 +61,8 @@ bool gb_app_send(uint8_t channel, const gb_Message *m);
 
 /* One received message on `channel`: answers it (dispatch.c). */
 void gb_dispatch(uint8_t channel, const uint8_t *data, size_t len, uint32_t now);
+/* Stops the microphone stream (its part of the capture LED goes off with it). */
+void gb_app_mic_stop(void);
 
 /* Devices (devices.c): sampling at their rates and their events; next time they need the loop. */
 void gb_devices_init(uint32_t now);

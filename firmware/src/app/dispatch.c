@@ -6,6 +6,7 @@
 
 #include "app_internal.h"
 #include "capture.h"
+#include "diagnose.h"
 #include "hal_clock.h"
 #include "hal_gpio.h"
 #include "hal_mic.h"
@@ -66,6 +67,27 @@ void gb_app_status(gb_Status *s) {
   s->card_id = gb_app.card_id;
   s->capabilities = gb_app.board->capabilities;
   s->uart_rx_overruns = hal_uart_rx_overruns();
+  gb_link_stats ls;
+  gb_link_get_stats(gb_app.link, &ls);
+  s->link.frames_rx = ls.frames_rx;
+  s->link.frames_tx = ls.frames_tx;
+  s->link.retransmits = ls.retransmits;
+  s->link.crc_errors = ls.crc_errors;
+  s->link.framing_errors = ls.framing_errors;
+  s->link.out_of_window = ls.out_of_window;
+  s->link.rx_oversize = ls.rx_oversize;
+  s->link.duplicates = ls.duplicates;
+  s->link.link_downs = ls.link_downs;
+  s->link.peer_resets = ls.peer_resets;
+  s->link.rewinds = ls.rewinds;
+  s->link.frag_size = ls.frag_size;
+  s->failsafe_trips = gb_app.failsafe_trips;
+}
+
+void gb_app_mic_stop(void) {
+  gb_mic_stop(&gb_app.mic);
+  hal_mic_enable(0);
+  gb_capture_set_mic(false);
 }
 
 static void transfer_reply(uint8_t channel, uint32_t request_id, const gb_transfer_status *t) {
@@ -98,7 +120,8 @@ void gb_dispatch(uint8_t ch, const uint8_t *data, size_t len, uint32_t now) {
     char text[GB_RESULT_MESSAGE_LIMIT + 1];
     snprintf(text, sizeof text, "cannot decode Message (%u bytes): %s", (unsigned)len, gb_pb_status_str(err));
     gb_app.decode_errors++;
-    result(ch, 0, GB_ERROR_CODE_DECODE_FAILED, text);
+    /* Answered with the request's id whenever that field decodes, so the SoC fails the request at once. */
+    result(ch, gb_peek_request_id(data, len), GB_ERROR_CODE_DECODE_FAILED, text);
     return;
   }
   uint32_t rid = in.request_id;
@@ -134,9 +157,7 @@ void gb_dispatch(uint8_t ch, const uint8_t *data, size_t len, uint32_t now) {
         hal_mic_enable(1);
         gb_capture_set_mic(true);
       } else {
-        gb_mic_stop(&gb_app.mic);
-        hal_mic_enable(0);
-        gb_capture_set_mic(false);
+        gb_app_mic_stop();
       }
       result(ch, rid, GB_ERROR_CODE_OK, "");
       return;
@@ -153,7 +174,11 @@ void gb_dispatch(uint8_t ch, const uint8_t *data, size_t len, uint32_t now) {
         result(ch, rid, GB_ERROR_CODE_BAD_REQUEST, "card_id must be non-zero");
         return;
       }
-      if (gb_app.card_id != 0 && c->card_id < gb_app.card_id) {
+      /* Ids order the cards of one SoC link session (a late answer must not replace a newer card); a new session
+       * (glassbridge restarted, numbering from 1 again) shows its cards whatever the id on the display. */
+      gb_peer_info soc;
+      uint32_t session = gb_link_get_peer(gb_app.link, &soc) ? soc.session : 0u;
+      if (gb_app.card_id != 0 && gb_app.card_session == session && c->card_id < gb_app.card_id) {
         char text[GB_RESULT_MESSAGE_LIMIT + 1];
         snprintf(text, sizeof text, "card %lu is older than the shown card %lu", (unsigned long)c->card_id,
                  (unsigned long)gb_app.card_id);

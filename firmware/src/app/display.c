@@ -17,6 +17,8 @@ void gb_display_init(void) {
 void gb_display_show(const gb_DisplayCard *c, uint32_t now) {
   gb_card_render(&gb_app.fb, (uint32_t)c->kind, (uint32_t)c->icon, c->title, c->text);
   gb_app.card_id = c->card_id;
+  gb_peer_info soc; /* the card belongs to the SoC session that sent it (dispatch.c orders ids per session) */
+  gb_app.card_session = gb_link_get_peer(gb_app.link, &soc) ? soc.session : 0u;
   gb_app.card_ttl = c->ttl_ms != 0;
   gb_app.card_expires = now + c->ttl_ms;
   flush();

@@ -7,6 +7,8 @@
  *                                           events), one line each:
  *                                           "button B A at=T", "gesture G confidence=C", "battery P L charging"
  *   gb-fw-client SOCKET card ID KIND ICON TITLE TEXT [TTL_MS]   show a card; prints the Result code
+ *   gb-fw-client SOCKET cards ID[:TTL_MS]...  several text cards in ONE link session (titled "card ID"), in
+ *                                           order; one "result code=C message=M" line each
  *   gb-fw-client SOCKET camera on|off       prints "camera powered=P led=L"
  *   gb-fw-client SOCKET speaker FRAMES      sends FRAMES speaker frames of 320 samples, sample i = (i*7) mod 4001 - 2000
  *   gb-fw-client SOCKET raw HEX             sends HEX as one Message on channel 1; prints the answer
@@ -263,6 +265,25 @@ int main(int argc, char **argv) {
       return 1;
     }
     printf("result code=%d message=%s\n", (int)msg.body.result.code, msg.body.result.message);
+    return 0;
+  }
+  if (strcmp(cmd, "cards") == 0 && argc - ai >= 3) {
+    for (int k = ai + 2; k < argc; k++) {
+      char *end;
+      memset(&msg, 0, sizeof msg);
+      msg.request_id = (uint32_t)(100 + k);
+      msg.which_body = GB_MESSAGE_CARD_TAG;
+      gb_DisplayCard *c = &msg.body.card;
+      c->card_id = (uint32_t)strtoul(argv[k], &end, 10);
+      if (*end == ':') c->ttl_ms = (uint32_t)strtoul(end + 1, NULL, 10);
+      c->kind = GB_CARD_KIND_TEXT;
+      snprintf(c->title, sizeof c->title, "card %lu", (unsigned long)c->card_id);
+      if (send_msg(&msg, 1) != 0 || pump(GB_MESSAGE_RESULT_TAG, deadline, &msg) != 0) {
+        fprintf(stderr, "gb-fw-client: no Result for DisplayCard %s\n", argv[k]);
+        return 1;
+      }
+      printf("result code=%d message=%s\n", (int)msg.body.result.code, msg.body.result.message);
+    }
     return 0;
   }
   if (strcmp(cmd, "camera") == 0 && argc - ai >= 3) {

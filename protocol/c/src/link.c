@@ -24,6 +24,9 @@
 #define IDLE_DEADLINE_MS 60000u      /* next_deadline when no timer runs (incompatible peer) */
 #define EVENT_QUEUE 8u
 #define RECORD_HEADER 4u
+#define ADAPT_PERIOD 32u      /* data frame transmissions per fragment-size decision (SPEC.md 6.1) */
+#define MIN_FRAGMENT 24u      /* fragments are not cut below this many payload bytes */
+#define REWIND_TRIES 12u      /* unanswered REWINDs after which a peer that never answered one is left alone */
 
 /* ---- time and sequence arithmetic (wrap-safe) ------------------------------------------------------- */
 
@@ -70,11 +73,25 @@ struct gb_link {
   bool peer_known;
   gb_peer_info peer;
   size_t payload_tx;   /* largest fragment: min(both max_frame) - overhead */
-  /* Fragment size adaptation (SPEC.md 6.1): per period of 32 new data frames, how many frames went again. */
+  /* Fragment size adaptation (SPEC.md 6.1): per period of ADAPT_PERIOD data frame transmissions (first ones and
+   * retransmissions alike), how many were retransmissions; fragments are payload_tx >> frag_level. */
   uint16_t period_frames, period_retx;
   uint8_t clean_periods;
-  bool small_frames;   /* fragments of half payload_tx while the line loses frames */
+  uint8_t frag_level;
   uint8_t window_tx;   /* frames in flight: min(both windows) */
+  /* Rewind (SPEC.md 6.5, UART): the frames from rewind_seq on are cut again once the peer confirms it holds
+   * nothing from there; meanwhile no data frame goes out. Each REWIND carries a new number; only an answer to a
+   * REWIND of the current request (numbers rewind_first..rewind_nonce) counts. */
+  bool rewind_pending;
+  bool rewind_seen;    /* the peer has answered a REWIND in this peer session */
+  bool rewind_off;     /* it never answered REWIND_TRIES of them (an older engine): no more in this peer session */
+  uint8_t rewind_unanswered;
+  uint16_t rewind_seq;
+  uint16_t rewind_nonce, rewind_first;
+  uint32_t rewind_at;  /* when the next REWIND goes out */
+  uint32_t rewind_sent_at, peer_ack_at; /* the last REWIND; the last acknowledgement or data frame from the peer */
+  bool rewind_reply;   /* receiver: answer a REWIND (REWOUND echoing its seq and number) at the next poll_tx */
+  uint16_t rewind_reply_seq, rewind_reply_nonce;
 
   /* handshake */
   uint32_t hello_at;
@@ -311,7 +328,9 @@ static uint32_t reset_sequences(gb_link *l, bool drop_queue) {
   l->unacked = 0;
   l->period_frames = l->period_retx = 0;
   l->clean_periods = 0;
-  l->small_frames = false;
+  l->frag_level = 0;
+  l->rewind_pending = l->rewind_seen = l->rewind_off = l->rewind_reply = false;
+  l->rewind_unanswered = 0;
   reset_rtt(l);
   return dropped;
 }
@@ -353,7 +372,7 @@ gb_link *gb_link_init(const gb_link_config *cfg, void *mem, size_t mem_size, uin
   l->state = GB_LINK_HANDSHAKE;
   l->hello_interval = c.hello_interval_ms;
   l->hello_at = now; /* first Hello at the first poll_tx */
-  l->last_rx = l->last_tx = now;
+  l->last_rx = l->last_tx = l->peer_ack_at = now;
   reset_rtt(l);
   l->stats.rto_ms = l->rto;
   *status = GB_OK;
@@ -558,6 +577,54 @@ static void receive_ack(gb_link *l, const gb_frame *f, uint32_t now) {
   if (acked || newly_sacked) l->progress_at = now;
 }
 
+/* ---- rewind (SPEC.md 6.5) ----------------------------------------------------------------------------------- */
+
+static uint16_t inflight(const gb_link *l);
+
+/* The peer wants to cut its frames from `seq` on again. If `seq` is the first frame we have not received, every
+ * frame we hold after it is dropped (the peer sends that data again, cut differently, under the same sequence
+ * numbers); the peer sent nothing after its REWIND, and the wire is FIFO, so nothing of the old cut is still
+ * coming. Either way the answer, a REWOUND echoing `seq`, carries what we hold: `ack` == seq means "go ahead". */
+static void receive_rewind(gb_link *l, uint16_t seq, uint16_t nonce) {
+  if (seq == l->rcv_nxt) {
+    for (uint16_t s = l->rcv_nxt; seq_dist(s, l->rx_base) < l->cfg.window; s++) l->rx[slot_of(l, s)].present = false;
+  }
+  l->rewind_reply = true;
+  l->rewind_reply_seq = seq;
+  l->rewind_reply_nonce = nonce;
+}
+
+/* Everything in flight, from snd_una on, goes back to the queue to be cut into fragments of the current size
+ * under the same sequence numbers. The frame at snd_una belongs to the oldest message held (txq_head): frames
+ * before it are acknowledged, and a message leaves the queue when its last fragment is. So every message held
+ * still has its last fragment to send. */
+static void rewind_to(gb_link *l, uint32_t now) {
+  const tx_slot *first = &l->tx[l->snd_una % GB_MAX_WINDOW];
+  uint32_t msg_at = first->msg_at;
+  uint16_t off = first->off;
+  for (uint16_t i = 0; i < inflight(l); i++) memset(&l->tx[(uint16_t)(l->snd_una + i) % GB_MAX_WINDOW], 0, sizeof(tx_slot));
+  l->snd_nxt = l->snd_una;
+  l->txq_next = msg_at;
+  l->txq_next_off = off;
+  l->txq_unsent = l->txq_msgs;
+  l->progress_at = now;
+  if (l->have_rtt) compute_rto(l); /* drops the backoff the lost frames caused */
+  else l->rto = l->cfg.rto_initial_ms;
+  l->stats.rewinds++;
+}
+
+static void receive_rewound(gb_link *l, uint16_t seq, uint16_t nonce, uint32_t now) {
+  l->rewind_seen = true;
+  /* Only an answer to a REWIND sent since data last went out describes what the peer holds now: an earlier one
+   * may predate frames that were still on their way. */
+  bool current = seq_dist(nonce, l->rewind_first) <= seq_dist(l->rewind_nonce, l->rewind_first);
+  if (!l->rewind_pending || seq != l->rewind_seq || !current) return;
+  l->rewind_pending = false;
+  /* receive_ack has taken its ack: beyond seq, the peer had the frame after all (our acknowledgement of it was
+   * lost) and nothing is cut; at seq, it holds nothing from there on. */
+  if (l->snd_una == seq && inflight(l) > 0) rewind_to(l, now);
+}
+
 /* ---- handshake --------------------------------------------------------------------------------------------- */
 
 static bool versions_compatible(const gb_link *l, const gb_peer_info *p) {
@@ -576,7 +643,7 @@ static void negotiate(gb_link *l) {
 static void link_up(gb_link *l, uint32_t now) {
   bool again = l->stats.link_downs > 0 && l->state == GB_LINK_DOWN;
   l->state = GB_LINK_UP;
-  l->last_rx = now;
+  l->last_rx = l->peer_ack_at = now;
   l->progress_at = now;
   l->hello_interval = l->cfg.hello_interval_ms;
   if (again) {
@@ -649,9 +716,11 @@ static void receive_frame(gb_link *l, const uint8_t *buf, size_t n, uint32_t now
     return;
   }
   bool hello = f.flags & GB_FLAG_HELLO, data = f.flags & GB_FLAG_DATA;
+  /* UART: a REWIND or REWOUND acknowledgement carries its 2-byte number (SPEC.md 6.5). */
+  bool rewind = l->cfg.profile == GB_PROFILE_UART && (f.flags & (GB_FLAG_REWIND | GB_FLAG_REWOUND));
   bool valid = hello   ? (!data && f.channel == 0)
                : data ? (f.channel >= 1 && f.channel < GB_CHANNELS)
-                      : (f.channel == 0 && f.payload_len == 0);
+                      : (f.channel == 0 && f.payload_len == (rewind ? 2u : 0u));
   if (!valid) {
     l->stats.framing_errors++;
     return;
@@ -663,9 +732,18 @@ static void receive_frame(gb_link *l, const uint8_t *buf, size_t n, uint32_t now
   l->stats.frames_rx++;
   if (l->state != GB_LINK_UP) return; /* not before the handshake: the sequence state is not agreed yet */
   l->last_rx = now;
+  l->peer_ack_at = now;
   receive_ack(l, &f, now);
-  if (data) receive_data(l, &f, now);
-  else if (f.flags & GB_FLAG_PING) schedule_ack(l, now, true);
+  if (data) {
+    receive_data(l, &f, now);
+    return;
+  }
+  if (f.flags & GB_FLAG_PING) schedule_ack(l, now, true);
+  if (l->cfg.profile == GB_PROFILE_UART) { /* the packet profile keeps bits 4-7 reserved (SPEC.md 2.1) */
+    uint16_t nonce = (uint16_t)(rewind ? (f.payload[0] | (f.payload[1] << 8)) : 0);
+    if (f.flags & GB_FLAG_REWIND) receive_rewind(l, f.seq, nonce);
+    if (f.flags & GB_FLAG_REWOUND) receive_rewound(l, f.seq, nonce, now);
+  }
 }
 
 void gb_link_receive(gb_link *link, const uint8_t *data, size_t len, uint32_t now) {
@@ -716,6 +794,47 @@ gb_status gb_link_send(gb_link *link, uint8_t channel, const uint8_t *msg, size_
 
 /* ---- transmit side --------------------------------------------------------------------------------------------- */
 
+/* Fragment size (SPEC.md 6.1, UART only): payload_tx >> frag_level, never below MIN_FRAGMENT. */
+static size_t frag_size(const gb_link *l) { return l->payload_tx >> l->frag_level; }
+
+static uint8_t max_frag_level(const gb_link *l) {
+  uint8_t level = 0;
+  while (level < 8u && (l->payload_tx >> (level + 1u)) >= MIN_FRAGMENT) level++;
+  return level;
+}
+
+/* Counts one data frame transmission (a retransmission or not) and, every ADAPT_PERIOD of them, picks the
+ * fragment size. A frame of n bytes on the wire is lost with probability ~ n x the byte error rate b, and the
+ * goodput of fragments of S bytes with h bytes of framing, S / (S + h) x (1 - b)^(S + h), is highest where the
+ * fraction of frames lost is about h / S; halving pays once more than ~2h / S are lost. So: halve when the
+ * retransmissions exceed 2h / S of the transmissions (twice when more than half went again: the line is far
+ * worse than this size), double again after two periods below h / 4S. With 1 KB frames this is the old rule
+ * (halve at 2 in 32, restore after two clean periods); at a byte error rate of 1e-3 it settles near 128 bytes,
+ * at 1e-2 near 32. Retransmissions count as much as first transmissions: on a line that loses every full-size
+ * frame, only retransmissions go out (the window is full of them), and they are what tells. UART only: a
+ * datagram (BLE) is lost whole, with its connection event or the link, and smaller ones would only add headers. */
+static void adapt_fragments(gb_link *l, bool retransmission) {
+  l->period_frames++;
+  if (retransmission) l->period_retx++;
+  if (l->period_frames < ADAPT_PERIOD) return;
+  uint32_t r = l->period_retx, n = l->period_frames, size = (uint32_t)frag_size(l);
+  uint32_t h = (uint32_t)l->overhead + 3u; /* header and CRC, COBS code byte(s), delimiter */
+  uint8_t top = max_frag_level(l);
+  if (r * size > 2u * h * n && l->frag_level < top) {
+    l->frag_level++;
+    if (2u * r >= n && l->frag_level < top) l->frag_level++;
+    l->clean_periods = 0;
+  } else if (l->frag_level > 0 && 4u * r * size < h * n) {
+    if (++l->clean_periods >= 2u) {
+      l->frag_level--;
+      l->clean_periods = 0;
+    }
+  } else {
+    l->clean_periods = 0;
+  }
+  l->period_frames = l->period_retx = 0;
+}
+
 static size_t emit(gb_link *l, gb_frame *f, uint8_t *out, size_t cap, uint32_t now) {
   size_t n;
   if (l->cfg.profile == GB_PROFILE_UART) {
@@ -745,22 +864,8 @@ static size_t emit_data(gb_link *l, uint16_t seq, uint8_t *out, size_t cap, uint
   l->ack_now = l->ack_pending = false;
   l->unacked = 0;
   l->stats.data_frames_tx++;
-  if (s->tx_count) {
-    l->stats.retransmits++;
-    l->period_retx++;
-  } else if (l->cfg.profile == GB_PROFILE_UART && ++l->period_frames >= 32u) {
-    /* A frame of n bytes is lost with probability ~ n x byte error rate: when more than 1 in 16 frames needs
-     * to go again, halving the fragments roughly halves the loss for ~2 % more header; two periods without
-     * a retransmission restore full-size fragments (a clean line wants the largest). UART only: a datagram
-     * (BLE) is lost whole, with its connection event or the link, and smaller ones would only add headers. */
-    if (l->period_retx >= 2u) {
-      l->small_frames = true;
-      l->clean_periods = 0;
-    } else if (l->period_retx == 0u && l->small_frames && ++l->clean_periods >= 2u) {
-      l->small_frames = false;
-    }
-    l->period_frames = l->period_retx = 0;
-  }
+  if (s->tx_count) l->stats.retransmits++;
+  if (l->cfg.profile == GB_PROFILE_UART) adapt_fragments(l, s->tx_count > 0);
   if (s->tx_count < 255) s->tx_count++;
   s->resend = false;
   s->sent_at = now;
@@ -768,8 +873,11 @@ static size_t emit_data(gb_link *l, uint16_t seq, uint8_t *out, size_t cap, uint
   return n;
 }
 
-static size_t emit_control(gb_link *l, uint8_t flags, uint8_t *out, size_t cap, uint32_t now) {
-  gb_frame f = {flags, 0, l->snd_nxt, l->rcv_nxt, sack_bits(l), NULL, 0};
+/* An acknowledgement (flags 0) or a ping: `seq` is our next sequence number (informational). A REWIND (seq = the
+ * first frame to cut again) or a REWOUND (seq and number echoed) carries its 2-byte number as payload. */
+static size_t emit_control_payload(gb_link *l, uint8_t flags, uint16_t seq, const uint8_t *payload, size_t len,
+                                   uint8_t *out, size_t cap, uint32_t now) {
+  gb_frame f = {flags, 0, seq, l->rcv_nxt, sack_bits(l), payload, len};
   size_t n = emit(l, &f, out, cap, now);
   if (n) {
     l->ack_now = l->ack_pending = false;
@@ -777,6 +885,16 @@ static size_t emit_control(gb_link *l, uint8_t flags, uint8_t *out, size_t cap, 
     l->stats.acks_tx++;
   }
   return n;
+}
+
+static size_t emit_control(gb_link *l, uint8_t flags, uint16_t seq, uint8_t *out, size_t cap, uint32_t now) {
+  return emit_control_payload(l, flags, seq, NULL, 0, out, cap, now);
+}
+
+static size_t emit_rewind(gb_link *l, uint8_t flag, uint16_t seq, uint16_t nonce, uint8_t *out, size_t cap,
+                          uint32_t now) {
+  uint8_t payload[2] = {(uint8_t)nonce, (uint8_t)(nonce >> 8)};
+  return emit_control_payload(l, flag, seq, payload, sizeof payload, out, cap, now);
 }
 
 static size_t emit_hello(gb_link *l, bool ping, uint8_t *out, size_t cap, uint32_t now) {
@@ -862,6 +980,16 @@ static bool resend_pending(const gb_link *l, uint16_t *seq) {
 
 static bool can_send_new(const gb_link *l) { return l->txq_unsent > 0 && inflight(l) < l->window_tx; }
 
+/* Rewind (SPEC.md 6.5): the oldest frame in flight must go again, it has already been sent at least twice, and
+ * it is larger than the fragments the line now gets: resending it as it is would most likely fail again (on a
+ * line at a byte error rate of 1e-2 a 1 KB frame never arrives), so ask the peer whether everything from it on
+ * may be cut again. */
+static bool rewind_wanted(const gb_link *l, uint16_t seq) {
+  const tx_slot *s = &l->tx[seq % GB_MAX_WINDOW];
+  return l->cfg.profile == GB_PROFILE_UART && !l->rewind_off && seq == l->snd_una && s->tx_count >= 2u &&
+         s->len > frag_size(l);
+}
+
 static void run_timers(gb_link *l, uint32_t now) {
   if (l->state != GB_LINK_UP) return;
   if (tdiff(now, l->last_rx) >= (int32_t)l->cfg.link_timeout_ms) {
@@ -870,6 +998,7 @@ static void run_timers(gb_link *l, uint32_t now) {
     l->hello_interval = l->cfg.hello_interval_ms;
     l->hello_at = now;
     l->ack_now = l->ack_pending = false;
+    l->rewind_pending = l->rewind_reply = false; /* asked again, if still wanted, once the link is back */
     push_event(l, GB_EV_LINK_DOWN, 0);
     return;
   }
@@ -912,14 +1041,41 @@ size_t gb_link_poll_tx(gb_link *link, uint8_t *out, size_t cap, uint32_t now) {
     l->hello_reply = false;
     return emit_hello(l, false, out, cap, now);
   }
+  if (l->rewind_reply) {
+    l->rewind_reply = false;
+    return emit_rewind(l, GB_FLAG_REWOUND, l->rewind_reply_seq, l->rewind_reply_nonce, out, cap, now);
+  }
+  if (l->rewind_pending && due(now, l->rewind_at)) {
+    /* Unanswered counts only when the peer was talking meanwhile (not a Hello: a peer that is not up ignores
+     * everything else, and the handshake on a bad line can take seconds). */
+    if (!l->rewind_seen && tdiff(l->peer_ack_at, l->rewind_sent_at) > 0) l->rewind_unanswered++;
+    if (!l->rewind_seen && l->rewind_unanswered >= REWIND_TRIES) {
+      /* Never answered: an engine from before REWIND, which ignores it. Plain retransmissions from now on (an
+       * answer to the requests sent so far is ignored: their numbers belong to no request any more). */
+      l->rewind_pending = false;
+      l->rewind_off = true;
+    } else {
+      l->rewind_at = now + l->rto;
+      l->rewind_sent_at = now;
+      return emit_rewind(l, GB_FLAG_REWIND, l->rewind_seq, ++l->rewind_nonce, out, cap, now);
+    }
+  }
   uint16_t seq;
-  if (resend_pending(l, &seq)) return emit_data(l, seq, out, cap, now);
-  if (can_send_new(l)) {
+  if (!l->rewind_pending && resend_pending(l, &seq)) {
+    if (!rewind_wanted(l, seq)) return emit_data(l, seq, out, cap, now);
+    l->rewind_pending = true;
+    l->rewind_seq = seq;
+    l->rewind_first = (uint16_t)(l->rewind_nonce + 1u);
+    l->rewind_at = now + l->rto;
+    l->rewind_sent_at = now;
+    return emit_rewind(l, GB_FLAG_REWIND, seq, ++l->rewind_nonce, out, cap, now);
+  }
+  if (!l->rewind_pending && can_send_new(l)) {
     uint16_t len;
     uint8_t ch;
     record_at(l, l->txq_next, &len, &ch);
     uint32_t left = len - l->txq_next_off;
-    size_t most = l->small_frames ? (l->payload_tx + 1u) / 2u : l->payload_tx;
+    size_t most = frag_size(l);
     uint16_t frag = (uint16_t)(left < most ? left : most);
     bool last = frag == left;
     seq = l->snd_nxt++;
@@ -939,8 +1095,9 @@ size_t gb_link_poll_tx(gb_link *link, uint8_t *out, size_t cap, uint32_t now) {
     }
     return emit_data(l, seq, out, cap, now);
   }
-  if (l->ack_now || (l->ack_pending && due(now, l->ack_due))) return emit_control(l, 0, out, cap, now);
-  if (tdiff(now, l->last_tx) >= (int32_t)l->cfg.heartbeat_ms) return emit_control(l, GB_FLAG_PING, out, cap, now);
+  if (l->ack_now || (l->ack_pending && due(now, l->ack_due))) return emit_control(l, 0, l->snd_nxt, out, cap, now);
+  if (tdiff(now, l->last_tx) >= (int32_t)l->cfg.heartbeat_ms)
+    return emit_control(l, GB_FLAG_PING, l->snd_nxt, out, cap, now);
   return 0;
 }
 
@@ -983,7 +1140,9 @@ uint32_t gb_link_next_deadline(const gb_link *link, uint32_t now) {
     return best;
   }
   uint16_t seq;
-  if (l->ack_now || resend_pending(l, &seq) || can_send_new(l)) return now;
+  if (l->ack_now || l->rewind_reply) return now;
+  if (!l->rewind_pending && (resend_pending(l, &seq) || can_send_new(l))) return now;
+  if (l->rewind_pending) earliest(now, &best, l->rewind_at);
   if (l->ack_pending) earliest(now, &best, l->ack_due);
   uint32_t at = 0;
   if (rto_deadline(l, &at)) earliest(now, &best, at);
@@ -998,6 +1157,7 @@ void gb_link_get_stats(const gb_link *link, gb_link_stats *out) {
   if (!link || !out) return;
   *out = link->stats;
   out->rto_ms = link->rto;
+  out->frag_size = link->peer_known ? (uint32_t)frag_size(link) : 0u;
 }
 
 bool gb_link_get_peer(const gb_link *link, gb_peer_info *out) {

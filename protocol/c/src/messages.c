@@ -270,6 +270,7 @@ _Static_assert(sizeof(gb_Result) <= UINT16_MAX, "gb_Result: offsets are uint16_t
 _Static_assert(sizeof(gb_StatusRequest) <= UINT16_MAX, "gb_StatusRequest: offsets are uint16_t");
 _Static_assert(sizeof(gb_Battery) <= UINT16_MAX, "gb_Battery: offsets are uint16_t");
 _Static_assert(sizeof(gb_Imu) <= UINT16_MAX, "gb_Imu: offsets are uint16_t");
+_Static_assert(sizeof(gb_LinkCounters) <= UINT16_MAX, "gb_LinkCounters: offsets are uint16_t");
 _Static_assert(sizeof(gb_Status) <= UINT16_MAX, "gb_Status: offsets are uint16_t");
 _Static_assert(sizeof(gb_ButtonEvent) <= UINT16_MAX, "gb_ButtonEvent: offsets are uint16_t");
 _Static_assert(sizeof(gb_GestureEvent) <= UINT16_MAX, "gb_GestureEvent: offsets are uint16_t");
@@ -281,6 +282,7 @@ _Static_assert(sizeof(gb_AudioFrame) <= UINT16_MAX, "gb_AudioFrame: offsets are 
 _Static_assert(offsetof(gb_AudioFrame, pcm.bytes) == offsetof(gb_AudioFrame, pcm.size) + 2, "gb_AudioFrame.pcm: bytes follow size");
 _Static_assert(sizeof(gb_DisplayCard) <= UINT16_MAX, "gb_DisplayCard: offsets are uint16_t");
 _Static_assert(sizeof(gb_DisplayClear) <= UINT16_MAX, "gb_DisplayClear: offsets are uint16_t");
+_Static_assert(sizeof(gb_FailsafeEvent) <= UINT16_MAX, "gb_FailsafeEvent: offsets are uint16_t");
 _Static_assert(sizeof(gb_TransferBegin) <= UINT16_MAX, "gb_TransferBegin: offsets are uint16_t");
 _Static_assert(offsetof(gb_TransferBegin, sha256.bytes) == offsetof(gb_TransferBegin, sha256.size) + 2, "gb_TransferBegin.sha256: bytes follow size");
 _Static_assert(sizeof(gb_TransferChunk) <= UINT16_MAX, "gb_TransferChunk: offsets are uint16_t");
@@ -363,6 +365,28 @@ bool gb_Imu_decode(const uint8_t *buf, size_t len, gb_Imu *out, gb_pb_status *er
   return gb_decode(&gb_Imu_desc, buf, len, out, err);
 }
 
+static const gb_field_desc gb_LinkCounters_fields[] = {
+  {1, GB_FT_UINT32, 0, offsetof(gb_LinkCounters, frames_rx), 0, NULL},
+  {2, GB_FT_UINT32, 0, offsetof(gb_LinkCounters, frames_tx), 0, NULL},
+  {3, GB_FT_UINT32, 0, offsetof(gb_LinkCounters, retransmits), 0, NULL},
+  {4, GB_FT_UINT32, 0, offsetof(gb_LinkCounters, crc_errors), 0, NULL},
+  {5, GB_FT_UINT32, 0, offsetof(gb_LinkCounters, framing_errors), 0, NULL},
+  {6, GB_FT_UINT32, 0, offsetof(gb_LinkCounters, out_of_window), 0, NULL},
+  {7, GB_FT_UINT32, 0, offsetof(gb_LinkCounters, rx_oversize), 0, NULL},
+  {8, GB_FT_UINT32, 0, offsetof(gb_LinkCounters, duplicates), 0, NULL},
+  {9, GB_FT_UINT32, 0, offsetof(gb_LinkCounters, link_downs), 0, NULL},
+  {10, GB_FT_UINT32, 0, offsetof(gb_LinkCounters, peer_resets), 0, NULL},
+  {11, GB_FT_UINT32, 0, offsetof(gb_LinkCounters, rewinds), 0, NULL},
+  {12, GB_FT_UINT32, 0, offsetof(gb_LinkCounters, frag_size), 0, NULL},
+};
+static const gb_msg_desc gb_LinkCounters_desc = {gb_LinkCounters_fields, NULL, 12, 0, sizeof(gb_LinkCounters)};
+bool gb_LinkCounters_encode(const gb_LinkCounters *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err) {
+  return gb_encode(&gb_LinkCounters_desc, m, buf, cap, len, err);
+}
+bool gb_LinkCounters_decode(const uint8_t *buf, size_t len, gb_LinkCounters *out, gb_pb_status *err) {
+  return gb_decode(&gb_LinkCounters_desc, buf, len, out, err);
+}
+
 static const gb_field_desc gb_Status_fields[] = {
   {1, GB_FT_STRING, 0, offsetof(gb_Status, firmware_version), 32, NULL},
   {2, GB_FT_STRING, 0, offsetof(gb_Status, board), 24, NULL},
@@ -377,8 +401,10 @@ static const gb_field_desc gb_Status_fields[] = {
   {11, GB_FT_UINT32, 0, offsetof(gb_Status, card_id), 0, NULL},
   {12, GB_FT_UINT32, 0, offsetof(gb_Status, capabilities), 0, NULL},
   {13, GB_FT_UINT32, 0, offsetof(gb_Status, uart_rx_overruns), 0, NULL},
+  {14, GB_FT_MESSAGE, 0, offsetof(gb_Status, link), 0, &gb_LinkCounters_desc},
+  {15, GB_FT_UINT32, 0, offsetof(gb_Status, failsafe_trips), 0, NULL},
 };
-static const gb_msg_desc gb_Status_desc = {gb_Status_fields, NULL, 13, 0, sizeof(gb_Status)};
+static const gb_msg_desc gb_Status_desc = {gb_Status_fields, NULL, 15, 0, sizeof(gb_Status)};
 bool gb_Status_encode(const gb_Status *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err) {
   return gb_encode(&gb_Status_desc, m, buf, cap, len, err);
 }
@@ -498,6 +524,21 @@ bool gb_DisplayClear_decode(const uint8_t *buf, size_t len, gb_DisplayClear *out
   return gb_decode(&gb_DisplayClear_desc, buf, len, out, err);
 }
 
+static const gb_field_desc gb_FailsafeEvent_fields[] = {
+  {1, GB_FT_UINT32, 0, offsetof(gb_FailsafeEvent, link_lost_ms), 0, NULL},
+  {2, GB_FT_BOOL, 0, offsetof(gb_FailsafeEvent, camera_was_on), 0, NULL},
+  {3, GB_FT_BOOL, 0, offsetof(gb_FailsafeEvent, mic_was_streaming), 0, NULL},
+  {4, GB_FT_UINT32, 0, offsetof(gb_FailsafeEvent, at_ms), 0, NULL},
+  {5, GB_FT_UINT32, 0, offsetof(gb_FailsafeEvent, down_ms), 0, NULL},
+};
+static const gb_msg_desc gb_FailsafeEvent_desc = {gb_FailsafeEvent_fields, NULL, 5, 0, sizeof(gb_FailsafeEvent)};
+bool gb_FailsafeEvent_encode(const gb_FailsafeEvent *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err) {
+  return gb_encode(&gb_FailsafeEvent_desc, m, buf, cap, len, err);
+}
+bool gb_FailsafeEvent_decode(const uint8_t *buf, size_t len, gb_FailsafeEvent *out, gb_pb_status *err) {
+  return gb_decode(&gb_FailsafeEvent_desc, buf, len, out, err);
+}
+
 static const gb_field_desc gb_TransferBegin_fields[] = {
   {1, GB_FT_UINT32, 0, offsetof(gb_TransferBegin, transfer_id), 0, NULL},
   {2, GB_FT_ENUM, 0, offsetof(gb_TransferBegin, kind), 0, NULL},
@@ -571,11 +612,12 @@ static const gb_field_desc gb_Message_fields[] = {
   {16, GB_FT_MESSAGE, 1, offsetof(gb_Message, body.transfer_chunk), 0, &gb_TransferChunk_desc},
   {17, GB_FT_MESSAGE, 1, offsetof(gb_Message, body.transfer_query), 0, &gb_TransferQuery_desc},
   {18, GB_FT_MESSAGE, 1, offsetof(gb_Message, body.transfer_status), 0, &gb_TransferStatus_desc},
+  {19, GB_FT_MESSAGE, 1, offsetof(gb_Message, body.failsafe), 0, &gb_FailsafeEvent_desc},
 };
 static const gb_oneof_desc gb_Message_oneofs[] = {
   {offsetof(gb_Message, which_body), offsetof(gb_Message, body), sizeof(((gb_Message *)0)->body)},
 };
-static const gb_msg_desc gb_Message_desc = {gb_Message_fields, gb_Message_oneofs, 18, 1, sizeof(gb_Message)};
+static const gb_msg_desc gb_Message_desc = {gb_Message_fields, gb_Message_oneofs, 19, 1, sizeof(gb_Message)};
 bool gb_Message_encode(const gb_Message *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err) {
   return gb_encode(&gb_Message_desc, m, buf, cap, len, err);
 }

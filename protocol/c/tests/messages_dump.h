@@ -223,6 +223,30 @@ static void gb_dump_any_Imu(gb_dump *d, const void *m) {
   gb_dump_Imu(d, "", (const gb_Imu *)m);
 }
 
+static void gb_dump_LinkCounters(gb_dump *d, const char *prefix, const gb_LinkCounters *m) {
+  gb_dump_u64(d, prefix, "frames_rx", m->frames_rx);
+  gb_dump_u64(d, prefix, "frames_tx", m->frames_tx);
+  gb_dump_u64(d, prefix, "retransmits", m->retransmits);
+  gb_dump_u64(d, prefix, "crc_errors", m->crc_errors);
+  gb_dump_u64(d, prefix, "framing_errors", m->framing_errors);
+  gb_dump_u64(d, prefix, "out_of_window", m->out_of_window);
+  gb_dump_u64(d, prefix, "rx_oversize", m->rx_oversize);
+  gb_dump_u64(d, prefix, "duplicates", m->duplicates);
+  gb_dump_u64(d, prefix, "link_downs", m->link_downs);
+  gb_dump_u64(d, prefix, "peer_resets", m->peer_resets);
+  gb_dump_u64(d, prefix, "rewinds", m->rewinds);
+  gb_dump_u64(d, prefix, "frag_size", m->frag_size);
+}
+static bool gb_dump_decode_LinkCounters(const uint8_t *buf, size_t len, void *out, gb_pb_status *err) {
+  return gb_LinkCounters_decode(buf, len, (gb_LinkCounters *)out, err);
+}
+static bool gb_dump_encode_LinkCounters(const void *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err) {
+  return gb_LinkCounters_encode((const gb_LinkCounters *)m, buf, cap, len, err);
+}
+static void gb_dump_any_LinkCounters(gb_dump *d, const void *m) {
+  gb_dump_LinkCounters(d, "", (const gb_LinkCounters *)m);
+}
+
 static void gb_dump_Status(gb_dump *d, const char *prefix, const gb_Status *m) {
   char sub[256];
   gb_dump_str(d, prefix, "firmware_version", m->firmware_version, sizeof m->firmware_version);
@@ -240,6 +264,9 @@ static void gb_dump_Status(gb_dump *d, const char *prefix, const gb_Status *m) {
   gb_dump_u64(d, prefix, "card_id", m->card_id);
   gb_dump_u64(d, prefix, "capabilities", m->capabilities);
   gb_dump_u64(d, prefix, "uart_rx_overruns", m->uart_rx_overruns);
+  gb_dump_join(sub, sizeof sub, prefix, "link");
+  gb_dump_LinkCounters(d, sub, &m->link);
+  gb_dump_u64(d, prefix, "failsafe_trips", m->failsafe_trips);
 }
 static bool gb_dump_decode_Status(const uint8_t *buf, size_t len, void *out, gb_pb_status *err) {
   return gb_Status_decode(buf, len, (gb_Status *)out, err);
@@ -388,6 +415,23 @@ static void gb_dump_any_DisplayClear(gb_dump *d, const void *m) {
   gb_dump_DisplayClear(d, "", (const gb_DisplayClear *)m);
 }
 
+static void gb_dump_FailsafeEvent(gb_dump *d, const char *prefix, const gb_FailsafeEvent *m) {
+  gb_dump_u64(d, prefix, "link_lost_ms", m->link_lost_ms);
+  gb_dump_bool(d, prefix, "camera_was_on", m->camera_was_on);
+  gb_dump_bool(d, prefix, "mic_was_streaming", m->mic_was_streaming);
+  gb_dump_u64(d, prefix, "at_ms", m->at_ms);
+  gb_dump_u64(d, prefix, "down_ms", m->down_ms);
+}
+static bool gb_dump_decode_FailsafeEvent(const uint8_t *buf, size_t len, void *out, gb_pb_status *err) {
+  return gb_FailsafeEvent_decode(buf, len, (gb_FailsafeEvent *)out, err);
+}
+static bool gb_dump_encode_FailsafeEvent(const void *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err) {
+  return gb_FailsafeEvent_encode((const gb_FailsafeEvent *)m, buf, cap, len, err);
+}
+static void gb_dump_any_FailsafeEvent(gb_dump *d, const void *m) {
+  gb_dump_FailsafeEvent(d, "", (const gb_FailsafeEvent *)m);
+}
+
 static void gb_dump_TransferBegin(gb_dump *d, const char *prefix, const gb_TransferBegin *m) {
   gb_dump_u64(d, prefix, "transfer_id", m->transfer_id);
   gb_dump_enum(d, prefix, "kind", &m->kind);
@@ -521,6 +565,10 @@ static void gb_dump_Message(gb_dump *d, const char *prefix, const gb_Message *m)
     gb_dump_which(d, prefix, "body", "transfer_status", sub, sizeof sub);
     gb_dump_TransferStatus(d, sub, &m->body.transfer_status);
   }
+  if (m->which_body == 19u) {
+    gb_dump_which(d, prefix, "body", "failsafe", sub, sizeof sub);
+    gb_dump_FailsafeEvent(d, sub, &m->body.failsafe);
+  }
 }
 static bool gb_dump_decode_Message(const uint8_t *buf, size_t len, void *out, gb_pb_status *err) {
   return gb_Message_decode(buf, len, (gb_Message *)out, err);
@@ -546,6 +594,7 @@ static const gb_dump_type gb_dump_types[] = {
   {"Result", sizeof(gb_Result), GB_RESULT_MAX_SIZE, gb_dump_decode_Result, gb_dump_encode_Result, gb_dump_any_Result},
   {"StatusRequest", sizeof(gb_StatusRequest), GB_STATUS_REQUEST_MAX_SIZE, gb_dump_decode_StatusRequest, gb_dump_encode_StatusRequest, gb_dump_any_StatusRequest},
   {"Status", sizeof(gb_Status), GB_STATUS_MAX_SIZE, gb_dump_decode_Status, gb_dump_encode_Status, gb_dump_any_Status},
+  {"LinkCounters", sizeof(gb_LinkCounters), GB_LINK_COUNTERS_MAX_SIZE, gb_dump_decode_LinkCounters, gb_dump_encode_LinkCounters, gb_dump_any_LinkCounters},
   {"ButtonEvent", sizeof(gb_ButtonEvent), GB_BUTTON_EVENT_MAX_SIZE, gb_dump_decode_ButtonEvent, gb_dump_encode_ButtonEvent, gb_dump_any_ButtonEvent},
   {"GestureEvent", sizeof(gb_GestureEvent), GB_GESTURE_EVENT_MAX_SIZE, gb_dump_decode_GestureEvent, gb_dump_encode_GestureEvent, gb_dump_any_GestureEvent},
   {"Imu", sizeof(gb_Imu), GB_IMU_MAX_SIZE, gb_dump_decode_Imu, gb_dump_encode_Imu, gb_dump_any_Imu},
@@ -557,6 +606,7 @@ static const gb_dump_type gb_dump_types[] = {
   {"AudioFrame", sizeof(gb_AudioFrame), GB_AUDIO_FRAME_MAX_SIZE, gb_dump_decode_AudioFrame, gb_dump_encode_AudioFrame, gb_dump_any_AudioFrame},
   {"DisplayCard", sizeof(gb_DisplayCard), GB_DISPLAY_CARD_MAX_SIZE, gb_dump_decode_DisplayCard, gb_dump_encode_DisplayCard, gb_dump_any_DisplayCard},
   {"DisplayClear", sizeof(gb_DisplayClear), GB_DISPLAY_CLEAR_MAX_SIZE, gb_dump_decode_DisplayClear, gb_dump_encode_DisplayClear, gb_dump_any_DisplayClear},
+  {"FailsafeEvent", sizeof(gb_FailsafeEvent), GB_FAILSAFE_EVENT_MAX_SIZE, gb_dump_decode_FailsafeEvent, gb_dump_encode_FailsafeEvent, gb_dump_any_FailsafeEvent},
   {"TransferBegin", sizeof(gb_TransferBegin), GB_TRANSFER_BEGIN_MAX_SIZE, gb_dump_decode_TransferBegin, gb_dump_encode_TransferBegin, gb_dump_any_TransferBegin},
   {"TransferChunk", sizeof(gb_TransferChunk), GB_TRANSFER_CHUNK_MAX_SIZE, gb_dump_decode_TransferChunk, gb_dump_encode_TransferChunk, gb_dump_any_TransferChunk},
   {"TransferQuery", sizeof(gb_TransferQuery), GB_TRANSFER_QUERY_MAX_SIZE, gb_dump_decode_TransferQuery, gb_dump_encode_TransferQuery, gb_dump_any_TransferQuery},

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "glassbridge/frame.h"
 #include "glassbridge/link.h"
 
 /* Sizes of the wire's queues and of the message buffers. The firmware's MCU test build
@@ -49,6 +50,8 @@ typedef struct {
   int n;
   uint64_t busy_us;    /* the wire is busy sending until then, in microseconds of sim.elapsed_us (rate limit) */
   bool cut;            /* cable pulled: everything is lost */
+  uint8_t drop_flags;  /* UART: frames with any of these flags are lost (a receiver that does not know them) */
+  uint32_t dropped_flagged;
 } sim_pipe;
 
 typedef struct {
@@ -147,6 +150,14 @@ static inline void sim_transmit(sim *s, int dir, const uint8_t *frame, size_t le
     sim_put(s, dir, frame, len, at + extra);
     if (sim_unit(&s->rng) < s->dup_rate) sim_put(s, dir, frame, len, at + sim_rand(&s->rng) % 4);
     return;
+  }
+  if (p->drop_flags && len > 1) {
+    static uint8_t raw[SIM_PKT_MAX];
+    gb_cobs_result r = gb_cobs_decode(frame, len - 1, raw, sizeof raw); /* without the 0x00 delimiter */
+    if (r.status == GB_COBS_OK && r.len > 1 && (raw[1] & p->drop_flags)) {
+      p->dropped_flagged++;
+      return;
+    }
   }
   static uint8_t noisy[2 * SIM_PKT_MAX];
   size_t n = 0;

@@ -1,6 +1,8 @@
 /* The link engine: the transcripts of protocol/vectors (byte-exact behaviour), then two engines through a
  * seeded faulty wire (sim.h): 10,000 messages at a byte error rate of 1e-3 with none lost, duplicated or
- * altered; a peer restart mid-stream; a pulled cable; versions that cannot talk; the API's refusals; garbage. */
+ * altered; a peer restart mid-stream; a pulled cable; versions that cannot talk; the API's refusals; garbage;
+ * 64 KB at a byte error rate of 1e-2 (smaller fragments and rewinds, SPEC.md 6.1 and 6.5); a peer that ignores
+ * REWIND. */
 #include <string.h>
 
 #include "check.h"
@@ -402,6 +404,82 @@ static void garbage(void) {
 }
 
 
+/* ---- a line that loses most full-size frames ------------------------------------------------------------------ */
+
+/* Scale of noisy(): bytes A sends at a byte error rate of 1e-2. */
+#ifndef TEST_LINK_NOISY_BYTES
+#define TEST_LINK_NOISY_BYTES 65536u
+#endif
+
+/* A byte error rate of 1e-2 (bit flips, dropped and doubled bytes): a frame of n bytes arrives intact with
+ * probability 0.99^n, so a full 1 KB frame practically never (3e-5), a 256-byte one 7 % of the time, a 64-byte
+ * one half of the time. The first window goes out at full size before the engine knows the line; it must notice
+ * (retransmissions count towards the fragment size) and cut what it still owes into fragments that get through,
+ * those already in flight included (SPEC.md 6.1, REWIND), instead of resending them for ever. Every message
+ * arrives, once, in order, intact, at the speed the line allows. */
+static void noisy(uint16_t max_frame, uint32_t budget_ms) {
+  static sim s; /* megabytes: not on the stack */
+  setup(&s, GB_PROFILE_UART, 0xE2E2u + max_frame, 5000);
+  gb_link_config a = s.side[0].cfg, b = s.side[1].cfg;
+  a.max_frame = b.max_frame = max_frame;
+  a.window = b.window = 16;
+  sim_init_side(&s, 0, &a);
+  sim_init_side(&s, 1, &b);
+  s.rate_bytes_per_ms = 92; /* 921600 baud, 8N1 */
+  s.byte_error_rate = 1e-2;
+  /* Messages of the sim's mix (most short, some up to 3 KB) until TEST_LINK_NOISY_BYTES; B answers a few. */
+  static uint8_t buf[SIM_MESSAGE_MAX];
+  uint32_t n = 0;
+  for (size_t total = 0; total < TEST_LINK_NOISY_BYTES; n++) total += sim_message(0, 0, n, 4096, buf);
+  s.side[0].to_send = n;
+  s.side[1].to_send = n / 20;
+  uint32_t start = s.now;
+  run_until_done(&s, budget_ms);
+  gb_link_stats st[2];
+  gb_link_get_stats(s.side[0].link, &st[0]);
+  gb_link_get_stats(s.side[1].link, &st[1]);
+  CHECK(sim_done(&s), "frames of %u at 1e-2: not done after %u ms: B got %u/%u, A got %u/%u (A: %u data frames, "
+        "%u retransmits, %u rewinds, fragments of %u)", max_frame, s.now - start, s.side[1].received, n,
+        s.side[0].received, n / 20, st[0].data_frames_tx, st[0].retransmits, st[0].rewinds, st[0].frag_size);
+  CHECK(s.errors == 0, "frames of %u at 1e-2: %d wrong deliveries or engine errors", max_frame, s.errors);
+  CHECK(s.side[0].peer_resets == 0 && s.side[1].peer_resets == 0, "frames of %u at 1e-2: spurious peer reset",
+        max_frame);
+  CHECK(st[0].rewinds >= 1, "frames of %u at 1e-2: the full-size frames in flight were cut again (%u rewinds)",
+        max_frame, st[0].rewinds);
+  CHECK(st[0].frag_size < max_frame / 4u, "frames of %u at 1e-2: fragments of %u bytes", max_frame, st[0].frag_size);
+  printf("noisy: %u messages (%u bytes) at a byte error rate of 1e-2, frames of %u: %u simulated ms; A: %u data "
+         "frames, %u retransmits, %u rewinds, fragments of %u bytes; B: %u crc, %u framing errors\n",
+         n, TEST_LINK_NOISY_BYTES, max_frame, s.now - start, st[0].data_frames_tx, st[0].retransmits, st[0].rewinds,
+         st[0].frag_size, st[1].crc_errors, st[1].framing_errors);
+  sim_free(&s);
+}
+
+/* REWIND is new in this engine (SPEC.md 6.5): an engine from before ignores it (its validity rules discard an
+ * acknowledgement with a payload), which the wire models by losing every REWIND. After REWIND_TRIES unanswered ones
+ * the sender goes back to plain retransmissions of its full-size frames, so the link still completes on a line
+ * where such frames get through now and then. */
+static void rewind_ignored(void) {
+  static sim s; /* megabytes: not on the stack */
+  setup(&s, GB_PROFILE_UART, 0x0DD, 5000);
+  s.rate_bytes_per_ms = 92;
+  s.byte_error_rate = 4e-3; /* a 256-byte frame arrives one time in three */
+  s.pipe[0].drop_flags = GB_FLAG_REWIND;
+  s.side[0].to_send = 150;
+  s.side[1].to_send = 10;
+  uint32_t start = s.now;
+  run_until_done(&s, 120000);
+  gb_link_stats st;
+  gb_link_get_stats(s.side[0].link, &st);
+  CHECK(sim_done(&s) && s.errors == 0, "REWIND ignored: not done after %u ms (B got %u/150, %d errors)",
+        s.now - start, s.side[1].received, s.errors);
+  CHECK(st.rewinds == 0 && s.pipe[0].dropped_flagged >= 12u, "REWIND ignored: %u rewinds, %u REWINDs sent",
+        st.rewinds, s.pipe[0].dropped_flagged);
+  printf("rewind ignored: 150 messages at 4e-3 in %u simulated ms; A: %u REWINDs unanswered, %u data frames, %u "
+         "retransmits, fragments of %u\n", s.now - start, s.pipe[0].dropped_flagged, st.data_frames_tx, st.retransmits,
+         st.frag_size);
+  sim_free(&s);
+}
+
 /* ---- a hole lost twice while later frames are acknowledged ------------------------------------------------ */
 
 /* Regression: the first data frame is lost, and so is its fast retransmission, while the frames after it arrive
@@ -471,5 +549,10 @@ int main(void) {
   version_mismatch();
   garbage();
   hole_lost_twice();
+  noisy(256, 120000);
+  rewind_ignored();
+#if SIM_PKT_MAX >= GB_COBS_MAX_ENCODED(1024u) + 16u
+  noisy(1024, 120000); /* the MCU link's frames (the MCU test builds' wire holds frames of 320 bytes at most) */
+#endif
   return check_result("test_link");
 }

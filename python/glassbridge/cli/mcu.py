@@ -9,6 +9,8 @@ import sys
 import time
 from typing import Any
 
+from glassbridge.cli._args import int_in, non_negative_float, non_negative_int, positive_float
+
 HELP = "talk to the glasses' microcontroller: status report, live events"
 
 DESCRIPTION = """\
@@ -16,8 +18,10 @@ Talk to the glasses' microcontroller (MCU) over its UART with the glassbridge li
 messages over COBS frames with CRC-32C, retransmission and a handshake (protocol/SPEC.md).
 
   status    one report: firmware version, board, boot count, uptime, battery, buttons held, IMU, camera power and
-            capture LED, microphone, the card on the display, and the link's own counters
-  monitor   button presses, head gestures, battery changes and link state as they happen (Ctrl-C stops)
+            capture LED, microphone, the card on the display, and both ends' link counters (retransmissions; CRC,
+            framing, out-of-window, oversize and duplicate frames received)
+  monitor   button presses, head gestures, battery changes, link state and the capture fail-safe as they happen,
+            one sentence per line (--json: one object per line; Ctrl-C stops)
 
 PORT is any pyserial URL: a device (/dev/ttyS1, /dev/ttyUSB0), the pty printed by `glassbridge firmware run`
 (the simulated glasses: the real firmware on the host or under QEMU), socket://HOST:PORT."""
@@ -29,7 +33,11 @@ examples:
   glassbridge mcu status --port /dev/ttyS1 --json
   glassbridge mcu monitor --port /dev/ttyS1
 
-exit status: 0 on success, 1 when the MCU cannot be reached (the message says what was seen on the wire)."""
+The port is opened exclusively: while another program (a running `glassbridge run`, a terminal) holds it,
+this says "port in use" instead of stealing half of its frames.
+
+exit status: 0 on success, 1 when the MCU cannot be reached (the message says what was seen on the wire), 2 for
+a bad argument (a baud or a time that is not a finite number above 0)."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -41,12 +49,15 @@ def add_parser(subparsers: Any) -> None:
     for name, text in (("status", "print the MCU's status report"), ("monitor", "print MCU events live")):
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--port", required=True, help="serial port or pyserial URL of the MCU link")
-        p.add_argument("--baud", type=int, default=921600, help="UART rate (default 921600, 8N1)")
-        p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the link handshake")
+        p.add_argument("--baud", type=int_in(1200, 20_000_000), default=921600, metavar="N",
+                       help="UART rate in bit/s, 1200..20000000 (default 921600, 8N1)")
+        p.add_argument("--timeout", type=positive_float, default=5.0, metavar="S",
+                       help="seconds to wait for the link handshake (default 5)")
         p.add_argument("--json", action="store_true", help="JSON on stdout (monitor: one object per line)")
         if name == "monitor":
-            p.add_argument("--count", type=int, default=0, help="stop after this many events (0 = never)")
-            p.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = never)")
+            p.add_argument("--count", type=non_negative_int, default=0, help="stop after this many events (0 = never)")
+            p.add_argument("--duration", type=non_negative_float, default=0.0,
+                           help="stop after this many seconds (0 = never)")
     parser.set_defaults(func=run)
 
 
@@ -70,9 +81,46 @@ def _print_status(status: Any) -> None:
           f", microphone {'streaming' if status.mic_streaming else 'idle'}")
     print(f"display     {'card #%d' % status.card_id if status.card_id else 'empty'}")
     print(f"features    {', '.join(status.capabilities) or 'none'}")
-    link = status.link
-    print(f"link        rtt {link.get('srtt_ms', 0)} ms, {link.get('retransmits', 0)} retransmissions, "
-          f"{link.get('crc_errors', 0)} CRC errors, {link.get('framing_errors', 0)} framing errors")
+    if status.failsafe_trips:
+        print(f"fail-safe   acted {status.failsafe_trips} time(s): camera/microphone switched off after a link loss")
+    print("link        " + _link_line(status.link, "from the MCU") + f"; rtt {status.link.get('srtt_ms', 0)} ms")
+    print("mcu link    " + _link_line(status.mcu_link, "from the SoC"))
+
+
+def _link_line(c: dict[str, Any], origin: str) -> str:
+    """One end's link counters: what it sent again (and its fragment size, when it reports one), and what was
+    wrong with the frames it received."""
+    frag = f", fragments of {c['frag_size']} B" if c.get("frag_size") else ""
+    return (f"{c.get('retransmits', 0)} retransmissions{frag}; {origin}: {c.get('frames_rx', 0)} good frames, "
+            f"{c.get('crc_errors', 0)} CRC errors, {c.get('framing_errors', 0)} framing errors, "
+            f"{c.get('out_of_window', 0)} out of window, {c.get('rx_oversize', 0)} oversize, "
+            f"{c.get('duplicates', 0)} duplicates")
+
+
+def describe(event: Any) -> str:
+    """One readable line for an MCU event (monitor's text mode)."""
+    from glassbridge.mcu import client as c
+
+    if isinstance(event, c.ButtonPressed):
+        return f"button {event.button}: {event.action.replace('_', ' ')} (MCU time {event.at_ms / 1000:.3f} s)"
+    if isinstance(event, c.GestureDetected):
+        return f"gesture: {event.gesture} ({event.confidence_pct} % sure, MCU time {event.at_ms / 1000:.3f} s)"
+    if isinstance(event, c.BatteryChanged):
+        b = event.battery
+        return (f"battery: {b.percent} %, {b.millivolts} mV, {b.level}" + (", charging" if b.charging else "")
+                + f" (MCU time {event.at_ms / 1000:.3f} s)")
+    if isinstance(event, c.McuConnected):
+        return f"connected: firmware {event.firmware_version or '?'}, boot #{event.boot_counter}"
+    if isinstance(event, c.McuDisconnected):
+        return f"disconnected: {event.reason}"
+    if isinstance(event, c.McuRebooted):
+        return (f"the MCU rebooted (boot #{event.boot_counter}); {event.dropped_messages} unacknowledged "
+                "messages were dropped")
+    if isinstance(event, c.CaptureFailsafe):
+        off = [what for what, on in (("camera", event.camera_was_on), ("microphone", event.mic_was_streaming)) if on]
+        return (f"fail-safe: the MCU switched {' and '.join(off) or 'nothing'} off after {event.link_lost_ms / 1000:.1f} "
+                f"s without the SoC (link back after {event.down_ms / 1000:.1f} s)")
+    return f"{type(event).__name__}"
 
 
 async def _status(args: argparse.Namespace) -> int:
@@ -117,8 +165,7 @@ async def _monitor(args: argparse.Namespace) -> int:
                 print(json.dumps({"event": kind, "t": round(time.monotonic() - started, 3), **asdict(event)}),
                       flush=True)
             else:
-                fields = ", ".join(f"{k}={v}" for k, v in asdict(event).items())
-                print(f"{time.monotonic() - started:8.3f} s  {kind}({fields})", flush=True)
+                print(f"{time.monotonic() - started:8.3f} s  {describe(event)}", flush=True)
             if args.count and seen >= args.count:
                 break
         await events.aclose()

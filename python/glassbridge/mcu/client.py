@@ -28,6 +28,7 @@ from typing import Any
 
 from glassbridge._events import Broadcaster, EventStream
 from glassbridge.mcu.errors import (
+    CaptureStoppedError,
     LinkLostError,
     McuError,
     McuRebootedError,
@@ -36,8 +37,26 @@ from glassbridge.mcu.errors import (
     TransferError,
     VersionMismatchError,
 )
-from glassbridge.mcu.transport import DEFAULT_BAUD, PortBack, PortLost, SerialTransport
-from glassbridge.protocol.link import Channel, Link, LinkDown, LinkUp, MessageReceived, PeerReset, Role, VersionMismatch
+from glassbridge.mcu.transport import (
+    DEFAULT_BAUD,
+    DEFAULT_STALL_TIMEOUT,
+    PortBack,
+    PortLost,
+    SerialTransport,
+    check_positive,
+    line_report,
+)
+from glassbridge.protocol.link import (
+    Channel,
+    Link,
+    LinkDown,
+    LinkUp,
+    MessageReceived,
+    PeerInfo,
+    PeerReset,
+    Role,
+    VersionMismatch,
+)
 from glassbridge.protocol.errors import MessageDecodeError
 from glassbridge.protocol.messages import decode, encode, enum_name, enum_value, pb
 
@@ -83,7 +102,9 @@ class McuStatus:
     card_id: int
     capabilities: list[str]
     uart_rx_overruns: int
-    link: dict[str, Any] = field(default_factory=dict)
+    link: dict[str, Any] = field(default_factory=dict)  # the SoC's side of the link (this end's counters)
+    mcu_link: dict[str, int] = field(default_factory=dict)  # the MCU's side: how the SoC's frames arrived there
+    failsafe_trips: int = 0  # times the MCU's capture fail-safe switched the camera or microphone off
 
     @classmethod
     def from_pb(cls, s: Any, link: dict[str, Any]) -> McuStatus:
@@ -93,9 +114,11 @@ class McuStatus:
             if v.number and s.capabilities & v.number
         ]
         imu = {f.name: getattr(s.imu, f.name) for f in s.imu.DESCRIPTOR.fields}
+        mcu_link = {f.name: int(getattr(s.link, f.name)) for f in s.link.DESCRIPTOR.fields}
         return cls(
             s.firmware_version, s.board, s.boot_counter, s.uptime_ms, BatteryInfo.from_pb(s.battery), s.buttons_down,
             imu, s.camera_powered, s.capture_led, s.mic_streaming, s.card_id, caps, s.uart_rx_overruns, link,
+            mcu_link, s.failsafe_trips,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -145,7 +168,21 @@ class McuRebooted:
     dropped_messages: int
 
 
-McuEvent = ButtonPressed | GestureDetected | BatteryChanged | McuConnected | McuDisconnected | McuRebooted
+@dataclass(frozen=True)
+class CaptureFailsafe:
+    """The MCU's capture fail-safe acted while the link was lost: after `link_lost_ms` without the SoC it switched
+    the camera (and its LED) off and stopped the microphone stream, whichever was on. Told once the link is back
+    (`down_ms`: how long it was lost in all). Nothing comes back on by itself."""
+
+    link_lost_ms: int
+    camera_was_on: bool
+    mic_was_streaming: bool
+    at_ms: int
+    down_ms: int
+
+
+McuEvent = (ButtonPressed | GestureDetected | BatteryChanged | McuConnected | McuDisconnected | McuRebooted
+            | CaptureFailsafe)
 
 
 @dataclass(frozen=True)
@@ -184,16 +221,46 @@ class _Gap:
     """Marker in the microphone queue: the stream broke (MCU reboot); the next chunk starts after a gap."""
 
 
+@dataclass(frozen=True)
+class _Stopped:
+    """Marker in the microphone queue: the MCU stopped the stream itself (capture fail-safe)."""
+
+    reason: str
+
+
+def version_mismatch_message(peer: PeerInfo, own_min: int, own_max: int) -> str:
+    """What VersionMismatchError says: both sides' version ranges as their Hellos gave them, and which side to
+    update (the one whose newest version is below the other's oldest); when the ranges overlap, the mismatch
+    comes from the MCU's limits or its refusal, which updating the package would not fix."""
+    theirs = f"{peer.min_protocol_version} to {peer.protocol_version}"
+    text = (f"the MCU (firmware {peer.firmware_version or 'unknown'}) speaks link protocol versions {theirs}; "
+            f"this glassbridge speaks {own_min} to {own_max}")
+    if peer.protocol_version < own_min:
+        return text + ": no version in common, the firmware is older: update the firmware"
+    if peer.min_protocol_version > own_max:
+        return text + ": no version in common, glassbridge is older: update the glassbridge package"
+    return (text + f": the versions overlap, but the MCU refused the link or declared unusable limits (max_frame "
+            f"{peer.max_frame}, window {peer.window}, max_message {peer.max_message}): a firmware fault")
+
+
 # ---- the client ---------------------------------------------------------------------------------------
 
 
 class Mcu:
     """The glasses' microcontroller over its UART. Create with `await Mcu.connect(port)`."""
 
-    def __init__(self, transport: SerialTransport, *, request_timeout: float = 3.0, link_patience: float = 15.0):
+    def __init__(self, transport: SerialTransport, *, request_timeout: float = 3.0, link_patience: float = 15.0,
+                 stall_timeout: float = DEFAULT_STALL_TIMEOUT):
+        """request_timeout: seconds an answer may take while the link is up; link_patience: how much longer while
+        it is down; stall_timeout: seconds a transfer may go without the MCU confirming progress. Each a finite
+        number above 0 (ValueError otherwise)."""
+        check_positive("request_timeout", request_timeout)
+        check_positive("link_patience", link_patience)
+        check_positive("stall_timeout", stall_timeout)
         self._transport = transport
         self.request_timeout = request_timeout
         self.link_patience = link_patience
+        self.stall_timeout = stall_timeout
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[str, asyncio.Future[Any]]] = {}
         self._events: Broadcaster[McuEvent] = Broadcaster(EVENT_QUEUE)
@@ -214,15 +281,25 @@ class Mcu:
         timeout: float = 5.0,
         request_timeout: float = 3.0,
         link_patience: float = 15.0,
+        stall_timeout: float = DEFAULT_STALL_TIMEOUT,
         **link_options: Any,
     ) -> Mcu:
-        """Opens the port and waits for the link handshake. Raises PortError, NotConnectedError, VersionMismatchError."""
+        """Opens the port (exclusively) and waits for the link handshake. Raises PortError (also "port in use"),
+        NotConnectedError, VersionMismatchError; ValueError for a baudrate or a time that is not a finite number
+        above 0. stall_timeout: how long sends wait for room and transfers for progress while nothing gets through
+        before they fail with an error naming the line's losses."""
+        check_positive("baudrate", baudrate, integer=True)
+        check_positive("timeout", timeout)
+        check_positive("request_timeout", request_timeout)
+        check_positive("link_patience", link_patience)
+        check_positive("stall_timeout", stall_timeout)
         options: dict[str, Any] = {"role": Role.SOC, "max_frame": 1024, "window": 16, "max_message": 4096}
         options.update(link_options)
         link = Link(**options)
-        transport = SerialTransport(port, link, baudrate=baudrate)
+        transport = SerialTransport(port, link, baudrate=baudrate, stall_timeout=stall_timeout)
         await transport.start()
-        mcu = cls(transport, request_timeout=request_timeout, link_patience=link_patience)
+        mcu = cls(transport, request_timeout=request_timeout, link_patience=link_patience,
+                  stall_timeout=stall_timeout)
         try:
             await mcu.wait_connected(timeout)
         except BaseException:
@@ -257,6 +334,7 @@ class Mcu:
 
     async def wait_connected(self, timeout: float) -> None:
         """Waits for the handshake; the error says what was seen on the wire meanwhile."""
+        check_positive("timeout", timeout)
         try:
             await asyncio.wait_for(self._up.wait(), timeout)
         except asyncio.TimeoutError:
@@ -300,6 +378,7 @@ class Mcu:
             if isinstance(event, MessageReceived):
                 self._on_message(event.channel, event.data)
             elif isinstance(event, LinkUp):
+                self._version_error = None  # a compatible peer (an updated firmware): the mismatch is over
                 self._up.set()
                 self._down_since = None
                 self._publish(McuConnected(event.peer.firmware_version, event.peer.boot_counter))
@@ -321,12 +400,8 @@ class Mcu:
                     queue.put_nowait(_Gap())
                 self._publish(McuRebooted(event.peer.boot_counter, event.dropped))
             elif isinstance(event, VersionMismatch):
-                p = event.peer
                 self._version_error = VersionMismatchError(
-                    f"the MCU speaks link protocol {p.protocol_version} (accepts {p.min_protocol_version} and up); "
-                    f"this glassbridge speaks {self.link.protocol_version} (accepts "
-                    f"{self.link.min_protocol_version} and up): update the "
-                    + ("firmware" if p.protocol_version < self.link.protocol_version else "glassbridge package")
+                    version_mismatch_message(event.peer, self.link.min_protocol_version, self.link.protocol_version)
                 )
                 self._fail_pending(self._version_error)
                 self._up.set()  # wake wait_connected, which raises the version error
@@ -369,6 +444,17 @@ class Mcu:
             queue = self._transfer_status.get(msg.transfer_status.transfer_id)
             if queue is not None:
                 queue.put_nowait(msg.transfer_status)
+        elif body == "failsafe":
+            f = msg.failsafe
+            event = CaptureFailsafe(f.link_lost_ms, f.camera_was_on, f.mic_was_streaming, f.at_ms, f.down_ms)
+            log.warning("the MCU's capture fail-safe acted: the link was lost for %.1f s (camera %s, microphone %s)",
+                        f.link_lost_ms / 1000, "off" if f.camera_was_on else "was off",
+                        "stopped" if f.mic_was_streaming else "was idle")
+            if f.mic_was_streaming and self._mic is not None:
+                self._mic.put_nowait(_Stopped(
+                    f"the MCU stopped the microphone stream: its link to the SoC was lost for "
+                    f"{f.link_lost_ms / 1000:.1f} s (capture fail-safe); start it again"))
+            self._publish(event)
         elif body == "result" and msg.result.code:
             log.warning(
                 "the MCU reports %s: %s",
@@ -412,16 +498,20 @@ class Mcu:
                     deadline = time.monotonic() + 0.1  # link down: keep waiting while patience lasts
                     continue
                 stats = self.link_info()
-                retx = stats.get("retransmits", 0) - stats_before.get("retransmits", 0)
+                seen = line_report(self.link, stats_before)
                 if self._down_since is not None:
                     raise LinkLostError(
                         f"waiting for the answer to {what} (request {rid}): the link to the MCU has been down for "
-                        f"{time.monotonic() - self._down_since:.1f} s ({retx} retransmissions); "
+                        f"{time.monotonic() - self._down_since:.1f} s (meanwhile {seen}); "
                         f"check the cable or port {self._transport.port}"
                     )
+                damaged = sum(stats.get(k, 0) - stats_before.get(k, 0)
+                              for k in ("retransmits", "crc_errors", "framing_errors"))
                 raise LinkLostError(
                     f"waiting for the answer to {what} (request {rid}): none after {time.monotonic() - started:.1f} s "
-                    f"although the link is up ({retx} retransmissions): the firmware may not handle {body}"
+                    f"although the link is up (meanwhile {seen}): "
+                    + ("the line loses frames: check the wiring, noise, the baud" if damaged
+                       else f"the firmware may not handle {body}")
                 )
         finally:
             self._pending.pop(rid, None)
@@ -485,6 +575,8 @@ class Mcu:
             await self._request("MicControl(stream=True)", "mic_control", pb.MicControl(stream=True, frame_ms=frame_ms))
             while True:
                 item = await self._mic.get()
+                if isinstance(item, _Stopped):
+                    raise CaptureStoppedError(item.reason)
                 if isinstance(item, _Gap):
                     gap = True
                     await self.wait_connected(self.link_patience)
@@ -512,83 +604,148 @@ class Mcu:
     ) -> TransferReport:
         """Sends `data` to the MCU, which verifies its SHA-256. Survives link loss and MCU reboots: after either,
         it asks the MCU where the transfer stands (TransferQuery) and resumes from the confirmed offset (or from
-        the start when the MCU has forgotten it). Raises TransferError when the MCU rejects it."""
+        the start when the MCU has forgotten it).
+
+        It always ends: VERIFIED returns (at once when the MCU already holds the whole transfer, e.g. the same
+        transfer_id sent again). TransferError when the MCU refuses it (FAILED, a size it cannot take), reports an
+        offset beyond the size, or confirms no progress for `stall_timeout` seconds (the message names the line's
+        losses); LinkStalledError when nothing gets through at all; NotConnectedError when the link stays down."""
         tid = transfer_id or (secrets.randbits(31) | 1)
         digest = hashlib.sha256(data).digest()
         begin = pb.TransferBegin(
             transfer_id=tid, kind=enum_value(pb.TransferKind, kind, "TRANSFER_KIND_"), size=len(data),
             sha256=digest, name=name,
         )
+        what = f"transfer {name or tid} ({len(data)} bytes)"
         statuses: asyncio.Queue[Any] = asyncio.Queue()
         self._transfer_status[tid] = statuses
         started = time.monotonic()
         resumed: list[int] = []
+        watch = _ProgressWatch(self, what, len(data))
+
+        def report() -> TransferReport:
+            return TransferReport(tid, len(data), digest.hex(), time.monotonic() - started, len(resumed), resumed)
+
         try:
-            answer = await self._request(f"TransferBegin({name or tid})", "transfer_begin", begin)
-            offset = self._transfer_offset(answer.transfer_status, tid)
+            status = (await self._request(f"TransferBegin({name or tid})", "transfer_begin", begin)).transfer_status
             while True:
+                if status.state == pb.TRANSFER_STATE_UNKNOWN and not status.error:
+                    # The MCU holds nothing of it (it rebooted): start again.
+                    watch.check()
+                    status = (await self._request(f"TransferBegin({name or tid}) again", "transfer_begin",
+                                                  begin)).transfer_status
+                    continue
+                offset = self._transfer_offset(status, what, len(data))
+                watch.seen(offset)
+                if status.state == pb.TRANSFER_STATE_VERIFIED:
+                    if progress is not None:
+                        progress(len(data), len(data))
+                    return report()
                 try:
-                    verified = await self._send_chunks(tid, data, offset, statuses, progress)
+                    if await self._send_chunks(tid, what, data, offset, statuses, progress, watch):
+                        return report()
                 except (McuRebootedError, LinkLostError) as exc:
                     log.info("transfer %d interrupted (%s); asking the MCU where it stands", tid, exc)
-                    verified = False
-                if verified:
-                    return TransferReport(tid, len(data), digest.hex(), time.monotonic() - started, len(resumed), resumed)
+                watch.check()
                 await self.wait_connected(self.link_patience)
                 while not statuses.empty():
                     statuses.get_nowait()
                 query = await self._request(f"TransferQuery({tid})", "transfer_query", pb.TransferQuery(transfer_id=tid))
                 status = query.transfer_status
-                if status.state == pb.TRANSFER_STATE_UNKNOWN:
-                    answer = await self._request(f"TransferBegin({name or tid}) again", "transfer_begin", begin)
-                    status = answer.transfer_status
-                offset = self._transfer_offset(status, tid)
-                resumed.append(offset)
+                resumed.append(int(status.offset))
         finally:
             self._transfer_status.pop(tid, None)
 
-    def _transfer_offset(self, status: Any, tid: int) -> int:
-        if status.state == pb.TRANSFER_STATE_FAILED:
+    def _transfer_offset(self, status: Any, what: str, size: int) -> int:
+        """The confirmed offset of a TransferStatus; TransferError for a refusal or an impossible answer."""
+        if status.state == pb.TRANSFER_STATE_FAILED or (status.state == pb.TRANSFER_STATE_UNKNOWN and status.error):
             raise TransferError(
-                f"the MCU refused transfer {tid}: {enum_name(pb.ErrorCode, status.error, 'ERROR_CODE_')}"
+                f"the MCU refused {what}: {enum_name(pb.ErrorCode, status.error, 'ERROR_CODE_')}"
             )
+        if status.offset > size:
+            raise TransferError(
+                f"the MCU reports offset {status.offset} for {what}, beyond its size: a firmware fault"
+            )
+        if status.state not in (pb.TRANSFER_STATE_RECEIVING, pb.TRANSFER_STATE_VERIFIED,
+                                pb.TRANSFER_STATE_UNKNOWN):
+            raise TransferError(f"the MCU answered {what} with state {status.state}, which this glassbridge "
+                                "does not know")
         return int(status.offset)
 
     async def _send_chunks(
         self,
         tid: int,
+        what: str,
         data: bytes,
         offset: int,
         statuses: asyncio.Queue[Any],
         progress: Callable[[int, int], None] | None,
+        watch: _ProgressWatch,
     ) -> bool:
         """Queues every chunk from `offset`, then waits for the MCU's verdict. False: interrupted, resume."""
+
+        def take(item: Any) -> bool | None:
+            """True: verified; False: resume; None: go on."""
+            if isinstance(item, _Gap) or item.state == pb.TRANSFER_STATE_UNKNOWN:
+                return False  # a reboot; the MCU forgot it (NO_SUCH_TRANSFER): ask, then start again
+            confirmed = self._transfer_offset(item, what, len(data))
+            watch.seen(confirmed)
+            if progress is not None:
+                progress(confirmed, len(data))
+            if item.state == pb.TRANSFER_STATE_VERIFIED:
+                return True
+            if item.error:
+                return False  # the MCU lost its place (OFFSET_MISMATCH): resume where it says
+            return None
+
         for start in range(offset, len(data), TRANSFER_CHUNK):
             chunk = pb.TransferChunk(transfer_id=tid, offset=start, data=data[start : start + TRANSFER_CHUNK])
             await self._send(pb.Message(transfer_chunk=chunk), Channel.BULK)
             while not statuses.empty():
-                item = statuses.get_nowait()
-                if isinstance(item, _Gap):
-                    return False
-                self._transfer_offset(item, tid)
-                if item.state == pb.TRANSFER_STATE_RECEIVING and item.offset < start and item.error:
-                    return False  # the MCU lost its place (OFFSET_MISMATCH): resume where it says
-                if progress is not None:
-                    progress(int(item.offset), len(data))
+                verdict = take(statuses.get_nowait())
+                if verdict is not None:
+                    return verdict
+            watch.check()
         while True:
+            wait = self.request_timeout + self.link_patience
             try:
-                item = await asyncio.wait_for(statuses.get(), self.request_timeout + self.link_patience)
+                item = await asyncio.wait_for(statuses.get(), min(wait, max(0.1, watch.left())))
             except asyncio.TimeoutError:
+                watch.check()
                 raise LinkLostError(
-                    f"waiting for the MCU to verify transfer {tid} ({len(data)} bytes): no TransferStatus for "
-                    f"{self.request_timeout + self.link_patience:g} s"
+                    f"waiting for the MCU to verify {what}: no TransferStatus for {wait:g} s"
                 ) from None
-            if isinstance(item, _Gap):
-                return False
-            self._transfer_offset(item, tid)
-            if progress is not None:
-                progress(int(item.offset), len(data))
-            if item.state == pb.TRANSFER_STATE_VERIFIED:
-                return True
-            if item.error:
-                return False
+            verdict = take(item)
+            if verdict is not None:
+                return verdict
+
+
+class _ProgressWatch:
+    """A transfer's progress: the largest offset the MCU confirmed and when it grew. check() raises TransferError
+    once `stall_timeout` passes without growth, naming what the line did since."""
+
+    def __init__(self, mcu: Mcu, what: str, size: int) -> None:
+        self.mcu = mcu
+        self.what = what
+        self.size = size
+        self.best = -1
+        self.at = time.monotonic()
+        self.stats = mcu.link_info()
+
+    def seen(self, offset: int) -> None:
+        if offset > self.best:
+            self.best = offset
+            self.at = time.monotonic()
+            self.stats = self.mcu.link_info()
+
+    def left(self) -> float:
+        return self.mcu.stall_timeout - (time.monotonic() - self.at)
+
+    def check(self) -> None:
+        if self.left() > 0:
+            return
+        idle = time.monotonic() - self.at
+        raise TransferError(
+            f"{self.what}: no progress for {idle:.1f} s, the MCU confirmed {max(self.best, 0)} of {self.size} bytes; "
+            f"meanwhile {line_report(self.mcu.link, self.stats)}"
+        )

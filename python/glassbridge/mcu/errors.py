@@ -43,3 +43,13 @@ class RequestFailedError(McuError):
 
 class TransferError(McuError):
     """A bulk transfer could not be completed (the MCU rejected it, or its SHA-256 did not verify)."""
+
+
+class LinkStalledError(McuError):
+    """The link is up but nothing gets through: no acknowledgement for the stall timeout while messages waited.
+    The message says what the line did meanwhile (frames sent again, frames from the MCU with a bad CRC)."""
+
+
+class CaptureStoppedError(McuError):
+    """The MCU switched the camera or the microphone off by itself: its capture fail-safe acted after the link to
+    the SoC had been lost for longer than its fail-safe time. Nothing comes back on by itself: ask again."""

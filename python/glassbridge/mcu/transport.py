@@ -11,13 +11,25 @@ When the port disappears (a pulled USB-serial cable, the emulator unplugging) th
 `PortLost`, keeps the engine's timers running (the engine notices the silence and goes back to its handshake,
 keeping every unacknowledged message) and reopens the port every `reopen_interval` seconds, reporting
 `PortBack`: the engine re-handshakes with the same MCU session and retransmits, so nothing is lost.
+
+Nothing waits for ever: `send()` waits for room in the engine's transmit queue (backpressure) only while the
+link makes progress (the MCU acknowledges something, a message enters the queue); after `stall_timeout` seconds
+without any it raises LinkLostError (the link is down) or LinkStalledError (it is up but the line loses nearly
+everything), naming what the line did meanwhile: frames sent again, frames from the MCU with a bad CRC.
+
+The port is opened exclusively on POSIX (pyserial's `exclusive=True`, an advisory flock): two programs driving
+one UART would corrupt each other's frames, so the second one gets PortError "in use" naming the port.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
+import errno
 import logging
+import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +45,17 @@ log = logging.getLogger(__name__)
 
 #: The UART rate of the glasses' MCU link (8N1: 92,160 bytes/s). Both ends must agree; the emulator charges it.
 DEFAULT_BAUD = 921600
+#: Seconds `send()` waits for room in the engine's queue while nothing at all gets through before it gives up.
+DEFAULT_STALL_TIMEOUT = 20.0
+
+
+def check_positive(name: str, value: object, *, integer: bool = False) -> None:
+    """Raises ValueError unless `value` is a finite number above 0 (an int when `integer`): a baud of 0, a timeout
+    of -1, inf (waits for ever) or nan (compares false with everything, so every bound check passes)."""
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        raise ValueError(f"{name} must be {'a whole' if integer else 'a'} number, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number above 0, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -86,11 +109,16 @@ class SerialTransport:
         baudrate: int = DEFAULT_BAUD,
         reopen_interval: float = 0.2,
         open_port: Callable[[str, int], Any] | None = None,
+        stall_timeout: float = DEFAULT_STALL_TIMEOUT,
     ) -> None:
+        check_positive("baudrate", baudrate, integer=True)
+        check_positive("reopen_interval", reopen_interval)
+        check_positive("stall_timeout", stall_timeout)
         self.port = port
         self.link = link
         self.baudrate = baudrate
         self.reopen_interval = reopen_interval
+        self.stall_timeout = stall_timeout
         self._open_port = open_port or _open_serial
         self._serial: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -101,6 +129,13 @@ class SerialTransport:
         self._thread: threading.Thread | None = None
         self.port_open = False
         self.fatal: BaseException | None = None
+        # Progress (link thread writes, asyncio side reads; a float and a reference: atomic under the GIL): when
+        # the engine's queue last moved (an acknowledgement freed room, a message entered it), and the engine's
+        # counters at that moment, so a stall can say what the line did since.
+        self._progress_at = time.monotonic()
+        self._progress_stats: dict[str, int] = {}
+        self._progress_mark: tuple[int, int] = (-1, -1)
+        self._fed = 0  # messages moved into the engine
 
     # ---- asyncio side ---------------------------------------------------------------------------------
 
@@ -112,22 +147,70 @@ class SerialTransport:
         try:
             self._serial = self._open_port(self.port, self.baudrate)
         except (serial.SerialException, OSError, ValueError) as exc:
+            if getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES) and \
+                    "lock" in str(exc).lower():
+                raise PortError(f"cannot open {self.port}: port in use: another program holds it (exclusive "
+                                f"lock); stop that program or use another port ({exc})") from exc
             raise PortError(f"cannot open {self.port}: {exc}") from exc
         self.port_open = True
+        self._note_progress()
         self._thread = threading.Thread(target=self._run, name=f"glassbridge-link {self.port}", daemon=True)
         self._thread.start()
 
     async def send(self, channel: int, data: bytes) -> None:
-        """Hands one message to the engine; returns once it is queued there (not when it is acknowledged)."""
+        """Hands one message to the engine; returns once it is queued there (not when it is acknowledged).
+
+        Waits for room (backpressure) while the link makes progress; after `stall_timeout` seconds without any,
+        the message is withdrawn and LinkLostError (link down) or LinkStalledError (up, nothing gets through)
+        says what the line did meanwhile."""
         if self._thread is None or self._loop is None:
             raise RuntimeError("SerialTransport.send() before start()")
         if self.fatal is not None:
             raise self.fatal
         future: asyncio.Future[None] = self._loop.create_future()
+        item = _Outgoing(channel, bytes(data), future)
         with self._lock:
-            self._outgoing.append(_Outgoing(channel, bytes(data), future))
+            self._outgoing.append(item)
         self._wake()
-        await future
+        while True:
+            idle = time.monotonic() - self._progress_at
+            try:
+                await asyncio.wait_for(asyncio.shield(future), max(0.05, self.stall_timeout - idle))
+                return
+            except asyncio.TimeoutError:
+                pass
+            idle = time.monotonic() - self._progress_at
+            if idle < self.stall_timeout:
+                continue
+            with self._lock:
+                withdrawn = item in self._outgoing
+                if withdrawn:
+                    self._outgoing.remove(item)
+            if not withdrawn:  # the engine took it just now
+                await future
+                return
+            raise self.stall_error(idle)
+
+    def stall_error(self, idle: float) -> Exception:
+        """The error for `idle` seconds without progress: what the link saw meanwhile, in the line's terms."""
+        from glassbridge.mcu.errors import LinkLostError, LinkStalledError
+        from glassbridge.protocol.link import LinkState
+
+        waiting = len(self._outgoing) + 1
+        quality = self.line_report(self._progress_stats)
+        state = self.link.state
+        if state != LinkState.UP:
+            why = {LinkState.HANDSHAKE: "no handshake with the MCU", LinkState.DOWN: "the link is down",
+                   LinkState.INCOMPATIBLE: "the MCU speaks an incompatible protocol"}[state]
+            return LinkLostError(
+                f"nothing got through to the MCU on {self.port} for {idle:.1f} s ({waiting} messages waiting): "
+                f"{why}; {quality}")
+        return LinkStalledError(
+            f"nothing got through to the MCU on {self.port} for {idle:.1f} s although the link is up ({waiting} "
+            f"messages waiting): {quality}; the line loses nearly every frame: check the wiring, noise, the baud")
+
+    def line_report(self, since: dict[str, int]) -> str:
+        return line_report(self.link, since)
 
     async def close(self) -> None:
         """Stops the thread and closes the port. Unsent messages fail with LinkError."""
@@ -195,6 +278,19 @@ class SerialTransport:
         log.info("serial port %s is back", self.port)
         self._post(PortBack(self.port))
 
+    def _note_progress(self) -> None:
+        self._progress_stats = dataclasses.asdict(self.link.stats)
+        self._progress_at = time.monotonic()
+
+    def _check_progress(self) -> None:
+        """Progress = the engine's queue moved: a message taken in, or one acknowledged (fewer pending)."""
+        mark = (self._fed, self.link.tx_pending)
+        if mark != self._progress_mark:
+            self._progress_mark = mark
+            self._note_progress()
+        elif not self._outgoing:
+            self._progress_at = time.monotonic()  # nobody waits: nothing can be stalled
+
     def _feed_outgoing(self, now: int) -> None:
         """Moves waiting messages into the engine while it has room; the rest wait for acknowledgements."""
         from glassbridge.protocol.errors import LinkQueueFull
@@ -213,6 +309,7 @@ class SerialTransport:
                     self._resolve(item, exc)
                     continue
                 self._outgoing.popleft()
+                self._fed += 1
             self._resolve(item, None)
 
     def _run(self) -> None:
@@ -265,8 +362,24 @@ class SerialTransport:
             for event in link.poll_events():
                 self._post(event)
             self._feed_outgoing(now)
+            self._check_progress()
+
+
+def line_report(link: Link, since: dict[str, int]) -> str:
+    """What the line did since the counters `since` (a dict of link.stats), as a phrase: data frames sent and how
+    many of them were retransmissions (lost), frames from the peer that arrived good, with a bad CRC, malformed."""
+    now = dataclasses.asdict(link.stats)
+    d = {k: v - since.get(k, 0) for k, v in now.items()}
+    sent = d["data_frames_tx"]
+    lost = f"{d['retransmits']} of {sent} data frames sent were retransmissions" if sent else "no data frame sent"
+    if sent:
+        lost += f" ({100 * d['retransmits'] / sent:.0f} % lost)"
+    return (f"{lost}; from the MCU {d['frames_rx']} good frames, {d['crc_errors']} with a bad CRC, "
+            f"{d['framing_errors']} malformed")
 
 
 def _open_serial(port: str, baudrate: int) -> Any:
-    """Opens any pyserial URL in raw binary mode with no flow control (the link engine paces itself)."""
-    return serial.serial_for_url(port, baudrate=baudrate, timeout=0, write_timeout=2.0)
+    """Opens any pyserial URL in raw binary mode with no flow control (the link engine paces itself), exclusively
+    on POSIX (a second program opening the same device gets an error instead of half of every frame)."""
+    options: dict[str, Any] = {"exclusive": True} if os.name == "posix" else {}
+    return serial.serial_for_url(port, baudrate=baudrate, timeout=0, write_timeout=2.0, **options)

@@ -14,6 +14,9 @@ The sender's rules, as this module applies them:
    unsure (no status while the link is up), it asks `TransferQuery` and resumes from `TransferStatus.offset`, or
    starts again with `TransferBegin` when the phone answers UNKNOWN. It never assumes more progress than the
    last offset the phone confirmed.
+5. It always ends: when the phone's confirmed offset has not grown for `stall_timeout` seconds (a phone that
+   answers but never takes the data, a link that never frees room for the next message, resyncs that lead
+   nowhere) it raises PhoneTimeout naming what was confirmed and what went wrong last.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +44,8 @@ TRANSFER_DATA_LIMIT = 16384
 FRAME_HEADER = 10
 #: Message field 68 (transfer_data), wire type 2: its tag is varint(68 << 3 | 2) = 2 bytes.
 _TAG_TRANSFER_DATA = 2
+#: Seconds an upload may go without the phone confirming more of it before it fails (PhoneTimeout).
+DEFAULT_STALL_TIMEOUT = 60.0
 
 
 def _varint_len(value: int) -> int:
@@ -130,11 +136,16 @@ class Upload:
 
     def __init__(self, host: UploadHost, transfer_id: int, kind: str, data: bytes, name: str,
                  queue: asyncio.Queue[Any], progress: Callable[[int, int], None] | None = None, *,
-                 fresh: bool = False, all_sent: asyncio.Event | None = None) -> None:
+                 fresh: bool = False, all_sent: asyncio.Event | None = None,
+                 stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> None:
         """`fresh`: the transfer_id was just made, so the phone can only answer TransferBegin with offset 0 (or
         refuse): the data follows the Begin at once instead of one round trip later (the link keeps order; a
         refusal still fails the upload). `all_sent` is set once every byte has been queued on the link (not yet
-        verified), so a request that refers to the transfer can be queued right behind it."""
+        verified), so a request that refers to the transfer can be queued right behind it. `stall_timeout`:
+        seconds without the phone confirming more before PhoneTimeout (a finite number above 0)."""
+        if isinstance(stall_timeout, bool) or not isinstance(stall_timeout, (int, float)) or \
+                not math.isfinite(stall_timeout) or stall_timeout <= 0:
+            raise ValueError(f"stall_timeout must be a finite number of seconds above 0, got {stall_timeout!r}")
         kind_value = enum_value(pb.TransferKind, kind, "TRANSFER_KIND_")
         if len(data) >= 1 << 32:
             raise ValueError(f"{len(data)} bytes do not fit a transfer (TransferBegin.size is 32 bits)")
@@ -151,6 +162,10 @@ class Upload:
         self.name = name or str(transfer_id)
         self.fresh = fresh
         self.all_sent = all_sent
+        self.stall_timeout = float(stall_timeout)
+        self._best = -1  # the largest offset the phone confirmed, and when it grew
+        self._progress_at = time.monotonic()
+        self._last_trouble = "nothing answered yet"
 
     @property
     def tid(self) -> int:
@@ -169,7 +184,7 @@ class Upload:
                         # taken while the data goes out or while the verdict is awaited.
                         begin_rid = self.host.register_request(self.queue)
                         msg = pb.Message(transfer_begin=self.begin, request_id=begin_rid)
-                        await self.host.send_message(msg, Channel.BULK)
+                        await self._send(msg)
                         begun = True
                     elif not begun:  # inside the try: the link may restart before the phone answers the Begin
                         status = await self._ask("TransferBegin", pb.Message(transfer_begin=self.begin))
@@ -179,6 +194,8 @@ class Upload:
                     status = None
                 except Resync as why:
                     log.info("transfer %d: %s; asking the phone where it stands", self.tid, why)
+                    self._last_trouble = str(why)
+                    self._check_stall()
                     status = await self._resync()
                     begun = True  # the phone's answer to TransferQuery says whether it knows the transfer
         finally:
@@ -202,6 +219,34 @@ class Upload:
                 self.all_sent.set()
             return await self._wait_verdict()
 
+    # ---- progress -------------------------------------------------------------------------------------
+
+    def _confirmed(self, offset: int) -> None:
+        if offset > self._best:
+            self._best = offset
+            self._progress_at = time.monotonic()
+
+    def _left(self) -> float:
+        """Seconds until the upload counts as stalled."""
+        return self.stall_timeout - (time.monotonic() - self._progress_at)
+
+    def _check_stall(self) -> None:
+        if self._left() > 0:
+            return
+        raise PhoneTimeout(
+            f"progress on transfer {self.name} ({len(self.data)} bytes)", self.stall_timeout,
+            f"the phone confirmed {max(self._best, 0)} bytes, none more for {time.monotonic() - self._progress_at:.1f} "
+            f"s; last trouble: {self._last_trouble}")
+
+    async def _send(self, msg: pb.Message) -> None:
+        """host.send_message, waiting for room on the link only until the upload counts as stalled."""
+        try:
+            await asyncio.wait_for(self.host.send_message(msg, Channel.BULK), max(0.01, self._left()))
+        except asyncio.TimeoutError:
+            self._last_trouble = "the link took no message (no room in its queue: nothing acknowledged)"
+            self._check_stall()
+            raise Resync(self._last_trouble) from None
+
     # ---- statuses -------------------------------------------------------------------------------------
 
     def _apply(self, status: Any) -> bool:
@@ -211,6 +256,7 @@ class Upload:
                                  f"{_code(status.error)}")
         if status.state == pb.TRANSFER_STATE_VERIFIED:
             self.confirmed = len(self.data)
+            self._confirmed(self.confirmed)
             if self.progress is not None:
                 self.progress(self.confirmed, len(self.data))
             return True
@@ -221,14 +267,18 @@ class Upload:
             raise TransferFailed(f"the phone reports offset {offset} for transfer {self.name} of {len(self.data)} "
                                  "bytes: a companion bug")
         if status.error == pb.ERROR_CODE_OFFSET_MISMATCH:
+            self._last_trouble = f"the phone expects offset {offset} (OFFSET_MISMATCH)"
+            self._check_stall()
             if offset == self._restarted_at:
                 return False  # another refusal of a message queued before we restarted at this offset
             self.confirmed = offset
+            self._confirmed(offset)
             self._restarted_at = offset
             raise _Restart(offset)
         if status.error:
             raise TransferFailed(f"transfer {self.name}: the phone answered {_code(status.error)}")
         self.confirmed = offset  # the phone's word, never more
+        self._confirmed(offset)
         if self.progress is not None:
             self.progress(offset, len(self.data))
         return False
@@ -257,10 +307,11 @@ class Upload:
         host = self.host
         deadline = time.monotonic() + host.request_timeout
         while True:
+            self._check_stall()
             left = deadline - time.monotonic()
             if left > 0:
                 try:
-                    item = await asyncio.wait_for(self.queue.get(), left)
+                    item = await asyncio.wait_for(self.queue.get(), min(left, max(0.01, self._left())))
                 except asyncio.TimeoutError:
                     continue
                 status = self._take(item)
@@ -281,7 +332,7 @@ class Upload:
         rid = self.host.register_request(self.queue)
         msg.request_id = rid
         try:
-            await self.host.send_message(msg, Channel.BULK)
+            await self._send(msg)
             return await self._next_status(f"TransferStatus answering {what}")
         finally:
             self.host.unregister_request(rid)
@@ -289,6 +340,7 @@ class Upload:
     async def _resync(self) -> Any:
         host = self.host
         for _ in range(8):
+            self._check_stall()
             await host.wait_until_up(host.link_patience)
             while not self.queue.empty():
                 self.queue.get_nowait()
@@ -296,7 +348,8 @@ class Upload:
             try:
                 status = await self._ask("TransferQuery", pb.Message(
                     transfer_query=pb.TransferQuery(transfer_id=self.tid)))
-            except Resync:
+            except Resync as why:
+                self._last_trouble = str(why)
                 continue
             self.report.restarts += 1
             self.report.resumed_from.append(int(status.offset))
@@ -313,7 +366,7 @@ class Upload:
         while offset < size:
             n = transfer_data_size(host.frame_payload(), self.tid, offset, size - offset, host.max_message())
             chunk = pb.TransferData(transfer_id=self.tid, offset=offset, data=self.data[offset:offset + n])
-            await host.send_message(pb.Message(transfer_data=chunk), Channel.BULK)
+            await self._send(pb.Message(transfer_data=chunk))
             self.report.bytes_sent += n
             self.report.messages += 1
             offset += n

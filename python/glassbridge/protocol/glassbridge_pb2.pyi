@@ -309,7 +309,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Status(_message.Message):
-    __slots__ = ("firmware_version", "board", "boot_counter", "uptime_ms", "battery", "buttons_down", "imu", "camera_powered", "capture_led", "mic_streaming", "card_id", "capabilities", "uart_rx_overruns")
+    __slots__ = ("firmware_version", "board", "boot_counter", "uptime_ms", "battery", "buttons_down", "imu", "camera_powered", "capture_led", "mic_streaming", "card_id", "capabilities", "uart_rx_overruns", "link", "failsafe_trips")
     FIRMWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
     BOARD_FIELD_NUMBER: _ClassVar[int]
     BOOT_COUNTER_FIELD_NUMBER: _ClassVar[int]
@@ -323,6 +323,8 @@ class Status(_message.Message):
     CARD_ID_FIELD_NUMBER: _ClassVar[int]
     CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     UART_RX_OVERRUNS_FIELD_NUMBER: _ClassVar[int]
+    LINK_FIELD_NUMBER: _ClassVar[int]
+    FAILSAFE_TRIPS_FIELD_NUMBER: _ClassVar[int]
     firmware_version: str
     board: str
     boot_counter: int
@@ -336,7 +338,37 @@ class Status(_message.Message):
     card_id: int
     capabilities: int
     uart_rx_overruns: int
-    def __init__(self, firmware_version: _Optional[str] = ..., board: _Optional[str] = ..., boot_counter: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., battery: _Optional[_Union[Battery, _Mapping]] = ..., buttons_down: _Optional[int] = ..., imu: _Optional[_Union[Imu, _Mapping]] = ..., camera_powered: _Optional[bool] = ..., capture_led: _Optional[bool] = ..., mic_streaming: _Optional[bool] = ..., card_id: _Optional[int] = ..., capabilities: _Optional[int] = ..., uart_rx_overruns: _Optional[int] = ...) -> None: ...
+    link: LinkCounters
+    failsafe_trips: int
+    def __init__(self, firmware_version: _Optional[str] = ..., board: _Optional[str] = ..., boot_counter: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., battery: _Optional[_Union[Battery, _Mapping]] = ..., buttons_down: _Optional[int] = ..., imu: _Optional[_Union[Imu, _Mapping]] = ..., camera_powered: _Optional[bool] = ..., capture_led: _Optional[bool] = ..., mic_streaming: _Optional[bool] = ..., card_id: _Optional[int] = ..., capabilities: _Optional[int] = ..., uart_rx_overruns: _Optional[int] = ..., link: _Optional[_Union[LinkCounters, _Mapping]] = ..., failsafe_trips: _Optional[int] = ...) -> None: ...
+
+class LinkCounters(_message.Message):
+    __slots__ = ("frames_rx", "frames_tx", "retransmits", "crc_errors", "framing_errors", "out_of_window", "rx_oversize", "duplicates", "link_downs", "peer_resets", "rewinds", "frag_size")
+    FRAMES_RX_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_TX_FIELD_NUMBER: _ClassVar[int]
+    RETRANSMITS_FIELD_NUMBER: _ClassVar[int]
+    CRC_ERRORS_FIELD_NUMBER: _ClassVar[int]
+    FRAMING_ERRORS_FIELD_NUMBER: _ClassVar[int]
+    OUT_OF_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    RX_OVERSIZE_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    LINK_DOWNS_FIELD_NUMBER: _ClassVar[int]
+    PEER_RESETS_FIELD_NUMBER: _ClassVar[int]
+    REWINDS_FIELD_NUMBER: _ClassVar[int]
+    FRAG_SIZE_FIELD_NUMBER: _ClassVar[int]
+    frames_rx: int
+    frames_tx: int
+    retransmits: int
+    crc_errors: int
+    framing_errors: int
+    out_of_window: int
+    rx_oversize: int
+    duplicates: int
+    link_downs: int
+    peer_resets: int
+    rewinds: int
+    frag_size: int
+    def __init__(self, frames_rx: _Optional[int] = ..., frames_tx: _Optional[int] = ..., retransmits: _Optional[int] = ..., crc_errors: _Optional[int] = ..., framing_errors: _Optional[int] = ..., out_of_window: _Optional[int] = ..., rx_oversize: _Optional[int] = ..., duplicates: _Optional[int] = ..., link_downs: _Optional[int] = ..., peer_resets: _Optional[int] = ..., rewinds: _Optional[int] = ..., frag_size: _Optional[int] = ...) -> None: ...
 
 class ButtonEvent(_message.Message):
     __slots__ = ("button", "action", "at_ms")
@@ -449,6 +481,20 @@ class DisplayCard(_message.Message):
 class DisplayClear(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class FailsafeEvent(_message.Message):
+    __slots__ = ("link_lost_ms", "camera_was_on", "mic_was_streaming", "at_ms", "down_ms")
+    LINK_LOST_MS_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_WAS_ON_FIELD_NUMBER: _ClassVar[int]
+    MIC_WAS_STREAMING_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    DOWN_MS_FIELD_NUMBER: _ClassVar[int]
+    link_lost_ms: int
+    camera_was_on: bool
+    mic_was_streaming: bool
+    at_ms: int
+    down_ms: int
+    def __init__(self, link_lost_ms: _Optional[int] = ..., camera_was_on: _Optional[bool] = ..., mic_was_streaming: _Optional[bool] = ..., at_ms: _Optional[int] = ..., down_ms: _Optional[int] = ...) -> None: ...
 
 class TransferBegin(_message.Message):
     __slots__ = ("transfer_id", "kind", "size", "sha256", "name")
@@ -663,7 +709,7 @@ class TransferData(_message.Message):
     def __init__(self, transfer_id: _Optional[int] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class Message(_message.Message):
-    __slots__ = ("request_id", "result", "status_request", "status", "button", "gesture", "battery", "camera_power", "camera_state", "mic_control", "mic_audio", "speaker_audio", "card", "display_clear", "transfer_begin", "transfer_chunk", "transfer_query", "transfer_status", "assistant_request", "assistant_answer", "caption", "notification", "transfer_data", "audio_packet", "caption_control", "media_command", "notification_response")
+    __slots__ = ("request_id", "result", "status_request", "status", "button", "gesture", "battery", "camera_power", "camera_state", "mic_control", "mic_audio", "speaker_audio", "card", "display_clear", "transfer_begin", "transfer_chunk", "transfer_query", "transfer_status", "failsafe", "assistant_request", "assistant_answer", "caption", "notification", "transfer_data", "audio_packet", "caption_control", "media_command", "notification_response")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     STATUS_REQUEST_FIELD_NUMBER: _ClassVar[int]
@@ -682,6 +728,7 @@ class Message(_message.Message):
     TRANSFER_CHUNK_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_QUERY_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_STATUS_FIELD_NUMBER: _ClassVar[int]
+    FAILSAFE_FIELD_NUMBER: _ClassVar[int]
     ASSISTANT_REQUEST_FIELD_NUMBER: _ClassVar[int]
     ASSISTANT_ANSWER_FIELD_NUMBER: _ClassVar[int]
     CAPTION_FIELD_NUMBER: _ClassVar[int]
@@ -709,6 +756,7 @@ class Message(_message.Message):
     transfer_chunk: TransferChunk
     transfer_query: TransferQuery
     transfer_status: TransferStatus
+    failsafe: FailsafeEvent
     assistant_request: AssistantRequest
     assistant_answer: AssistantAnswer
     caption: Caption
@@ -718,4 +766,4 @@ class Message(_message.Message):
     caption_control: CaptionControl
     media_command: MediaCommand
     notification_response: NotificationResponse
-    def __init__(self, request_id: _Optional[int] = ..., result: _Optional[_Union[Result, _Mapping]] = ..., status_request: _Optional[_Union[StatusRequest, _Mapping]] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., button: _Optional[_Union[ButtonEvent, _Mapping]] = ..., gesture: _Optional[_Union[GestureEvent, _Mapping]] = ..., battery: _Optional[_Union[BatteryEvent, _Mapping]] = ..., camera_power: _Optional[_Union[CameraPower, _Mapping]] = ..., camera_state: _Optional[_Union[CameraState, _Mapping]] = ..., mic_control: _Optional[_Union[MicControl, _Mapping]] = ..., mic_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., speaker_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., card: _Optional[_Union[DisplayCard, _Mapping]] = ..., display_clear: _Optional[_Union[DisplayClear, _Mapping]] = ..., transfer_begin: _Optional[_Union[TransferBegin, _Mapping]] = ..., transfer_chunk: _Optional[_Union[TransferChunk, _Mapping]] = ..., transfer_query: _Optional[_Union[TransferQuery, _Mapping]] = ..., transfer_status: _Optional[_Union[TransferStatus, _Mapping]] = ..., assistant_request: _Optional[_Union[AssistantRequest, _Mapping]] = ..., assistant_answer: _Optional[_Union[AssistantAnswer, _Mapping]] = ..., caption: _Optional[_Union[Caption, _Mapping]] = ..., notification: _Optional[_Union[Notification, _Mapping]] = ..., transfer_data: _Optional[_Union[TransferData, _Mapping]] = ..., audio_packet: _Optional[_Union[AudioPacket, _Mapping]] = ..., caption_control: _Optional[_Union[CaptionControl, _Mapping]] = ..., media_command: _Optional[_Union[MediaCommand, _Mapping]] = ..., notification_response: _Optional[_Union[NotificationResponse, _Mapping]] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[int] = ..., result: _Optional[_Union[Result, _Mapping]] = ..., status_request: _Optional[_Union[StatusRequest, _Mapping]] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., button: _Optional[_Union[ButtonEvent, _Mapping]] = ..., gesture: _Optional[_Union[GestureEvent, _Mapping]] = ..., battery: _Optional[_Union[BatteryEvent, _Mapping]] = ..., camera_power: _Optional[_Union[CameraPower, _Mapping]] = ..., camera_state: _Optional[_Union[CameraState, _Mapping]] = ..., mic_control: _Optional[_Union[MicControl, _Mapping]] = ..., mic_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., speaker_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., card: _Optional[_Union[DisplayCard, _Mapping]] = ..., display_clear: _Optional[_Union[DisplayClear, _Mapping]] = ..., transfer_begin: _Optional[_Union[TransferBegin, _Mapping]] = ..., transfer_chunk: _Optional[_Union[TransferChunk, _Mapping]] = ..., transfer_query: _Optional[_Union[TransferQuery, _Mapping]] = ..., transfer_status: _Optional[_Union[TransferStatus, _Mapping]] = ..., failsafe: _Optional[_Union[FailsafeEvent, _Mapping]] = ..., assistant_request: _Optional[_Union[AssistantRequest, _Mapping]] = ..., assistant_answer: _Optional[_Union[AssistantAnswer, _Mapping]] = ..., caption: _Optional[_Union[Caption, _Mapping]] = ..., notification: _Optional[_Union[Notification, _Mapping]] = ..., transfer_data: _Optional[_Union[TransferData, _Mapping]] = ..., audio_packet: _Optional[_Union[AudioPacket, _Mapping]] = ..., caption_control: _Optional[_Union[CaptionControl, _Mapping]] = ..., media_command: _Optional[_Union[MediaCommand, _Mapping]] = ..., notification_response: _Optional[_Union[NotificationResponse, _Mapping]] = ...) -> None: ...

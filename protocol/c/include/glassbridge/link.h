@@ -54,6 +54,8 @@ extern "C" {
 #define GB_FLAG_MORE 0x02u   /* more fragments of the same message follow (in the next sequence numbers) */
 #define GB_FLAG_HELLO 0x04u  /* handshake: payload is a protobuf Hello, channel/seq/ack/sack are 0 */
 #define GB_FLAG_PING 0x08u   /* asks for an immediate answer: an acknowledgement, or with HELLO a Hello */
+#define GB_FLAG_REWIND 0x10u /* UART, on an acknowledgement: may I cut my frames from `seq` on again? (SPEC.md 6.5) */
+#define GB_FLAG_REWOUND 0x20u /* UART, on an acknowledgement: the answer to the REWIND of `seq` */
 
 /* Worst-case COBS-encoded size of a frame of n bytes, with its 0x00 delimiter. */
 #define GB_COBS_MAX_ENCODED(n) ((n) + ((n) / 254u) + 2u)
@@ -161,6 +163,8 @@ typedef struct {
   uint32_t out_of_window;              /* data frames beyond the receive window (dropped, not acknowledged) */
   uint32_t rx_oversize;                /* reassembled messages longer than our max_message (discarded) */
   uint32_t events_dropped;             /* link events lost because the application did not poll them */
+  uint32_t rewinds;                    /* UART: frames in flight cut again into smaller fragments (SPEC.md 6.5) */
+  uint32_t frag_size;                  /* the largest fragment sent now (UART: smaller on a lossy line, 6.1) */
 } gb_link_stats;
 
 typedef enum { GB_LINK_HANDSHAKE = 0, GB_LINK_UP = 1, GB_LINK_DOWN = 2, GB_LINK_INCOMPATIBLE = 3 } gb_link_state;

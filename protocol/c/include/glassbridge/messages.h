@@ -257,9 +257,28 @@ typedef struct gb_Imu {
 bool gb_Imu_encode(const gb_Imu *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
 bool gb_Imu_decode(const uint8_t *buf, size_t len, gb_Imu *out, gb_pb_status *err);
 
+/* The MCU's link counters (SPEC.md 11, gb_link_stats on its side of the UART). The receive-side ones tell how the SoC's frames arrive: a line that damages them shows here, not in the SoC's own counters. */
+#define GB_LINK_COUNTERS_MAX_SIZE 72u
+typedef struct gb_LinkCounters {
+  uint32_t frames_rx; /* 1: valid frames from the SoC */
+  uint32_t frames_tx; /* 2 */
+  uint32_t retransmits; /* 3: data frames the MCU sent again */
+  uint32_t crc_errors; /* 4: frames from the SoC with a bad CRC-32C (line noise) */
+  uint32_t framing_errors; /* 5: bad COBS, length, version, header or size (noise, a wrong baud) */
+  uint32_t out_of_window; /* 6: data frames beyond the MCU's receive window (dropped) */
+  uint32_t rx_oversize; /* 7: messages longer than the MCU accepts (discarded whole) */
+  uint32_t duplicates; /* 8: data frames received again */
+  uint32_t link_downs; /* 9 */
+  uint32_t peer_resets; /* 10: new SoC sessions seen (glassbridge restarted) */
+  uint32_t rewinds; /* 11: frames in flight the MCU cut again into smaller fragments (SPEC.md 6.5) */
+  uint32_t frag_size; /* 12: the largest fragment the MCU sends now (smaller on a lossy line, SPEC.md 6.1) */
+} gb_LinkCounters;
+bool gb_LinkCounters_encode(const gb_LinkCounters *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
+bool gb_LinkCounters_decode(const uint8_t *buf, size_t len, gb_LinkCounters *out, gb_pb_status *err);
+
 #define GB_STATUS_FIRMWARE_VERSION_LIMIT 31u
 #define GB_STATUS_BOARD_LIMIT 23u
-#define GB_STATUS_MAX_SIZE 165u
+#define GB_STATUS_MAX_SIZE 245u
 typedef struct gb_Status {
   char firmware_version[GB_STATUS_FIRMWARE_VERSION_LIMIT + 1]; /* 1: limit: 31 */
   char board[GB_STATUS_BOARD_LIMIT + 1]; /* 2: limit: 23 e.g. "mps2-an386", "netduinoplus2", "host" */
@@ -274,6 +293,8 @@ typedef struct gb_Status {
   uint32_t card_id; /* 11: the card on the display, 0 = none */
   uint32_t capabilities; /* 12: Capability bits */
   uint32_t uart_rx_overruns; /* 13: bytes the MCU's receive ring had to drop (should stay 0: flow control works) */
+  gb_LinkCounters link; /* 14: the MCU's side of the link: what it saw arrive from the SoC */
+  uint32_t failsafe_trips; /* 15: times the capture fail-safe switched the camera or microphone off (FailsafeEvent) */
 } gb_Status;
 bool gb_Status_encode(const gb_Status *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
 bool gb_Status_decode(const uint8_t *buf, size_t len, gb_Status *out, gb_pb_status *err);
@@ -343,7 +364,7 @@ typedef struct gb_AudioFrame {
 bool gb_AudioFrame_encode(const gb_AudioFrame *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
 bool gb_AudioFrame_decode(const uint8_t *buf, size_t len, gb_AudioFrame *out, gb_pb_status *err);
 
-/* SoC -> MCU: render a card on the display. Answered with Result. A card with a larger id replaces the shown one; ttl_ms 0 = until replaced; text that does not fit is cut at a word boundary with an ellipsis. */
+/* SoC -> MCU: render a card on the display. Answered with Result. Within one SoC link session a card with a smaller id than the shown one is refused (a late answer never replaces a newer card); a card of a new SoC session (glassbridge restarted) is shown whatever its id (SPEC.md 10.1). ttl_ms 0 = until replaced; text that does not fit is cut at a word boundary with an ellipsis. */
 #define GB_DISPLAY_CARD_TITLE_LIMIT 47u
 #define GB_DISPLAY_CARD_TEXT_LIMIT 191u
 #define GB_DISPLAY_CARD_MAX_SIZE 277u
@@ -364,6 +385,18 @@ typedef struct gb_DisplayClear {
 } gb_DisplayClear;
 bool gb_DisplayClear_encode(const gb_DisplayClear *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
 bool gb_DisplayClear_decode(const uint8_t *buf, size_t len, gb_DisplayClear *out, gb_pb_status *err);
+
+/* MCU -> SoC, once, when the link is back after the capture fail-safe acted: the link to the SoC was lost for longer than the fail-safe time (10 s by default) while the camera was powered or the microphone streamed, so the MCU switched the camera and its capture LED off and stopped the microphone stream (nobody could see the pictures or stop the recording). Nothing is switched on again by itself. */
+#define GB_FAILSAFE_EVENT_MAX_SIZE 22u
+typedef struct gb_FailsafeEvent {
+  uint32_t link_lost_ms; /* 1: how long the link had been lost when the MCU acted (>= the fail-safe time) */
+  bool camera_was_on; /* 2: the camera was powered: now off, with its LED */
+  bool mic_was_streaming; /* 3: the microphone streamed: the stream stopped */
+  uint32_t at_ms; /* 4: MCU uptime when it acted */
+  uint32_t down_ms; /* 5: how long the link was lost in all, until it came back */
+} gb_FailsafeEvent;
+bool gb_FailsafeEvent_encode(const gb_FailsafeEvent *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
+bool gb_FailsafeEvent_decode(const uint8_t *buf, size_t len, gb_FailsafeEvent *out, gb_pb_status *err);
 
 /* SoC -> MCU: announce a transfer. Answered with TransferStatus (offset 0, or the confirmed offset when the MCU already holds the beginning of the same transfer_id + sha256: resume). */
 #define GB_TRANSFER_BEGIN_SHA256_LIMIT 32u
@@ -427,6 +460,7 @@ bool gb_TransferStatus_decode(const uint8_t *buf, size_t len, gb_TransferStatus 
 #define GB_MESSAGE_TRANSFER_CHUNK_TAG 16u
 #define GB_MESSAGE_TRANSFER_QUERY_TAG 17u
 #define GB_MESSAGE_TRANSFER_STATUS_TAG 18u
+#define GB_MESSAGE_FAILSAFE_TAG 19u
 #define GB_MESSAGE_MAX_SIZE 1317u
 typedef struct gb_Message {
   uint32_t request_id; /* 1: set by a requester, echoed in the answer; 0 for events */
@@ -449,6 +483,7 @@ typedef struct gb_Message {
     gb_TransferChunk transfer_chunk; /* 16 */
     gb_TransferQuery transfer_query; /* 17 */
     gb_TransferStatus transfer_status; /* 18 */
+    gb_FailsafeEvent failsafe; /* 19 */
   } body;
 } gb_Message;
 bool gb_Message_encode(const gb_Message *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
