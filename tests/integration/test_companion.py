@@ -51,6 +51,7 @@ IO = PairingDelegate.IoCapability
 ATT_INSUFFICIENT_AUTHENTICATION, ATT_INSUFFICIENT_ENCRYPTION = 0x05, 0x0F
 SECURITY_ERRORS = (ATT_INSUFFICIENT_AUTHENTICATION, ATT_INSUFFICIENT_ENCRYPTION)
 GLASSES = "F5:F4:F3:F2:F1:F0"
+STRANGER_KB = "E7:E6:E5:E4:E3:E2"
 
 
 def run(coro: Awaitable[T], timeout: float = 20.0) -> T:
@@ -428,9 +429,18 @@ def test_refuse_policy_fails_the_pairing_and_grants_nothing(tmp_path: Path) -> N
             await g.connect()
             with pytest.raises(ProtocolError):
                 await g.connection.pair()  # type: ignore[union-attr]
+            # Refused at the request, before any digits (a KeyboardOnly central, to which the companion would
+            # display a passkey, is refused the same way).
             (pairing,) = companion.status()["pairings"]
-            assert pairing["number"] == g.delegate.numbers[0] and pairing["accepted"] is False
+            assert pairing["accepted"] is False and "policy refuse" in pairing["reason"] and g.delegate.numbers == []
             assert companion.status()["bonded"] == []
+            kb = Glasses(link, STRANGER_KB, io=IO.KEYBOARD_INPUT_ONLY)
+            await kb.start()
+            await kb.connect()
+            with pytest.raises(ProtocolError):
+                await kb.connection.pair()  # type: ignore[union-attr]
+            assert companion.status()["bonded"] == [] and "policy refuse" in companion.status()["pairings"][-1]["reason"]
+            await kb.close()
             with pytest.raises(ATT_Error) as err:
                 await g.read_info()
             assert err.value.error_code in SECURITY_ERRORS

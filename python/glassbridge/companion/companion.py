@@ -155,7 +155,7 @@ class Companion:
             keystore_file=str(keystore_path(self.state_dir)), name=self.name, max_mtu=self.mtu,
             rpa_timeout=self.rpa_timeout, decide=self._decide, service_info=self._service_info,
             on_frame=self._on_frame, on_subscribed=self._on_subscribed, on_disconnected=self._on_disconnected,
-            on_refused=self._on_refused)
+            on_refused=self._on_refused, accepting=lambda: self.confirm != "refuse")
         await self.server.start()
         log.info("companion %s advertising as %s (identity %s)", self.name, self.server.device.random_address,
                  self.identity.address)
@@ -184,8 +184,8 @@ class Companion:
         if method == "passkey_display":
             # The wearer types these digits on the glasses: the comparison is theirs (a stranger cannot see them).
             accepted, reason = True, "passkey shown for the glasses to type"
-        elif self.confirm == "refuse":
-            accepted, reason = False, "the companion refuses new pairings (policy refuse)"
+        elif self.confirm == "refuse":  # normally refused at the request already (security.StrictSession)
+            accepted, reason = False, "the companion takes no new glasses (policy refuse)"
         else:
             accepted, reason = await self._ask_person(peer, name, number, method)
         self._record_pairing({"peer": peer, "name": name, "number": number, "digits": f"{number:06d}",

@@ -55,7 +55,8 @@ _AUTHENTICATED_METHODS = (smp.PairingMethod.NUMERIC_COMPARISON, smp.PairingMetho
 class CompanionPairingDelegate(PairingDelegate):
     """IO capability DisplayYesNo: the phone shows the number and its user says yes or no."""
 
-    def __init__(self, connection: Connection, decide: Decide, guard: BondGuard, refused: Refused) -> None:
+    def __init__(self, connection: Connection, decide: Decide, guard: BondGuard, refused: Refused,
+                 accepting: Callable[[], bool] = lambda: True) -> None:
         super().__init__(
             io_capability=PairingDelegate.IoCapability.DISPLAY_OUTPUT_AND_YES_NO_INPUT,
             local_initiator_key_distribution=_KEYS,
@@ -64,6 +65,7 @@ class CompanionPairingDelegate(PairingDelegate):
         self.connection = connection
         self.guard = guard
         self.refused = refused
+        self.accepting = accepting  # False: the companion takes no new glasses (policy refuse)
         self._decide = decide
 
     async def compare_numbers(self, number: int, digits: int) -> bool:
@@ -117,6 +119,8 @@ class StrictSession(smp.Session):
 
     def refusal(self, command: smp.SMP_Pairing_Request_Command) -> str | None:
         """Why this Pairing Request is refused, or None when it leads to an authenticated LE SC bond."""
+        if not self._delegate.accepting():
+            return "the companion takes no new glasses (policy refuse)"
         holder = self._delegate.guard.holder(address=str(self.connection.peer_address))
         if holder is not None:
             return (f"the central connects as the bonded glasses {holder} without their keys: a pairing would "
@@ -157,12 +161,13 @@ class StrictSession(smp.Session):
             super().on_smp_identity_address_information_command(command)
 
 
-def pairing_config(connection: Connection, decide: Decide, guard: BondGuard, refused: Refused) -> PairingConfig:
+def pairing_config(connection: Connection, decide: Decide, guard: BondGuard, refused: Refused,
+                   accepting: Callable[[], bool] = lambda: True) -> PairingConfig:
     """LE SC, MITM, bonding; identity = our static random address (not a dongle's public one)."""
     return PairingConfig(
         sc=True,
         mitm=True,
         bonding=True,
-        delegate=CompanionPairingDelegate(connection, decide, guard, refused),
+        delegate=CompanionPairingDelegate(connection, decide, guard, refused, accepting),
         identity_address_type=PairingConfig.AddressType.RANDOM,
     )

@@ -149,6 +149,7 @@ class CompanionServer:
         on_subscribed: Callable[[ConnectionState, bool], None],
         on_disconnected: Callable[[ConnectionState], None],
         on_refused: Callable[[Connection, str], None] | None = None,
+        accepting: Callable[[], bool] = lambda: True,
     ) -> None:
         if not MIN_ATT_MTU <= max_mtu <= 517:
             raise ValueError(f"--mtu {max_mtu}: the link needs an ATT_MTU of {MIN_ATT_MTU}..517 (SPEC.md 16.3)")
@@ -171,6 +172,7 @@ class CompanionServer:
         self._on_subscribed = on_subscribed
         self._on_disconnected = on_disconnected
         self._on_refused = on_refused or (lambda _c, _r: None)
+        self._accepting = accepting
         self._adv_lock = asyncio.Lock()
         self._rpa_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -283,7 +285,7 @@ class CompanionServer:
     # ---- pairing and connections ----------------------------------------------------------------------------
 
     def _pairing_config(self, connection: Connection) -> PairingConfig:
-        return pairing_config(connection, self._decide, self.bonds, self._on_refused)
+        return pairing_config(connection, self._decide, self.bonds, self._on_refused, self._accepting)
 
     async def forget(self, identity: str) -> bool:
         """Deletes the bond of `identity` (keys and resolving list) and drops its connections; False if unknown.
