@@ -6,18 +6,19 @@
 
 Modules: config (Settings from TOML), ports (what the loop needs from the Mcu, the Phone, the camera, perception,
 the voice and the wake word), loop (Assistant, the state machine), the skills (ask, offline, cards, captions,
-media, wake, power, mic), perception (FacePerceiver, LocalPerception -> pb.Perception), photo (the JPEG for the
-phone), timeline (every event with its time), transcripts, text.
+media, wake, power, mic), context (SkillContext and SharedState: all a skill sees of the loop and of the other
+skills), question (Question), perception (FacePerceiver, LocalPerception -> pb.Perception), photo (the JPEG for
+the phone), timeline (every event with its time), transcripts, text.
 """
 
 from __future__ import annotations
 
-from glassbridge.assistant.ask import Question
 from glassbridge.assistant.audio_tools import AudioTools
 from glassbridge.assistant.config import ConfigError, Settings, config_path, load_settings, settings_template
 from glassbridge.assistant.loop import STATES, Assistant
 from glassbridge.assistant.perception import FacePerceiver, LocalPerception, SeenFace
 from glassbridge.assistant.photo import photo_for_phone
+from glassbridge.assistant.question import Question
 from glassbridge.assistant.timeline import Timeline, TimelineEvent
 
 __all__ = [

@@ -26,7 +26,7 @@ from glassbridge.phone.client import CaptionLine
 from glassbridge.phone.errors import ConnectionLost, PhoneError, RequestFailed
 
 if TYPE_CHECKING:
-    from glassbridge.assistant.loop import Assistant
+    from glassbridge.assistant.context import SkillContext
 
 __all__ = ["CaptionSession", "CaptionSkill"]
 
@@ -54,8 +54,8 @@ class CaptionSession:
 
 
 class CaptionSkill:
-    def __init__(self, host: Assistant) -> None:
-        self.host = host
+    def __init__(self, ctx: SkillContext) -> None:
+        self.ctx = ctx
         self.session: CaptionSession | None = None
         self.finished: dict[int, CaptionSession] = {}
         self._lock: asyncio.Lock | None = None
@@ -66,7 +66,7 @@ class CaptionSkill:
         return self.session is not None
 
     def _folder(self) -> Path:
-        configured = self.host.settings.captions.transcript_dir
+        configured = self.ctx.settings.captions.transcript_dir
         return Path(configured).expanduser() if configured else default_transcript_dir()
 
     async def toggle(self) -> None:
@@ -85,18 +85,19 @@ class CaptionSkill:
             await self._stop(reason, announce=announce)
 
     async def _start(self) -> None:
-        host, c = self.host, self.host.settings.captions
-        if not host.power.streaming_allowed:
-            await host.notice("Captions", "The battery is critical: captions stay off.", icon="warning")
+        ctx, c = self.ctx, self.ctx.settings.captions
+        if not ctx.state.streaming_allowed:
+            await ctx.notice("Captions", "The battery is critical: captions stay off.", icon="warning")
             return
-        if not host.phone.up:
-            await host.notice("Captions", "Captions need the phone, and it is not connected.", icon="warning")
+        if not ctx.ports.phone.up:
+            await ctx.notice("Captions", "Captions need the phone, and it is not connected.", icon="warning")
             return
         stream_id = secrets.randbits(31) | 1
         kind = "translation" if c.translate_to else "transcription"
         language, source = (c.translate_to, c.language) if c.translate_to else (c.language, "")
         try:
-            await asyncio.wait_for(host.phone.start_captions(stream_id, kind, language, source), c.start_timeout_s)
+            await asyncio.wait_for(ctx.ports.phone.start_captions(stream_id, kind, language, source),
+                                   c.start_timeout_s)
         except asyncio.TimeoutError:
             reason = f"the phone did not start them in {c.start_timeout_s:g} s"
         except RequestFailed as exc:
@@ -106,54 +107,54 @@ class CaptionSkill:
         else:
             reason = ""
         if reason:
-            host.timeline.mark("captions_refused", caption_kind=kind, reason=reason)
-            await host.notice("Captions", f"No {kind}: {reason}.", icon="warning", kind="caption")
+            ctx.timeline.mark("captions_refused", caption_kind=kind, reason=reason)
+            await ctx.notice("Captions", f"No {kind}: {reason}.", icon="warning", kind="caption")
             return
         transcript = None
         if c.keep_transcripts:
             folder = self._folder()
             deleted = await asyncio.to_thread(sweep_transcripts, folder, c.retention_days)
             if deleted:
-                host.timeline.mark("transcripts_deleted", count=len(deleted), retention_days=c.retention_days)
+                ctx.timeline.mark("transcripts_deleted", count=len(deleted), retention_days=c.retention_days)
             transcript = await asyncio.to_thread(Transcript, folder, stream_id, kind, language)
-        self.session = CaptionSession(stream_id, kind, language, host.audio.encoder(c.bitrate), transcript,
-                                      host.clock())
+        self.session = CaptionSession(stream_id, kind, language, ctx.audio.encoder(c.bitrate), transcript,
+                                      ctx.clock())
         self._failing = False
-        host.timeline.mark("captions_on", stream=stream_id, caption_kind=kind, language=language,
-                           transcript=str(transcript.path) if transcript else "")
-        host.settle()
-        host.mic.update()
+        ctx.timeline.mark("captions_on", stream=stream_id, caption_kind=kind, language=language,
+                          transcript=str(transcript.path) if transcript else "")
+        ctx.settle()
+        ctx.update_microphone()
         title = "Translation" if kind == "translation" else "Captions"
-        await host.show(CardSpec(title=title, text="Listening. Double tap to stop.", kind="caption", icon="mic"))
+        await ctx.show(CardSpec(title=title, text="Listening. Double tap to stop.", kind="caption", icon="mic"))
 
     async def _stop(self, reason: str, *, announce: bool) -> None:
-        host = self.host
+        ctx = self.ctx
         session, self.session = self.session, None
         if session is None:
             return
-        host.mic.update()
+        ctx.update_microphone()
         try:
             await self._send(session, list(session.encoder.flush()))
         except PhoneError as exc:
             log.info("captions: the last packets did not go: %s", exc)
-        limit = host.settings.captions.start_timeout_s
+        limit = ctx.settings.captions.start_timeout_s
         try:
-            await asyncio.wait_for(host.phone.stop_captions(session.stream_id), limit)
+            await asyncio.wait_for(ctx.ports.phone.stop_captions(session.stream_id), limit)
         except (asyncio.TimeoutError, PhoneError) as exc:
-            host.timeline.mark("captions_stop_failed", stream=session.stream_id,
-                               reason=str(exc) or f"no answer in {limit:g} s")
+            ctx.timeline.mark("captions_stop_failed", stream=session.stream_id,
+                              reason=str(exc) or f"no answer in {limit:g} s")
         self.finished[session.stream_id] = session
         while len(self.finished) > KEEP_FINISHED:
             self.finished.pop(next(iter(self.finished)))
-        host.timeline.mark("captions_off", stream=session.stream_id, reason=reason, packets=session.packets,
-                           lines=len(session.lines))
-        host.settle()
+        ctx.timeline.mark("captions_off", stream=session.stream_id, reason=reason, packets=session.packets,
+                          lines=len(session.lines))
+        ctx.settle()
         if announce:
             where = f" Transcript: {session.transcript.path.name}." if session.transcript else ""
             # The file's name is for the display; read aloud, its digits would take longer than the captions.
-            await host.notice("Captions off", f"Captions off: {reason}.{where}", kind="caption", icon="mic",
-                              speak=False)
-            await host.speak(f"Captions off: {reason}.")
+            await ctx.notice("Captions off", f"Captions off: {reason}.{where}", kind="caption", icon="mic",
+                             speak=False)
+            await ctx.speak(f"Captions off: {reason}.")
 
     # ---- audio out -------------------------------------------------------------------------------------------
 
@@ -166,7 +167,7 @@ class CaptionSkill:
             session.stream_start = chunk.first_sample
         elif chunk.gap_before:
             # Lost audio: the encoder's remainder belongs before the gap; start again at this chunk's sample.
-            session.encoder = self.host.audio.encoder(self.host.settings.captions.bitrate)
+            session.encoder = self.ctx.audio.encoder(self.ctx.settings.captions.bitrate)
             session.next_sample = chunk.first_sample - session.stream_start
             session.gap = True
         try:
@@ -174,12 +175,13 @@ class CaptionSkill:
         except PhoneError as exc:
             if not self._failing:
                 self._failing = True
-                self.host.spawn(self.stop(f"the phone went away ({exc})"), "captions stop")
+                self.ctx.spawn(self.stop(f"the phone went away ({exc})"), "captions stop")
 
     async def _send(self, session: CaptionSession, packets: list[bytes]) -> None:
+        phone = self.ctx.ports.phone
         for data in packets:
-            send = self.host.phone.send_audio_packet(session.stream_id, session.next_sample, data, codec="opus",
-                                                     frame_samples=OPUS_FRAME_SAMPLES, gap_before=session.gap)
+            send = phone.send_audio_packet(session.stream_id, session.next_sample, data, codec="opus",
+                                           frame_samples=OPUS_FRAME_SAMPLES, gap_before=session.gap)
             try:
                 await asyncio.wait_for(send, SEND_TIMEOUT_S)
             except asyncio.TimeoutError:
@@ -191,12 +193,12 @@ class CaptionSkill:
     # ---- captions in -----------------------------------------------------------------------------------------
 
     def on_line(self, line: CaptionLine) -> None:
-        host = self.host
+        ctx = self.ctx
         session = self.session if self.session and self.session.stream_id == line.stream_id else None
         late = self.finished.get(line.stream_id)
         target = session or late
-        host.timeline.mark("caption", stream=line.stream_id, text=line.text, final=line.final,
-                           caption_kind=line.kind, known=target is not None)
+        ctx.timeline.mark("caption", stream=line.stream_id, text=line.text, final=line.final,
+                          caption_kind=line.kind, known=target is not None)
         if target is None:
             return
         if line.final and line.text.strip():
@@ -206,11 +208,11 @@ class CaptionSkill:
                 try:
                     target.transcript.append(line.text)
                 except OSError as exc:
-                    host.timeline.mark("transcript_failed", stream=line.stream_id, reason=str(exc))
+                    ctx.timeline.mark("transcript_failed", stream=line.stream_id, reason=str(exc))
         if session is not None:
             title = "Translation" if session.kind == "translation" else "Captions"
-            host.spawn(host.show(CardSpec(title=title, text=line.text, kind="caption", icon="mic"),
-                                 stream=line.stream_id), "caption card")
+            ctx.spawn(ctx.show(CardSpec(title=title, text=line.text, kind="caption", icon="mic"),
+                               stream=line.stream_id), "caption card")
 
     def transcript_of(self, stream_id: int) -> Any:
         s = self.session if self.session and self.session.stream_id == stream_id else self.finished.get(stream_id)

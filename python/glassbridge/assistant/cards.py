@@ -19,7 +19,7 @@ from glassbridge.phone.client import Card, NotificationEvent
 from glassbridge.phone.errors import PhoneError, RequestFailed
 
 if TYPE_CHECKING:
-    from glassbridge.assistant.loop import Assistant
+    from glassbridge.assistant.context import SkillContext
 
 __all__ = ["CardSkill", "PendingPrompt", "card_for", "navigation_icon"]
 
@@ -65,37 +65,37 @@ class PendingPrompt:
 
 
 class CardSkill:
-    def __init__(self, host: Assistant) -> None:
-        self.host = host
+    def __init__(self, ctx: SkillContext) -> None:
+        self.ctx = ctx
         self.pending: PendingPrompt | None = None
 
     def on_notification(self, event: NotificationEvent) -> None:
-        host = self.host
+        ctx = self.ctx
         needs = bool(getattr(event, "needs_response", False))  # the field arrives with the phone's issue-5 API
         timeout_ms = int(getattr(event, "timeout_ms", 0) or DEFAULT_PROMPT_MS)
         card = card_for(event, needs_response=needs)
-        host.timeline.mark("notification", notification=event.notification_id, notification_kind=event.kind,
-                           app=event.app, title=event.title, text=event.text, needs_response=needs)
+        ctx.timeline.mark("notification", notification=event.notification_id, notification_kind=event.kind,
+                          app=event.app, title=event.title, text=event.text, needs_response=needs)
         # Turns and prompts are said as well as shown (eyes on the road); messages are only shown.
         spoken = card.text if event.kind in ("navigation", "payment", "call") else ""
-        host.spawn(self._show(card, spoken, event.notification_id), "notification card")
+        ctx.spawn(self._show(card, spoken, event.notification_id), "notification card")
         if needs:
             self._replace_pending(PendingPrompt(event.notification_id, event.kind, card.title))
             assert self.pending is not None
-            self.pending.expiry = host.spawn(self._expire(self.pending, timeout_ms / 1000), "prompt expiry",
-                                              timer=True)
+            self.pending.expiry = ctx.spawn(self._expire(self.pending, timeout_ms / 1000), "prompt expiry",
+                                            timer=True)
 
     async def _show(self, card: CardSpec, spoken: str, notification_id: int) -> None:
-        await self.host.show(card, notification=notification_id)
+        await self.ctx.show(card, notification=notification_id)
         if spoken:
-            await self.host.speak(spoken)
+            await self.ctx.speak(spoken)
 
     def on_card(self, event: Card) -> None:
         """A card the phone composed itself: shown as it is."""
-        self.host.timeline.mark("phone_card", card=event.card_id, card_kind=event.kind, title=event.title)
+        self.ctx.timeline.mark("phone_card", card=event.card_id, card_kind=event.kind, title=event.title)
         card = CardSpec(title=event.title, text=event.text, kind=event.kind if event.kind != "unspecified" else "text",
                         icon=event.icon, ttl_ms=event.ttl_ms)
-        self.host.spawn(self.host.show(card, phone_card=event.card_id), "phone card")
+        self.ctx.spawn(self.ctx.show(card, phone_card=event.card_id), "phone card")
 
     def _replace_pending(self, prompt: PendingPrompt | None) -> None:
         old, self.pending = self.pending, prompt
@@ -106,39 +106,39 @@ class CardSkill:
         await asyncio.sleep(seconds)
         if self.pending is prompt:
             self.pending = None
-            host = self.host
-            host.timeline.mark("prompt_expired", notification=prompt.notification_id, seconds=seconds)
+            ctx = self.ctx
+            ctx.timeline.mark("prompt_expired", notification=prompt.notification_id, seconds=seconds)
             what = "payment" if prompt.kind == "payment" else "call" if prompt.kind == "call" else "prompt"
-            host.say_soon(prompt.title, f"No answer in {seconds:g} s: the {what} was declined.", icon="warning")
+            ctx.say_soon(prompt.title, f"No answer in {seconds:g} s: the {what} was declined.", icon="warning")
 
     def answer(self, *, confirm: bool) -> None:
         """A nod (confirm) or a shake (dismiss) for the waiting prompt."""
-        host = self.host
+        ctx = self.ctx
         prompt = self.pending
         if prompt is None:
-            host.timeline.mark("gesture_ignored", confirm=confirm, reason="no prompt waiting")
+            ctx.timeline.mark("gesture_ignored", confirm=confirm, reason="no prompt waiting")
             return
         self._replace_pending(None)
-        host.spawn(self._respond(prompt, confirm), "respond")
+        ctx.spawn(self._respond(prompt, confirm), "respond")
 
     async def _respond(self, prompt: PendingPrompt, confirm: bool) -> None:
-        host = self.host
-        limit = host.settings.assistant.answer_timeout_s
-        host.timeline.mark("responding", notification=prompt.notification_id, confirm=confirm)
+        ctx = self.ctx
+        limit = ctx.settings.assistant.answer_timeout_s
+        ctx.timeline.mark("responding", notification=prompt.notification_id, confirm=confirm)
         try:
-            outcome = await asyncio.wait_for(host.phone.respond(prompt.notification_id, confirm), limit)
+            outcome = await asyncio.wait_for(ctx.ports.phone.respond(prompt.notification_id, confirm), limit)
         except asyncio.TimeoutError:
-            await host.notice(prompt.title, f"The phone did not take your answer in {limit:g} s.", icon="warning")
+            await ctx.notice(prompt.title, f"The phone did not take your answer in {limit:g} s.", icon="warning")
             return
         except RequestFailed as exc:
-            await host.notice(prompt.title, f"The phone refused: {exc.phone_message or exc.code_name}.",
-                              icon="warning")
+            await ctx.notice(prompt.title, f"The phone refused: {exc.phone_message or exc.code_name}.",
+                             icon="warning")
             return
         except PhoneError as exc:
-            await host.notice(prompt.title, f"Your answer did not reach the phone: {exc}", icon="warning")
+            await ctx.notice(prompt.title, f"Your answer did not reach the phone: {exc}", icon="warning")
             return
         text = outcome or ("Confirmed." if confirm else "Declined.")
-        host.timeline.mark("responded", notification=prompt.notification_id, confirm=confirm, outcome=outcome)
+        ctx.timeline.mark("responded", notification=prompt.notification_id, confirm=confirm, outcome=outcome)
         kind = "payment" if prompt.kind == "payment" else "notification"
-        await host.notice(prompt.title, text[0].upper() + text[1:] if text else text, kind=kind,
-                          icon="pay" if kind == "payment" else "info")
+        await ctx.notice(prompt.title, text[0].upper() + text[1:] if text else text, kind=kind,
+                         icon="pay" if kind == "payment" else "info")

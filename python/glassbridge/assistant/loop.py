@@ -23,8 +23,11 @@ runs as one job task (so a long press can cancel it, and a tap meanwhile is queu
 reason), everything else that talks to a device runs as a side task. Every wait has a bound from the settings and
 ends in a specific card and sentence ("the phone did not answer in 8 s"). Stage timestamps go to the Timeline.
 
-The skills live in their own modules (ask, offline, cards, captions, media, wake, power, mic) and reach the
-devices only through this class's helpers (show, speak, notice, spawn, set_state).
+The skills live in their own modules (ask, offline, cards, captions, media, wake, power, mic). Each is built
+with a SkillContext (glassbridge.assistant.context), never with this class: the context gives it the effects
+(show, speak, notice, spawn, start_job, set_state), the ports, the settings, the clock, the timeline and a
+read-only SharedState; what it wants of another skill it asks through a named request on the context, which
+_AssistantContext (below) wires to the skill that owns it. The Assistant alone holds the skills.
 """
 
 from __future__ import annotations
@@ -35,22 +38,25 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from glassbridge.assistant.ask import AskSkill, Question, one_line
+from glassbridge.assistant.ask import AskSkill
 from glassbridge.assistant.audio_tools import AudioTools
 from glassbridge.assistant.captions import CaptionSkill
 from glassbridge.assistant.cards import CardSkill
 from glassbridge.assistant.config import Settings
+from glassbridge.assistant.context import SharedState
 from glassbridge.assistant.media import MediaSkill
 from glassbridge.assistant.mic import MicRouter
 from glassbridge.assistant.offline import OfflineQueue
-from glassbridge.assistant.ports import CameraPort, McuPort, Perceiver, PhonePort, Voice, WakeWordPort
+from glassbridge.assistant.ports import CameraPort, McuPort, Perceiver, PhonePort, Ports, Voice, WakeWordPort
 from glassbridge.assistant.power import PowerSkill
-from glassbridge.assistant.text import CARD_TEXT_LIMIT, CARD_TITLE_LIMIT, fit, spoken
+from glassbridge.assistant.question import Question
+from glassbridge.assistant.text import CARD_TEXT_LIMIT, CARD_TITLE_LIMIT, fit, one_line, spoken
 from glassbridge.assistant.timeline import Timeline
 from glassbridge.assistant.wake import WakeSkill
 from glassbridge.mcu.client import (
+    AudioChunk,
     BatteryChanged,
     ButtonPressed,
     CardSpec,
@@ -61,6 +67,9 @@ from glassbridge.mcu.client import (
 )
 from glassbridge.mcu.errors import McuError
 from glassbridge.phone.client import AnswerPart, Card, CaptionLine, ConnectionChanged, NotificationEvent
+
+if TYPE_CHECKING:
+    from glassbridge.assistant.perception import LocalPerception
 
 __all__ = ["Assistant", "STATES", "build_wake_word"]
 
@@ -113,6 +122,8 @@ class Assistant:
         if wake_word is None and settings.wake_word.enabled:
             wake_word = build_wake_word(settings)
         self.wake_word = wake_word
+        #: The devices the skills use themselves (the same objects as the attributes above).
+        self.ports = Ports(mcu, phone, camera, perceiver, wake_word)
         self._audio = audio
         self.clock = clock
         self.timeline = timeline or Timeline(clock)
@@ -129,14 +140,15 @@ class Assistant:
         self._stop_requested = False
         #: When the phone link was last seen going down (the assistant's clock); None while up.
         self.phone_down_since: float | None = None
-        self.ask = AskSkill(self)
-        self.offline = OfflineQueue(self)
-        self.cards = CardSkill(self)
-        self.captions = CaptionSkill(self)
-        self.media = MediaSkill(self)
-        self.wake = WakeSkill(self)
-        self.power = PowerSkill(self)
-        self.mic = MicRouter(self)
+        context = _AssistantContext(self)  # all the skills see of the loop and of each other
+        self.ask = AskSkill(context)
+        self.offline = OfflineQueue(context)
+        self.cards = CardSkill(context)
+        self.captions = CaptionSkill(context)
+        self.media = MediaSkill(context)
+        self.wake = WakeSkill(context)
+        self.power = PowerSkill(context)
+        self.mic = MicRouter(context)
 
     # ---- state -----------------------------------------------------------------------------------------------
 
@@ -154,6 +166,13 @@ class Assistant:
     def base_state(self) -> str:
         """Where the loop rests between questions."""
         return "streaming" if self.captions.active else "idle"
+
+    def shared_state(self) -> SharedState:
+        """What the skills know of each other, now (SkillContext.state): each field read from its owner."""
+        return SharedState(busy=self.busy, stopping=self._stopping, phone_down_since=self.phone_down_since,
+                           battery_level=self.power.level, battery_percent=self.power.percent,
+                           streaming_allowed=self.power.streaming_allowed, captions_active=self.captions.active,
+                           wake_word_enabled=self.wake.enabled, listening=self.wake.listening)
 
     def settle(self) -> None:
         """Back to the base state unless a question or listening is under way."""
@@ -328,7 +347,7 @@ class Assistant:
     def cancel(self) -> None:
         """Long press: cancel the question in progress (or the listening), else stop captions."""
         if self.busy or self.wake.listening or self.ask.waiting is not None:
-            self.ask.waiting = None
+            self.ask.drop_waiting()
             if self.wake.listening:
                 self.wake.abort("cancelled")
             if self.busy:
@@ -379,10 +398,9 @@ class Assistant:
     def _after_job(self) -> None:
         if self._stopping or self.busy:
             return
-        waiting, self.ask.waiting = self.ask.waiting, None
-        if waiting is not None:
-            self.ask.request(waiting)
-        elif self.offline.pending and self.phone.up:
+        if self.ask.resume_waiting():  # the question that waited behind this job first
+            return
+        if self.offline.pending and self.phone.up:
             self.offline.deliver_when_free()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], what: str, *, timer: bool = False) -> asyncio.Task[Any]:
@@ -474,3 +492,108 @@ class Assistant:
     def say_soon(self, title: str, text: str, *, icon: str = "info", kind: str = "text", **mark: Any) -> None:
         """notice() as a side task (from the dispatcher, which must not wait on devices)."""
         self.spawn(self.notice(title, text, icon=icon, kind=kind, **mark), f"notice {title}")
+
+
+class _AssistantContext:
+    """The SkillContext the Assistant gives its skills: its own effects, a SharedState snapshot per read, and each
+    request wired to the skill that serves it. Coroutines are handed through as they are (no extra await)."""
+
+    __slots__ = ("_assistant",)
+
+    def __init__(self, assistant: Assistant) -> None:
+        self._assistant = assistant
+
+    # ---- reading ---------------------------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self._assistant.settings
+
+    @property
+    def timeline(self) -> Timeline:
+        return self._assistant.timeline
+
+    @property
+    def ports(self) -> Ports:
+        return self._assistant.ports
+
+    @property
+    def audio(self) -> AudioTools:
+        return self._assistant.audio
+
+    @property
+    def state(self) -> SharedState:
+        return self._assistant.shared_state()
+
+    def clock(self) -> float:
+        return self._assistant.clock()
+
+    # ---- the wearer's display and voice ----------------------------------------------------------------------
+
+    def show(self, card: CardSpec, **mark: Any) -> Coroutine[Any, Any, bool]:
+        return self._assistant.show(card, **mark)
+
+    def speak(self, text: str) -> Coroutine[Any, Any, None]:
+        return self._assistant.speak(text)
+
+    def notice(self, title: str, text: str, *, icon: str = "info", kind: str = "text", speak: bool = True,
+               say: str | None = None, ttl_ms: int = 0, **mark: Any) -> Coroutine[Any, Any, None]:
+        return self._assistant.notice(title, text, icon=icon, kind=kind, speak=speak, say=say, ttl_ms=ttl_ms,
+                                      **mark)
+
+    def say_soon(self, title: str, text: str, *, icon: str = "info", kind: str = "text", **mark: Any) -> None:
+        self._assistant.say_soon(title, text, icon=icon, kind=kind, **mark)
+
+    # ---- the loop --------------------------------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], what: str, *, timer: bool = False) -> asyncio.Task[Any]:
+        return self._assistant.spawn(coro, what, timer=timer)
+
+    def start_job(self, coro: Coroutine[Any, Any, None], what: str, question: int | None = None) -> None:
+        self._assistant.start_job(coro, what, question)
+
+    def set_state(self, state: str, **detail: Any) -> None:
+        self._assistant.set_state(state, **detail)
+
+    def settle(self) -> None:
+        self._assistant.settle()
+
+    def next_question(self) -> int:
+        return self._assistant.next_question()
+
+    # ---- requests: each to the skill that owns it ------------------------------------------------------------
+
+    def ask(self, question: Question) -> None:
+        self._assistant.ask.request(question)
+
+    def ask_phone(self, q: Question, jpeg: bytes | None, perception: Any, audio_opus: bytes | None, *,
+                  queued_ms: int, local: LocalPerception | None = None,
+                  title: str | None = None) -> Coroutine[Any, Any, str]:
+        return self._assistant.ask.ask_phone(q, jpeg, perception, audio_opus, queued_ms=queued_ms, local=local,
+                                             title=title)
+
+    def answer_offline(self, q: Question, local: LocalPerception, jpeg: bytes, perception: Any,
+                       audio_opus: bytes | None, why: str, *, lost: bool = False) -> Coroutine[Any, Any, None]:
+        return self._assistant.offline.answer_locally(q, local, jpeg, perception, audio_opus, why, lost=lost)
+
+    def photo_size(self) -> tuple[int, int, int]:
+        return self._assistant.power.photo_size()
+
+    def capture_refusal(self, last_capture: float | None) -> str:
+        return self._assistant.power.capture_refusal(last_capture)
+
+    def stop_captions(self, reason: str, *, announce: bool = True) -> None:
+        assistant = self._assistant
+        assistant.spawn(assistant.captions.stop(reason, announce=announce), "captions stop")
+
+    def feed_captions(self, chunk: AudioChunk) -> Coroutine[Any, Any, None]:
+        return self._assistant.captions.feed(chunk)
+
+    def update_microphone(self) -> None:
+        self._assistant.mic.update()
+
+    def abort_listening(self, reason: str) -> None:
+        self._assistant.wake.abort(reason)
+
+    def feed_wake_word(self, chunk: AudioChunk) -> None:
+        self._assistant.wake.feed(chunk)

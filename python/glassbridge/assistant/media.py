@@ -9,7 +9,7 @@ from glassbridge.mcu.client import CardSpec
 from glassbridge.phone.errors import PhoneError, RequestFailed
 
 if TYPE_CHECKING:
-    from glassbridge.assistant.loop import Assistant
+    from glassbridge.assistant.context import SkillContext
 
 __all__ = ["MediaSkill"]
 
@@ -18,20 +18,20 @@ MEDIA_CARD_MS = 1500
 
 
 class MediaSkill:
-    def __init__(self, host: Assistant) -> None:
-        self.host = host
+    def __init__(self, ctx: SkillContext) -> None:
+        self.ctx = ctx
 
     async def send(self, action: str) -> bool:
         """Sends `action` (play_pause, next, ...) to the phone; the wearer hears why when it does not go."""
-        host = self.host
+        ctx = self.ctx
         label = action.replace("_", " ")
-        if not host.phone.up:
-            host.timeline.mark("media_failed", action=action, reason="phone not connected")
-            await host.notice("Media", f"No {label}: the phone is not connected.", icon="warning")
+        if not ctx.ports.phone.up:
+            ctx.timeline.mark("media_failed", action=action, reason="phone not connected")
+            await ctx.notice("Media", f"No {label}: the phone is not connected.", icon="warning")
             return False
-        limit = host.settings.assistant.answer_timeout_s
+        limit = ctx.settings.assistant.answer_timeout_s
         try:
-            await asyncio.wait_for(host.phone.media(action), limit)
+            await asyncio.wait_for(ctx.ports.phone.media(action), limit)
         except asyncio.TimeoutError:
             reason = f"the phone did not confirm it in {limit:g} s"
         except RequestFailed as exc:
@@ -39,9 +39,9 @@ class MediaSkill:
         except PhoneError as exc:
             reason = str(exc)
         else:
-            host.timeline.mark("media", action=action)
-            await host.show(CardSpec(title="Media", text=label, kind="text", icon="info", ttl_ms=MEDIA_CARD_MS))
+            ctx.timeline.mark("media", action=action)
+            await ctx.show(CardSpec(title="Media", text=label, kind="text", icon="info", ttl_ms=MEDIA_CARD_MS))
             return True
-        host.timeline.mark("media_failed", action=action, reason=reason)
-        await host.notice("Media", f"No {label}: {reason}.", icon="warning")
+        ctx.timeline.mark("media_failed", action=action, reason=reason)
+        await ctx.notice("Media", f"No {label}: {reason}.", icon="warning")
         return False

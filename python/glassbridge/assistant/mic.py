@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from glassbridge.mcu.errors import McuError
 
 if TYPE_CHECKING:
-    from glassbridge.assistant.loop import Assistant
+    from glassbridge.assistant.context import SkillContext
 
 __all__ = ["MicRouter"]
 
@@ -25,8 +25,8 @@ FRAME_MS = 20
 
 
 class MicRouter:
-    def __init__(self, host: Assistant) -> None:
-        self.host = host
+    def __init__(self, ctx: SkillContext) -> None:
+        self.ctx = ctx
         self._task: asyncio.Task[None] | None = None
         self.chunks = 0
 
@@ -35,22 +35,24 @@ class MicRouter:
         return self._task is not None and not self._task.done()
 
     def wanted(self) -> bool:
-        host = self.host
-        if host.captions.active:
+        state = self.ctx.state
+        if state.captions_active:
             return True
-        return host.wake.enabled and host.power.streaming_allowed
+        return state.wake_word_enabled and state.streaming_allowed
 
     def update(self) -> None:
         """Starts or stops the stream to match wanted() (called whenever captions, battery or settings change)."""
-        if self.host._stopping:
+        ctx = self.ctx
+        if ctx.state.stopping:
             return
         if self.wanted() and not self.streaming:
-            self.host.timeline.mark("mic_on", captions=self.host.captions.active, wake_word=self.host.wake.enabled)
+            state = ctx.state
+            ctx.timeline.mark("mic_on", captions=state.captions_active, wake_word=state.wake_word_enabled)
             self._task = asyncio.create_task(self._run(), name="assistant-mic")
         elif not self.wanted() and self.streaming:
             assert self._task is not None
             self._task.cancel()
-            self.host.wake.abort("the microphone stopped")
+            ctx.abort_listening("the microphone stopped")
 
     async def close(self) -> None:
         if self._task is not None:
@@ -60,22 +62,23 @@ class MicRouter:
             self._task = None
 
     async def _run(self) -> None:
-        host = self.host
-        stream = host.mcu.microphone(FRAME_MS)
+        ctx = self.ctx
+        stream = ctx.ports.mcu.microphone(FRAME_MS)
         try:
             async for chunk in stream:
                 self.chunks += 1
-                if host.captions.active:
-                    await host.captions.feed(chunk)
-                elif host.wake.enabled:
-                    host.wake.feed(chunk)
+                state = ctx.state
+                if state.captions_active:
+                    await ctx.feed_captions(chunk)
+                elif state.wake_word_enabled:
+                    ctx.feed_wake_word(chunk)
         except asyncio.CancelledError:
-            host.timeline.mark("mic_off")
+            ctx.timeline.mark("mic_off")
             raise
         except McuError as exc:
             log.warning("assistant: the microphone stream failed: %s", exc)
-            host.timeline.mark("mic_failed", reason=str(exc))
-            host.say_soon("Microphone", f"The microphone stopped: {exc}", icon="warning")
+            ctx.timeline.mark("mic_failed", reason=str(exc))
+            ctx.say_soon("Microphone", f"The microphone stopped: {exc}", icon="warning")
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:

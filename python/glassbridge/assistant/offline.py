@@ -16,13 +16,13 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from glassbridge.assistant.ask import AnswerTimeout, Question
+from glassbridge.assistant.question import AnswerTimeout, Question
 from glassbridge.assistant.text import sentence
 from glassbridge.mcu.client import CardSpec
 from glassbridge.phone.errors import ConnectionLost, PhoneError
 
 if TYPE_CHECKING:
-    from glassbridge.assistant.loop import Assistant
+    from glassbridge.assistant.context import SkillContext
     from glassbridge.assistant.perception import LocalPerception
 
 __all__ = ["OfflineQueue", "QueuedQuestion", "LATER"]
@@ -40,8 +40,8 @@ class QueuedQuestion:
 
 
 class OfflineQueue:
-    def __init__(self, host: Assistant) -> None:
-        self.host = host
+    def __init__(self, ctx: SkillContext) -> None:
+        self.ctx = ctx
         self._queue: deque[QueuedQuestion] = deque()
         # After a delivery lost the phone again, wait for the next "up" event rather than retrying at once
         # (a link that reports up but drops every request would otherwise be retried in a tight loop).
@@ -58,58 +58,58 @@ class OfflineQueue:
                              audio_opus: bytes | None, why: str, *, lost: bool = False) -> None:
         """The glasses' own answer now, and the question queued for the phone (when there is room). `lost`: the
         phone went away during the request (deliver after its next "up", not at once)."""
-        host = self.host
+        ctx = self.ctx
         if lost:
             self._wait_for_up = True
-        limit = host.settings.assistant.queue_max
+        limit = ctx.settings.assistant.queue_max
         queued = len(self._queue) < limit
         if queued:
-            self._queue.append(QueuedQuestion(q, jpeg, perception, audio_opus, host.clock()))
+            self._queue.append(QueuedQuestion(q, jpeg, perception, audio_opus, ctx.clock()))
             text = f"{sentence(local.summary)} {LATER}"
         else:
             text = (f"{sentence(local.summary)} The phone is away and {limit} questions already wait for it, "
                     "so this one will not be sent.")
-        host.timeline.mark("offline_answer", question=q.number, text=text, queued=queued, reason=why,
-                           waiting=len(self._queue))
-        host.set_state("answering", question=q.number)
+        ctx.timeline.mark("offline_answer", question=q.number, text=text, queued=queued, reason=why,
+                          waiting=len(self._queue))
+        ctx.set_state("answering", question=q.number)
         card = CardSpec(title=f"Offline: {q.title}", text=text, kind="answer", icon="bluetooth",
-                        ttl_ms=host.settings.assistant.card_ttl_ms)
-        if await host.show(card, question=q.number, offline=True):
-            host.timeline.mark("card_shown", question=q.number, offline=True)
-        await host.speak(text)
+                        ttl_ms=ctx.settings.assistant.card_ttl_ms)
+        if await ctx.show(card, question=q.number, offline=True):
+            ctx.timeline.mark("card_shown", question=q.number, offline=True)
+        await ctx.speak(text)
 
     def deliver_when_free(self, *, reconnected: bool = False) -> None:
         """Starts delivering the queue now, or after the running job (the job's end checks again)."""
-        host = self.host
+        ctx = self.ctx
         if reconnected:
             self._wait_for_up = False
-        if self._queue and not host.busy and host.phone.up and not self._wait_for_up:
-            host.start_job(self.deliver(), "delivery")
+        if self._queue and not ctx.state.busy and ctx.ports.phone.up and not self._wait_for_up:
+            ctx.start_job(self.deliver(), "delivery")
 
     async def deliver(self) -> None:
-        host = self.host
-        while self._queue and host.phone.up:
+        ctx = self.ctx
+        while self._queue and ctx.ports.phone.up:
             item = self._queue[0]
             q = item.question
-            queued_ms = int(round((host.clock() - item.queued_at) * 1000))
+            queued_ms = int(round((ctx.clock() - item.queued_at) * 1000))
             ago = max(1, round(queued_ms / 1000))
-            host.timeline.mark("delivering", question=q.number, queued_ms=queued_ms)
-            host.set_state("thinking", question=q.number)
+            ctx.timeline.mark("delivering", question=q.number, queued_ms=queued_ms)
+            ctx.set_state("thinking", question=q.number)
             try:
-                text = await host.ask.ask_phone(q, item.jpeg, item.perception, item.audio_opus, queued_ms=queued_ms,
-                                                title=f"Earlier question ({ago} s ago)")
+                text = await ctx.ask_phone(q, item.jpeg, item.perception, item.audio_opus, queued_ms=queued_ms,
+                                           title=f"Earlier question ({ago} s ago)")
             except ConnectionLost as exc:
-                host.timeline.mark("delivery_interrupted", question=q.number, reason=str(exc))
+                ctx.timeline.mark("delivery_interrupted", question=q.number, reason=str(exc))
                 self._wait_for_up = True
                 return  # still queued: the next "up" tries again
             except (AnswerTimeout, PhoneError) as exc:
                 self._queue.popleft()
-                reason = (f"the phone did not answer in {host.settings.assistant.answer_timeout_s:g} s"
+                reason = (f"the phone did not answer in {ctx.settings.assistant.answer_timeout_s:g} s"
                           if isinstance(exc, AnswerTimeout) else str(exc))
-                host.timeline.mark("delivery_failed", question=q.number, reason=reason)
-                await host.notice("Earlier question", f"The earlier question got no answer: {reason}.",
-                                  icon="warning", question=q.number)
+                ctx.timeline.mark("delivery_failed", question=q.number, reason=reason)
+                await ctx.notice("Earlier question", f"The earlier question got no answer: {reason}.",
+                                 icon="warning", question=q.number)
                 continue
             self._queue.popleft()
-            host.timeline.mark("delivered", question=q.number, queued_ms=queued_ms, text=text)
-            await host.speak(text)
+            ctx.timeline.mark("delivered", question=q.number, queued_ms=queued_ms, text=text)
+            await ctx.speak(text)

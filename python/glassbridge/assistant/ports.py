@@ -3,12 +3,15 @@
 The loop never constructs an Mcu, a Phone or a camera: it is handed objects with these methods, so the same code
 runs on glasses (glassbridge.mcu.Mcu over the UART, glassbridge.phone.Phone over BLE, a V4L2 camera), on the
 simulated rig (the host-port firmware, the BLE rig, sim.camera.RigCamera) and in unit tests (in-memory fakes).
-Each Protocol lists only what the loop calls; the docstrings say what the loop relies on.
+Each Protocol lists only what the loop calls; the docstrings say what the loop relies on. `Ports` bundles the
+devices the skills use directly (the voice is not among them: skills speak through SkillContext.speak, whose
+lock keeps sentences whole).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from glassbridge.camera.frame import Frame
@@ -24,6 +27,7 @@ __all__ = [
     "OpusEncoderPort",
     "Perceiver",
     "PhonePort",
+    "Ports",
     "Voice",
     "WakeWordPort",
 ]
@@ -138,3 +142,14 @@ class OpusEncoderPort(Protocol):
     def encode(self, pcm: bytes) -> list[bytes]: ...
 
     def flush(self) -> list[bytes]: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The devices a skill talks to itself (SkillContext.ports); the Assistant holds the same objects."""
+
+    mcu: McuPort
+    phone: PhonePort
+    camera: CameraPort
+    perceiver: Perceiver
+    wake_word: WakeWordPort | None  # None: no wake word (disabled in the settings, or not given)

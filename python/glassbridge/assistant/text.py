@@ -1,10 +1,10 @@
-"""Text for the display and the voice: card field limits and sentence shaping."""
+"""Text for the display and the voice: card field limits, sentence shaping, an error in one line."""
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["CARD_TEXT_LIMIT", "CARD_TITLE_LIMIT", "fit", "sentence", "spoken"]
+__all__ = ["CARD_TEXT_LIMIT", "CARD_TITLE_LIMIT", "fit", "one_line", "sentence", "spoken"]
 
 #: glassbridge.proto DisplayCard: title <= 47 bytes, text <= 191 bytes of UTF-8 (the MCU's buffers).
 CARD_TITLE_LIMIT = 47
@@ -18,6 +18,14 @@ def fit(text: str, limit: int) -> str:
         return text
     cut = text.encode()[: limit - 3].decode(errors="ignore")
     return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "..."
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as one line for the display: the first line of its message (never a traceback, a log's tail or
+    a subprocess's output), whitespace collapsed; its type's name when it has no message."""
+    lines = str(exc).strip().splitlines()
+    text = " ".join(lines[0].split()) if lines else ""
+    return text or type(exc).__name__
 
 
 def sentence(text: str) -> str:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from glassbridge.assistant.ask import Question
 from glassbridge.assistant.ports import EndpointerPort
+from glassbridge.assistant.question import Question
 from glassbridge.mcu.client import AudioChunk, CardSpec
 
 if TYPE_CHECKING:
-    from glassbridge.assistant.loop import Assistant
+    from glassbridge.assistant.context import SkillContext
 
 __all__ = ["WakeSkill"]
 
@@ -28,8 +28,8 @@ SAMPLE_RATE = 16000
 
 
 class WakeSkill:
-    def __init__(self, host: Assistant) -> None:
-        self.host = host
+    def __init__(self, ctx: SkillContext) -> None:
+        self.ctx = ctx
         self.listening = False
         self._number = 0
         self._endpointer: EndpointerPort | None = None
@@ -38,35 +38,35 @@ class WakeSkill:
 
     @property
     def enabled(self) -> bool:
-        return self.host.wake_word is not None and self.host.settings.wake_word.enabled
+        return self.ctx.ports.wake_word is not None and self.ctx.settings.wake_word.enabled
 
     def feed(self, chunk: AudioChunk) -> None:
         if self.listening:
             self._listen(chunk.pcm)
             return
-        assert self.host.wake_word is not None
-        detections = self.host.wake_word.feed(chunk.pcm)
+        assert self.ctx.ports.wake_word is not None
+        detections = self.ctx.ports.wake_word.feed(chunk.pcm)
         if detections:
             self._heard(detections[0])
 
     def _heard(self, detection: Any) -> None:
-        host = self.host
-        number = host.next_question()
+        ctx = self.ctx
+        number = ctx.next_question()
         probability = float(getattr(detection, "probability", 0.0))
-        host.timeline.mark("wake_word", question=number, probability=round(probability, 3))
-        if host.busy:  # nothing recorded yet, so nothing to queue: refused, with the reason
-            host.timeline.mark("question_refused", question=number, source="voice", reason="busy")
-            host.say_soon("Busy", "I am still answering; say it again in a moment.", question=number)
+        ctx.timeline.mark("wake_word", question=number, probability=round(probability, 3))
+        if ctx.state.busy:  # nothing recorded yet, so nothing to queue: refused, with the reason
+            ctx.timeline.mark("question_refused", question=number, source="voice", reason="busy")
+            ctx.say_soon("Busy", "I am still answering; say it again in a moment.", question=number)
             return
         self._number = number
         self.listening = True
         self._recording = bytearray()
-        self._endpointer = host.audio.endpointer(host.settings.wake_word)
-        host.set_state("listening", question=number)
-        host.spawn(host.show(CardSpec(title="Listening", text="Ask your question.", kind="text", icon="mic"),
-                             question=number), "listening card")
-        limit = host.settings.wake_word.listen_timeout_s
-        self._watchdog = host.spawn(self._guard(number, limit), "listening watchdog", timer=True)
+        self._endpointer = ctx.audio.endpointer(ctx.settings.wake_word)
+        ctx.set_state("listening", question=number)
+        ctx.spawn(ctx.show(CardSpec(title="Listening", text="Ask your question.", kind="text", icon="mic"),
+                           question=number), "listening card")
+        limit = ctx.settings.wake_word.listen_timeout_s
+        self._watchdog = ctx.spawn(self._guard(number, limit), "listening watchdog", timer=True)
 
     async def _guard(self, number: int, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -81,7 +81,7 @@ class WakeSkill:
             return
         kind = getattr(event, "kind", "")
         if kind == "speech_started":
-            self.host.timeline.mark("speech_started", question=self._number)
+            self.ctx.timeline.mark("speech_started", question=self._number)
         elif kind == "ended":
             reason = getattr(event, "reason", "") or ""
             if reason == "no_speech":
@@ -97,7 +97,7 @@ class WakeSkill:
             self._watchdog = None
 
     def _finish(self, event: Any, reason: str) -> None:
-        host = self.host
+        ctx = self.ctx
         # From the moment listening started (the VAD reports speech 0.2-0.4 s after it really began, so cutting
         # at its speech_start would clip the first word) to where the endpointer ended it.
         end = getattr(event, "sample", None)
@@ -105,28 +105,28 @@ class WakeSkill:
         pcm = bytes(self._recording[:2 * last])
         self._stop_listening()
         number = self._number
-        host.timeline.mark("question_recorded", question=number, seconds=round(len(pcm) / 2 / SAMPLE_RATE, 3),
-                           reason=reason)
-        host.set_state(host.base_state())
-        host.ask.request(Question.voice(number, host.clock(), pcm))
+        ctx.timeline.mark("question_recorded", question=number, seconds=round(len(pcm) / 2 / SAMPLE_RATE, 3),
+                          reason=reason)
+        ctx.set_state(ctx.state.base_state)
+        ctx.ask(Question.voice(number, ctx.clock(), pcm))
 
     def _finish_without_question(self, message: str, reason: str) -> None:
-        host = self.host
+        ctx = self.ctx
         number = self._number
         self._stop_listening()
-        host.timeline.mark("listening_ended", question=number, reason=reason)
-        host.set_state(host.base_state())
-        host.say_soon("Listening", message, icon="mic", question=number)
+        ctx.timeline.mark("listening_ended", question=number, reason=reason)
+        ctx.set_state(ctx.state.base_state)
+        ctx.say_soon("Listening", message, icon="mic", question=number)
 
     def abort(self, reason: str) -> None:
         """Ends listening without a question (a long press, the microphone stopping)."""
         if self.listening:
             number = self._number
             self._stop_listening()
-            self.host.timeline.mark("listening_ended", question=number, reason=reason)
-            self.host.settle()
-            if self.host.wake_word is not None:
-                self.host.wake_word.reset()
+            self.ctx.timeline.mark("listening_ended", question=number, reason=reason)
+            self.ctx.settle()
+            if self.ctx.ports.wake_word is not None:
+                self.ctx.ports.wake_word.reset()
 
     def cancel(self) -> None:
         """At shutdown."""
