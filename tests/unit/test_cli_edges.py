@@ -226,7 +226,7 @@ def test_an_isa_this_cpu_lacks_is_refused_naming_the_available_ones(capsys: pyte
 
 
 def test_test_images_are_found_from_any_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from glassbridge.vision.registry import ModelError, test_image_path, test_image_paths
+    from glassbridge.assets.registry import ModelError, test_image_path, test_image_paths
 
     try:
         expected = {name: test_image_path(name) for name in ("astronaut", "chelsea")}
@@ -248,7 +248,7 @@ def test_test_images_are_found_from_any_working_directory(tmp_path: Path, monkey
 
 def test_phone_demo_finds_its_photo_from_any_working_directory(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from glassbridge.vision.registry import ModelError, test_image_path
+    from glassbridge.assets.registry import ModelError, test_image_path
 
     try:
         expected = test_image_path("astronaut")
@@ -275,7 +275,7 @@ def test_phone_demo_finds_its_photo_from_any_working_directory(tmp_path: Path,
 
 
 def test_a_missing_test_image_names_the_fetch_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from glassbridge.vision import registry
+    from glassbridge.assets import registry
 
     empty = tmp_path / "nothing"
     empty.mkdir()
@@ -312,7 +312,7 @@ def test_an_explicit_root_that_is_not_a_checkout_is_an_error(tmp_path: Path, cap
 
 
 def test_the_detectors_range_is_stated_once_from_the_manifest(capsys: pytest.CaptureFixture[str]) -> None:
-    from glassbridge.vision.registry import load_manifest
+    from glassbridge.assets.registry import load_manifest
 
     models = load_manifest().models
     full = models["blazeface_full_range_sparse"].extra["distance"]

@@ -139,7 +139,7 @@ def test_a_missing_default_image_is_named_with_the_fetch_command(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from glassbridge.sim.camera import DEFAULT_IMAGES, scenes_from
     from glassbridge.sim.glasses import SimGlasses
-    from glassbridge.vision import registry
+    from glassbridge.assets import registry
 
     empty = tmp_path / "no-images"
     empty.mkdir()

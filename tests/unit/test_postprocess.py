@@ -61,7 +61,7 @@ def test_anchors_match_reference_and_model(config: str) -> None:
     assert ours.dtype == np.float32 and ours.shape == theirs.shape
     np.testing.assert_allclose(ours, theirs, atol=1e-7)
     # The model's own output row count is the anchor count (896 short range, 2304 full range).
-    from glassbridge.vision.registry import model_info
+    from glassbridge.assets.registry import model_info
 
     rows = model_info(model_id).outputs[0].shape[1]
     assert len(ours) == rows
@@ -163,7 +163,7 @@ def _model_outputs(model_id: str, image: np.ndarray) -> tuple[np.ndarray, np.nda
 def _test_images() -> dict[str, np.ndarray]:
     from glassbridge.camera import read_image
     from glassbridge.camera.convert import rgb_view
-    from glassbridge.vision.registry import test_image_path
+    from glassbridge.assets.registry import test_image_path
 
     images = {name: rgb_view(read_image(test_image_path(name))).copy() for name in ("astronaut", "camera")}
     # A grid of faces makes many overlapping candidates: the NMS has real work.

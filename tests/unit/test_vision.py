@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from glassbridge.camera.frame import Frame, PixelFormat
-from glassbridge.vision.registry import ModelError, model_path
+from glassbridge.assets.registry import ModelError, model_path
 
 # --------------------------------------------------------------------------------------------------------------
 # Runtime: every bad model file is a ModelError naming the file, never a crash
@@ -215,7 +215,7 @@ def test_detector_maps_letterboxed_rows_to_source_pixels() -> None:
 def _photo() -> np.ndarray:
     from glassbridge.camera import read_image
     from glassbridge.camera.convert import rgb_view
-    from glassbridge.vision.registry import test_image_path
+    from glassbridge.assets.registry import test_image_path
 
     return rgb_view(read_image(test_image_path("astronaut"))).copy()
 

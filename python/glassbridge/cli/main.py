@@ -111,7 +111,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
     errors: list[type[BaseException]] = [CameraError, OSError, ValueError]
     try:
-        from glassbridge.vision.registry import ModelError
+        from glassbridge.assets.registry import ModelError
 
         errors.append(ModelError)  # a ValueError too; listed for clarity
     except Exception:  # noqa: BLE001 - the vision package may be incomplete; ValueError still covers ModelError

@@ -46,7 +46,6 @@ _WHERE = {
     "FaceDetector": "detector",
     "FacePipeline": "pipeline",
     "FaceResult": "pipeline",
-    "ModelError": "registry",
     "TfliteModel": "runtime",
     "Normalization": "preprocess",
     "letterbox_rect": "preprocess",
@@ -57,11 +56,16 @@ if TYPE_CHECKING:
     from glassbridge.vision.emotion import EMOTION_LABELS, Emotion, EmotionClassifier
     from glassbridge.vision.pipeline import FacePipeline, FaceResult
     from glassbridge.vision.preprocess import Normalization, letterbox_rect
-    from glassbridge.vision.registry import ModelError
+    from glassbridge.assets.registry import ModelError
     from glassbridge.vision.runtime import TfliteModel
 
 
 def __getattr__(name: str) -> Any:
+    if name == "ModelError":  # the model registry lives in glassbridge.assets (audio and the CLI use it too)
+        from glassbridge.assets.registry import ModelError
+
+        globals()[name] = ModelError
+        return ModelError
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'glassbridge.vision' has no attribute {name!r}")

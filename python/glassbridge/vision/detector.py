@@ -24,7 +24,7 @@ from glassbridge import _native
 from glassbridge.camera.frame import Frame
 from glassbridge.vision.anchors import BLAZEFACE_FULL_RANGE, BLAZEFACE_SHORT_RANGE, SsdAnchorOptions, ssd_anchors
 from glassbridge.vision.preprocess import Normalization, letterbox_rect, preprocess
-from glassbridge.vision.registry import ModelError
+from glassbridge.assets.registry import ModelError
 from glassbridge.vision.runtime import TfliteModel
 
 __all__ = ["Detection", "FaceDetector", "KEYPOINT_NAMES", "DetectorModel"]

@@ -20,7 +20,7 @@ import numpy as np
 from glassbridge import _native
 from glassbridge.camera.frame import Frame
 from glassbridge.vision.preprocess import Normalization, preprocess
-from glassbridge.vision.registry import ModelError
+from glassbridge.assets.registry import ModelError
 from glassbridge.vision.runtime import TfliteModel
 
 __all__ = ["EMOTION_LABELS", "Emotion", "EmotionClassifier", "face_crop"]

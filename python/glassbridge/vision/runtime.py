@@ -9,7 +9,7 @@ The pitfall (ARCHITECTURE decision 1): while any reference to such a view is ali
 writer, drops it, and only then invokes. Outputs can be read the same way: a `read` callback gets views of the
 output tensors (the C++ decoder reads them in place) and must not keep them either.
 
-Safety: a model file listed in models/MANIFEST.toml is verified (size, sha256) by `glassbridge.vision.registry`
+Safety: a model file listed in models/MANIFEST.toml is verified (size, sha256) by `glassbridge.assets.registry`
 before LiteRT sees it. Any other file (a path a user gives) is first loaded, allocated and invoked once in a
 child process: LiteRT can crash the whole process on a corrupt flatbuffer, and a crash in the child becomes a
 `ModelError` naming the file instead of killing the caller.
@@ -33,7 +33,7 @@ from typing import Any, TypeVar, overload
 
 import numpy as np
 
-from glassbridge.vision.registry import TFLITE_IDENTIFIER, ModelError, check_tensors, model_info, model_path
+from glassbridge.assets.registry import TFLITE_IDENTIFIER, ModelError, check_tensors, model_info, model_path
 
 __all__ = ["TensorInfo", "TfliteModel", "PROBE_TIMEOUT_S"]
 
