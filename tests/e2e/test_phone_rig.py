@@ -342,8 +342,7 @@ def test_pairing_code_on_the_glasses_display_confirmed_with_a_nod(rig_factory: C
                                                                    tmp_path: Path) -> None:
     """The real MCU firmware (host port) shows the code; a nod injected through its control socket confirms."""
     from glassbridge.mcu.client import Mcu
-    from glassbridge.phone import McuPairingUI
-    from glassbridge.phone.agent import pairing_title
+    from glassbridge.app import McuPairingUI, pairing_title
     from glassbridge.protocol.messages import pb
     from glassbridge.sim.runner import FirmwareRunner
 

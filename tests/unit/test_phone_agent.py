@@ -15,7 +15,8 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusSignature
 from dbus_fast.service import ServiceInterface, dbus_method
 
-from glassbridge.phone.agent import AGENT_PATH, McuPairingUI, PairingAgent
+from glassbridge.app import McuPairingUI
+from glassbridge.phone.agent import AGENT_PATH, PairingAgent
 from glassbridge.sim.dbus import PrivateBus
 
 pytestmark = pytest.mark.skipif(shutil.which("dbus-daemon") is None, reason="dbus-daemon not installed")

@@ -158,7 +158,8 @@ async def _scan(args: argparse.Namespace) -> int:
 
 
 async def _pair(args: argparse.Namespace) -> int:
-    from glassbridge.phone.agent import McuPairingUI, TerminalPairingUI
+    from glassbridge.app import McuPairingUI
+    from glassbridge.phone.agent import TerminalPairingUI
     from glassbridge.phone.central import pair_phone
 
     store = _store(args)

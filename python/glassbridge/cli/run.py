@@ -180,13 +180,11 @@ class _Follower:
 
 
 async def _session(args: argparse.Namespace) -> int:
-    from glassbridge.assistant.loop import Assistant
-    from glassbridge.assistant.perception import FacePerceiver
+    from glassbridge.app import McuPairingUI, build_assistant
     from glassbridge.assistant.timeline import Timeline
-    from glassbridge.audio import EspeakVoice, WakeWord
     from glassbridge.cli.config import load_checked_settings
     from glassbridge.mcu.client import Mcu
-    from glassbridge.phone import BondStore, McuPairingUI, NotBonded, Phone, pair_phone
+    from glassbridge.phone import BondStore, NotBonded, Phone, pair_phone
 
     settings = load_checked_settings(args.config)
     width, height = args.camera_size
@@ -202,12 +200,9 @@ async def _session(args: argparse.Namespace) -> int:
         elif bond is None:
             raise NotBonded(f"no phone is bonded ({store.path}); pass --phone ADDRESS to pair (see "
                             "`glassbridge phone scan`)")
-        wake = WakeWord(settings.wake_word.model, cutoff=settings.wake_word.cutoff or None) \
-            if settings.wake_word.enabled else None
         async with await Phone.open(bonds=store) as phone:
             timeline = Timeline()
-            assistant = Assistant(settings, mcu, phone, camera, FacePerceiver(), EspeakVoice(), wake_word=wake,
-                                  timeline=timeline)
+            assistant = build_assistant(settings, mcu, phone, camera, timeline=timeline)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):

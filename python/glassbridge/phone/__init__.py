@@ -15,7 +15,7 @@ assistant, companion, sim or (at import time) mcu.
 
 from __future__ import annotations
 
-from glassbridge.phone.agent import McuPairingUI, PairingAgent, PairingUI, TerminalPairingUI
+from glassbridge.phone.agent import PairingAgent, PairingUI, TerminalPairingUI
 from glassbridge.phone.bonds import Bond, BondStore
 from glassbridge.phone.central import FoundPhone, ReconnectPolicy, pair_phone, remove_from_bluez, scan
 from glassbridge.phone.client import (
@@ -46,8 +46,7 @@ from glassbridge.phone.errors import (
 
 __all__ = [
     "Answer", "AnswerPart", "BluetoothUnavailable", "Bond", "BondStore", "BondStoreError", "Card",
-    "CaptionLine", "ConnectionChanged", "ConnectionLost", "FoundPhone", "IncompatiblePhone", "McuPairingUI",
-    "NotBonded", "NotificationEvent", "PairingAgent", "PairingFailed", "PairingRefused", "PairingUI", "Phone",
+    "CaptionLine", "ConnectionChanged", "ConnectionLost", "FoundPhone", "IncompatiblePhone", "NotBonded", "NotificationEvent", "PairingAgent", "PairingFailed", "PairingRefused", "PairingUI", "Phone",
     "PhoneError", "PhoneEvent", "PhoneStatus", "PhoneTimeout", "ReconnectPolicy", "RequestFailed",
     "TerminalPairingUI", "TransferFailed", "UnknownDevice", "pair_phone", "remove_from_bluez", "scan",
 ]

@@ -14,9 +14,9 @@ Every other request (PIN codes, passkey entry or display, Just Works authorisati
 pairing, which gives no protection against a man in the middle: refused with org.bluez.Error.Rejected and a log
 line saying why (SPEC.md 16.2).
 
-PairingUI implementations: TerminalPairingUI (the code and a y/n prompt), McuPairingUI (the code on the glasses'
-display, a nod or a tap says yes, a shake says no; built on a duck-typed `Mcu` client so this package does not
-import glassbridge.mcu). Each shows the code to a person; none answers by itself: a pairing that accepted without
+PairingUI implementations: TerminalPairingUI here (the code and a y/n prompt); the glasses' display with a nod is
+glassbridge.app.pairing.McuPairingUI (it joins the MCU and this agent, so it lives above both). Each shows the code
+to a person; none answers by itself: a pairing that accepted without
 anyone comparing would be Just Works under another name. The simulated rig answers through a person who compares
 both screens (glassbridge.sim.person.RigWearer).
 """
@@ -29,7 +29,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol
 
 from dbus_fast import BusType, DBusError, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
@@ -39,13 +39,9 @@ from dbus_fast.service import ServiceInterface, dbus_method
 from glassbridge.phone.errors import BluetoothUnavailable, PairingFailed
 from glassbridge.terminal import read_line
 
-if TYPE_CHECKING:
-    from glassbridge.mcu.client import Mcu  # typing only: the CLI wires a real Mcu in
-
 __all__ = [
     "AGENT_PATH",
     "Comparison",
-    "McuPairingUI",
     "PairingAgent",
     "PairingUI",
     "TerminalPairingUI",
@@ -100,71 +96,6 @@ class TerminalPairingUI:
             print("\nno answer: refusing", file=sys.stderr)
             return False
         return line.strip().lower() in ("y", "yes")
-
-
-def pairing_title(device_name: str) -> str:
-    """The pairing card's title: who, and how to answer. The text is the six digits alone, which the firmware
-    draws large and centred for a PAIRING card; the title line holds 38 characters of the small font."""
-    title = f"Pair {device_name}? Nod: yes, shake: no"
-    return title if len(title) <= 38 else "Pair phone? Nod: yes, shake: no"
-
-
-@dataclass(frozen=True)
-class _PairingCard:
-    """What Mcu.show_card reads (duck-typed glassbridge.mcu.client.CardSpec)."""
-
-    title: str
-    text: str
-    kind: str = "pairing"
-    icon: str = "bluetooth"
-    ttl_ms: int = 0
-
-
-class McuPairingUI:
-    """The code on the glasses' display (a DisplayCard of kind PAIRING); a nod or a tap says yes, a shake no,
-    silence for `timeout` seconds no. `mcu` is a connected glassbridge.mcu.client.Mcu (or anything with its
-    `show_card(card)`, `clear_display()` and `events()` returning objects with `.gesture` / `.action`)."""
-
-    def __init__(self, mcu: Mcu | Any, timeout: float = 30.0) -> None:
-        self.mcu: Any = mcu  # duck-typed: the glasses' Mcu client or a test double
-        self.timeout = timeout
-        self.shown: list[int] = []
-
-    async def confirm(self, code: int, device_name: str) -> bool:
-        events = self.mcu.events()
-        try:
-            # Subscribe before showing the card, so an immediate nod is not missed.
-            first = asyncio.ensure_future(events.__anext__())
-            await asyncio.sleep(0)
-            await self.mcu.show_card(_PairingCard(title=pairing_title(device_name), text=f"{code:06d}"))
-            self.shown.append(code)
-            deadline = time.monotonic() + self.timeout
-            pending: asyncio.Future[Any] = first
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    log.info("pairing with %s: no answer on the glasses within %g s: refusing", device_name,
-                             self.timeout)
-                    pending.cancel()
-                    return False
-                done, _ = await asyncio.wait({pending}, timeout=left)
-                if not done:
-                    continue
-                event = pending.result()
-                gesture = getattr(event, "gesture", None)
-                action = getattr(event, "action", None)
-                if gesture == "nod" or action == "tap":
-                    log.info("pairing with %s: the wearer confirmed (%s)", device_name, gesture or action)
-                    return True
-                if gesture == "shake":
-                    log.info("pairing with %s: the wearer refused (shake)", device_name)
-                    return False
-                pending = asyncio.ensure_future(events.__anext__())
-        finally:
-            with contextlib.suppress(Exception):
-                await events.aclose()
-            with contextlib.suppress(Exception):
-                await self.mcu.clear_display()
 
 
 class _Agent1(ServiceInterface):

@@ -1,4 +1,4 @@
-"""The glassbridge link in Python: the C engine the firmware runs (protocol/c/link.c), behind a typed API.
+"""The glassbridge link in Python: the C engine the firmware runs (protocol/c/link*.c), behind a typed API.
 
 The link carries messages reliably and in order over a lossy byte stream (UART) or datagrams (BLE): SPEC.md
 "Link layer". It does no I/O (h11 style): a transport feeds it what arrived and the time, writes what it

@@ -83,7 +83,8 @@ async def pair_with_nod(rig: BleRig, fw: FirmwareRunner, mcu: Mcu, store: BondSt
     Returns the digits on both sides (the phone's from its ctl status: they must be equal) and the bond, which
     `store` now holds. SimGlassesError when the code never shows; the pairing's own error when it fails.
     """
-    from glassbridge.phone import McuPairingUI, pair_phone
+    from glassbridge.app import McuPairingUI
+    from glassbridge.phone import pair_phone
 
     ui = McuPairingUI(mcu, timeout=timeout)
     pairing = asyncio.create_task(pair_phone(store, ui, name=rig.companion_name, scan_timeout=10.0))
@@ -220,21 +221,15 @@ class SimGlasses:
     async def _start_assistant(self) -> None:
         """The Assistant on the rig's parts: real perception, espeak-ng's voice, the wake word when the settings
         ask for it. Its timeline starts now (t = 0 when the glasses are up)."""
+        from glassbridge.app import build_assistant
         from glassbridge.assistant.config import Settings
-        from glassbridge.assistant.loop import Assistant
-        from glassbridge.assistant.perception import FacePerceiver
         from glassbridge.assistant.timeline import Timeline
-        from glassbridge.audio import EspeakVoice, WakeWord
 
         settings = self.settings if self.settings is not None else Settings()
         self.settings = settings
-        wake = None
-        if settings.wake_word.enabled:
-            wake = WakeWord(settings.wake_word.model, cutoff=settings.wake_word.cutoff or None)
         assert self.mcu is not None and self.phone is not None and self.camera is not None
         self.timeline = Timeline()
-        self.assistant = Assistant(settings, self.mcu, self.phone, self.camera, FacePerceiver(), EspeakVoice(),
-                                   wake_word=wake, timeline=self.timeline)
+        self.assistant = build_assistant(settings, self.mcu, self.phone, self.camera, timeline=self.timeline)
         self._assistant_task = asyncio.create_task(self.assistant.run(), name="assistant")
 
     def _stop_rig(self) -> None:

@@ -169,7 +169,7 @@ typedef struct {
 
 typedef enum { GB_LINK_HANDSHAKE = 0, GB_LINK_UP = 1, GB_LINK_DOWN = 2, GB_LINK_INCOMPATIBLE = 3 } gb_link_state;
 
-/* The engine's state lives in caller memory; its layout is private (link.c). */
+/* The engine's state lives in caller memory; its layout is private (src/link_internal.h). */
 typedef struct gb_link gb_link;
 
 /* Initialises an engine inside `mem` (aligned to 8, at least gb_link_mem_size(cfg) bytes) and returns it, or
