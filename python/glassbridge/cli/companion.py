@@ -25,9 +25,9 @@ through bumble (a Bluetooth host stack in Python; `pip install glassbridge[compa
 It hosts the glassbridge GATT service, pairs only with LE Secure Connections numeric comparison (both ends show
 six digits; legacy pairing and Just Works are refused), keeps bonds and its identity in --state (owner-only: 0700
 folder, 0600 files), advertises from a resolvable private address that changes every --rpa-timeout seconds, runs
-one link session per bonded glasses
-(kept across reconnections), receives photo/audio transfers that resume after a cut, and answers AssistantRequests.
-Spoken questions (WAV or Opus recordings) and live captions are recognised on this machine with pocketsphinx.
+one link session per bonded glasses (kept across reconnections), receives photo/audio transfers that resume after
+a cut, and answers AssistantRequests. Spoken questions (WAV or Opus recordings) and live captions are recognised
+on this machine with pocketsphinx.
 
 Brains (--brain):
   offline  (default) composes answers from what the glasses measured and sent: faces and where they are, their
