@@ -16,23 +16,23 @@ from typing import Any
 
 import pytest
 
-from glassbridge.mcu.client import (
-    BatteryChanged,
-    ButtonPressed,
-    CaptureFailsafe,
-    CardSpec,
-    GestureDetected,
-    Mcu,
-    McuConnected,
-    McuDisconnected,
-    McuRebooted,
-)
+from glassbridge.mcu.client import Mcu
 from glassbridge.mcu.errors import (
     CaptureStoppedError,
     NotConnectedError,
     PortError,
     RequestFailedError,
     VersionMismatchError,
+)
+from glassbridge.mcu.events import (
+    BatteryChanged,
+    ButtonPressed,
+    CaptureFailsafe,
+    CardSpec,
+    GestureDetected,
+    McuConnected,
+    McuDisconnected,
+    McuRebooted,
 )
 from glassbridge.sim.runner import FirmwareRunner
 from tests.e2e.conftest import card_reference, ctl_status, run, wait_for

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from glassbridge.mcu.client import CardSpec, Mcu
+from glassbridge.mcu.client import Mcu
+from glassbridge.mcu.events import CardSpec
 from glassbridge.sim.runner import FirmwareRunner
 from tests.e2e.conftest import need_qemu, run
 

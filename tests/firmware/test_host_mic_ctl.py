@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from glassbridge.mcu.client import AudioChunk, Mcu
+from glassbridge.mcu.client import Mcu
+from glassbridge.mcu.events import AudioChunk
 from glassbridge.sim.runner import FirmwareError, FirmwareRunner
 from tests.e2e.conftest import ctl_status, run
 

@@ -23,7 +23,8 @@ from glassbridge.assistant.config import WakeWordSettings
 from glassbridge.camera.files import read_image
 from glassbridge.camera.frame import Frame, PixelFormat
 from glassbridge.camera.source import CameraError
-from glassbridge.mcu.client import (
+from glassbridge.mcu.errors import McuError
+from glassbridge.mcu.events import (
     AudioChunk,
     BatteryChanged,
     BatteryInfo,
@@ -31,9 +32,8 @@ from glassbridge.mcu.client import (
     CardSpec,
     GestureDetected,
 )
-from glassbridge.mcu.errors import McuError
-from glassbridge.phone.client import AnswerPart, CaptionLine, ConnectionChanged, NotificationEvent
 from glassbridge.phone.errors import ConnectionLost, PhoneTimeout, RequestFailed
+from glassbridge.phone.events import AnswerPart, CaptionLine, ConnectionChanged, NotificationEvent
 from glassbridge.protocol.messages import pb
 
 IMAGES = Path(__file__).resolve().parents[1] / "data" / "images"

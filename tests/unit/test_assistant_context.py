@@ -12,7 +12,7 @@ import pytest
 from glassbridge.assistant import Assistant, Timeline
 from glassbridge.assistant.context import SharedState
 from glassbridge.assistant.power import PowerSkill
-from glassbridge.mcu.client import BatteryInfo
+from glassbridge.mcu.events import BatteryInfo
 from tests.unit.assistant_fakes import FakeCamera, FakeClock, FakeMcu, FakePhone, FakeVoice, NoFaces, fast_settings
 
 SKILL_NAMES = ("ask", "offline", "cards", "captions", "media", "wake", "power", "mic")

@@ -7,7 +7,7 @@ import pytest
 
 from glassbridge.cli.main import main
 from glassbridge.cli.mcu import describe
-from glassbridge.mcu.client import (
+from glassbridge.mcu.events import (
     BatteryChanged,
     BatteryInfo,
     ButtonPressed,

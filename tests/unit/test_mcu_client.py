@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from glassbridge.mcu.client import CaptureFailsafe, Mcu
+from glassbridge.mcu.client import Mcu
 from glassbridge.mcu.errors import CaptureStoppedError, TransferError, VersionMismatchError
+from glassbridge.mcu.events import CaptureFailsafe
 from glassbridge.protocol.link import Link, LinkUp, MessageReceived, PeerInfo, Role, VersionMismatch
 from glassbridge.protocol.messages import decode, encode, pb
 

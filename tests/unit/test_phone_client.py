@@ -9,7 +9,8 @@ from typing import Any
 
 from glassbridge.phone.bonds import Bond
 from glassbridge.phone.central import ReconnectPolicy
-from glassbridge.phone.client import EVENT_QUEUE, CaptionLine, Card, NotificationEvent, Phone
+from glassbridge.phone.client import EVENT_QUEUE, Phone
+from glassbridge.phone.events import CaptionLine, Card, NotificationEvent
 from glassbridge.phone.errors import ConnectionLost, RequestFailed
 from glassbridge.protocol.link import Channel, MessageReceived, PeerInfo, PeerReset, Role
 from glassbridge.protocol.messages import encode, pb

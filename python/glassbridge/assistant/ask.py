@@ -26,8 +26,8 @@ from glassbridge.assistant.question import AnswerTimeout, Question
 from glassbridge.assistant.text import one_line, sentence
 from glassbridge.camera.frame import Frame
 from glassbridge.camera.source import CameraError
-from glassbridge.mcu.client import CardSpec
 from glassbridge.mcu.errors import McuError
+from glassbridge.mcu.events import CardSpec
 from glassbridge.phone.errors import ConnectionLost, PhoneError, RequestFailed
 
 if TYPE_CHECKING:

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from glassbridge.assistant.audio_tools import OPUS_FRAME_SAMPLES
 from glassbridge.assistant.ports import OpusEncoderPort
 from glassbridge.assistant.transcripts import Transcript, default_transcript_dir, sweep_transcripts
-from glassbridge.mcu.client import AudioChunk, CardSpec
-from glassbridge.phone.client import CaptionLine
+from glassbridge.mcu.events import AudioChunk, CardSpec
 from glassbridge.phone.errors import ConnectionLost, PhoneError, RequestFailed
+from glassbridge.phone.events import CaptionLine
 
 if TYPE_CHECKING:
     from glassbridge.assistant.context import SkillContext

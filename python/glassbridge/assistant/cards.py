@@ -14,9 +14,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from glassbridge.mcu.client import CardSpec
-from glassbridge.phone.client import Card, NotificationEvent
+from glassbridge.mcu.events import CardSpec
 from glassbridge.phone.errors import PhoneError, RequestFailed
+from glassbridge.phone.events import Card, NotificationEvent
 
 if TYPE_CHECKING:
     from glassbridge.assistant.context import SkillContext

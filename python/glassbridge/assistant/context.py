@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from glassbridge.assistant.ports import Ports
     from glassbridge.assistant.question import Question
     from glassbridge.assistant.timeline import Timeline
-    from glassbridge.mcu.client import AudioChunk, CardSpec
+    from glassbridge.mcu.events import AudioChunk, CardSpec
 
 __all__ = ["SharedState", "SkillContext"]
 

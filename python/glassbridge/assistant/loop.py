@@ -55,7 +55,8 @@ from glassbridge.assistant.question import Question
 from glassbridge.assistant.text import CARD_TEXT_LIMIT, CARD_TITLE_LIMIT, fit, one_line, spoken
 from glassbridge.assistant.timeline import Timeline
 from glassbridge.assistant.wake import WakeSkill
-from glassbridge.mcu.client import (
+from glassbridge.mcu.errors import McuError
+from glassbridge.mcu.events import (
     AudioChunk,
     BatteryChanged,
     ButtonPressed,
@@ -65,8 +66,7 @@ from glassbridge.mcu.client import (
     McuDisconnected,
     McuRebooted,
 )
-from glassbridge.mcu.errors import McuError
-from glassbridge.phone.client import AnswerPart, Card, CaptionLine, ConnectionChanged, NotificationEvent
+from glassbridge.phone.events import AnswerPart, Card, CaptionLine, ConnectionChanged, NotificationEvent
 
 if TYPE_CHECKING:
     from glassbridge.assistant.perception import LocalPerception

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from glassbridge.mcu.client import CardSpec
+from glassbridge.mcu.events import CardSpec
 from glassbridge.phone.errors import PhoneError, RequestFailed
 
 if TYPE_CHECKING:

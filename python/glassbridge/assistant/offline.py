@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from glassbridge.assistant.question import AnswerTimeout, Question
 from glassbridge.assistant.text import sentence
-from glassbridge.mcu.client import CardSpec
+from glassbridge.mcu.events import CardSpec
 from glassbridge.phone.errors import ConnectionLost, PhoneError
 
 if TYPE_CHECKING:

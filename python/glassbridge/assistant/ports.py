@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from glassbridge.camera.frame import Frame
-from glassbridge.mcu.client import AudioChunk, CardSpec
-from glassbridge.phone.client import AnswerPart
+from glassbridge.mcu.events import AudioChunk, CardSpec
+from glassbridge.phone.events import AnswerPart
 from glassbridge.protocol.messages import pb
 
 __all__ = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from glassbridge.mcu.client import BatteryInfo
+from glassbridge.mcu.events import BatteryInfo
 
 if TYPE_CHECKING:
     from glassbridge.assistant.context import SkillContext

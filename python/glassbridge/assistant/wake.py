@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from glassbridge.assistant.ports import EndpointerPort
 from glassbridge.assistant.question import Question
-from glassbridge.mcu.client import AudioChunk, CardSpec
+from glassbridge.mcu.events import AudioChunk, CardSpec
 
 if TYPE_CHECKING:
     from glassbridge.assistant.context import SkillContext

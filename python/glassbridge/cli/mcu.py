@@ -99,7 +99,7 @@ def _link_line(c: dict[str, Any], origin: str) -> str:
 
 def describe(event: Any) -> str:
     """One readable line for an MCU event (monitor's text mode)."""
-    from glassbridge.mcu import client as c
+    from glassbridge.mcu import events as c
 
     if isinstance(event, c.ButtonPressed):
         return f"button {event.button}: {event.action.replace('_', ' ')} (MCU time {event.at_ms / 1000:.3f} s)"

@@ -9,8 +9,9 @@ to that phone alone, reconnecting by itself, and a typed asyncio `Phone` client 
 
 Modules: errors (PhoneError and its kinds), bonds (BondStore), agent (PairingAgent, PairingUI and its
 implementations), ble (BleLink: the transport around the link engine), central (scan, pair_phone, Central:
-the reconnect loop), upload (resumable transfers), client (Phone). This package never imports vision,
-assistant, companion, sim or (at import time) mcu.
+the reconnect loop), upload (resumable transfers), events (the value types Phone returns and publishes, which
+import nothing of glassbridge), client (Phone). This package never imports vision, assistant, companion, sim or
+(at import time) mcu.
 """
 
 from __future__ import annotations
@@ -18,17 +19,7 @@ from __future__ import annotations
 from glassbridge.phone.agent import PairingAgent, PairingUI, TerminalPairingUI
 from glassbridge.phone.bonds import Bond, BondStore
 from glassbridge.phone.central import FoundPhone, ReconnectPolicy, pair_phone, remove_from_bluez, scan
-from glassbridge.phone.client import (
-    Answer,
-    AnswerPart,
-    Card,
-    CaptionLine,
-    ConnectionChanged,
-    NotificationEvent,
-    Phone,
-    PhoneEvent,
-    PhoneStatus,
-)
+from glassbridge.phone.client import Phone
 from glassbridge.phone.errors import (
     BluetoothUnavailable,
     BondStoreError,
@@ -42,6 +33,16 @@ from glassbridge.phone.errors import (
     RequestFailed,
     TransferFailed,
     UnknownDevice,
+)
+from glassbridge.phone.events import (
+    Answer,
+    AnswerPart,
+    Card,
+    CaptionLine,
+    ConnectionChanged,
+    NotificationEvent,
+    PhoneEvent,
+    PhoneStatus,
 )
 
 __all__ = [

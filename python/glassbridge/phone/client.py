@@ -22,7 +22,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 from glassbridge.phone.agent import PairingUI
@@ -38,19 +38,30 @@ from glassbridge.phone.errors import (
     PhoneTimeout,
     RequestFailed,
 )
+from glassbridge.phone.events import (
+    Answer,
+    AnswerPart,
+    Card,
+    CaptionLine,
+    ConnectionChanged,
+    NotificationEvent,
+    PhoneEvent,
+    PhoneStatus,
+)
 from glassbridge.phone.upload import Upload, UploadReport
 from glassbridge.protocol.errors import MessageDecodeError
 from glassbridge.protocol.link import Channel, LinkDown, LinkUp, MessageReceived, PeerReset, VersionMismatch
 from glassbridge.protocol.messages import decode, encode, enum_name, enum_value, pb
 
 __all__ = [
+    "Phone",
+    # its value types, defined in glassbridge.phone.events and re-exported here
     "Answer",
     "AnswerPart",
     "Card",
     "CaptionLine",
     "ConnectionChanged",
     "NotificationEvent",
-    "Phone",
     "PhoneEvent",
     "PhoneStatus",
 ]
@@ -64,100 +75,7 @@ AUDIO_FRAME_MAX = 1280
 EVENT_QUEUE = 256
 
 
-# ---- what the client returns ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AnswerPart:
-    """A piece of an assistant answer; parts of one request concatenate, the last has final=True."""
-
-    request_id: int
-    text: str
-    final: bool
-    source: str
-    offline: bool
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A complete assistant answer."""
-
-    request_id: int
-    text: str
-    source: str
-    offline: bool
-    parts: int
-    seconds: float
-
-
-@dataclass(frozen=True)
-class NotificationEvent:
-    """Something the phone wants the wearer to see (a message, a call, a turn, a payment prompt)."""
-
-    notification_id: int
-    kind: str  # message, call, navigation, payment, other
-    app: str
-    title: str
-    text: str
-    icon: str
-    needs_response: bool = False  # the phone waits for respond(notification_id, confirm) (payment, call)
-    timeout_ms: int = 0  # how long it waits (0: the phone's default, 30 s); then the prompt counts as dismissed
-
-
-@dataclass(frozen=True)
-class CaptionLine:
-    """A transcription or translation line for the audio stream `stream_id`; final=False lines get replaced."""
-
-    stream_id: int
-    kind: str  # transcription, translation
-    text: str
-    final: bool
-    language: str
-
-
-@dataclass(frozen=True)
-class Card:
-    """A display card the phone asks the glasses to show (glassbridge.proto DisplayCard)."""
-
-    card_id: int
-    kind: str
-    icon: str
-    title: str
-    text: str
-    ttl_ms: int
-
-
-@dataclass(frozen=True)
-class ConnectionChanged:
-    """The phone link's state changed: "scanning", "connecting", "connected" (BLE up, link handshaking), "up"
-    (messages flow), "disconnected", "incompatible", "closed"."""
-
-    state: str
-    detail: str = ""
-
-
-PhoneEvent = AnswerPart | NotificationEvent | CaptionLine | Card | ConnectionChanged
-
-
-@dataclass
-class PhoneStatus:
-    """What `glassbridge phone status` prints."""
-
-    bonded: dict[str, Any] | None
-    state: str
-    connected: bool
-    mtu: int
-    link_state: str
-    link: dict[str, Any] = field(default_factory=dict)
-    companion: dict[str, Any] | None = None
-    connections: int = 0
-    reconnect_failures: int = 0
-    last_error: str = ""
-    refused: dict[str, str] = field(default_factory=dict)
-    events_dropped: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+# ---- what the client returns: glassbridge.phone.events; the transfer queues' marker ---------------------
 
 
 class _Reset:

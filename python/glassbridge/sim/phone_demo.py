@@ -73,7 +73,8 @@ async def _snapshot(fw: Any, out: Path, name: str, result: DemoResult) -> None:
 
 
 async def _demo(rig: Any, out: Path, photo: Path, console: Console) -> DemoResult:
-    from glassbridge.mcu.client import CardSpec, Mcu
+    from glassbridge.mcu.client import Mcu
+    from glassbridge.mcu.events import CardSpec
     from glassbridge.phone import BondStore, NotificationEvent, Phone, ReconnectPolicy
     from glassbridge.sim.glasses import pair_with_nod, until
     from glassbridge.sim.runner import FirmwareRunner
