@@ -14,7 +14,7 @@
     speech = await EspeakVoice().synthesize("One person ahead.")
 
 PCM is always ``bytes`` of int16 little-endian mono at `SAMPLE_RATE` (16 kHz) unless a function says otherwise.
-Modules: `wav` (WAV files, `resample`), `resampler` (the band-limited resampler), `wakeword`, `vad`, `opus`,
+Modules: `wav` (WAV files, `resample`), `resampler` (band-limited resampling, libsoxr), `wakeword`, `vad`, `opus`,
 `voice`, `speech_samples` (the test and demo WAVs). The pymicro-*, LiteRT and libopus bindings are imported when
 an object that needs them is made, so importing this package is cheap and works without them.
 """

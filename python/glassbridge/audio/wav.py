@@ -140,8 +140,8 @@ def write_wav(pcm: bytes | bytearray | memoryview, rate: int = SAMPLE_RATE) -> b
 
 
 def resample(pcm: bytes | bytearray | memoryview, src_rate: int, dst_rate: int) -> bytes:
-    """PCM16 at `src_rate` -> PCM16 at `dst_rate`, band-limited (Kaiser-windowed sinc, polyphase: see
-    `glassbridge.audio.resampler`), rounded and saturated to int16. Output has floor(n * dst / src) samples."""
+    """PCM16 at `src_rate` -> PCM16 at `dst_rate`, band-limited (libsoxr 'HQ': see `glassbridge.audio.resampler`),
+    rounded to nearest and saturated to int16 (no dither). Output has floor(n * dst / src) samples."""
     samples = pcm_to_array(pcm)
     out = resample_array(samples, src_rate, dst_rate)  # checks the rates, also when they are equal
     return bytes(pcm) if src_rate == dst_rate else array_to_pcm(out)
