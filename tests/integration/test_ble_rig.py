@@ -303,6 +303,12 @@ def test_restart_bluez_keeps_the_bond(tmp_path: Path) -> None:
             assert len(numbers) == 1  # one numeric comparison happened
             accepted = [p for p in rig.companion_ctl({"cmd": "status"})["pairings"] if p.get("accepted")]
             assert accepted and accepted[-1]["number"] == numbers[0]  # both ends compared the same number
+            # The phone stores the keys after the comparison (bumble's key store, then its bond book): restart it
+            # only once they are kept, as a person would not pull the phone's battery mid-pairing.
+            deadline = time.monotonic() + 10
+            while not rig.companion_ctl({"cmd": "status"})["bonded"]:
+                assert time.monotonic() < deadline, "the companion never stored the bond"
+                time.sleep(0.05)
 
             old_pid = rig.info["pid"]
             rig.restart_bluez()
