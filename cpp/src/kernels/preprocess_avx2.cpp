@@ -20,20 +20,14 @@
 // Measured pitfalls: templates on gray / channel order / output type keep per-channel values in registers (runtime
 // indices spilled them to the stack, +25% time); forcing emit16 inline, or adding backward gathers for the last
 // block, made GCC 12's allocation of the main loop worse (+8-10%).
+// What does not depend on the instruction set (loops, tables, kernel selection), and the x86 code this path shares
+// with SSE4.1 at another register width, is in preprocess_simd.h.
 #include <immintrin.h>
 
-#include <algorithm>
-#include <climits>
-#include <cstring>
-
-#include "preprocess_internal.h"
+#include "preprocess_simd.h"
 
 namespace glassbridge::detail {
 namespace {
-
-// For the small helpers the row loops are built from: GCC 12 otherwise calls some of them out of line once a loop
-// body grows (measured: finish() and terms_window() as calls cost 30% more instructions in row2).
-#define GB_INLINE __attribute__((always_inline)) inline
 
 inline __m256i loadu(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
@@ -55,15 +49,6 @@ inline __m256i gather64(const void* base, __m128i idx) {
 inline __m128i loadu128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
 inline void storeu(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
 
-// (taps . weights + 2^(shift-1)) >> shift for 8 columns; taps and w hold one (a, b) int16 pair per column.
-template <int kShift>
-inline __m256i hinterp(__m256i taps, __m256i w) {
-  return _mm256_srai_epi32(_mm256_add_epi32(_mm256_madd_epi16(taps, w), _mm256_set1_epi32(1 << (kShift - 1))),
-                           kShift);
-}
-// Shift for 8-bit taps: (64 S + 2^12) >> 13 == (S + 64) >> 7, so raw bytes need no widening to Q6 first.
-constexpr int kRawShift = kHShift - kTapFrac;
-
 // Packs the Q7 results of columns 0-7 and 8-15 into 16 int16 in column order.
 inline void store16(int16_t* dst, __m256i lo, __m256i hi) {
   storeu(dst, _mm256_permute4x64_epi64(_mm256_packs_epi32(lo, hi), 0xD8));
@@ -79,21 +64,6 @@ int gather_end(const Plan& p, int x1, int limit) {
   return n >= x1 ? (x1 + 15) / 16 * 16 : n;
 }
 
-// pshufb control taking bytes (base + 4m, base + 4m) of each dword m of a 128-bit lane into the HIGH bytes of two
-// 16-bit lanes (the chroma << 8 the conversion wants); the parity of i0 is added to the second one at run time.
-// Tables built at compile time: the kernels construct their per-row state once or twice per output row.
-struct Ctrl8 {
-  alignas(32) int32_t v[8];
-};
-constexpr Ctrl8 make_chroma_ctrl(int base) {
-  Ctrl8 c{};
-  for (int j = 0; j < 8; ++j) {
-    const int m = 4 * (j % 4) + base;
-    c.v[j] = 0x80 | (m << 8) | (0x80 << 16) | (m << 24);
-  }
-  return c;
-}
-constexpr Ctrl8 kChromaCtrl[2] = {make_chroma_ctrl(0), make_chroma_ctrl(1)};
 // pshufb control zero-extending bytes (4m, 4m + 1) of each dword into two 16-bit lanes (a gathered pair).
 inline __m256i pair_ctrl_dword() {
   return _mm256_setr_epi8(0, -128, 1, -128, 4, -128, 5, -128, 8, -128, 9, -128, 12, -128, 13, -128, 0, -128, 1, -128,
@@ -101,19 +71,7 @@ inline __m256i pair_ctrl_dword() {
 }
 
 // ---- YUV 4:2:0 (NV12, I420) ------------------------------------------------------------------------------------
-struct YuvK {
-  __m256i yoff, ky, kvr, kug, kvg, kub, bias, zero, tmax;
-  explicit YuvK(const YuvCoeffs& c)
-      : yoff(_mm256_set1_epi16(static_cast<int16_t>(c.y_offset))),
-        ky(_mm256_set1_epi16(static_cast<int16_t>(c.ky))),
-        kvr(_mm256_set1_epi16(static_cast<int16_t>(c.kvr))),
-        kug(_mm256_set1_epi16(static_cast<int16_t>(c.kug))),
-        kvg(_mm256_set1_epi16(static_cast<int16_t>(c.kvg))),
-        kub(_mm256_set1_epi16(static_cast<int16_t>(c.kub))),
-        bias(_mm256_set1_epi16(static_cast<int16_t>(0x8000))),
-        zero(_mm256_setzero_si256()),
-        tmax(_mm256_set1_epi16(kTapMax)) {}
-};
+using YuvK = YuvConsts<256>;
 
 inline __m256i clamp_tap(__m256i v, const YuvK& k) { return _mm256_min_epi16(_mm256_max_epi16(v, k.zero), k.tmax); }
 
@@ -122,30 +80,20 @@ inline __m256i luma6(__m256i y, const YuvK& k) {
   return _mm256_mulhrs_epi16(_mm256_slli_epi16(_mm256_sub_epi16(y, k.yoff), 7), k.ky);
 }
 
-// Chroma terms of the taps, shared by both rows of an output row when they have the same chroma row:
-// rv = mulhrs(V', kvr), guv = mulhrs(U', kug) + mulhrs(V', kvg) (so G = yc - guv = yc - gu - gv exactly, no
-// 16-bit overflow), bu = mulhrs(U', kub), with U', V' = (C - 128) * 256.
-struct ChromaTerms {
-  __m256i rv, guv, bu;
-};
+using Terms = ChromaTerms<256>;
 
 // NV12 chroma dword per column: [U0 V0 U1 V1] at 2 * (i0 >> 1), tap b taking U1 V1 when i0 is odd.
 // I420: a U dword [U0 U1 ..] at i0 >> 1 and a V dword likewise, tap b taking byte 1 when i0 is odd.
 template <bool kI420, bool kGray>
-struct Yuv420 {
+struct Yuv420 : YuvRowPtrs {
   static constexpr bool gray = kGray;  // gray output: luma taps only
   const Plan& p;
-  const uint8_t* yrow;
-  const uint8_t* c1;  // NV12 UV row, I420 U row
-  const uint8_t* c2;  // I420 V row
   YuvK k;
   __m256i ctrl_y, ctrl_u, ctrl_v, one, not1;
 
   Yuv420(const Plan& pl, int sy)
-      : p(pl),
-        yrow(pl.plane[0] + sy * pl.stride[0]),
-        c1(pl.plane[1] != nullptr ? pl.plane[1] + (sy >> 1) * pl.stride[1] : nullptr),  // null for YUYV
-        c2(kI420 ? pl.plane[2] + (sy >> 1) * pl.stride[2] : nullptr),
+      : YuvRowPtrs(pl, sy, kI420),
+        p(pl),
         k(pl.yuv()),
         ctrl_y(pair_ctrl_dword()),
         ctrl_u(loadu(kChromaCtrl[0].v)),
@@ -208,17 +156,17 @@ struct Yuv420 {
     qv = loadu(sv);
   }
 
-  ChromaTerms terms(__m256i qu, __m256i qv, __m256i idx) const {
+  Terms terms(__m256i qu, __m256i qv, __m256i idx) const {
     const __m256i odd = _mm256_slli_epi32(_mm256_and_si256(idx, one), kI420 ? 24 : 25);
     return terms_uv(_mm256_shuffle_epi8(qu, _mm256_add_epi32(ctrl_u, odd)),
                     _mm256_shuffle_epi8(qv, _mm256_add_epi32(ctrl_v, odd)));
   }
   // From each tap's chroma << 8 in 16-bit lanes; xor 0x8000 gives (C - 128) * 256 as int16.
-  GB_INLINE ChromaTerms terms_uv(__m256i u8, __m256i v8) const {
+  GB_INLINE Terms terms_uv(__m256i u8, __m256i v8) const {
     const __m256i u = _mm256_xor_si256(u8, k.bias), v = _mm256_xor_si256(v8, k.bias);
-    return ChromaTerms{_mm256_mulhrs_epi16(v, k.kvr),
-                       _mm256_add_epi16(_mm256_mulhrs_epi16(u, k.kug), _mm256_mulhrs_epi16(v, k.kvg)),
-                       _mm256_mulhrs_epi16(u, k.kub)};
+    return Terms{_mm256_mulhrs_epi16(v, k.kvr),
+                 _mm256_add_epi16(_mm256_mulhrs_epi16(u, k.kug), _mm256_mulhrs_epi16(v, k.kvg)),
+                 _mm256_mulhrs_epi16(u, k.kub)};
   }
 
   // Window loads of one 8-column group t of the per-call table (see build_windows): 16 bytes at each 128-bit
@@ -226,7 +174,7 @@ struct Yuv420 {
   GB_INLINE __m256i y_window(const int32_t* t) const {
     return _mm256_shuffle_epi8(load2(yrow, t[0], t[1]), loadu(t + 8));
   }
-  GB_INLINE ChromaTerms terms_window(const int32_t* t) const {
+  GB_INLINE Terms terms_window(const int32_t* t) const {
     if constexpr (kI420) {
       const __m256i ctrl = loadu(t + 16);  // U and V planes have the same layout
       return terms_uv(_mm256_shuffle_epi8(load2(c1, t[2], t[3]), ctrl),
@@ -241,7 +189,7 @@ struct Yuv420 {
   }
 
   // Q7 results of 8 columns from Y pairs (16-bit lanes) and the chroma terms.
-  GB_INLINE void finish(__m256i y, const ChromaTerms& t, __m256i w, __m256i* res) const {
+  GB_INLINE void finish(__m256i y, const Terms& t, __m256i w, __m256i* res) const {
     const __m256i yc = luma6(y, k);
     if constexpr (kGray) {
       res[0] = hinterp<kHShift>(clamp_tap(yc, k), w);
@@ -255,7 +203,7 @@ struct Yuv420 {
 
   void fast(const int32_t* i0, const int16_t* wp, __m256i* res) const {
     const __m256i idx = loadu(i0);
-    ChromaTerms t{};
+    Terms t{};
     if constexpr (!kGray) {
       __m256i qu, qv;
       chroma_fast(idx, qu, qv);
@@ -264,7 +212,7 @@ struct Yuv420 {
     finish(y_fast(idx), t, loadu(wp), res);
   }
   void staged(const int32_t* i0, const int16_t* wp, __m256i* res) const {
-    ChromaTerms t{};
+    Terms t{};
     if constexpr (!kGray) {
       __m256i qu, qv;
       chroma_staged(i0, qu, qv);
@@ -328,11 +276,11 @@ struct Yuyv : Yuv420<false, kGray> {
     }
     qu = qv = loadu(q);
   }
-  ChromaTerms terms(__m256i qu, __m256i qv, __m256i) const { return Base::terms(qu, qv, this->one); }
+  Terms terms(__m256i qu, __m256i qv, __m256i) const { return Base::terms(qu, qv, this->one); }
 
   void fast(const int32_t* i0, const int16_t* wp, __m256i* res) const {
     const __m256i idx = loadu(i0);
-    ChromaTerms t{};
+    Terms t{};
     if constexpr (!kGray) {
       __m256i qu, qv;
       chroma_fast(idx, qu, qv);
@@ -346,42 +294,17 @@ struct Yuyv : Yuv420<false, kGray> {
 // ---- RGB888 / BGR888 / RGBA8888 ----------------------------------------------------------------------------------
 // Each column's pixel pair as 8 bytes (6 used for RGB888). Two registers of four columns each, ordered
 // [c0 c1 | c4 c5] and [c2 c3 | c6 c7] so that pshufb (per 128-bit lane) and 64-bit unpacks give columns 0-3 in the
-// low lane and 4-7 in the high lane, like the weights.
-inline void byte_pair_ctrl(int8_t* c, int o0, int o1) {  // 8 bytes: (o0, o1) of the lane's two columns, 16-bit
-  for (int col = 0; col < 2; ++col) {
-    c[4 * col + 0] = static_cast<int8_t>(8 * col + o0);
-    c[4 * col + 1] = static_cast<int8_t>(-128);
-    c[4 * col + 2] = static_cast<int8_t>(8 * col + o1);
-    c[4 * col + 3] = static_cast<int8_t>(-128);
-  }
-}
-
+// low lane and 4-7 in the high lane, like the weights; the pshufb controls (RgbCtrl) apply to each lane.
 template <int kBpp, bool kBgr>
-struct Rgb {
-  const Plan& p;
-  const uint8_t* row;
+struct Rgb : PackedRow {
   __m256i crg, cb, crg_gray, cb_gray, k_rg, k_b1, one_hi, order;
-  bool gray;
 
-  Rgb(const Plan& pl, int sy) : p(pl), row(pl.plane[0] + sy * pl.stride[0]), gray(pl.row_planes == 1), sy_(sy) {
-    const int ro = kBgr ? 2 : 0, bo = kBgr ? 0 : 2;
-    alignas(16) int8_t c_rg[16], c_b[16], c_rg_gray[16], c_b_gray[16];
-    byte_pair_ctrl(c_rg, ro, kBpp + ro);    // low 8 bytes: R pairs
-    byte_pair_ctrl(c_rg + 8, 1, kBpp + 1);  // high 8 bytes: G pairs
-    byte_pair_ctrl(c_b, bo, kBpp + bo);     // B pairs
-    byte_pair_ctrl(c_b + 8, bo, kBpp + bo);
-    // Gray: per tap the 16-bit pairs (R, G) and (B, 0 -> 1), taps a0 b0 a1 b1 of the lane's two columns.
-    for (int t = 0; t < 4; ++t) {
-      const int base = 8 * (t / 2) + (t % 2) * kBpp;
-      const int8_t rg[4] = {static_cast<int8_t>(base + ro), -128, static_cast<int8_t>(base + 1), -128};
-      const int8_t b[4] = {static_cast<int8_t>(base + bo), -128, -128, -128};
-      std::memcpy(c_rg_gray + 4 * t, rg, 4);
-      std::memcpy(c_b_gray + 4 * t, b, 4);
-    }
-    crg = _mm256_broadcastsi128_si256(loadu128(c_rg));
-    cb = _mm256_broadcastsi128_si256(loadu128(c_b));
-    crg_gray = _mm256_broadcastsi128_si256(loadu128(c_rg_gray));
-    cb_gray = _mm256_broadcastsi128_si256(loadu128(c_b_gray));
+  Rgb(const Plan& pl, int sy) : PackedRow(pl, sy), sy_(sy) {
+    const RgbCtrl<kBpp, kBgr> c;
+    crg = _mm256_broadcastsi128_si256(loadu128(c.rg));
+    cb = _mm256_broadcastsi128_si256(loadu128(c.b));
+    crg_gray = _mm256_broadcastsi128_si256(loadu128(c.rg_gray));
+    cb_gray = _mm256_broadcastsi128_si256(loadu128(c.b_gray));
     k_rg = _mm256_set1_epi32(kGrayR | (kGrayG << 16));
     k_b1 = _mm256_set1_epi32(kGrayB | (128 << 16));
     one_hi = _mm256_set1_epi32(1 << 16);
@@ -432,60 +355,23 @@ struct Rgb {
 };
 
 // ---- RGB565 ------------------------------------------------------------------------------------------------------
-struct Rgb565 {
-  const Plan& p;
-  const uint8_t* row;
-  __m256i m5, m6, kr, kg, k_rg, k_b1, ones;
-  bool gray;
-
-  Rgb565(const Plan& pl, int sy)
-      : p(pl),
-        row(pl.plane[0] + sy * pl.stride[0]),
-        m5(_mm256_set1_epi16(0x7C00)),
-        m6(_mm256_set1_epi16(0x7E00)),
-        kr(_mm256_set1_epi16(static_cast<int16_t>(k565R))),
-        kg(_mm256_set1_epi16(static_cast<int16_t>(k565G))),
-        k_rg(_mm256_set1_epi32(kGrayR | (kGrayG << 16))),
-        k_b1(_mm256_set1_epi32(kGrayB | (8192 << 16))),
-        ones(_mm256_set1_epi16(1)),
-        gray(pl.row_planes == 1) {}
+struct Rgb565 : Rgb565Conv<256>, PackedRow {
+  using PackedRow::PackedRow;
 
   int limit() const { return INT_MAX; }  // the pair's 4 bytes at 2 * i0 always lie inside the row
 
-  void compute(__m256i px, __m256i w, __m256i* res) const {
-    // R5 * 1024, G6 * 512, B5 * 1024 in 16-bit lanes, then the rounding Q15 multiplies of rgb565_to_rgb6.
-    const __m256i r = _mm256_mulhrs_epi16(_mm256_and_si256(_mm256_srli_epi16(px, 1), m5), kr);
-    const __m256i g = _mm256_mulhrs_epi16(_mm256_and_si256(_mm256_slli_epi16(px, 4), m6), kg);
-    const __m256i b = _mm256_mulhrs_epi16(_mm256_and_si256(_mm256_slli_epi16(px, 10), m5), kr);
-    if (gray) {  // (r * kGrayR + g * kGrayG + b * kGrayB + 8192) >> 14 per tap; unpack/pack keep the lane order
-      const __m256i lo = _mm256_srai_epi32(_mm256_add_epi32(_mm256_madd_epi16(_mm256_unpacklo_epi16(r, g), k_rg),
-                                                            _mm256_madd_epi16(_mm256_unpacklo_epi16(b, ones), k_b1)),
-                                           14);
-      const __m256i hi = _mm256_srai_epi32(_mm256_add_epi32(_mm256_madd_epi16(_mm256_unpackhi_epi16(r, g), k_rg),
-                                                            _mm256_madd_epi16(_mm256_unpackhi_epi16(b, ones), k_b1)),
-                                           14);
-      res[0] = hinterp<kHShift>(_mm256_packs_epi32(lo, hi), w);
-      return;
-    }
-    res[0] = hinterp<kHShift>(r, w);
-    res[1] = hinterp<kHShift>(g, w);
-    res[2] = hinterp<kHShift>(b, w);
-  }
-
   void fast(const int32_t* i0, const int16_t* wp, __m256i* res) const {
-    compute(gather32(row, loadu(i0), 2), loadu(wp), res);
+    convert(gather32(row, loadu(i0), 2), loadu(wp), gray, res);
   }
   void staged(const int32_t* i0, const int16_t* wp, __m256i* res) const { fast(i0, wp, res); }
 };
 
 // ---- GRAY8 -------------------------------------------------------------------------------------------------------
-struct Gray8 {
-  const Plan& p;
-  const uint8_t* row;
+struct Gray8 : PackedRow {
   __m256i ctrl;
 
   int sy_;
-  Gray8(const Plan& pl, int sy) : p(pl), row(pl.plane[0] + sy * pl.stride[0]), ctrl(pair_ctrl_dword()), sy_(sy) {}
+  Gray8(const Plan& pl, int sy) : PackedRow(pl, sy), ctrl(pair_ctrl_dword()), sy_(sy) {}
 
   // 4-byte gathers at i0, within the bytes readable from the row's start
   int limit() const { return readable_row_bytes(p.stride[0], p.src_height, sy_, p.src_width) - 3; }
@@ -524,186 +410,80 @@ void hrow_avx2(const Plan& p, int sy, int x0, int x1, int16_t* const* rows) {
   }
 }
 
-// ---- vrow --------------------------------------------------------------------------------------------------------
-// pshufb masks interleaving three 16-byte channel vectors into 48 bytes of RGB: m[k][c] builds output bytes
-// 16k .. 16k+15 from channel c.
-struct InterleaveMasks {
-  alignas(16) int8_t m[3][3][16];
-  InterleaveMasks() {
-    for (int k = 0; k < 3; ++k) {
-      for (int c = 0; c < 3; ++c) {
-        for (int i = 0; i < 16; ++i) {
-          const int g = 16 * k + i;
-          m[k][c][i] = static_cast<int8_t>(g % 3 == c ? g / 3 : -128);
-        }
-      }
-    }
-  }
+template <typename Fmt>
+struct Hrow {  // for select_kernels
+  static constexpr HRowFn fn = hrow_avx2<Fmt>;
 };
-const InterleaveMasks kMasks;
 
-inline void store_rgb48(uint8_t* out, __m128i r, __m128i g, __m128i b) {
-  for (int k = 0; k < 3; ++k) {
-    const __m128i v = _mm_or_si128(
-        _mm_or_si128(_mm_shuffle_epi8(r, loadu128(kMasks.m[k][0])), _mm_shuffle_epi8(g, loadu128(kMasks.m[k][1]))),
-        _mm_shuffle_epi8(b, loadu128(kMasks.m[k][2])));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * k), v);
-  }
-}
-
+// ---- vrow --------------------------------------------------------------------------------------------------------
 // Interleaves 8 pixels of R, G, B floats into 24 floats: output float e of register k is pixel (8k + e) / 3,
 // channel (8k + e) % 3; vpermps spreads each channel, the blend masks pick the G and B positions.
-inline void store_rgb_f32(uint8_t* out, __m256 r, __m256 g, __m256 b) {
-  float* o = reinterpret_cast<float*>(out);  // unaligned stores only
-  _mm256_storeu_ps(o, _mm256_blend_ps(_mm256_blend_ps(_mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2)),
-                                                      _mm256_permutevar8x32_ps(g, _mm256_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2)), 0x92),
-                                      _mm256_permutevar8x32_ps(b, _mm256_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2)), 0x24));
-  _mm256_storeu_ps(o + 8, _mm256_blend_ps(_mm256_blend_ps(_mm256_permutevar8x32_ps(r, _mm256_setr_epi32(2, 3, 3, 3, 4, 4, 4, 5)),
-                                                          _mm256_permutevar8x32_ps(g, _mm256_setr_epi32(2, 3, 3, 3, 4, 4, 4, 5)), 0x24),
-                                          _mm256_permutevar8x32_ps(b, _mm256_setr_epi32(2, 3, 3, 3, 4, 4, 4, 5)), 0x49));
-  _mm256_storeu_ps(o + 16, _mm256_blend_ps(_mm256_blend_ps(_mm256_permutevar8x32_ps(r, _mm256_setr_epi32(5, 5, 6, 6, 6, 7, 7, 7)),
-                                                           _mm256_permutevar8x32_ps(g, _mm256_setr_epi32(5, 5, 6, 6, 6, 7, 7, 7)), 0x49),
-                                           _mm256_permutevar8x32_ps(b, _mm256_setr_epi32(5, 5, 6, 6, 6, 7, 7, 7)), 0x92));
-}
+struct StoreRgbF32 {  // a functor, for the shared x86 code to call directly
+  void operator()(uint8_t* out, __m256 r, __m256 g, __m256 b) const {
+    float* o = reinterpret_cast<float*>(out);  // unaligned stores only
+    _mm256_storeu_ps(o, _mm256_blend_ps(_mm256_blend_ps(_mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2)),
+                                                        _mm256_permutevar8x32_ps(g, _mm256_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2)), 0x92),
+                                        _mm256_permutevar8x32_ps(b, _mm256_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2)), 0x24));
+    _mm256_storeu_ps(o + 8, _mm256_blend_ps(_mm256_blend_ps(_mm256_permutevar8x32_ps(r, _mm256_setr_epi32(2, 3, 3, 3, 4, 4, 4, 5)),
+                                                            _mm256_permutevar8x32_ps(g, _mm256_setr_epi32(2, 3, 3, 3, 4, 4, 4, 5)), 0x24),
+                                            _mm256_permutevar8x32_ps(b, _mm256_setr_epi32(2, 3, 3, 3, 4, 4, 4, 5)), 0x49));
+    _mm256_storeu_ps(o + 16, _mm256_blend_ps(_mm256_blend_ps(_mm256_permutevar8x32_ps(r, _mm256_setr_epi32(5, 5, 6, 6, 6, 7, 7, 7)),
+                                                             _mm256_permutevar8x32_ps(g, _mm256_setr_epi32(5, 5, 6, 6, 6, 7, 7, 7)), 0x49),
+                                             _mm256_permutevar8x32_ps(b, _mm256_setr_epi32(5, 5, 6, 6, 6, 7, 7, 7)), 0x92));
+  }
+};
 
-// 16 output pixels from columns ox .. ox + 15 of the row planes.
-inline void vrow_block(const Plan& p, const int16_t* const* top, const int16_t* const* bot, __m256i w, int ox,
-                       uint8_t* o) {
-  const __m256 lo = _mm256_set1_ps(p.lo), hi = _mm256_set1_ps(p.hi);
-  const bool is_float = p.type == OutputType::Float32, is_u8 = p.type == OutputType::UInt8;
-  __m256 f[3][2];    // float32: columns 0-7 and 8-15
-  __m128i bytes[3];  // uint8 / int8: 16 columns
-  for (int j = 0; j < p.out_channels; ++j) {
-    const int pl = p.perm[j];
-    const __m256i t = loadu(top[pl] + ox), b = loadu(bot[pl] + ox);
-    const __m256 mk = _mm256_set1_ps(p.mulk[j]), ad = _mm256_set1_ps(p.add[j]);
+void vrow_avx2(const Plan& p, const int16_t* const* top, const int16_t* const* bot, int wy0, int wy1, int x0, int x1,
+               uint8_t* out) {
+  // Channel by channel, all 16 columns in one register per row.
+  const auto channel = [](const int16_t* tp, const int16_t* bp, __m256i w, __m256 mk, __m256 ad,
+                          const VrowQuant<256>& q, __m256 (&f)[2], __m128i& bytes) {
+    const __m256i t = loadu(tp), b = loadu(bp);
     // unpacklo: columns 0-3 | 8-11, unpackhi: 4-7 | 12-15.
     const __m256 ya =
         _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_unpacklo_epi16(t, b), w)), mk), ad);
     const __m256 yb =
         _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_unpackhi_epi16(t, b), w)), mk), ad);
-    if (is_float) {
-      f[j][0] = _mm256_permute2f128_ps(ya, yb, 0x20);
-      f[j][1] = _mm256_permute2f128_ps(ya, yb, 0x31);
+    if (q.is_float) {
+      f[0] = _mm256_permute2f128_ps(ya, yb, 0x20);
+      f[1] = _mm256_permute2f128_ps(ya, yb, 0x31);
     } else {
-      const __m256i qa = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(ya, lo), hi));
-      const __m256i qb = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(yb, lo), hi));
+      const __m256i qa = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(ya, q.lo), q.hi));
+      const __m256i qb = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(yb, q.lo), q.hi));
       const __m256i q16 = _mm256_packs_epi32(qa, qb);  // columns 0-7 | 8-15, in order
       const __m128i l = _mm256_castsi256_si128(q16), h = _mm256_extracti128_si256(q16, 1);
-      bytes[j] = is_u8 ? _mm_packus_epi16(l, h) : _mm_packs_epi16(l, h);
+      bytes = q.is_u8 ? _mm_packus_epi16(l, h) : _mm_packs_epi16(l, h);
     }
-  }
-  if (is_float) {
-    if (p.out_channels == 1) {
-      _mm256_storeu_ps(reinterpret_cast<float*>(o), f[0][0]);
-      _mm256_storeu_ps(reinterpret_cast<float*>(o) + 8, f[0][1]);
-    } else {
-      store_rgb_f32(o, f[0][0], f[1][0], f[2][0]);
-      store_rgb_f32(o + 96, f[0][1], f[1][1], f[2][1]);
-    }
-  } else if (p.out_channels == 1) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(o), bytes[0]);
-  } else {
-    store_rgb48(o, bytes[0], bytes[1], bytes[2]);
-  }
-}
-
-void vrow_avx2(const Plan& p, const int16_t* const* top, const int16_t* const* bot, int wy0, int wy1, int x0, int x1,
-               uint8_t* out) {
-  const __m256i w = _mm256_set1_epi32((wy0 & 0xffff) | (wy1 << 16));
-  int ox = x0;
-  for (; ox + 16 <= x1; ox += 16) vrow_block(p, top, bot, w, ox, out + static_cast<size_t>(ox) * p.pixel_bytes);
-  if (ox < x1) {  // the row planes' slack makes the block's reads safe; only the wanted pixels are copied out
-    alignas(32) uint8_t buf[16 * 12];
-    vrow_block(p, top, bot, w, ox, buf);
-    std::memcpy(out + static_cast<size_t>(ox) * p.pixel_bytes, buf, static_cast<size_t>(x1 - ox) * p.pixel_bytes);
-  }
+  };
+  vrow_x86<256>(p, top, bot, wy0, wy1, x0, x1, out, StoreRgbF32{}, channel);
 }
 
 // ---- window tables (NV12, I420 row2) -------------------------------------------------------------------------
 // When 4 consecutive output columns' taps span at most 16 source bytes (downscales up to about 4.5x), one 16-byte
 // load per 128-bit lane and a pshufb replace each vpgatherdd: gathers cost several times a load on current cores
 // (measured: 640x480 -> 224 spent about 40% of its time in them). The controls depend only on the columns, so they
-// are built once per call. Per 8-column group g, kWinInts int32 at Plan::isa_cols[kWinInts * g]: [0], [1] the Y
-// window offsets of lanes 0 and 1 (i0 of columns 0 and 4), [2], [3] the chroma window offsets, [8..15] the Y
-// control (zero-extended pairs, as pair_ctrl_dword), [16..23] the U control, [24..31] the V control (NV12; I420
-// uses the U control for both planes), giving chroma << 8 of tap a and tap b as chroma_ctrl plus parity does.
+// are built once per call (build_windows_x86<2>, preprocess_simd.h). Per 8-column group g, kWinInts int32 at
+// Plan::isa_cols[kWinInts * g]: [0], [1] the Y window offsets of lanes 0 and 1 (i0 of columns 0 and 4), [2], [3]
+// the chroma window offsets, [8..15] the Y control (zero-extended pairs, as pair_ctrl_dword), [16..23] the U control,
+// [24..31] the V control (NV12; I420 uses the U control for both planes), giving chroma << 8 of tap a and tap b as
+// kChromaCtrl plus parity does.
 constexpr int kWinInts = 32;
-
-bool build_windows(Plan& p, bool i420) {
-  const int groups = static_cast<int>(p.x.i0.size()) / 8;  // padded to whole blocks
-  std::vector<int32_t> tab(static_cast<size_t>(groups) * kWinInts, 0);
-  int y_end = 0, c_end = 0;
-  for (int g = 0; g < groups; ++g) {
-    int32_t* t = tab.data() + static_cast<size_t>(g) * kWinInts;
-    uint8_t cy[32], cu[32], cv[32];
-    for (int lane = 0; lane < 2; ++lane) {
-      const int32_t* i0 = p.x.i0.data() + 8 * g + 4 * lane;
-      const int yo = i0[0], co = i420 ? i0[0] >> 1 : 2 * (i0[0] >> 1);
-      t[lane] = yo;
-      t[2 + lane] = co;
-      y_end = std::max(y_end, yo + 16);
-      c_end = std::max(c_end, co + 16);
-      for (int m = 0; m < 4; ++m) {
-        const int x = i0[m];
-        const int dy = x - yo;
-        const int a = i420 ? (x >> 1) - co : 2 * (x >> 1) - co;            // chroma byte of tap a
-        const int b = i420 ? ((x + 1) >> 1) - co : 2 * ((x + 1) >> 1) - co;  // of tap b
-        const int vb = i420 ? 0 : 1;                                          // NV12: V follows U
-        if (dy + 1 > 15 || b + vb > 15) return false;
-        uint8_t* y4 = cy + 16 * lane + 4 * m;
-        uint8_t* u4 = cu + 16 * lane + 4 * m;
-        uint8_t* v4 = cv + 16 * lane + 4 * m;
-        y4[0] = static_cast<uint8_t>(dy), y4[1] = 0x80, y4[2] = static_cast<uint8_t>(dy + 1), y4[3] = 0x80;
-        u4[0] = 0x80, u4[1] = static_cast<uint8_t>(a), u4[2] = 0x80, u4[3] = static_cast<uint8_t>(b);
-        v4[0] = 0x80, v4[1] = static_cast<uint8_t>(a + vb), v4[2] = 0x80, v4[3] = static_cast<uint8_t>(b + vb);
-      }
-    }
-    std::memcpy(t + 8, cy, 32);
-    std::memcpy(t + 16, cu, 32);
-    std::memcpy(t + 24, cv, 32);
-  }
-  // Windows may read past a row's end into the next row (readable_row_bytes); the plane's last row (and last
-  // chroma row) keeps the gathers. Windows are used only if they stay within that for every other row.
-  const int cw = (p.src_width + 1) / 2, ch = (p.src_height + 1) / 2;
-  if (y_end > readable_row_bytes(p.stride[0], p.src_height, 0, p.src_width) || p.src_height < 2) return false;
-  if (c_end > readable_row_bytes(p.stride[1], ch, 0, i420 ? cw : 2 * cw) || ch < 2) return false;
-  if (i420 && c_end > readable_row_bytes(p.stride[2], ch, 0, cw)) return false;
-  p.isa_cols = std::move(tab);
-  return true;
-}
 
 // ---- row2: both source rows straight to the output (NV12, I420) ----------------------------------------------
 // Stores 16 pixels from normalised values in column order (y[j][0]: columns 0-7, y[j][1]: 8-15 of channel j).
 template <OutputType kType, bool kClamp, int kCh>
 inline void emit16(const __m256 (&y)[3][2], __m256 lo, __m256 hi, uint8_t* o) {
-  if constexpr (kType == OutputType::Float32) {
-    if constexpr (kCh == 1) {
-      _mm256_storeu_ps(reinterpret_cast<float*>(o), y[0][0]);
-      _mm256_storeu_ps(reinterpret_cast<float*>(o) + 8, y[0][1]);
-    } else {
-      store_rgb_f32(o, y[0][0], y[1][0], y[2][0]);
-      store_rgb_f32(o + 96, y[0][1], y[1][1], y[2][1]);
+  emit16_x86<kType, kCh>(o, y, StoreRgbF32{}, [&](const __m256 (&c)[2]) GB_LAMBDA_INLINE {
+    __m256 a = c[0], b = c[1];
+    if constexpr (kClamp) {
+      a = _mm256_min_ps(_mm256_max_ps(a, lo), hi);
+      b = _mm256_min_ps(_mm256_max_ps(b, lo), hi);
     }
-  } else {
-    __m128i bytes[3];
-    for (int j = 0; j < kCh; ++j) {
-      __m256 a = y[j][0], b = y[j][1];
-      if constexpr (kClamp) {
-        a = _mm256_min_ps(_mm256_max_ps(a, lo), hi);
-        b = _mm256_min_ps(_mm256_max_ps(b, lo), hi);
-      }
-      // Without the clamp, y fits int32 (Plan::y_fits_int32) and the saturating packs clamp to the same integers.
-      const __m256i q16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(_mm256_cvtps_epi32(a), _mm256_cvtps_epi32(b)), 0xD8);
-      const __m128i l = _mm256_castsi256_si128(q16), h = _mm256_extracti128_si256(q16, 1);
-      bytes[j] = kType == OutputType::UInt8 ? _mm_packus_epi16(l, h) : _mm_packs_epi16(l, h);
-    }
-    if constexpr (kCh == 1) {
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), bytes[0]);
-    } else {
-      store_rgb48(o, bytes[0], bytes[1], bytes[2]);
-    }
-  }
+    // Without the clamp, y fits int32 (Plan::y_fits_int32) and the saturating packs clamp to the same integers.
+    const __m256i q16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(_mm256_cvtps_epi32(a), _mm256_cvtps_epi32(b)), 0xD8);
+    const __m128i l = _mm256_castsi256_si128(q16), h = _mm256_extracti128_si256(q16, 1);
+    return kType == OutputType::UInt8 ? _mm_packus_epi16(l, h) : _mm_packs_epi16(l, h);
+  });
 }
 
 // Top and bottom Q7 results of 8 columns -> (top, bottom) 16-bit pairs -> vertical pmaddwd -> y = acc * mulk + add.
@@ -721,7 +501,7 @@ inline __m256 vone(__m256i h, __m256 mk, __m256 ad) {
 enum class Taps { kGather, kStaged, kWindow };
 
 template <Taps kTaps, typename Fmt>
-inline ChromaTerms row2_chroma(const Fmt& f, const int32_t* ci, __m256i idx, const int32_t* win) {
+inline Terms row2_chroma(const Fmt& f, const int32_t* ci, __m256i idx, const int32_t* win) {
   if constexpr (kTaps == Taps::kWindow) {
     return f.terms_window(win);
   } else {
@@ -751,7 +531,7 @@ GB_INLINE void row2_block(const Fmt& top, const Fmt& bot, bool same_chroma,
     const __m256i idx = kTaps == Taps::kWindow ? _mm256_setzero_si256() : loadu(ci);
     const __m256i wc = loadu(w + 16 * h);
     __m256i ht[3], hb[3];
-    ChromaTerms t{};
+    Terms t{};
     if constexpr (!Fmt::gray) t = row2_chroma<kTaps>(top, ci, idx, wt);
     top.finish(row2_luma<kTaps>(top, ci, idx, wt), t, wc, ht);
     if constexpr (kOne) {
@@ -780,11 +560,9 @@ void row2_rows(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
   const int safe = gather_end(p, x1, kOne ? top.limit() : std::min(top.limit(), bot.limit()));
   const __m256i wy = _mm256_set1_epi32((wy0 & 0xffff) | (wy1 << 16));
   const __m256 lo = _mm256_set1_ps(p.lo), hi = _mm256_set1_ps(p.hi);
-  __m256 mk[3], ad[3];
-  for (int j = 0; j < kCh; ++j) {
-    mk[j] = _mm256_set1_ps(p.mulk[j]);
-    ad[j] = _mm256_set1_ps(p.add[j]);
-  }
+  const NormConsts<256, kCh> nk(p);
+  const auto& mk = nk.mk;
+  const auto& ad = nk.ad;
   const int32_t* i0 = p.x.i0.data();  // padded to whole blocks
   const int16_t* w = p.x.w.data();
   const int32_t* win = p.isa_cols.data();
@@ -819,70 +597,37 @@ void row2_rows(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
     } else {
       row2_block<Taps::kStaged, kOne, kBgr>(top, bot, same_chroma, i0 + ox, w + 2 * ox, win, wy, mk, ad, y);
     }
-    const int n = std::min(16, x1 - ox);
-    if (n == 16) {
-      emit16<kType, kClamp, kCh>(y, lo, hi, out + static_cast<size_t>(ox) * p.pixel_bytes);
-    } else {
-      alignas(32) uint8_t buf[16 * 12];
-      emit16<kType, kClamp, kCh>(y, lo, hi, buf);
-      std::memcpy(out + static_cast<size_t>(ox) * p.pixel_bytes, buf, static_cast<size_t>(n) * p.pixel_bytes);
-    }
+    emit_block<16, 32>(p, ox, x1, out, [&](uint8_t* o) GB_LAMBDA_INLINE { emit16<kType, kClamp, kCh>(y, lo, hi, o); });
   }
 }
 
-template <bool kI420, bool kGray, bool kBgr, OutputType kType, bool kClamp>
+// O: the instance's Row2Opts (preprocess_simd.h).
+template <bool kI420, typename O>
 void row2_yuv420(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out, int16_t* const*, int16_t* const*) {
   if (ra == rb) {
-    row2_rows<kI420, kGray, kBgr, kType, kClamp, true>(p, ra, rb, wy0, wy1, out);
+    row2_rows<kI420, O::kGray, O::kBgr, O::kType, O::kClamp, true>(p, ra, rb, wy0, wy1, out);
   } else {
-    row2_rows<kI420, kGray, kBgr, kType, kClamp, false>(p, ra, rb, wy0, wy1, out);
+    row2_rows<kI420, O::kGray, O::kBgr, O::kType, O::kClamp, false>(p, ra, rb, wy0, wy1, out);
   }
 }
 
-template <bool kI420, bool kGray, bool kBgr>
-Row2Fn pick_row2(const Plan& p) {
-  const bool clamp = !p.y_fits_int32;
-  switch (p.type) {
-    case OutputType::UInt8:
-      return clamp ? row2_yuv420<kI420, kGray, kBgr, OutputType::UInt8, true>
-                   : row2_yuv420<kI420, kGray, kBgr, OutputType::UInt8, false>;
-    case OutputType::Int8:
-      return clamp ? row2_yuv420<kI420, kGray, kBgr, OutputType::Int8, true>
-                   : row2_yuv420<kI420, kGray, kBgr, OutputType::Int8, false>;
-    case OutputType::Float32:
-      return row2_yuv420<kI420, kGray, kBgr, OutputType::Float32, false>;
+// NV12, I420: hrow, and row2 (window loads when the table applies); YUYV: hrow.
+template <PixelFormat kFormat>
+struct YuvKernels {
+  static void set(Plan& p, RowKernels& k) {
+    constexpr bool kI420 = kFormat == PixelFormat::I420;
+    if constexpr (kFormat == PixelFormat::YUYV) {
+      k.hrow = p.row_planes == 1 ? hrow_avx2<Yuyv<true>> : hrow_avx2<Yuyv<false>>;
+    } else {
+      if (p.fuse_rows) build_windows_x86<2>(p, kI420);
+      k.hrow = p.row_planes == 1 ? hrow_avx2<Yuv420<kI420, true>> : hrow_avx2<Yuv420<kI420, false>>;
+      k.row2 = pick_row2(p, [](auto o) -> Row2Fn { return row2_yuv420<kI420, decltype(o)>; });
+    }
   }
-  return nullptr;
-}
-
-template <bool kI420>
-void yuv420_kernels(Plan& p, RowKernels& k) {
-  if (p.fuse_rows) build_windows(p, kI420);
-  if (p.row_planes == 1) {
-    k.hrow = hrow_avx2<Yuv420<kI420, true>>;
-    k.row2 = pick_row2<kI420, true, false>(p);
-  } else {
-    k.hrow = hrow_avx2<Yuv420<kI420, false>>;
-    k.row2 = p.perm[0] == 2 ? pick_row2<kI420, false, true>(p) : pick_row2<kI420, false, false>(p);
-  }
-}
+};
 
 }  // namespace
 
-RowKernels kernels_avx2(Plan& p) {
-  RowKernels k{hrow_ref, vrow_avx2};
-  if (p.src_width < 2) return k;  // the pair loads need i1 == i0 + 1
-  switch (p.format) {
-    case PixelFormat::NV12: yuv420_kernels<false>(p, k); break;
-    case PixelFormat::I420: yuv420_kernels<true>(p, k); break;
-    case PixelFormat::RGB888: k.hrow = hrow_avx2<Rgb<3, false>>; break;
-    case PixelFormat::BGR888: k.hrow = hrow_avx2<Rgb<3, true>>; break;
-    case PixelFormat::RGBA8888: k.hrow = hrow_avx2<Rgb<4, false>>; break;
-    case PixelFormat::RGB565: k.hrow = hrow_avx2<Rgb565>; break;
-    case PixelFormat::GRAY8: k.hrow = hrow_avx2<Gray8>; break;
-    case PixelFormat::YUYV: k.hrow = p.row_planes == 1 ? hrow_avx2<Yuyv<true>> : hrow_avx2<Yuyv<false>>; break;
-  }
-  return k;
-}
+RowKernels kernels_avx2(Plan& p) { return select_kernels<Hrow, YuvKernels, Rgb, Rgb565, Gray8>(p, vrow_avx2); }
 
 }  // namespace glassbridge::detail

@@ -16,34 +16,16 @@
 // columns' taps span at most 32 or 64 bytes, window loads and vqtbl2q / vqtbl4q replace the staging (build_windows).
 // Instruction counts (qemu-aarch64 TCG insn plugin, NV12 -> 224 int8, per frame): 1080p 1.73 M (was 2.34 M),
 // 640x480 1.50 M (was 2.32 M); reference 21.0 M at 1080p.
+// What does not depend on the instruction set (staging, loops, tables, kernel selection) is in preprocess_simd.h.
 #include <arm_neon.h>
 
-#include <algorithm>
-#include <climits>
-#include <cstring>
-
-#include "preprocess_internal.h"
+#include "preprocess_simd.h"
 
 namespace glassbridge::detail {
 namespace {
 
-// The small vector helpers must inline into the loops (GCC otherwise calls some, spilling registers around them).
-#define GB_INLINE __attribute__((always_inline)) inline
-
-constexpr int kChunk = 256;  // output columns staged per pass (a multiple of 8)
-constexpr int kStage = kChunk + 8;
-
-template <typename T>
-inline T load_raw(const uint8_t* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-template <typename T>
-void pad_stage(T* st, int n) {
-  for (int j = n; j % 8 != 0; ++j) st[j] = st[n - 1];
-}
+// The small vector helpers must inline into the loops (GCC otherwise calls some, spilling registers around them):
+// hence GB_INLINE (preprocess_simd.h) on them.
 
 // Weights of 8 columns, split into w0 and w1 vectors.
 struct W8 {
@@ -57,7 +39,6 @@ GB_INLINE int16x8_t hinterp(int16x8_t a, int16x8_t b, const W8& w) {
   const int32x4_t hi = vmlal_high_s16(vmull_high_s16(a, w.w0), b, w.w1);
   return vcombine_s16(vrshrn_n_s32(lo, kShift), vrshrn_n_s32(hi, kShift));
 }
-constexpr int kRawShift = kHShift - kTapFrac;  // 8-bit taps: (64 S + 2^12) >> 13 == (S + 64) >> 7
 
 GB_INLINE int16x8_t widen(uint8x8_t v) { return vreinterpretq_s16_u16(vmovl_u8(v)); }
 
@@ -66,34 +47,19 @@ GB_INLINE int16x8_t widen(uint8x8_t v) { return vreinterpretq_s16_u16(vmovl_u8(v
 static_assert(kColPad % 8 == 0, "blocks of 8 columns load their taps from the padded plan");
 
 // ---- YUV 4:2:0 and YUYV ----------------------------------------------------------------------------------------
-struct YuvK {
-  int16x8_t ky, kvr, kug, kvg, kub, yoff128, zero, tmax;
-  uint16x8_t bias;
-  explicit YuvK(const YuvCoeffs& c)
-      : ky(vdupq_n_s16(static_cast<int16_t>(c.ky))),
-        kvr(vdupq_n_s16(static_cast<int16_t>(c.kvr))),
-        kug(vdupq_n_s16(static_cast<int16_t>(c.kug))),
-        kvg(vdupq_n_s16(static_cast<int16_t>(c.kvg))),
-        kub(vdupq_n_s16(static_cast<int16_t>(c.kub))),
-        yoff128(vdupq_n_s16(static_cast<int16_t>(c.y_offset * 128))),
-        zero(vdupq_n_s16(0)),
-        tmax(vdupq_n_s16(kTapMax)),
-        bias(vdupq_n_u16(0x8000)) {}
-};
+using YuvK = YuvConsts<128, 128>;  // yoff = y_offset * 128
 GB_INLINE int16x8_t clamp_tap(int16x8_t v, const YuvK& k) { return vminq_s16(vmaxq_s16(v, k.zero), k.tmax); }
 // mulhrs((Y - offset) * 128, ky): Y * 128 by a widening shift.
 GB_INLINE int16x8_t luma6(uint8x8_t y, const YuvK& k) {
-  return vqrdmulhq_s16(vsubq_s16(vreinterpretq_s16_u16(vshll_n_u8(y, 7)), k.yoff128), k.ky);
+  return vqrdmulhq_s16(vsubq_s16(vreinterpretq_s16_u16(vshll_n_u8(y, 7)), k.yoff), k.ky);
 }
 // (C - 128) * 256 as int16: C << 8 by a widening shift, xor 0x8000.
-GB_INLINE int16x8_t chroma(uint8x8_t c, const YuvK& k) { return vreinterpretq_s16_u16(veorq_u16(vshll_n_u8(c, 8), k.bias)); }
+GB_INLINE int16x8_t chroma(uint8x8_t c, const YuvK& k) {
+  return vreinterpretq_s16_u16(veorq_u16(vshll_n_u8(c, 8), vreinterpretq_u16_s16(k.bias)));
+}
 
-// Chroma terms of 8 taps: rv = mulhrs(V', kvr), guv = mulhrs(U', kug) + mulhrs(V', kvg) (G = yc - guv equals
-// yc - gu - gv, no 16-bit overflow), bu = mulhrs(U', kub). Shared by both rows of an output row when they have the
-// same chroma row.
-struct Terms {
-  int16x8_t rv, guv, bu;
-};
+// Chroma terms of 8 taps (ChromaTerms, preprocess_simd.h).
+using Terms = ChromaTerms<128>;
 GB_INLINE Terms terms(uint8x8_t u8, uint8x8_t v8, const YuvK& k) {
   const int16x8_t u = chroma(u8, k), v = chroma(v8, k);
   return Terms{vqrdmulhq_s16(v, k.kvr), vaddq_s16(vqrdmulhq_s16(u, k.kug), vqrdmulhq_s16(v, k.kvg)),
@@ -137,25 +103,17 @@ GB_INLINE void finish(const uint16_t* ys, const Terms& ta, const Terms& tb, cons
 
 // Staging of one row. NV12: Y pair at i0, [U0 V0 U1 V1] at 2 * (i0 >> 1); I420: [U0 U1 V0 V1] from the pairs at
 // i0 >> 1; YUYV: Y(x) Y(x+1) and [U(x) V(x) U(x+1) V(x+1)] (tap b's chroma explicit, so converted as odd).
-enum class Yuv { NV12, I420, YUYV };
-
-template <Yuv kFmt>
-struct YuvRow {
-  const uint8_t* yrow;
-  const uint8_t* c1;
-  const uint8_t* c2;
+template <PixelFormat kFmt>
+struct YuvRow : YuvRowPtrs {
   int limit;  // wide chroma loads stay inside the bytes readable from the row's start for i0 below this
 
-  YuvRow(const Plan& p, int sy)
-      : yrow(p.plane[0] + sy * p.stride[0]),
-        c1(kFmt == Yuv::YUYV ? nullptr : p.plane[1] + (sy >> 1) * p.stride[1]),
-        c2(kFmt == Yuv::I420 ? p.plane[2] + (sy >> 1) * p.stride[2] : nullptr) {
+  YuvRow(const Plan& p, int sy) : YuvRowPtrs(p, sy, kFmt == PixelFormat::I420) {
     // Only the last chroma row limits the wide loads (readable_row_bytes): the others may read into the next row.
     const int cw = (p.src_width + 1) / 2, ch = (p.src_height + 1) / 2;
-    if (kFmt == Yuv::NV12) {  // 4 bytes at 2 * (i0 >> 1)
+    if (kFmt == PixelFormat::NV12) {  // 4 bytes at 2 * (i0 >> 1)
       const int c = readable_row_bytes(p.stride[1], ch, sy >> 1, 2 * cw);
       limit = c < 4 ? 0 : (c - 4) / 2 * 2 + 2;
-    } else if (kFmt == Yuv::I420) {  // 2 bytes at i0 >> 1 of U and of V
+    } else if (kFmt == PixelFormat::I420) {  // 2 bytes at i0 >> 1 of U and of V
       const int c = std::min(readable_row_bytes(p.stride[1], ch, sy >> 1, cw),
                              readable_row_bytes(p.stride[2], ch, sy >> 1, cw));
       limit = 2 * c - 3;
@@ -166,27 +124,27 @@ struct YuvRow {
 
   // The Y pair of column x (i0 + 1 < width always).
   uint16_t y_pair(int x) const {
-    if (kFmt == Yuv::YUYV) return static_cast<uint16_t>(yrow[2 * x] | yrow[2 * x + 2] << 8);
+    if (kFmt == PixelFormat::YUYV) return static_cast<uint16_t>(yrow[2 * x] | yrow[2 * x + 2] << 8);
     return load_raw<uint16_t>(yrow + x);
   }
   // The chroma quad of column x with wide loads (only for x < limit).
   uint32_t c_wide(int x) const {
-    if (kFmt == Yuv::I420) {
+    if (kFmt == PixelFormat::I420) {
       return load_raw<uint16_t>(c1 + (x >> 1)) | static_cast<uint32_t>(load_raw<uint16_t>(c2 + (x >> 1))) << 16;
     }
-    if (kFmt == Yuv::NV12) return load_raw<uint32_t>(c1 + 2 * (x >> 1));
+    if (kFmt == PixelFormat::NV12) return load_raw<uint32_t>(c1 + 2 * (x >> 1));
     return c_exact(x);
   }
   // The same from exact byte loads.
   uint32_t c_exact(int x) const {
     const int ca = x >> 1, cb = (x + 1) >> 1;
-    if (kFmt == Yuv::YUYV) {
+    if (kFmt == PixelFormat::YUYV) {
       const uint8_t* a = yrow + 4 * ca;
       const uint8_t* b = yrow + 4 * cb;
       return a[1] | static_cast<uint32_t>(a[3]) << 8 | static_cast<uint32_t>(b[1]) << 16 |
              static_cast<uint32_t>(b[3]) << 24;
     }
-    if (kFmt == Yuv::I420) {
+    if (kFmt == PixelFormat::I420) {
       return c1[ca] | static_cast<uint32_t>(c1[cb]) << 8 | static_cast<uint32_t>(c2[ca]) << 16 |
              static_cast<uint32_t>(c2[cb]) << 24;
     }
@@ -205,15 +163,15 @@ struct YuvRow {
   }
 };
 
-template <Yuv kFmt>
+template <PixelFormat kFmt>
 GB_INLINE uint8x8_t tap_b_mask(const int32_t* i0) {
-  return kFmt == Yuv::YUYV ? vdup_n_u8(0xff) : odd_mask(i0);
+  return kFmt == PixelFormat::YUYV ? vdup_n_u8(0xff) : odd_mask(i0);
 }
 
 // hrow for the YUV formats.
-template <Yuv kFmt, bool kGray>
+template <PixelFormat kFmt, bool kGray>
 struct YuvHrow {
-  static constexpr bool kI420 = kFmt == Yuv::I420;
+  static constexpr bool kI420 = kFmt == PixelFormat::I420;
   const Plan& p;
   YuvRow<kFmt> row;
   YuvK k;
@@ -235,14 +193,10 @@ struct YuvHrow {
 
 // ---- RGB888 / BGR888 / RGBA8888 ----------------------------------------------------------------------------------
 template <int kBpp, bool kBgr>
-struct Rgb {
-  const Plan& p;
-  const uint8_t* row;
+struct RgbTables {
   uint8x16_t tbl_r, tbl_g, tbl_b;  // [tap a of columns 0-7 | tap b of columns 0-7] from 8-byte records
-  bool gray;
-  alignas(16) uint64_t st[kStage];
 
-  Rgb(const Plan& pl, int sy) : p(pl), row(pl.plane[0] + sy * pl.stride[0]), gray(pl.row_planes == 1) {
+  RgbTables() {
     const int ro = kBgr ? 2 : 0, bo = kBgr ? 0 : 2;
     uint8_t r[16], g[16], b[16];
     for (int c = 0; c < 8; ++c) {
@@ -256,17 +210,11 @@ struct Rgb {
     tbl_g = vld1q_u8(g);
     tbl_b = vld1q_u8(b);
   }
+};
 
-  int limit() const { return kBpp == 4 ? INT_MAX : p.src_width - 2; }  // 8-byte loads at bpp * i0
-
-  void stage(const int32_t* i0, int n, int n_safe) {
-    for (int j = 0; j < n_safe; ++j) st[j] = load_raw<uint64_t>(row + kBpp * i0[j]);
-    for (int j = n_safe; j < n; ++j) {
-      st[j] = 0;
-      std::memcpy(&st[j], row + kBpp * i0[j], 2 * kBpp);
-    }
-    pad_stage(st, n);
-  }
+template <int kBpp, bool kBgr>
+struct Rgb : RgbTables<kBpp, kBgr>, StagedRgb<kBpp> {  // the tables before the staging buffer
+  using StagedRgb<kBpp>::StagedRgb;
 
   // (R * kGrayR + G * kGrayG + B * kGrayB + 128) >> 8 for 8 taps.
   static int16x8_t gray_taps(uint8x8_t r, uint8x8_t g, uint8x8_t b) {
@@ -281,9 +229,9 @@ struct Rgb {
   }
 
   void compute(int j, const int32_t*, const W8& w, int16x8_t* res) const {
-    const uint8x16x4_t s = vld1q_u8_x4(reinterpret_cast<const uint8_t*>(st + j));
-    const uint8x16_t r = vqtbl4q_u8(s, tbl_r), g = vqtbl4q_u8(s, tbl_g), b = vqtbl4q_u8(s, tbl_b);
-    if (gray) {
+    const uint8x16x4_t s = vld1q_u8_x4(reinterpret_cast<const uint8_t*>(this->st + j));
+    const uint8x16_t r = vqtbl4q_u8(s, this->tbl_r), g = vqtbl4q_u8(s, this->tbl_g), b = vqtbl4q_u8(s, this->tbl_b);
+    if (this->gray) {
       res[0] = hinterp<kHShift>(gray_taps(vget_low_u8(r), vget_low_u8(g), vget_low_u8(b)),
                                 gray_taps(vget_high_u8(r), vget_high_u8(g), vget_high_u8(b)), w);
       return;
@@ -295,18 +243,8 @@ struct Rgb {
 };
 
 // ---- RGB565 ------------------------------------------------------------------------------------------------------
-struct Rgb565 {
-  const Plan& p;
-  const uint8_t* row;
-  bool gray;
-  alignas(16) uint32_t st[kStage];
-
-  Rgb565(const Plan& pl, int sy) : p(pl), row(pl.plane[0] + sy * pl.stride[0]), gray(pl.row_planes == 1) {}
-  int limit() const { return INT_MAX; }
-  void stage(const int32_t* i0, int n, int) {
-    for (int j = 0; j < n; ++j) st[j] = load_raw<uint32_t>(row + 2 * i0[j]);
-    pad_stage(st, n);
-  }
+struct Rgb565 : StagedRgb565 {
+  using StagedRgb565::StagedRgb565;
 
   // R5 * 1024, G6 * 512, B5 * 1024, then the rounding Q15 multiplies of rgb565_to_rgb6.
   static void decode(uint16x8_t px, int16x8_t& r, int16x8_t& g, int16x8_t& b) {
@@ -344,17 +282,8 @@ struct Rgb565 {
 };
 
 // ---- GRAY8 -------------------------------------------------------------------------------------------------------
-struct Gray8 {
-  const Plan& p;
-  const uint8_t* row;
-  alignas(16) uint16_t st[kStage];
-
-  Gray8(const Plan& pl, int sy) : p(pl), row(pl.plane[0] + sy * pl.stride[0]) {}
-  int limit() const { return INT_MAX; }
-  void stage(const int32_t* i0, int n, int) {
-    for (int j = 0; j < n; ++j) st[j] = load_raw<uint16_t>(row + i0[j]);
-    pad_stage(st, n);
-  }
+struct Gray8 : StagedGray8 {
+  using StagedGray8::StagedGray8;
   void compute(int j, const int32_t*, const W8& w, int16x8_t* res) const {
     const uint8x8x2_t px = vld2_u8(reinterpret_cast<const uint8_t*>(st + j));
     res[0] = hinterp<kRawShift>(widen(px.val[0]), widen(px.val[1]), w);
@@ -363,23 +292,20 @@ struct Gray8 {
 
 template <typename Fmt>
 void hrow_neon(const Plan& p, int sy, int x0, int x1, int16_t* const* rows) {
-  Fmt f(p, sy);
-  const int safe = std::min(x1, p.cols_with_i0_below(f.limit()));
   int16x8_t res[3] = {vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0)};
   const int planes = p.row_planes;
-  for (int c = x0; c < x1; c += kChunk) {
-    const int n = std::min(kChunk, x1 - c);
-    f.stage(p.x.i0.data() + c, n, std::max(0, std::min(n, safe - c)));
-    for (int j = 0; j < n; j += 8) {
-      const int ox = c + j;
-      if ((ox & 15) == 0) p.prefetch.step();  // one step per 16 columns
-      // A partial last block loads the padded taps; its extra columns land in the row slack.
-      const int16x8x2_t w = vld2q_s16(p.x.w.data() + 2 * ox);
-      f.compute(j, p.x.i0.data() + ox, W8{w.val[0], w.val[1]}, res);
-      for (int pl = 0; pl < planes; ++pl) vst1q_s16(rows[pl] + ox, res[pl]);
-    }
-  }
+  hrow_staged<Fmt>(p, sy, x0, x1, [&](const Fmt& f, int j, int ox) GB_LAMBDA_INLINE {
+    // A partial last block loads the padded taps; its extra columns land in the row slack.
+    const int16x8x2_t w = vld2q_s16(p.x.w.data() + 2 * ox);
+    f.compute(j, p.x.i0.data() + ox, W8{w.val[0], w.val[1]}, res);
+    for (int pl = 0; pl < planes; ++pl) vst1q_s16(rows[pl] + ox, res[pl]);
+  });
 }
+
+template <typename Fmt>
+struct Hrow {  // for select_kernels
+  static constexpr HRowFn fn = hrow_neon<Fmt>;
+};
 
 // ---- vrow --------------------------------------------------------------------------------------------------------
 // 8 output pixels from columns ox .. ox + 7 of the row planes.
@@ -425,13 +351,8 @@ inline void vrow_block(const Plan& p, const int16_t* const* top, const int16_t* 
 void vrow_neon(const Plan& p, const int16_t* const* top, const int16_t* const* bot, int wy0, int wy1, int x0, int x1,
                uint8_t* out) {
   const int16x4_t w0 = vdup_n_s16(static_cast<int16_t>(wy0)), w1 = vdup_n_s16(static_cast<int16_t>(wy1));
-  int ox = x0;
-  for (; ox + 8 <= x1; ox += 8) vrow_block(p, top, bot, w0, w1, ox, out + static_cast<size_t>(ox) * p.pixel_bytes);
-  if (ox < x1) {  // the row planes' slack makes the block's reads safe; only the wanted pixels are copied out
-    alignas(16) uint8_t buf[8 * 12];
-    vrow_block(p, top, bot, w0, w1, ox, buf);
-    std::memcpy(out + static_cast<size_t>(ox) * p.pixel_bytes, buf, static_cast<size_t>(x1 - ox) * p.pixel_bytes);
-  }
+  vrow_blocks<8, 16>(p, x0, x1, out,
+                     [&](int ox, uint8_t* o) GB_LAMBDA_INLINE { vrow_block(p, top, bot, w0, w1, ox, o); });
 }
 
 // ---- window tables (NV12, I420 row2) -------------------------------------------------------------------------
@@ -445,47 +366,28 @@ void vrow_neon(const Plan& p, const int16_t* const* top, const int16_t* const* b
 constexpr int kWinInts = 16;
 
 bool build_windows(Plan& p, bool i420, int bytes) {
-  const int groups = static_cast<int>(p.x.i0.size()) / 8;  // padded to whole blocks
-  std::vector<int32_t> tab(static_cast<size_t>(groups + 1) * kWinInts, 0);
-  tab[0] = bytes;
-  int y_end = 0, c_end = 0;
-  for (int g = 0; g < groups; ++g) {
-    int32_t* t = tab.data() + static_cast<size_t>(g + 1) * kWinInts;
-    const int32_t* i0 = p.x.i0.data() + 8 * g;
-    const int yo = i0[0], co = i420 ? i0[0] >> 1 : 2 * (i0[0] >> 1);
-    t[0] = yo;
-    t[1] = co;
-    y_end = std::max(y_end, yo + bytes);
-    c_end = std::max(c_end, co + bytes);
-    uint8_t b[48];
-    for (int m = 0; m < 8; ++m) {
-      const int x = i0[m];
-      const int ca = i420 ? (x >> 1) - co : 2 * (x >> 1) - co;            // chroma byte of tap a
-      const int cb = i420 ? ((x + 1) >> 1) - co : 2 * ((x + 1) >> 1) - co;  // of tap b
-      if (x + 1 - yo >= bytes || cb + (i420 ? 0 : 1) >= bytes) return false;
-      b[m] = static_cast<uint8_t>(x - yo);
-      b[8 + m] = static_cast<uint8_t>(x + 1 - yo);
-      if (i420) {
-        b[16 + m] = static_cast<uint8_t>(ca);
-        b[24 + m] = static_cast<uint8_t>(cb);
-      } else {
-        b[16 + m] = static_cast<uint8_t>(ca);
-        b[24 + m] = static_cast<uint8_t>(ca + 1);
-        b[32 + m] = static_cast<uint8_t>(cb);
-        b[40 + m] = static_cast<uint8_t>(cb + 1);
-      }
-    }
-    std::memcpy(t + 4, b, i420 ? 32 : 48);
-  }
-  // Windows may read past a row's end into the next row (readable_row_bytes); the plane's last row (and last
-  // chroma row) keeps the staging. Windows are used only if they stay within that for every other row.
-  const int cw = (p.src_width + 1) / 2, ch = (p.src_height + 1) / 2;
-  if (p.src_height < 2 || ch < 2) return false;
-  if (y_end > readable_row_bytes(p.stride[0], p.src_height, 0, p.src_width)) return false;
-  if (c_end > readable_row_bytes(p.stride[1], ch, 0, i420 ? cw : 2 * cw)) return false;
-  if (i420 && c_end > readable_row_bytes(p.stride[2], ch, 0, cw)) return false;
-  p.isa_cols = std::move(tab);
-  return true;
+  const bool ok = build_window_table<8, 1, kWinInts>(
+      p, i420, bytes, kWinInts,
+      [](int32_t* t, int, int yo, int co) {
+        t[0] = yo;
+        t[1] = co;
+      },
+      [i420](int32_t* t, int, int m, int dy, int ca, int cb) {
+        uint8_t* b = reinterpret_cast<uint8_t*>(t + 4);
+        b[m] = static_cast<uint8_t>(dy);
+        b[8 + m] = static_cast<uint8_t>(dy + 1);
+        if (i420) {
+          b[16 + m] = static_cast<uint8_t>(ca);
+          b[24 + m] = static_cast<uint8_t>(cb);
+        } else {
+          b[16 + m] = static_cast<uint8_t>(ca);
+          b[24 + m] = static_cast<uint8_t>(ca + 1);
+          b[32 + m] = static_cast<uint8_t>(cb);
+          b[40 + m] = static_cast<uint8_t>(cb + 1);
+        }
+      });
+  if (ok) p.isa_cols[0] = bytes;
+  return ok;
 }
 
 template <int kBytes>
@@ -500,12 +402,12 @@ GB_INLINE uint8x16_t window(const uint8_t* row, int off, uint8x16_t idx) {
 GB_INLINE uint8x16_t win_idx(const int32_t* t, int k) { return vld1q_u8(reinterpret_cast<const uint8_t*>(t + k)); }
 
 // Q7 results of the 8 columns of window group t for one row (chroma terms: computed here unless `shared`).
-template <Yuv kFmt, bool kGray, int kBytes>
+template <PixelFormat kFmt, bool kGray, int kBytes>
 GB_INLINE void window_row(const YuvRow<kFmt>& r, const int32_t* t, const W8& w, const YuvK& k, Terms& ta, Terms& tb,
                           bool shared, int16x8_t* res) {
   if constexpr (!kGray) {
     if (!shared) {
-      if constexpr (kFmt == Yuv::I420) {
+      if constexpr (kFmt == PixelFormat::I420) {
         const uint8x16_t u = window<kBytes>(r.c1, t[1], win_idx(t, 8)), v = window<kBytes>(r.c2, t[1], win_idx(t, 8));
         ta = terms(vget_low_u8(u), vget_low_u8(v), k);
         tb = terms(vget_high_u8(u), vget_high_u8(v), k);
@@ -567,39 +469,30 @@ GB_INLINE void vertical_emit(const Plan& p, const int16x8_t* ht, const int16x8_t
     y[ch][0] = vaddq_f32(vmulq_f32(vcvtq_f32_s32(lo), mk[ch]), ad[ch]);
     y[ch][1] = vaddq_f32(vmulq_f32(vcvtq_f32_s32(hi), mk[ch]), ad[ch]);
   }
-  uint8_t* o = out + static_cast<size_t>(ox) * p.pixel_bytes;
-  if (ox + 8 <= x1) {
-    emit8<kType, kCh>(y, o);
-  } else {  // the last partial block, through a buffer
-    alignas(16) uint8_t buf[8 * 12];
-    emit8<kType, kCh>(y, buf);
-    std::memcpy(o, buf, static_cast<size_t>(x1 - ox) * p.pixel_bytes);
-  }
+  emit_block<8, 16>(p, ox, x1, out, [&](uint8_t* o) GB_LAMBDA_INLINE { emit8<kType, kCh>(y, o); });
 }
 
 // kOne: ra == rb, one source row carries all the weight; it is staged and converted once, and a = h * 2^14 is what
 // the vertical multiply-accumulate would give.
 // kWin: the window size of Plan::isa_cols (32 or 64 bytes), used when the table is there.
-template <Yuv kFmt, bool kGray, bool kBgr, OutputType kType, bool kOne, int kWin>
+template <PixelFormat kFmt, bool kGray, bool kBgr, OutputType kType, bool kOne, int kWin>
 void row2_rows(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
-  constexpr bool kI420 = kFmt == Yuv::I420;
+  constexpr bool kI420 = kFmt == PixelFormat::I420;
   constexpr int kCh = kGray ? 1 : 3;
   const YuvRow<kFmt> top(p, ra), bot(p, rb);
   const YuvK k(p.yuv());
   // Rows 2k and 2k + 1 of NV12 / I420 share a chroma row; YUYV rows never do.
-  const bool same_chroma = kOne || (kFmt != Yuv::YUYV && (ra >> 1) == (rb >> 1));
+  const bool same_chroma = kOne || (kFmt != PixelFormat::YUYV && (ra >> 1) == (rb >> 1));
   const int x1 = p.dst.width;
   const int limit = kGray ? INT_MAX : (kOne ? top.limit : std::min(top.limit, bot.limit));
   const int safe = std::min(x1, p.cols_with_i0_below(limit));
   const int16x4_t w0 = vdup_n_s16(static_cast<int16_t>(wy0)), w1 = vdup_n_s16(static_cast<int16_t>(wy1));
-  float32x4_t mk[3], ad[3];
-  for (int j = 0; j < kCh; ++j) {
-    mk[j] = vdupq_n_f32(p.mulk[j]);
-    ad[j] = vdupq_n_f32(p.add[j]);
-  }
+  const NormConsts<128, kCh> nk(p);
+  const float32x4_t* mk = nk.mk;
+  const float32x4_t* ad = nk.ad;
   // Window loads unless a row is its plane's last (or its chroma row is): they may read into the next row.
   const int last = std::max(ra, rb);
-  if constexpr (kFmt != Yuv::YUYV) {
+  if constexpr (kFmt != PixelFormat::YUYV) {
     if (!p.isa_cols.empty() && last + 1 < p.src_height && (last >> 1) + 1 < (p.src_height + 1) / 2) {
       for (int ox = 0; ox < x1; ox += 8) {
         if ((ox & 15) == 0) p.prefetch.step();  // one step per 16 columns
@@ -690,7 +583,7 @@ void row2_rows(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
   }
 }
 
-template <Yuv kFmt, bool kGray, bool kBgr, OutputType kType>
+template <PixelFormat kFmt, bool kGray, bool kBgr, OutputType kType>
 void row2_neon(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out, int16_t* const*, int16_t* const*) {
   const bool wide = !p.isa_cols.empty() && p.isa_cols[0] == 64;
   if (ra == rb) {
@@ -702,46 +595,24 @@ void row2_neon(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out, in
   }
 }
 
-template <Yuv kFmt, bool kGray, bool kBgr>
-Row2Fn pick_row2(const Plan& p) {
-  switch (p.type) {
-    case OutputType::UInt8: return row2_neon<kFmt, kGray, kBgr, OutputType::UInt8>;
-    case OutputType::Int8: return row2_neon<kFmt, kGray, kBgr, OutputType::Int8>;
-    case OutputType::Float32: return row2_neon<kFmt, kGray, kBgr, OutputType::Float32>;
+// NV12, I420, YUYV: hrow and row2 (window loads for NV12 and I420 when a 32- or 64-byte table applies).
+template <PixelFormat kFmt>
+struct YuvKernels {
+  static void set(Plan& p, RowKernels& k) {
+    if (kFmt != PixelFormat::YUYV && p.fuse_rows) {
+      if (!build_windows(p, kFmt == PixelFormat::I420, 32)) build_windows(p, kFmt == PixelFormat::I420, 64);
+    }
+    k.hrow = p.row_planes == 1 ? hrow_neon<YuvHrow<kFmt, true>> : hrow_neon<YuvHrow<kFmt, false>>;
+    // No float clamp in any row2 instance: the conversions saturate (see vrow_block).
+    k.row2 = pick_row2(p, [](auto o) -> Row2Fn {
+      using O = decltype(o);
+      return row2_neon<kFmt, O::kGray, O::kBgr, O::kType>;
+    });
   }
-  return nullptr;
-}
-
-template <Yuv kFmt>
-void yuv_kernels(Plan& p, RowKernels& k) {
-  if (kFmt != Yuv::YUYV && p.fuse_rows) {
-    if (!build_windows(p, kFmt == Yuv::I420, 32)) build_windows(p, kFmt == Yuv::I420, 64);
-  }
-  if (p.row_planes == 1) {
-    k.hrow = hrow_neon<YuvHrow<kFmt, true>>;
-    k.row2 = pick_row2<kFmt, true, false>(p);
-  } else {
-    k.hrow = hrow_neon<YuvHrow<kFmt, false>>;
-    k.row2 = p.perm[0] == 2 ? pick_row2<kFmt, false, true>(p) : pick_row2<kFmt, false, false>(p);
-  }
-}
+};
 
 }  // namespace
 
-RowKernels kernels_neon(Plan& p) {
-  RowKernels k{hrow_ref, vrow_neon};
-  if (p.src_width < 2) return k;  // the pair loads need i1 == i0 + 1
-  switch (p.format) {
-    case PixelFormat::NV12: yuv_kernels<Yuv::NV12>(p, k); break;
-    case PixelFormat::I420: yuv_kernels<Yuv::I420>(p, k); break;
-    case PixelFormat::RGB888: k.hrow = hrow_neon<Rgb<3, false>>; break;
-    case PixelFormat::BGR888: k.hrow = hrow_neon<Rgb<3, true>>; break;
-    case PixelFormat::RGBA8888: k.hrow = hrow_neon<Rgb<4, false>>; break;
-    case PixelFormat::RGB565: k.hrow = hrow_neon<Rgb565>; break;
-    case PixelFormat::GRAY8: k.hrow = hrow_neon<Gray8>; break;
-    case PixelFormat::YUYV: yuv_kernels<Yuv::YUYV>(p, k); break;
-  }
-  return k;
-}
+RowKernels kernels_neon(Plan& p) { return select_kernels<Hrow, YuvKernels, Rgb, Rgb565, Gray8>(p, vrow_neon); }
 
 }  // namespace glassbridge::detail
