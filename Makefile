@@ -22,18 +22,18 @@ setup: system-packages venv native models-fetch  ## .venv, the native build, sys
 system-packages:
 	@scripts/system-packages.sh build audio test ble
 
-$(VENV)/.deps: pyproject.toml
+$(VENV)/.deps: pyproject.toml companion/pyproject.toml rig/pyproject.toml
 	@test -x $(VPY) || $(PY) -m venv $(VENV)
 	$(VPIP) install -q --upgrade pip
-	$(VPIP) install -q "scikit-build-core>=0.10" "pybind11>=2.13" "cmake>=3.18" ninja
-	$(VPIP) install -q -e ".[test,bench,companion]" --no-build-isolation
+	$(VPIP) install -q "scikit-build-core>=0.10" "pybind11>=2.13" "cmake>=3.18" ninja "hatchling>=1.25"
+	$(VPIP) install -q -e ".[test,bench]" -e ./companion -e ./rig --no-build-isolation
 	@touch $@
 
 venv: $(VENV)/.deps
 
 # Rebuild the extension (editable install, incremental build in build/) when a C++ file changed.
 $(VENV)/.native: $(VENV)/.deps $(NATIVE_SOURCES)
-	$(VPIP) install -q -e ".[test,bench,companion]" --no-build-isolation --no-deps
+	$(VPIP) install -q -e ".[test,bench]" --no-build-isolation --no-deps
 	@touch $@
 
 native: $(VENV)/.native

@@ -1,6 +1,6 @@
 """PyLink (the pure-Python packet-profile link) against protocol/vectors/.
 
-- every packet-profile frame of frames.txt: PyLink's header layout (glassbridge.companion.link.HEADER) packs and
+- every packet-profile frame of frames.txt: PyLink's header layout (glassbridge_companion.link.HEADER) packs and
   parses it, and a PyLink that is UP accepts each one as valid (no framing error);
 - every Hello of hello.txt parses as SPEC.md 4.3 says (through a PyLink receiving it in a frame), and the Hellos
   PyLink builds equal the vectors' protobuf bytes;
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from glassbridge.companion.link import HEADER, PyLink, initial_sequence
+from glassbridge_companion.link import HEADER, PyLink, initial_sequence
 from glassbridge.protocol.glassbridge_pb2 import Hello
 from glassbridge.protocol.link import LinkState, Role, VersionMismatch
 from protocol.tools import vector_file

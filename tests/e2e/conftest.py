@@ -70,7 +70,7 @@ def pair_on_the_command_line(argv: list[str], companion_ctl: Callable[[dict[str,
     import subprocess
     import sys
 
-    from glassbridge.sim.person import PhoneMismatch, confirm_on_phone
+    from glassbridge_rig.person import PhoneMismatch, confirm_on_phone
 
     proc = subprocess.Popen([sys.executable, *argv], cwd=cwd, env=env, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

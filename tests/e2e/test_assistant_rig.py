@@ -21,7 +21,7 @@ import pytest
 
 from glassbridge.camera import CameraError, PixelFormat
 from glassbridge.protocol.messages import pb
-from glassbridge.sim.camera import RigCamera
+from glassbridge_rig.camera import RigCamera
 from tests.e2e.conftest import card_reference, pair_on_the_command_line
 
 T = TypeVar("T")
@@ -39,7 +39,7 @@ class Rig:
 
     def __init__(self, workdir: Path) -> None:
         from glassbridge.assistant.config import settings_from_dict
-        from glassbridge.sim.glasses import SimGlasses
+        from glassbridge_rig.glasses import SimGlasses
 
         self.loop = asyncio.new_event_loop()
         # Speech off: the cards are what these tests read, and 20 s of speech would cost ~7 s of UART per answer.
@@ -191,8 +191,8 @@ def test_glassbridge_run_drives_real_ports(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from glassbridge.sim.ble_rig import BleRig
-    from glassbridge.sim.runner import FirmwareRunner
+    from glassbridge_rig.ble_rig import BleRig
+    from glassbridge_rig.runner import FirmwareRunner
 
     root = Path(__file__).resolve().parents[2]
     bond = tmp_path / "bond.json"

@@ -34,7 +34,7 @@ from glassbridge.mcu.events import (
     McuDisconnected,
     McuRebooted,
 )
-from glassbridge.sim.runner import FirmwareRunner
+from glassbridge_rig.runner import FirmwareRunner
 from tests.e2e.conftest import card_reference, ctl_status, run, wait_for
 
 TRANSFER_VERIFIED = 2  # TransferState.TRANSFER_STATE_VERIFIED, as the firmware's control socket prints it

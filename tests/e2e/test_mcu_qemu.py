@@ -15,7 +15,7 @@ import pytest
 
 from glassbridge.mcu.client import Mcu
 from glassbridge.mcu.events import CardSpec
-from glassbridge.sim.runner import FirmwareRunner
+from glassbridge_rig.runner import FirmwareRunner
 from tests.e2e.conftest import need_qemu, run
 
 BOARDS = {"mps2-an386": "mps2-an386", "netduinoplus2": "netduinoplus2"}

@@ -35,8 +35,8 @@ from bumble.transport import open_transport  # noqa: E402
 
 from glassbridge.phone import BondStore, NotificationEvent, Phone, ReconnectPolicy, pair_phone  # noqa: E402
 from glassbridge.protocol import gatt  # noqa: E402
-from glassbridge.sim.ble_rig import GLASSES_ADDRESS, BleRig  # noqa: E402
-from glassbridge.sim.person import RigWearer  # noqa: E402
+from glassbridge_rig.ble_rig import GLASSES_ADDRESS, BleRig  # noqa: E402
+from glassbridge_rig.person import RigWearer  # noqa: E402
 
 T = TypeVar("T")
 

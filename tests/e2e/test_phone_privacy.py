@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from glassbridge.phone import BondStore, Phone, ReconnectPolicy, pair_phone
-from glassbridge.sim.person import RigWearer
-from glassbridge.sim.ble_rig import BleRig
+from glassbridge_rig.person import RigWearer
+from glassbridge_rig.ble_rig import BleRig
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/dbus-daemon").exists(), reason="dbus-daemon not installed")
 

@@ -30,9 +30,9 @@ from glassbridge.phone import (
     pair_phone,
 )
 from glassbridge.protocol.gatt import LINK_SETTINGS
-from glassbridge.sim.ble_rig import BleRig
-from glassbridge.sim.ble_timing import BleTiming
-from glassbridge.sim.person import RigWearer, confirm_on_phone
+from glassbridge_rig.ble_rig import BleRig
+from glassbridge_rig.ble_timing import BleTiming
+from glassbridge_rig.person import RigWearer, confirm_on_phone
 from tests.e2e.conftest import card_reference, pair_on_the_command_line
 
 T = TypeVar("T")
@@ -344,7 +344,7 @@ def test_pairing_code_on_the_glasses_display_confirmed_with_a_nod(rig_factory: C
     from glassbridge.mcu.client import Mcu
     from glassbridge.app import McuPairingUI, pairing_title
     from glassbridge.protocol.messages import pb
-    from glassbridge.sim.runner import FirmwareRunner
+    from glassbridge_rig.runner import FirmwareRunner
 
     rig = rig_factory()
     store = BondStore(tmp_path / "bond.json")

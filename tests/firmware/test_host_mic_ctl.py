@@ -20,7 +20,7 @@ import numpy as np
 
 from glassbridge.mcu.client import Mcu
 from glassbridge.mcu.events import AudioChunk
-from glassbridge.sim.runner import FirmwareError, FirmwareRunner
+from glassbridge_rig.runner import FirmwareError, FirmwareRunner
 from tests.e2e.conftest import ctl_status, run
 
 FRAME = 320  # samples in a 20 ms frame at 16 kHz: the stream's unit, so a source switch lands on a multiple

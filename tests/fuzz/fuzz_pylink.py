@@ -38,7 +38,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 
-from glassbridge.companion.link import PyLink, initial_sequence  # noqa: E402
+from glassbridge_companion.link import PyLink, initial_sequence  # noqa: E402
 from glassbridge.protocol.errors import LinkError  # noqa: E402
 from glassbridge.protocol.glassbridge_pb2 import Hello  # noqa: E402
 from glassbridge.protocol.link import (  # noqa: E402
@@ -382,7 +382,7 @@ def run(data: bytes, c_engine: bool = True) -> None:
 
 def _instrument(atheris: Any) -> None:
     """Coverage feedback for PyLink and this harness (not for protobuf or the rest of Python)."""
-    import glassbridge.companion.link as pylink_module
+    import glassbridge_companion.link as pylink_module
 
     for module in (pylink_module, sys.modules[__name__]):
         for obj in list(vars(module).values()):

@@ -39,10 +39,10 @@ import pytest
 from dbus_fast import DBusError
 from dbus_fast.aio import MessageBus
 from dbus_fast.service import ServiceInterface, method
-from glassbridge.sim.bluez.dbustypes import DBusObjectPath, DBusUInt32
+from glassbridge_rig.bluez.dbustypes import DBusObjectPath, DBusUInt32
 
-from glassbridge.sim.bluez import BluezService
-from glassbridge.sim.dbus import PrivateBus
+from glassbridge_rig.bluez import BluezService
+from glassbridge_rig.dbus import PrivateBus
 
 GLASSES_ADDRESS = "F5:F4:F3:F2:F1:F0"
 # The glasses' controller also has a public address (as the rig's does): the facade must distribute, as its SMP

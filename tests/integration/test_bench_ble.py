@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from glassbridge.bench.ble import BASELINE
+from glassbridge_rig.bench.ble import BASELINE
 from glassbridge.cli.main import main
 from glassbridge.protocol.gatt import LINK_SETTINGS, frame_limit
 

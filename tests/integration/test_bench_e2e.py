@@ -32,7 +32,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def test_bench_e2e_json_is_consistent(tmp_path: Path) -> None:
-    from glassbridge.sim.ble_timing import BleTiming
+    from glassbridge_rig.ble_timing import BleTiming
 
     out, png = tmp_path / "e2e.json", tmp_path / "e2e.png"
     proc = subprocess.run(

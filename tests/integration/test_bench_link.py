@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from glassbridge.bench.link import LinkBenchSettings, run_link_benchmark
+from glassbridge_rig.bench.link import LinkBenchSettings, run_link_benchmark
 from glassbridge.cli.main import main
 
 

@@ -1,4 +1,4 @@
-"""BleRig (glassbridge.sim.ble_rig): the rig's processes, its faults and its harness.
+"""BleRig (glassbridge_rig.ble_rig): the rig's processes, its faults and its harness.
 
 The checks use observers independent of the code under test where they can: `ps`/kill(pid, 0) for leftover
 processes, a bumble host of our own attached to a second phone slot (a real HCI transport over the rig's unix
@@ -26,8 +26,8 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.service import ServiceInterface, method
 
 from glassbridge.protocol import gatt
-from glassbridge.sim.ble_rig import BleRig, BleRigError
-from glassbridge.sim.ble_timing import BleTiming
+from glassbridge_rig.ble_rig import BleRig, BleRigError
+from glassbridge_rig.ble_timing import BleTiming
 
 T = TypeVar("T")
 
@@ -247,7 +247,7 @@ class ConfirmingAgent(ServiceInterface):
 
     @method()
     async def RequestConfirmation(self, device: "o", passkey: "u"):  # type: ignore[no-untyped-def]  # noqa: F821, UP037
-        from glassbridge.sim.person import confirm_on_phone
+        from glassbridge_rig.person import confirm_on_phone
 
         self.numbers.append(passkey)
         await confirm_on_phone(self.rig.companion_ctl, passkey)  # raises (BlueZ then fails the pairing) if not

@@ -1,4 +1,4 @@
-"""The BLE timing model (glassbridge.sim.ble_timing) against arithmetic worked out here, from the Core spec's rules.
+"""The BLE timing model (glassbridge_rig.ble_timing) against arithmetic worked out here, from the Core spec's rules.
 
 Two real bumble Devices (hosts, GATT server, ATT client) talk over a TimedLink in this process. The expected
 figures are computed in this file from first principles: LL PDU airtime = (preamble + access address + header +
@@ -21,7 +21,7 @@ from bumble.hci import Address
 from bumble.host import Host
 from bumble.transport.common import AsyncPipeSink
 
-from glassbridge.sim.ble_timing import BleTiming, PduRecord, TimedController, TimedLink
+from glassbridge_rig.ble_timing import BleTiming, PduRecord, TimedController, TimedLink
 
 T = TypeVar("T")
 

@@ -28,7 +28,7 @@ from bumble.gatt import (
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
-from glassbridge.sim.dbus import PrivateBus
+from glassbridge_rig.dbus import PrivateBus
 from tests.integration.bluez_rig import (
     ECHO,
     INFO,

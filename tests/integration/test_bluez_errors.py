@@ -18,8 +18,8 @@ from bleak.exc import BleakDBusError, BleakGATTProtocolError
 from bumble import att
 from dbus_fast import Message
 
-from glassbridge.sim.bluez.errors import att_error
-from glassbridge.sim.dbus import PrivateBus
+from glassbridge_rig.bluez.errors import att_error
+from glassbridge_rig.dbus import PrivateBus
 from tests.integration.bluez_rig import FAIL, PHONE_NAME, bus, close_bleak_manager, rig  # noqa: F401 (bus: fixture)
 
 SECURITY = {0x05, 0x0C, 0x0F}

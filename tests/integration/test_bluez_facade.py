@@ -21,7 +21,7 @@ from bleak.exc import BleakDBusError, BleakError
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
-from glassbridge.sim.dbus import PrivateBus
+from glassbridge_rig.dbus import PrivateBus
 from tests.integration.bluez_rig import (
     DROP,
     ECHO,

@@ -1,4 +1,4 @@
-"""The companion (glassbridge.companion) against a bumble "glasses" central on a plain bumble LocalLink.
+"""The companion (glassbridge_companion) against a bumble "glasses" central on a plain bumble LocalLink.
 
 Everything between the two devices is real: advertising, connection, ATT (MTU exchange, discovery, reads, write
 without response to uplink, notifications from downlink), SMP (LE Secure Connections numeric comparison, bonding,
@@ -40,8 +40,8 @@ from bumble.pairing import PairingConfig, PairingDelegate  # noqa: E402
 from bumble.transport.common import AsyncPipeSink  # noqa: E402
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # noqa: E402
 
-from glassbridge.companion.companion import Companion  # noqa: E402
-from glassbridge.companion.ctl import CtlServer, ctl_request  # noqa: E402
+from glassbridge_companion.companion import Companion  # noqa: E402
+from glassbridge_companion.ctl import CtlServer, ctl_request  # noqa: E402
 from glassbridge.protocol import gatt  # noqa: E402
 from glassbridge.protocol.link import Link, LinkEvent, LinkUp, MessageReceived, PeerReset, Role  # noqa: E402
 from glassbridge.protocol.messages import decode, encode, pb  # noqa: E402

@@ -24,10 +24,10 @@ import pytest
 
 pytest.importorskip("pocketsphinx")
 
-from glassbridge.companion.app import CompanionApp, payment_outcome  # noqa: E402
-from glassbridge.companion.brain import OfflineBrain  # noqa: E402
-from glassbridge.companion.speech import Recogniser  # noqa: E402
-from glassbridge.companion.transfers import TransferStore  # noqa: E402
+from glassbridge_companion.app import CompanionApp, payment_outcome  # noqa: E402
+from glassbridge_companion.brain import OfflineBrain  # noqa: E402
+from glassbridge_companion.speech import Recogniser  # noqa: E402
+from glassbridge_companion.transfers import TransferStore  # noqa: E402
 from glassbridge.protocol.link import MessageReceived  # noqa: E402
 from glassbridge.protocol.messages import decode, encode, pb  # noqa: E402
 from tests.integration.test_companion_speech import spoken, wer  # noqa: E402
@@ -364,7 +364,7 @@ class CountingBrain(OfflineBrain):
 
 
 def test_a_flood_of_questions_gets_busy_beyond_the_bound_and_the_rest_are_answered() -> None:
-    from glassbridge.companion.app import MAX_QUESTIONS
+    from glassbridge_companion.app import MAX_QUESTIONS
 
     async def body() -> None:
         brain = CountingBrain(online=False, delay_s=0.3)

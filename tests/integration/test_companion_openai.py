@@ -1,4 +1,4 @@
-"""OpenAIBrain (glassbridge.companion.brain_openai) against a local OpenAI-compatible server (openai_stub.py).
+"""OpenAIBrain (glassbridge_companion.brain_openai) against a local OpenAI-compatible server (openai_stub.py).
 
 The stub records every request, so the tests check the request's shape as the API documents it (path, bearer
 key, model, stream flag, the image as a data URL that decodes back to the JPEG the glasses sent) and the answers
@@ -17,11 +17,11 @@ import pytest
 pytest.importorskip("openai")
 pytest.importorskip("pocketsphinx")
 
-from glassbridge.companion.app import CompanionApp  # noqa: E402
-from glassbridge.companion.brain import Question  # noqa: E402
-from glassbridge.companion.brain_openai import OpenAIBrain  # noqa: E402
-from glassbridge.companion.speech import Recogniser  # noqa: E402
-from glassbridge.companion.transfers import TransferStore  # noqa: E402
+from glassbridge_companion.app import CompanionApp  # noqa: E402
+from glassbridge_companion.brain import Question  # noqa: E402
+from glassbridge_companion.brain_openai import OpenAIBrain  # noqa: E402
+from glassbridge_companion.speech import Recogniser  # noqa: E402
+from glassbridge_companion.transfers import TransferStore  # noqa: E402
 from glassbridge.protocol.messages import pb  # noqa: E402
 from tests.integration.openai_stub import OpenAIStub, Reply  # noqa: E402
 from tests.integration.test_companion_assistant import (  # noqa: E402

@@ -1,4 +1,4 @@
-"""The companion's speech recognition (glassbridge.companion.speech) on espeak-ng speech with known words.
+"""The companion's speech recognition (glassbridge_companion.speech) on espeak-ng speech with known words.
 
 References are independent of the code under test: the speech is espeak-ng's (run here, resampled 22050 -> 16000
 Hz by a windowed-sinc written in this file with numpy), the expected words are the texts it was given, and the
@@ -28,7 +28,7 @@ import pytest
 
 pytest.importorskip("pocketsphinx")
 
-from glassbridge.companion.speech import COMMAND_QUESTIONS, CaptionStream, Recogniser  # noqa: E402
+from glassbridge_companion.speech import COMMAND_QUESTIONS, CaptionStream, Recogniser  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed "
                                 "(apt-get install espeak-ng)")

@@ -14,8 +14,8 @@ import wave
 
 import pytest
 
-from glassbridge.companion.brain import OfflineBrain, Question, describe_audio, describe_photo
-from glassbridge.companion.transfers import ACK_EVERY, TransferStore
+from glassbridge_companion.brain import OfflineBrain, Question, describe_audio, describe_photo
+from glassbridge_companion.transfers import ACK_EVERY, TransferStore
 from glassbridge.protocol.messages import pb
 
 OWNER = "F5:F4:F3:F2:F1:F0"

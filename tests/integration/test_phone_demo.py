@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from glassbridge.sim.phone_demo import DEFAULT_PHOTO_ID, fit, run_phone_demo
+from glassbridge_rig.phone_demo import DEFAULT_PHOTO_ID, fit, run_phone_demo
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/dbus-daemon").exists(), reason="dbus-daemon not installed")
 

@@ -110,7 +110,7 @@ def stop_gracefully(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> int
 
 
 def test_reclaim_removes_only_folders_of_owners_that_are_gone(tmp_path: Path) -> None:
-    from glassbridge.sim.lifetime import MARKER, reclaim_stale, run_dir
+    from glassbridge.lifetime import MARKER, reclaim_stale, run_dir
 
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -135,7 +135,7 @@ def test_reclaim_removes_only_folders_of_owners_that_are_gone(tmp_path: Path) ->
 
 def test_popen_from_a_short_lived_thread_keeps_its_child(tmp_path: Path) -> None:
     """PR_SET_PDEATHSIG fires when the forking *thread* ends: popen forks on a thread that lives on."""
-    from glassbridge.sim.lifetime import popen
+    from glassbridge.lifetime import popen
 
     started: list[subprocess.Popen[bytes]] = []
     thread = threading.Thread(target=lambda: started.append(popen(["sleep", "30"])))
@@ -152,7 +152,7 @@ def test_popen_from_a_short_lived_thread_keeps_its_child(tmp_path: Path) -> None
 
 def test_a_child_of_popen_dies_when_its_parent_is_killed(tmp_path: Path) -> None:
     script = ("import threading, time\n"
-              "from glassbridge.sim.lifetime import popen\n"
+              "from glassbridge.lifetime import popen\n"
               "kids = []\n"
               "kids.append(popen(['sleep', '60']))\n"  # main thread
               "t = threading.Thread(target=lambda: kids.append(popen(['sleep', '60'])))\n"  # another thread
@@ -181,7 +181,7 @@ def test_a_child_of_popen_dies_when_its_parent_is_killed(tmp_path: Path) -> None
 @pytest.fixture(scope="module")
 def host_firmware() -> Path:
     """The host port's build (built if missing; an existing one is used as is: the test is not about building)."""
-    from glassbridge.sim.runner import artifact_path, board, build_firmware, repo_root
+    from glassbridge_rig.runner import artifact_path, board, build_firmware, repo_root
 
     artifact = artifact_path(board("host"), repo_root())
     return artifact if artifact.is_file() else build_firmware(board("host"))

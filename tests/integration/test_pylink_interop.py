@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from glassbridge.companion.link import PyLink
+from glassbridge_companion.link import PyLink
 from glassbridge.protocol.errors import LinkIncompatible, LinkQueueFull
 from glassbridge.protocol.gatt import LINK_SETTINGS, frame_limit
 from glassbridge.protocol.link import (
@@ -519,7 +519,7 @@ class LockstepPeer:
 
     def __init__(self, rng: random.Random, own: int, peer: int, frame: int, window: int, loss: float,
                  latency: int, outage: tuple[int, int]) -> None:
-        from glassbridge.companion.link import initial_sequence
+        from glassbridge_companion.link import initial_sequence
         from glassbridge.protocol.glassbridge_pb2 import Hello
 
         self.rng, self.loss, self.latency, self.outage = rng, loss, latency, outage

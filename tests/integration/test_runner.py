@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import serial
 
-from glassbridge.sim.runner import (
+from glassbridge_rig.runner import (
     BOARDS,
     BuildError,
     FirmwareError,
@@ -113,7 +113,7 @@ def test_qemu_board_starts_resets_and_leaves_nothing(name: str, tmp_path: Path) 
     _built(name)
 
     async def main() -> None:
-        from glassbridge.sim.qmp import qmp_command
+        from glassbridge_rig.qmp import qmp_command
 
         async with FirmwareRunner(name, root=ROOT, build=False, link=tmp_path / "tty") as runner:
             pid, tmp = runner.pid, runner.log_path.parent

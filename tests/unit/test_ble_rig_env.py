@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from glassbridge.sim.ble_rig import BleRig
+from glassbridge_rig.ble_rig import BleRig
 
 
 @pytest.mark.parametrize("before", [None, "unix:path=/run/dbus/system_bus_socket"])

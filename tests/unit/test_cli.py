@@ -15,8 +15,11 @@ from PIL import Image, ImageOps
 
 import glassbridge
 from glassbridge.cli import main as cli_main
-from glassbridge.cli.main import SUBCOMMANDS, main
+from glassbridge.cli.main import BUILTIN, available_commands, main
 
+# The source checkout installs all three parts (`make setup`): the glasses' commands and the companion's and
+# the rig's, which come through entry points.
+SUBCOMMANDS = tuple(available_commands())
 MY_SUBCOMMANDS = ("see", "camera", "models", "info")  # the bench module has its own tests
 
 
@@ -75,6 +78,16 @@ def test_top_level_help_lists_every_command_with_examples(capsys: pytest.Capture
     assert "examples:" in out and "stdout" in out
 
 
+def test_the_parts_add_their_commands_through_entry_points() -> None:
+    commands = available_commands()
+    assert set(BUILTIN) <= set(commands)
+    assert commands["companion"] == "glassbridge_companion.cli"
+    assert {commands[name] for name in ("sim", "demo", "firmware")} == {
+        "glassbridge_rig.cli.sim", "glassbridge_rig.cli.demo", "glassbridge_rig.cli.firmware"}
+    assert not any(module.startswith(("glassbridge_rig", "glassbridge_companion")) for name, module in commands.items()
+                   if name in BUILTIN)
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "--version")
     assert code == 0 and out.strip() == f"glassbridge {glassbridge.__version__}"
@@ -107,7 +120,9 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_broken_subcommand_does_not_break_the_others(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli_main, "SUBCOMMANDS", (*SUBCOMMANDS, "doesnotexist"))
+    # An installed part whose module fails to import (a broken or half-removed distribution).
+    commands = {**available_commands(), "doesnotexist": "glassbridge_nowhere.cli"}
+    monkeypatch.setattr(cli_main, "available_commands", lambda: commands)
     code, out, _ = run_cli(capsys, "--help")
     assert code == 0 and "doesnotexist" in out and "unavailable" in out
     code, out, _ = run_cli(capsys, "info", "--json")

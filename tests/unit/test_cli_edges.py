@@ -196,7 +196,7 @@ def test_run_checks_the_language_settings_before_the_mcu(capsys: pytest.CaptureF
 def test_a_bad_isa_stops_the_demo_before_it_starts(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch, value: str, expected: str) -> None:
     started: list[Path] = []
-    import glassbridge.sim.demo as demo
+    import glassbridge_rig.demo as demo
 
     monkeypatch.setattr(demo, "run_demo", lambda out, **_kw: started.append(out) or {})
     monkeypatch.setenv("GLASSBRIDGE_ISA", value)
@@ -236,8 +236,8 @@ def test_test_images_are_found_from_any_working_directory(tmp_path: Path, monkey
     found = test_image_paths(["astronaut", "chelsea"])
     assert found == expected and all(p.is_absolute() and p.is_file() for p in found.values())
 
-    from glassbridge.bench.e2e import E2eBenchSettings, scenes
-    from glassbridge.sim.demo import preflight
+    from glassbridge_rig.bench.e2e import E2eBenchSettings, scenes
+    from glassbridge_rig.demo import preflight
 
     assert scenes(E2eBenchSettings()) == {"astronaut": expected["astronaut"]}
     import shutil
@@ -262,8 +262,8 @@ def test_phone_demo_finds_its_photo_from_any_working_directory(tmp_path: Path,
         def __init__(self, workdir: Path, **_kw: Any) -> None:
             raise Reached(str(workdir))
 
-    import glassbridge.sim.ble_rig as ble_rig
-    import glassbridge.sim.phone_demo as phone_demo
+    import glassbridge_rig.ble_rig as ble_rig
+    import glassbridge_rig.phone_demo as phone_demo
 
     monkeypatch.setattr(ble_rig, "BleRig", StopAtTheRig)
     seen: list[Path] = []
@@ -287,7 +287,7 @@ def test_a_missing_test_image_names_the_fetch_command(tmp_path: Path, monkeypatc
     assert "astronaut.png, chelsea.png not found" in message and str(empty) in message
     assert "`glassbridge models fetch`" in message and "from any folder" in message
 
-    from glassbridge.bench.e2e import E2eBenchSettings, run_e2e_benchmark
+    from glassbridge_rig.bench.e2e import E2eBenchSettings, run_e2e_benchmark
 
     with pytest.raises(registry.ModelError, match="glassbridge models fetch"):
         run_e2e_benchmark(E2eBenchSettings(taps=1))  # refused before the rig starts
@@ -295,7 +295,7 @@ def test_a_missing_test_image_names_the_fetch_command(tmp_path: Path, monkeypatc
 
 def test_an_explicit_root_that_is_not_a_checkout_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from glassbridge.sim.runner import FirmwareError, repo_root
+    from glassbridge_rig.runner import FirmwareError, repo_root
 
     with pytest.raises(FirmwareError, match="not a glassbridge checkout"):
         repo_root(tmp_path)

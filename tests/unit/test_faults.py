@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from glassbridge.sim.faults import Direction, FaultModel, FaultSpec, FaultSpecError
+from glassbridge_rig.faults import Direction, FaultModel, FaultSpec, FaultSpecError
 
 N = 400_000  # bytes per statistical run: a few hundred events at 1e-3, about 0.1 s
 

@@ -30,7 +30,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
-MARKER = ".glassbridge-owner"  # the owner marker's name, as documented in glassbridge.sim.lifetime
+MARKER = ".glassbridge-owner"  # the owner marker's name, as documented in glassbridge.lifetime
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -115,8 +115,8 @@ def test_default_scenes_are_the_test_images_from_any_working_directory(
         checkout_images: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from PIL import Image
 
-    from glassbridge.sim.camera import DEFAULT_IMAGES, RigCamera, scenes_from
-    from glassbridge.sim.glasses import SimGlasses
+    from glassbridge_rig.camera import DEFAULT_IMAGES, RigCamera, scenes_from
+    from glassbridge_rig.glasses import SimGlasses
 
     monkeypatch.chdir(tmp_path)  # nothing relative to the working directory can be found from here
     scenes = scenes_from(DEFAULT_IMAGES)
@@ -137,8 +137,8 @@ def test_default_scenes_are_the_test_images_from_any_working_directory(
 
 def test_a_missing_default_image_is_named_with_the_fetch_command(tmp_path: Path, private_tmp: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from glassbridge.sim.camera import DEFAULT_IMAGES, scenes_from
-    from glassbridge.sim.glasses import SimGlasses
+    from glassbridge_rig.camera import DEFAULT_IMAGES, scenes_from
+    from glassbridge_rig.glasses import SimGlasses
     from glassbridge.assets import registry
 
     empty = tmp_path / "no-images"
@@ -158,7 +158,7 @@ def test_a_missing_default_image_is_named_with_the_fetch_command(tmp_path: Path,
 def test_an_explicit_missing_image_is_named_with_what_to_do(checkout_images: dict[str, Path], tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from glassbridge.camera import CameraError
-    from glassbridge.sim.camera import scenes_from
+    from glassbridge_rig.camera import scenes_from
 
     monkeypatch.chdir(tmp_path)
     # One of the test images by its old relative path, from another folder: named, with the fetch command.
@@ -276,7 +276,7 @@ def new_folders(folder: Path, prefix: str, planted: dict[str, Path]) -> list[Pat
 
 
 def test_link_emulator_reclaims_a_killed_runs_folder(private_tmp: Path, tmp_path: Path) -> None:
-    from glassbridge.sim.link_emulator import LinkEmulator
+    from glassbridge_rig.link_emulator import LinkEmulator
 
     planted = plant(private_tmp, "glassbridge-link-")
 
@@ -294,7 +294,7 @@ def test_link_emulator_reclaims_a_killed_runs_folder(private_tmp: Path, tmp_path
 def test_private_bus_reclaims_a_killed_runs_folder(private_tmp: Path) -> None:
     if shutil.which("dbus-daemon") is None:
         pytest.skip("dbus-daemon is not installed")
-    from glassbridge.sim.dbus import PrivateBus
+    from glassbridge_rig.dbus import PrivateBus
 
     planted = plant(private_tmp, "gb-dbus-")
     with PrivateBus():
@@ -312,8 +312,8 @@ def test_benchmarks_reclaim_killed_runs_folders(private_tmp: Path, tmp_path: Pat
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     if not Path("/usr/bin/dbus-daemon").exists() and shutil.which("dbus-daemon") is None:
         pytest.skip("dbus-daemon is not installed (the benchmarks check for it first)")
-    import glassbridge.sim.ble_rig as ble_rig
-    from glassbridge.bench import ble, e2e
+    import glassbridge_rig.ble_rig as ble_rig
+    from glassbridge_rig.bench import ble, e2e
 
     seen: list[Path] = []
 

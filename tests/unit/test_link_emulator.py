@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import serial
 
-from glassbridge.sim import FaultSpec, LinkEmulator, LinkEmulatorError, PortInUseError
+from glassbridge_rig import FaultSpec, LinkEmulator, LinkEmulatorError, PortInUseError
 
 FAST_BAUD = 2_000_000  # 200 KB/s: pacing tests move ~40 KB in ~0.2 s
 

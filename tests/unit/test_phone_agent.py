@@ -17,7 +17,7 @@ from dbus_fast.service import ServiceInterface, dbus_method
 
 from glassbridge.app import McuPairingUI
 from glassbridge.phone.agent import AGENT_PATH, PairingAgent
-from glassbridge.sim.dbus import PrivateBus
+from glassbridge_rig.dbus import PrivateBus
 
 pytestmark = pytest.mark.skipif(shutil.which("dbus-daemon") is None, reason="dbus-daemon not installed")
 

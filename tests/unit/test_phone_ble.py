@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from glassbridge.companion.link import PyLink
+from glassbridge_companion.link import PyLink
 from glassbridge.phone.ble import Attached, BleLink, Detached, LinkReplaced, now_ms
 from glassbridge.phone.errors import IncompatiblePhone
 from glassbridge.protocol import gatt

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from glassbridge.companion.transfers import TransferStore
+from glassbridge_companion.transfers import TransferStore
 from glassbridge.phone.errors import ConnectionLost, PhoneTimeout, TransferFailed
 from glassbridge.phone.upload import TRANSFER_DATA_LIMIT, Upload, transfer_data_size
 from glassbridge.protocol.gatt import LINK_SETTINGS, frame_limit

@@ -68,8 +68,8 @@ def test_the_companion_state_keys_and_identity_are_private(tmp_path: Path) -> No
     pytest.importorskip("bumble")
     from bumble.keys import PairingKeys
 
-    from glassbridge.companion.identity import load_or_create_identity
-    from glassbridge.companion.keystore import PrivateKeyStore
+    from glassbridge_companion.identity import load_or_create_identity
+    from glassbridge_companion.keystore import PrivateKeyStore
 
     state = tmp_path / "companion"
     state.mkdir()
@@ -112,7 +112,7 @@ def test_the_rig_bluez_keys_and_settings_are_private(tmp_path: Path) -> None:
     pytest.importorskip("bumble")
     from bumble import hci
 
-    from glassbridge.sim.bluez.store import DeviceInfo, DeviceStore
+    from glassbridge_rig.bluez.store import DeviceInfo, DeviceStore
 
     state = tmp_path / "bluez"
     state.mkdir()

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from glassbridge.companion.link import PyLink, initial_sequence
+from glassbridge_companion.link import PyLink, initial_sequence
 from glassbridge.protocol.errors import (
     InvalidChannel,
     LinkConfigError,

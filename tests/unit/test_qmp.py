@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from glassbridge.sim.qmp import QmpError, qmp_command
+from glassbridge_rig.qmp import QmpError, qmp_command
 
 
 async def _serve(path: Path, first_lines: list[dict[str, object]]) -> asyncio.AbstractServer:

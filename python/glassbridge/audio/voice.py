@@ -9,7 +9,7 @@ The text goes to espeak-ng on stdin (``--stdin``), never on the command line: a 
 read as an option, and the command line has a length limit.
 
 espeak-ng is a short-lived child that never outlives its caller: it runs in a process group of its own with the
-parent-death signal set (glassbridge.sim.lifetime: SIGTERM when this process dies, SIGKILL included), and its run
+parent-death signal set (glassbridge.lifetime: SIGTERM when this process dies, SIGKILL included), and its run
 time is bounded (`timeout_s`): past it, the whole group is killed (anything it started too) and VoiceError says
 so, within the bound, whatever the child left holding its pipes.
 """
@@ -111,7 +111,7 @@ def _check_timeout(timeout_s: float) -> None:
 def synthesize_blocking(text: str, *, voice: str = "en-us", rate_wpm: int = 170, pitch: int = 50,
                         timeout_s: float = DEFAULT_TIMEOUT_S) -> bytes:
     """The same as `EspeakVoice.synthesize`, for code that is not async (sample generation, tests)."""
-    from glassbridge.sim.lifetime import popen
+    from glassbridge.lifetime import popen
 
     data = _check(text, voice, rate_wpm, pitch)
     _check_timeout(timeout_s)
@@ -147,7 +147,7 @@ class EspeakVoice:
 
     async def synthesize(self, text: str) -> bytes:
         """16 kHz PCM16 mono of `text` spoken; VoiceError when espeak-ng is missing, fails or times out."""
-        from glassbridge.sim.lifetime import die_with_parent
+        from glassbridge.lifetime import die_with_parent
 
         data = _check(text, self.voice, self.rate_wpm, self.pitch)
         try:

@@ -274,7 +274,7 @@ def main(argv: list[str]) -> int:
             print(vision_markdown(doc))
         elif schema.startswith("glassbridge.bench.callgrind"):
             print(callgrind_markdown(doc))
-        elif schema.startswith("glassbridge.bench.ble"):
+        elif schema.startswith("glassbridge_rig.bench.ble"):
             print(ble_markdown(doc))
         else:
             print(f"{name}: not a glassbridge benchmark result (schema {schema!r})", file=sys.stderr)

@@ -1,6 +1,7 @@
 """The `glassbridge` command: a thin dispatcher over one module per subcommand.
 
-Subcommand contract: python/glassbridge/cli/<name>.py defines
+Subcommand contract: python/glassbridge/cli/<name>.py (or a module another part names in the `glassbridge.commands`
+entry point group, glassbridge.cli.plugins) defines
 
     def add_parser(subparsers) -> None     # subparsers.add_parser(name, help=..., description=..., epilog=...)
                                            # and parser.set_defaults(func=run)
@@ -28,8 +29,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-SUBCOMMANDS = ("see", "camera", "models", "bench", "firmware", "mcu", "phone", "companion", "sim", "demo", "run", "config",
-               "info")
+#: The glasses' own commands (modules of this package). The companion and the rig add theirs (companion; firmware,
+#: sim, demo; bench link/ble/e2e) through entry points when they are installed: see glassbridge.cli.plugins.
+BUILTIN = ("see", "camera", "models", "bench", "mcu", "phone", "run", "config", "info")
 
 DESCRIPTION = """\
 glassbridge: the open runtime for AI smart glasses. On the glasses' SoC: camera frames, native preprocessing
@@ -64,29 +66,29 @@ def _version() -> str:
     return __version__
 
 
-def _unavailable(subparsers: Any, name: str, error: BaseException) -> None:
-    """Stand-in for a subcommand whose module failed to import: it says why, and the others keep working."""
-    reason = f"{type(error).__name__}: {error}"
-    parser = subparsers.add_parser(name, help=f"(unavailable: {reason})", description=f"unavailable: {reason}")
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+def available_commands() -> dict[str, str]:
+    """Every command this installation offers: name -> module (the glasses' own, then the installed parts')."""
+    from glassbridge.cli import plugins
 
-    def run(_args: argparse.Namespace) -> int:
-        print(f"glassbridge {name}: unavailable in this installation ({reason})", file=sys.stderr)
-        return 1
-
-    parser.set_defaults(func=run)
+    commands = {name: f"glassbridge.cli.{name}" for name in BUILTIN}
+    for ep in plugins.entry_points(plugins.COMMAND_GROUP):
+        commands.setdefault(ep.name, ep.value)
+    return commands
 
 
-def _requested(argv: Sequence[str]) -> str | None:
+def _requested(argv: Sequence[str], commands: dict[str, str]) -> str | None:
     """The subcommand named on the command line (the first word that is not an option), if any."""
     for word in argv:
         if not word.startswith("-"):
-            return word if word in SUBCOMMANDS else None
+            return word if word in commands else None
     return None
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None, commands: dict[str, str] | None = None) -> argparse.ArgumentParser:
     """The full parser; with `only`, just that subcommand's module is imported."""
+    from glassbridge.cli import plugins
+
+    commands = available_commands() if commands is None else commands
     parser = argparse.ArgumentParser(
         prog="glassbridge",
         description=DESCRIPTION,
@@ -95,14 +97,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"glassbridge {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", title="commands")
-    for name in SUBCOMMANDS:
+    for name, module_name in commands.items():
         if only is not None and name != only:
             continue
         try:
-            module = importlib.import_module(f"glassbridge.cli.{name}")
+            module = importlib.import_module(module_name)
             module.add_parser(subparsers)
         except Exception as exc:  # one broken subcommand must not take the others down
-            _unavailable(subparsers, name, exc)
+            plugins.unavailable(subparsers, name, exc)
     return parser
 
 
@@ -165,7 +167,8 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `glassbridge` with argv (default: sys.argv[1:]); returns the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(only=_requested(args_list))
+    commands = available_commands()
+    parser = build_parser(only=_requested(args_list, commands), commands=commands)
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # --help, --version and usage errors

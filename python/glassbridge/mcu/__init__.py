@@ -6,7 +6,7 @@ import only glassbridge.protocol; re-exported here), errors (McuError and its ki
 loads neither the client nor pyserial: `from glassbridge.mcu.client import Mcu`.
 
 The simulated glasses it talks to in the rig (the real firmware on the host or under QEMU, behind the UART link
-emulator) are started by `glassbridge.sim.runner`; this package never imports `sim`.
+emulator) are started by `glassbridge_rig.runner`; this package never imports `sim`.
 """
 
 from __future__ import annotations

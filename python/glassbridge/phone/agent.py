@@ -18,7 +18,7 @@ PairingUI implementations: TerminalPairingUI here (the code and a y/n prompt); t
 glassbridge.app.pairing.McuPairingUI (it joins the MCU and this agent, so it lives above both). Each shows the code
 to a person; none answers by itself: a pairing that accepted without
 anyone comparing would be Just Works under another name. The simulated rig answers through a person who compares
-both screens (glassbridge.sim.person.RigWearer).
+both screens (glassbridge_rig.person.RigWearer).
 """
 
 from __future__ import annotations

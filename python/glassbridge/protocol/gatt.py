@@ -9,7 +9,7 @@ packet profile (SPEC.md 2.3) rides in each ATT value:
 
 Every characteristic and the downlink's CCCD require an encrypted, authenticated link (LE Secure Connections,
 numeric comparison): an unpaired central can neither read, write nor subscribe. No I/O here; both the glasses'
-central (glassbridge.phone) and the companion (glassbridge.companion) build on these names.
+central (glassbridge.phone) and the companion (glassbridge_companion) build on these names.
 """
 
 from __future__ import annotations

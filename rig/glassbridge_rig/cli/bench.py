@@ -1,0 +1,201 @@
+"""The rig's benchmarks under `glassbridge bench`: the MCU link through the emulated UART (`link`), the phone link
+over the BLE rig (`ble`) and tap to answer card on the simulated glasses (`e2e`).
+
+Registered through the `glassbridge.bench` entry point group, so an installation without the rig offers only the
+glasses' own benchmarks (preprocess, vision).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from glassbridge.cli._args import float_in, int_in, non_negative_int, positive_int, size_arg
+from glassbridge.cli.bench import UsageError, at_least, check_plot, stdout_console, with_progress, write_json
+
+_LINK_HELP = """\
+Measure the MCU link end to end: the real firmware (host port, or the Cortex-M4F build under QEMU with --board),
+the link emulator at 921600 baud 8N1 (line rate 92,160 B/s) clean and with a byte error rate of 1e-4, and
+glassbridge's Mcu client. Cases: a 256 KB transfer to the MCU (which verifies its SHA-256), the microphone
+stream from it, a small request's round trip. Contenders: the glassbridge link (sliding window, selective
+acknowledgement) and a stop-and-wait baseline (the same engine with a one-frame window). Runs are seeded and
+interleaved; medians are reported. Targets: clean transfer goodput >= 0.93 of the line rate, >= 0.85 at 1e-4.
+"""
+
+
+_BLE_HELP = """\
+Measure the phone link over the simulated BLE radio end to end: a 200 KB photo upload from the glasses
+(glassbridge.phone on bleak's real BlueZ backend, through the rig's BlueZ facade and timing model: connection
+interval 15 ms, LL payload 251, LE 2M) to `glassbridge companion`, which verifies its SHA-256. Cases: ATT MTU
+185, 247 and 517, clean and with 3 forced disconnects (the glasses reconnect by themselves and resume).
+Contenders: glassbridge (write without response, window, selective acknowledgement) and
+baseline_write_with_response (the same frames as ATT write requests, each awaited: every chunk acknowledged, as
+the open glasses SDKs do). Reports payload efficiency (upload bytes / ATT value bytes written, from the rig's
+counters), goodput / the model's write-without-response ceiling, reverse ATT PDUs, lost and duplicated bytes
+(from the companion). Targets: efficiency >= 0.95 at MTU 247 and 517, >= 0.93 at 185; goodput >= 0.8.
+Needs dbus-daemon. A few minutes (--quick: MTU 247, 48 KB, one drop, under half a minute).
+"""
+
+
+_E2E_HELP = """\
+Measure the assistant end to end on the simulated glasses: a tap on the main button (the firmware's host port,
+through its control socket) to the answer card on the glasses' display. The firmware behind the UART link
+emulator at 921600 baud, the Assistant with real perception and JPEG, the phone link over the BLE rig (15 ms
+connection interval) to `glassbridge companion` with the offline brain. The total runs from the MCU recognising
+the tap (ButtonEvent.at_ms) to the MCU flushing the answer card (both on the MCU's clock); the stages (event over
+UART, capture, perception, JPEG, BLE round trip, brain, answer stream, card over UART) come from the Assistant's
+timeline. Reports p50 and p95 (target: p50 <= 250 ms). Needs dbus-daemon and espeak-ng; about a second per tap.
+"""
+
+
+
+def add_link(sub: Any) -> None:
+    """`glassbridge bench link`."""
+    pl = sub.add_parser("link", help="MCU link goodput and latency through the emulated UART vs stop-and-wait",
+                        description=_LINK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pl.add_argument("--quick", action="store_true", help="one run of each case with 64 KB (a smoke run)")
+    pl.add_argument("--json", metavar="FILE", type=Path, help="write the results as JSON to FILE")
+    pl.add_argument("--plot", metavar="FILE.png", type=Path, help="write a goodput chart (PNG, needs matplotlib)")
+    pl.add_argument("--board", default="host", choices=("host", "mps2-an386", "netduinoplus2"),
+                    help="which firmware build answers (default: host port)")
+    pl.add_argument("--runs", type=positive_int, metavar="N", help="seeded runs per case (default 5; 1 with --quick)")
+    pl.add_argument("--seed", type=int, default=1, help="fault seed of the first run")
+
+    pl.set_defaults(bench_run=_run_link)
+
+
+def add_ble(sub: Any) -> None:
+    """`glassbridge bench ble`."""
+    pble = sub.add_parser("ble", help="phone link over the BLE rig: 200 KB upload vs a write-with-response baseline",
+                        description=_BLE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pble.add_argument("--quick", action="store_true", help="MTU 247, 48 KB, one run, one drop (a smoke run)")
+    pble.add_argument("--json", metavar="FILE", type=Path, help="write the results as JSON to FILE")
+    pble.add_argument("--plot", metavar="FILE.png", type=Path,
+                    help="write efficiency and goodput charts per MTU (PNG, needs matplotlib)")
+    pble.add_argument("--runs", type=positive_int, metavar="N",
+                      help="runs of glassbridge per case (default 3; 1 with --quick)")
+    pble.add_argument("--baseline-runs", type=non_negative_int, metavar="N",
+                    help="runs of the baseline per case, within the first N runs (default 1: its time is set by "
+                         "the radio model, about two connection events per write, and it takes ~20x longer)")
+    pble.add_argument("--mtu", type=int_in(131, 517), action="append", dest="mtus", metavar="MTU",
+                    help="ATT MTU of the companion (repeatable; default 185, 247 and 517)")
+    pble.add_argument("--drops", type=positive_int, metavar="N",
+                      help="forced disconnects in the faulty case (default 3)")
+    pble.add_argument("--workdir", type=Path, metavar="DIR",
+                    help="keep the rigs' logs and state here (default: a temporary folder, removed)")
+
+    pble.set_defaults(bench_run=_run_ble)
+
+
+def add_e2e(sub: Any) -> None:
+    """`glassbridge bench e2e`."""
+    pe = sub.add_parser("e2e", help="tap to answer card on the simulated glasses (firmware, BLE rig, companion)",
+                        description=_E2E_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pe.add_argument("--taps", type=positive_int, default=50, metavar="N", help="measured taps (default 50)")
+    pe.add_argument("--warmup", type=non_negative_int, default=2, metavar="N",
+                    help="taps run first and not counted (default 2)")
+    pe.add_argument("--json", metavar="FILE", type=Path, help="write the results as JSON to FILE")
+    pe.add_argument("--plot", metavar="FILE.png", type=Path,
+                    help="write the per-tap stage split and the latency distribution (PNG, needs matplotlib)")
+    pe.add_argument("--scene", default="astronaut", metavar="NAME",
+                    help="the image in view: a test image of the manifest, found like the models from any "
+                         "folder (default astronaut: one person; `glassbridge models list` shows the others)")
+    pe.add_argument("--emotions", action="store_true", help="recognise expressions too (opt-in in the product)")
+    pe.add_argument("--speak", action="store_true", help="speak each answer too (after the card; slower runs)")
+    pe.add_argument("--jpeg-size", type=size_arg(16, 4096), metavar="WxH",
+                    help="largest size of the JPEG sent to the phone (default: the [camera] width and height)")
+    pe.add_argument("--jpeg-quality", type=int_in(1, 100), metavar="Q",
+                    help="JPEG quality 1..100 (default: [camera] quality)")
+    pe.add_argument("--interval", type=float_in(7.5, 4000.0), default=15.0, metavar="MS",
+                    help="BLE connection interval, 7.5..4000 (default 15)")
+    pe.add_argument("--baud", type=int_in(1200, 20_000_000), default=921600, metavar="N",
+                    help="MCU link line rate (default 921600)")
+    pe.add_argument("--workdir", type=Path, metavar="DIR",
+                    help="keep the rig's logs and state here (default: a temporary folder, removed)")
+    pe.set_defaults(bench_run=_run_e2e)
+
+
+def _run_link(args: argparse.Namespace, console: Any) -> int:
+    from glassbridge.bench import report
+    from glassbridge_rig.bench.link import LinkBenchSettings, run_link_benchmark
+
+    settings = LinkBenchSettings.quick_settings() if args.quick else LinkBenchSettings()
+    settings.board = args.board
+    settings.seed = args.seed
+    if args.runs is not None:
+        at_least("--runs", args.runs, 1)
+        settings.runs = args.runs
+    if args.plot is not None:
+        check_plot(args.plot)
+    with console.status("link benchmark") as status:
+        doc = run_link_benchmark(settings, progress=lambda text: status.update(f"link benchmark: {text}"))
+    stdout_console().print(report.link_table(doc))
+    write_json(args.json, doc, console)
+    if args.plot is not None:
+        from glassbridge.bench.plot import plot_link
+
+        console.print(f"chart written to {plot_link(doc, args.plot)}")
+    return 0
+
+
+def _run_ble(args: argparse.Namespace, console: Any) -> int:
+    from glassbridge.bench import report
+    from glassbridge_rig.bench.ble import BleBenchSettings, run_ble_benchmark
+
+    settings = BleBenchSettings.quick_settings() if args.quick else BleBenchSettings()
+    if args.runs is not None:
+        at_least("--runs", args.runs, 1)
+        settings.runs = args.runs
+    if args.baseline_runs is not None:
+        at_least("--baseline-runs", args.baseline_runs, 0)
+        settings.baseline_runs = args.baseline_runs
+    if args.mtus:
+        bad = [m for m in args.mtus if not 131 <= m <= 517]
+        if bad:
+            raise UsageError(f"--mtu {bad[0]}: the glassbridge link runs on ATT MTU 131 to 517")
+        settings.mtus = tuple(dict.fromkeys(args.mtus))
+    if args.drops is not None:
+        at_least("--drops", args.drops, 1)
+        settings.disconnects = (0, args.drops)
+    settings.workdir = args.workdir
+    if args.plot is not None:
+        check_plot(args.plot)
+    doc = with_progress(console, "ble benchmark", lambda progress: run_ble_benchmark(settings, progress=progress))
+    stdout_console().print(report.ble_table(doc))
+    console.print(f"[dim]{doc['wall_seconds']:.0f} s; load average {doc['machine']['load_average'][0]:.2f} on "
+                  f"{doc['machine']['cpu_count']} CPUs (goodput is wall-clock: a loaded machine lowers it)[/]")
+    write_json(args.json, doc, console)
+    if args.plot is not None:
+        from glassbridge.bench.plot import plot_ble
+
+        console.print(f"chart written to {plot_ble(doc, args.plot)}")
+    return 0
+
+
+def _run_e2e(args: argparse.Namespace, console: Any) -> int:
+    from glassbridge_rig.bench.e2e import E2eBenchSettings, e2e_table, plot_e2e, run_e2e_benchmark
+
+    at_least("--taps", args.taps, 1)
+    at_least("--warmup", args.warmup, 0)
+    settings = E2eBenchSettings(taps=args.taps, warmup=args.warmup, scene=args.scene, emotions=args.emotions,
+                                speak=args.speak, interval_ms=args.interval, baud=args.baud, workdir=args.workdir,
+                                jpeg_quality=args.jpeg_quality)
+    if args.jpeg_size is not None:
+        settings.jpeg_width, settings.jpeg_height = args.jpeg_size
+    try:
+        settings.validate()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.plot is not None:
+        check_plot(args.plot)
+    doc = with_progress(console, "e2e benchmark", lambda progress: run_e2e_benchmark(settings, progress=progress))
+    stdout_console().print(e2e_table(doc))
+    for failure in doc["failures"]:
+        console.print(f"[yellow]question {failure['question']}: {failure['reason']}[/]")
+    console.print(f"[dim]{doc['wall_seconds']:.0f} s; load average {doc['machine']['load_average'][0]:.2f} on "
+                  f"{doc['machine']['cpu_count']} CPUs; brain: {doc['brain_source']}[/]")
+    write_json(args.json, doc, console)
+    if args.plot is not None and doc["complete"]:
+        console.print(f"chart written to {plot_e2e(doc, args.plot)}")
+    return 0 if doc["complete"] == doc["taps"] else 1
