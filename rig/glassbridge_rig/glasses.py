@@ -183,8 +183,8 @@ class SimGlasses:
     async def _start(self) -> None:
         from glassbridge.mcu.client import Mcu
         from glassbridge.phone import BondStore, Phone, ReconnectPolicy
+        from glassbridge_rig.ble_airtime import BleTiming
         from glassbridge_rig.ble_rig import BleRig
-        from glassbridge_rig.ble_timing import BleTiming
         from glassbridge_rig.runner import FirmwareRunner
 
         self.started_at = time.monotonic()

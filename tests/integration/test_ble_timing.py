@@ -1,4 +1,5 @@
-"""The BLE timing model (glassbridge_rig.ble_timing) against arithmetic worked out here, from the Core spec's rules.
+"""The BLE timing model (glassbridge_rig.ble_airtime's rules on ble_timing's TimedLink) against arithmetic worked
+out here, from the Core spec's rules.
 
 Two real bumble Devices (hosts, GATT server, ATT client) talk over a TimedLink in this process. The expected
 figures are computed in this file from first principles: LL PDU airtime = (preamble + access address + header +
@@ -21,7 +22,8 @@ from bumble.hci import Address
 from bumble.host import Host
 from bumble.transport.common import AsyncPipeSink
 
-from glassbridge_rig.ble_timing import BleTiming, PduRecord, TimedController, TimedLink
+from glassbridge_rig.ble_airtime import BleTiming, PduRecord
+from glassbridge_rig.ble_timing import TimedController, TimedLink
 
 T = TypeVar("T")
 

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from glassbridge.bench.machine import machine_info
-from glassbridge_rig.ble_timing import BleTiming
+from glassbridge_rig.ble_airtime import BleTiming
 
 __all__ = ["BASELINE", "CONTENDERS", "BleBenchSettings", "run_ble_benchmark", "case_name"]
 

@@ -11,7 +11,7 @@ devices after 30 s: not modelled).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dbus_fast import Variant
 from dbus_fast.constants import PropertyAccess
@@ -22,15 +22,37 @@ from glassbridge_rig.bluez.errors import BluezError
 from glassbridge_rig.bluez.naming import address_str, address_type_str
 
 if TYPE_CHECKING:
-    from glassbridge_rig.bluez.service import BluezService
+    from bumble.device import Device
+    from bumble.hci import Address
 
-__all__ = ["AdapterInterface"]
+__all__ = ["AdapterHost", "AdapterInterface"]
+
+
+class AdapterHost(Protocol):
+    """What Adapter1 needs of the service it belongs to (service.py's BluezService, which imports this module:
+    the adapter knows it only through this)."""
+
+    @property
+    def adapter_path(self) -> str: ...
+
+    @property
+    def adapter_address(self) -> Address: ...
+
+    @property
+    def device(self) -> Device:
+        """The adapter: a bumble Device in the central role."""
+
+    def sender_of(self, path: str, member: str) -> str | None: ...
+
+    async def scanning(self, on: bool) -> None: ...
+
+    async def remove_device(self, path: str) -> None: ...
 
 
 class AdapterInterface(ServiceInterface):
     """org.bluez.Adapter1."""
 
-    def __init__(self, service: BluezService) -> None:
+    def __init__(self, service: AdapterHost) -> None:
         super().__init__("org.bluez.Adapter1")
         self.service = service
         self.sessions: set[str] = set()

@@ -1,46 +1,41 @@
-"""org.bluez.Device1: one remote LE device, its connection, pairing and security, as bluetoothd runs them.
+"""org.bluez.Device1: one remote LE device on D-Bus, and its connection, as bluetoothd's src/device.c runs them.
 
-Connect (src/device.c dev_connect, with the kernel's part done by bumble on the adapter's controller):
+The device's two other parts are apart, as bluetoothd keeps them apart from the btd_device: its GATT client
+(gatt_client.py: the remote database, the cache, Service Changed, the GATT objects and their requests, bluetoothd's
+src/shared/gatt-client.c and the gatt_db parts of src/device.c) and its security (security.py: the bond, SMP
+pairing through an agent, security raised by the stack: the bonding and authentication requests of src/device.c).
+This module is the D-Bus face (the Device1 properties and methods) and the link under it; it drives the other
+two and signals what they change.
+
+Connect (dev_connect, with the kernel's part done by bumble on the adapter's controller):
     LE connection -> Connected=true -> (bonded: encrypt with the stored LTK; the peer has no key -> the link is
     dropped and Connect fails with "le-connection-key-missing") -> ATT MTU exchange asking 517 -> the remote
-    database: for a bonded device with a GATT cache (cache.py) whose database has a Database Hash
-    characteristic, one read of the server's hash, and the cached database when it matches; otherwise primary
-    service, characteristic and descriptor discovery, then a Database Hash read when the server has one (the
-    cache of a bonded device is rewritten) -> Service Changed indications enabled (its CCCD written, on every
-    connection, as gatt-client's register_service_changed) -> GATT objects exported -> ServicesResolved=true
-    -> reply. A Service Changed indication rediscovers the primary services in its handle range, replaces
-    their objects and rewrites the cache.
+    database resolved (gatt_client.py) -> ServicesResolved=true -> reply. A failure after the link is up drops
+    it (BlueZ disconnects a device whose GATT browsing failed).
 Pair (pair_device): InProgress while a Connect/Pair runs; AlreadyExists when bonded; connects first if needed
-    (and drops that link again if pairing fails); SMP with the IO capability of the caller's agent, else the
-    default agent, else NoInputNoOutput; LE Secure Connections, MITM and bonding requested; the outcome mapped
-    as new_authentication_return() does (AuthenticationFailed for every SMP failure, AuthenticationCanceled
-    for CancelPairing or a lost link, ConnectionAttemptFailed when the link could not be made). On success:
-    Paired/Bonded=true, and when the peer distributed its identity (IRK + identity address) the Address and
-    AddressType properties become the identity address (the object path stays), then services are resolved.
-Security raised by the stack (gatt_request): a request answered with Insufficient Authentication/Encryption
-    (or Encryption Key Size) raises security once - encrypt with the bond's key, or pair via the default agent
-    when there is no bond (or the bond's key is not authenticated and authentication was asked) - and is
-    retried once; a peer's SMP Security Request does the same.
-Disconnection: every GATT object is removed, ServicesResolved and Connected become false. (bluetoothd keeps
-    the objects of a device whose database it caches while it is disconnected; here they are exported again
-    from the cache on the next Connect.)
+    (and drops that link again if pairing fails); then SMP (security.py: agent, IO capability, the errors as
+    new_authentication_return() maps them, and ConnectionAttemptFailed here when the link could not be made).
+    On success: Paired/Bonded=true, and when the peer distributed its identity (IRK + identity address) the
+    Address and AddressType properties become the identity address (the object path stays), then services are
+    resolved.
+Disconnection: every GATT object is removed, ServicesResolved and Connected become false.
 
 Not modelled: BR/EDR, auto-connect of bonded devices, temporary-device expiry after discovery, Appearance,
-Icon, Class, ConnectProfile/DisconnectProfile, the in-memory cache of unbonded devices ([GATT] Cache = always
-keeps it while the device object lives: here an unbonded device is rediscovered on every connection), the
-Client/Server Supported Features characteristics (robust caching, EATT) and Database Out Of Sync recovery.
+Icon, Class, ConnectProfile/DisconnectProfile.
+
+The service is reached through `DeviceHost` (no import of service.py), so that service.py, which makes the
+devices, is the only one of the two to import the other.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import struct
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol, TypeVar
 
-from bumble import att, core, gatt, hci, smp
+from bumble import att, core, hci
 from bumble.device import Connection
-from bumble.gatt_client import Client, ServiceProxy
+from bumble.gatt_client import Client
 from bumble.keys import PairingKeys
 from dbus_fast import Variant
 from dbus_fast.constants import PropertyAccess
@@ -55,67 +50,77 @@ from glassbridge_rig.bluez.dbustypes import (
     DBusStrList,
 )
 
-from glassbridge_rig.bluez.agent import Agent, AgentDelegate
-from glassbridge_rig.bluez.errors import BluezError, att_error, auth_error, le_connect_error
-from glassbridge_rig.bluez.cache import DATABASE_HASH, SERVICE_CHANGED, find_characteristic, snapshot
-from glassbridge_rig.bluez.gatt import CCCD_UUID, CharacteristicInterface, DescriptorInterface, ServiceInterface1
-from glassbridge_rig.bluez.naming import address_str, address_type_str, advertising_properties, uuid_str
+from glassbridge_rig.bluez.agent import AgentManager
+from glassbridge_rig.bluez.errors import BluezError, auth_error, le_connect_error
+from glassbridge_rig.bluez.gatt_client import GattClient, GattHost
+from glassbridge_rig.bluez.naming import address_str, address_type_str, advertising_properties
+from glassbridge_rig.bluez.security import DeviceSecurity
 
 if TYPE_CHECKING:
-    from glassbridge_rig.bluez.service import BluezService
+    from bumble.device import Device
 
-__all__ = ["BluezDevice", "REQUESTED_MTU"]
+__all__ = ["REQUESTED_MTU", "BluezDevice", "DeviceHost"]
 
 log = logging.getLogger(__name__)
 
 #: BlueZ's default GATT MTU (main.conf [GATT] ExchangeMTU = 517).
 REQUESTED_MTU = 517
-_SECURITY_ERRORS = (
-    att.ErrorCode.INSUFFICIENT_AUTHENTICATION,
-    att.ErrorCode.INSUFFICIENT_ENCRYPTION,
-    att.ErrorCode.INSUFFICIENT_ENCRYPTION_KEY_SIZE,
-)
 _T = TypeVar("_T")
+
+
+class DeviceHost(GattHost, Protocol):
+    """What a device needs of the service it belongs to (service.py's BluezService)."""
+
+    @property
+    def adapter_path(self) -> str: ...
+
+    @property
+    def device(self) -> Device:
+        """The adapter: a bumble Device in the central role."""
+
+    @property
+    def agents(self) -> AgentManager: ...
+
+    @property
+    def connect_timeout(self) -> float: ...
+
+    @property
+    def own_address_type(self) -> hci.OwnAddressType: ...
+
+    def sender_of(self, path: str, member: str) -> str | None: ...
+
+    def save_info(self, dev: BluezDevice) -> None: ...
+
+    def identity_known(self, dev: BluezDevice, identity: hci.Address) -> None: ...
+
+    def connection_attached(self, dev: BluezDevice, conn: Connection) -> None: ...
+
+    def connection_detached(self, dev: BluezDevice, conn: Connection) -> None: ...
 
 
 class BluezDevice(ServiceInterface):
     """One org.bluez.Device1 object and the state behind it."""
 
-    def __init__(self, service: BluezService, path: str, address: hci.Address) -> None:
+    def __init__(self, service: DeviceHost, path: str, address: hci.Address) -> None:
         super().__init__("org.bluez.Device1")
         self.service = service
         self.path = path
         self.address = address  # what Address shows: the identity once known
         self.le_address: hci.Address | None = None  # the last address heard on air (an RPA for private peers)
-        self.identity: hci.Address | None = None
         self.remote_name: str | None = None
         self.alias: str | None = None
         self.rssi: int | None = None
         self.tx_power: int | None = None
         self.adv_uuids: list[str] = []
-        self.gatt_uuids: list[str] = []
         self.service_data: dict[str, Variant] = {}
         self.manufacturer_data: dict[int, Variant] = {}
-        self.paired = False
-        self.bonded = False
         self.trusted = False
-        self.key_authenticated = False
-        self.has_irk = False
         self.connection: Connection | None = None
-        self.services_resolved = False
         self.mtu = 23
-        self._gatt: dict[int, list[tuple[str, ServiceInterface]]] = {}  # exported objects by service handle
-        self._services: list[ServiceProxy] = []  # the resolved database of the current connection
-        self._db_hash: bytes | None = None
-        self._sc_lock = asyncio.Lock()
-        self._sc_tasks: set[asyncio.Future[None]] = set()
-        self._chars: list[CharacteristicInterface] = []
-        self._op: str | None = None  # "connect" or "pair" while one runs
+        self.operation: str | None = None  # "connect" or "pair" while one runs
+        self.security = DeviceSecurity(self, service.device, service.agents)
+        self.gatt = GattClient(self, service, self.security)
         self._connect_task: asyncio.Future[Connection] | None = None
-        self._delegate: AgentDelegate | None = None
-        self._pair_task: asyncio.Future[None] | None = None
-        self._cancel_pairing = False
-        self._security_lock = asyncio.Lock()
         self._disconnected: asyncio.Event = asyncio.Event()
         self._disconnected.set()
 
@@ -149,11 +154,11 @@ class BluezDevice(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def Paired(self) -> DBusBool:
-        return self.paired
+        return self.security.paired
 
     @dbus_property(access=PropertyAccess.READ)
     def Bonded(self) -> DBusBool:
-        return self.bonded
+        return self.security.bonded
 
     @dbus_property()
     def Trusted(self) -> DBusBool:
@@ -188,7 +193,7 @@ class BluezDevice(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def ServicesResolved(self) -> DBusBool:
-        return self.services_resolved
+        return self.gatt.resolved
 
     @dbus_property(access=PropertyAccess.READ)
     def UUIDs(self) -> DBusStrList:
@@ -213,8 +218,12 @@ class BluezDevice(ServiceInterface):
         return self.connection is not None
 
     @property
+    def services_resolved(self) -> bool:
+        return self.gatt.resolved
+
+    @property
     def uuids(self) -> list[str]:
-        return list(dict.fromkeys(self.adv_uuids + self.gatt_uuids))
+        return list(dict.fromkeys(self.adv_uuids + self.gatt.uuids))
 
     def require_connected(self) -> Connection:
         if self.connection is None:
@@ -223,6 +232,14 @@ class BluezDevice(ServiceInterface):
 
     def gatt_client(self) -> Client:
         return self.require_connected().gatt_client
+
+    async def gatt_request(self, factory: Callable[[], Awaitable[_T]]) -> _T:
+        """One ATT request of a GATT object: security raised and the request retried once, errors mapped."""
+        return await self.gatt.request(factory)
+
+    def sender_of(self, path: str, member: str) -> str | None:
+        """The unique name of the last caller of `member` on `path` (service.py records it)."""
+        return self.service.sender_of(path, member)
 
     def update_from_advertisement(self, raw: hci.Address, rssi: int, ad: core.AdvertisingData) -> None:
         """A report heard while discovering: remember where the device is, update the advertised properties.
@@ -264,40 +281,46 @@ class BluezDevice(ServiceInterface):
 
     def set_bond(self, identity: hci.Address, keys: PairingKeys, *, announce: bool = True) -> None:
         """Known bond (restored at start or just made): identity address, Paired/Bonded, key strength."""
-        self.identity = identity
-        self.has_irk = keys.irk is not None
-        self.key_authenticated = bool(keys.ltk and keys.ltk.authenticated) or bool(
-            keys.ltk_central and keys.ltk_central.authenticated
-        )
+        paired, bonded = self.security.paired, self.security.bonded
+        self.security.bond_known(identity, keys)
         changed: dict[str, Any] = {}
         if identity != self.address:
             self.address = identity
             changed["Address"] = address_str(identity)
             changed["AddressType"] = address_type_str(identity)
-        if not self.paired:
-            self.paired = True
+        if not paired:
             changed["Paired"] = True
-        if not self.bonded:
-            self.bonded = True
+        if not bonded:
             changed["Bonded"] = True
         if announce and changed:
             self.emit_properties_changed(changed)
 
+    def on_paired(self, identity: hci.Address, keys: PairingKeys) -> None:
+        """SMP finished with keys (bumble stored them under `identity`)."""
+        self.set_bond(identity, keys)
+        self.service.identity_known(self, identity)
+        self.service.save_info(self)
+        if self.gatt.resolved:  # bonded while connected: the database resolved so far is cached now
+            self.gatt.store_cache()
+
+    def gatt_uuids_changed(self) -> None:
+        self.emit_properties_changed({"UUIDs": self.uuids})
+
     # ------------------------------------------------------------------ Device1 methods
     @method()
     async def Connect(self):  # type: ignore[no-untyped-def]  # dbustypes.py
-        if self._op is not None:
+        if self.operation is not None:
             raise BluezError("InProgress", "In Progress")
         if self.connected and self.services_resolved:
             raise BluezError("AlreadyConnected", "Already Connected")
-        self._op = "connect"
+        self.operation = "connect"
         try:
             if not self.connected:
                 await self._establish()
             elif not self.services_resolved:
                 await self._resolve_services()
         finally:
-            self._op = None
+            self.operation = None
 
     @method()
     async def Disconnect(self):  # type: ignore[no-untyped-def]  # dbustypes.py
@@ -308,25 +331,25 @@ class BluezDevice(ServiceInterface):
     @method()
     async def Pair(self):  # type: ignore[no-untyped-def]  # dbustypes.py
         sender = self.service.sender_of(self.path, "Pair")
-        if self._op is not None or self._pair_task is not None:
+        if self.operation is not None or self.security.pairing:
             raise BluezError("InProgress", "In Progress")
-        if self.bonded:
+        if self.security.bonded:
             raise BluezError("AlreadyExists", "Already Exists")
         agent = self.service.agents.for_sender(sender)
-        self._op = "pair"
-        self._cancel_pairing = False
+        self.operation = "pair"
+        self.security.cancel_requested = False
         created = False
         try:
             if not self.connected:
                 try:
                     await self._link_up(encrypt=False)
                 except BluezError as exc:
-                    if self._cancel_pairing:
+                    if self.security.cancel_requested:
                         raise auth_error("canceled") from exc
                     raise auth_error("connect-failed") from exc
                 created = True
             try:
-                await self._pair(agent)
+                await self.security.pair(agent)
             except BluezError:
                 if created and self.connected:
                     await self.drop(hci.HCI_AUTHENTICATION_FAILURE_ERROR)
@@ -334,20 +357,14 @@ class BluezDevice(ServiceInterface):
             if not self.services_resolved:
                 await self._resolve_services()
         finally:
-            self._op = None
+            self.operation = None
 
     @method()
     async def CancelPairing(self):  # type: ignore[no-untyped-def]  # dbustypes.py
-        if self._op != "pair":
+        if self.operation != "pair":
             raise BluezError("DoesNotExist", "Does Not Exist")
-        self._cancel_pairing = True
-        if self._delegate is not None and self._delegate.cancel():
-            return  # the agent is being asked: its refusal fails the SMP exchange
-        if self._pair_task is not None and not self._pair_task.done() and self.connection is not None:
-            session = self.service.device.smp_manager.sessions.get(self.connection.handle)
-            if session is not None:
-                session.send_pairing_failed(smp.ErrorCode.UNSPECIFIED_REASON)
-                return
+        if self.security.cancel():
+            return
         if self._connect_task is not None and not self._connect_task.done():
             self._connect_task.cancel()
 
@@ -355,7 +372,7 @@ class BluezDevice(ServiceInterface):
     async def _establish(self) -> None:
         """Connect: link, encryption when bonded, MTU, services; a failure after the link is up drops it
         (BlueZ disconnects a device whose GATT browsing failed)."""
-        await self._link_up(encrypt=self.bonded)
+        await self._link_up(encrypt=self.security.bonded)
         try:
             await self._resolve_services()
         except BaseException:
@@ -365,8 +382,8 @@ class BluezDevice(ServiceInterface):
     async def _link_up(self, *, encrypt: bool) -> None:
         # A bonded peer with an IRK may have rotated its RPA since it was last heard: connect by identity, which
         # bumble resolves by scanning with the IRK (BlueZ puts the IRK in the controller's resolving list).
-        if self.identity is not None and self.has_irk:
-            target = self.identity
+        if self.security.identity is not None and self.security.has_irk:
+            target = self.security.identity
         else:
             target = self.le_address or self.address
         dev = self.service.device
@@ -427,200 +444,21 @@ class BluezDevice(ServiceInterface):
         self.connection = conn
         self._disconnected.clear()
         conn.on(conn.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(conn, reason))
-        conn.on(conn.EVENT_SECURITY_REQUEST, lambda auth_req: self._on_security_request(conn))
+        conn.on(conn.EVENT_SECURITY_REQUEST, lambda auth_req: self.security.on_security_request(conn))
         self.service.connection_attached(self, conn)
         self.emit_properties_changed({"Connected": True})
 
     async def _resolve_services(self) -> None:
-        """Resolve the remote database: from the GATT cache of a bonded device when the server's Database Hash
-        still matches, else by discovery; then register for Service
-        Changed and export the objects (cache.py describes bluetoothd's rules)."""
-        conn = self.require_connected()
-        client = conn.gatt_client
-        cache = self.service.gatt_cache
-        cached = cache.load(self.identity) if (cache is not None and self.bonded and self.identity) else None
-        services: list[ServiceProxy] | None = None
-        db_hash: bytes | None = None
-        from_cache = False
-        try:
-            if cached is not None and cached.has_hash_characteristic:
-                db_hash = await self._read_db_hash(client)
-                if db_hash is not None and db_hash == cached.db_hash:
-                    log.info("%s: DB Hash match: GATT database taken from the cache", self.path)
-                    services = cached.proxies(client)
-                    from_cache = True
-                else:
-                    log.info("%s: DB Hash differs from the cached one: rediscovering", self.path)
-            if services is None:
-                services = await self._discover(client, 0x0001, 0xFFFF)
-                if db_hash is None and find_characteristic(services, DATABASE_HASH) is not None:
-                    db_hash = await self._read_db_hash(client)
-            await self._register_service_changed(conn, services)
-        except att.ATT_Error as exc:
-            raise BluezError("Failed", "le-connection-gatt-browsing") from exc
-        except (asyncio.CancelledError, core.BaseBumbleError) as exc:
-            if self.connection is None:
-                raise le_connect_error(hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR) from exc
-            raise
-        if self.connection is not conn:
-            raise le_connect_error(hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR)
-        self._services = sorted(services, key=lambda s: s.handle)
-        self._db_hash = db_hash
-        if not from_cache:
-            self._store_cache()
-        for svc in self._services:
-            self._export_service(svc)
-        self.gatt_uuids = [uuid_str(s.uuid) for s in self._services]
-        self.services_resolved = True
+        """The remote database (gatt_client.py), then ServicesResolved."""
+        await self.gatt.resolve()
         self.emit_properties_changed({"UUIDs": self.uuids, "ServicesResolved": True})
-
-    async def _discover(self, client: Client, start: int, end: int) -> list[ServiceProxy]:
-        """Primary services in [start, end] (Read By Group Type), their characteristics and descriptors."""
-        services: list[ServiceProxy] = []
-        handle = start
-        while handle <= end:
-            rsp = await client.send_request(att.ATT_Read_By_Group_Type_Request(
-                starting_handle=handle, ending_handle=end,
-                attribute_group_type=gatt.GATT_PRIMARY_SERVICE_ATTRIBUTE_TYPE))
-            if rsp is None:
-                break
-            if rsp.op_code == att.Opcode.ATT_ERROR_RESPONSE:
-                if rsp.error_code != att.ErrorCode.ATTRIBUTE_NOT_FOUND:
-                    raise att.ATT_Error(rsp.error_code, message="primary service discovery failed")
-                break
-            if not rsp.attributes:
-                break
-            for attr_handle, end_group, value in rsp.attributes:
-                if attr_handle < handle or end_group < attr_handle:
-                    raise att.ATT_Error(att.ErrorCode.INVALID_HANDLE, message="bogus service handles")
-                services.append(ServiceProxy(  # type: ignore[no-untyped-call]  # bumble leaves it unannotated
-                    client, attr_handle, end_group, core.UUID.from_bytes(value), True))
-            last = rsp.attributes[-1][1]
-            if last >= 0xFFFF:
-                break
-            handle = last + 1
-        for svc in services:
-            await client.discover_characteristics([], svc)
-            for char in svc.characteristics:
-                await client.discover_descriptors(char)
-        return services
-
-    async def _read_db_hash(self, client: Client) -> bytes | None:
-        """The server's Database Hash (Read By Type 0x2B2A over the whole range); None when unreadable."""
-        try:
-            values = await client.read_characteristics_by_uuid(DATABASE_HASH, None)
-        except att.ATT_Error as exc:
-            log.info("%s: reading the Database Hash failed: %s", self.path, exc)
-            return None
-        if not values or len(values[0]) != 16:
-            return None
-        return bytes(values[0])
-
-    async def _register_service_changed(self, conn: Connection, services: list[ServiceProxy]) -> None:
-        """Enable Service Changed indications (BlueZ's register_service_changed, on every connection)."""
-        sc = find_characteristic(services, SERVICE_CHANGED)
-        if sc is None:
-            return
-        cccd = sc.get_descriptor(CCCD_UUID)
-        if cccd is None:
-            return
-        client = conn.gatt_client
-        client.indication_subscribers.setdefault(sc.handle, set()).add(
-            lambda value: self._on_service_changed(conn, bytes(value)))
-        try:
-            await client.write_value(cccd.handle, struct.pack("<H", 0x0002), with_response=True)
-        except att.ATT_Error as exc:  # BlueZ logs "Failed to register handler for Service Changed"
-            log.warning("%s: enabling Service Changed indications failed: %s", self.path, exc)
-
-    def _on_service_changed(self, conn: Connection, value: bytes) -> None:
-        if len(value) != 4 or self.connection is not conn:
-            return
-        start, end = struct.unpack("<HH", value)
-        if start > end:
-            log.info("%s: Service Changed with invalid handles %04x-%04x", self.path, start, end)
-            return
-        log.info("%s: Service Changed %04x-%04x: rediscovering that range", self.path, start, end)
-        task = asyncio.ensure_future(self._rediscover(conn, start, end))
-        self._sc_tasks.add(task)
-        task.add_done_callback(self._sc_tasks.discard)
-
-    async def _rediscover(self, conn: Connection, start: int, end: int) -> None:
-        """process_service_changed: replace the services in [start, end] with what the server has now."""
-        async with self._sc_lock:
-            if self.connection is not conn or not self.services_resolved:
-                return
-            client = conn.gatt_client
-            try:
-                found = await self._discover(client, start, end)
-                hash_char = find_characteristic(
-                    [s for s in self._services if not start <= s.handle <= end] + found, DATABASE_HASH)
-                db_hash = await self._read_db_hash(client) if hash_char is not None else None
-            except (att.ATT_Error, core.BaseBumbleError, asyncio.CancelledError) as exc:
-                log.warning("%s: rediscovery after Service Changed failed: %s", self.path, exc)
-                return
-            if self.connection is not conn:
-                return
-            gone = [s for s in self._services if start <= s.handle <= end]
-            for svc in gone:
-                self._unexport_service(svc)
-            self._services = sorted([s for s in self._services if s not in gone] + found, key=lambda s: s.handle)
-            self._db_hash = db_hash
-            self._store_cache()
-            for svc in found:
-                self._export_service(svc)
-            uuids = [uuid_str(s.uuid) for s in self._services]
-            if uuids != self.gatt_uuids:
-                self.gatt_uuids = uuids
-                self.emit_properties_changed({"UUIDs": self.uuids})
-
-    def _store_cache(self) -> None:
-        """Write the current database to the GATT cache (bonded devices only: store_gatt_db)."""
-        cache = self.service.gatt_cache
-        if cache is None or not self.bonded or self.identity is None:
-            return
-        cache.save(self.identity, snapshot(self._services, self._db_hash))
-
-    def _export_service(self, svc: ServiceProxy) -> None:
-        objs: list[tuple[str, ServiceInterface]] = []
-        spath = f"{self.path}/service{svc.handle:04x}"
-        self._add_gatt(objs, spath, ServiceInterface1(svc, self.path))
-        for char in svc.characteristics:
-            cpath = f"{spath}/char{char.handle - 1:04x}"  # the declaration handle, as BlueZ names it
-            ci = CharacteristicInterface(self, char, spath, cpath)
-            self._chars.append(ci)
-            self._add_gatt(objs, cpath, ci)
-            for desc in char.descriptors:
-                self._add_gatt(objs, f"{cpath}/desc{desc.handle:04x}", DescriptorInterface(self, desc, cpath))
-        self._gatt[svc.handle] = objs
-
-    def _unexport_service(self, svc: ServiceProxy) -> None:
-        for path, iface in reversed(self._gatt.pop(svc.handle, [])):
-            if isinstance(iface, CharacteristicInterface):
-                iface.release()
-                if iface in self._chars:
-                    self._chars.remove(iface)
-            self.service.unexport(path)
-
-    def _add_gatt(self, objs: list[tuple[str, ServiceInterface]], path: str, iface: ServiceInterface) -> None:
-        self.service.export(path, iface)
-        objs.append((path, iface))
 
     def _on_disconnection(self, conn: Connection, reason: int) -> None:
         if self.connection is not conn:
             return
         log.info("%s disconnected (reason 0x%02x)", self.path, reason)
         self.connection = None
-        for ci in self._chars:
-            ci.release()
-        self._chars.clear()
-        resolved = self.services_resolved
-        self.services_resolved = False
-        for handle in sorted(self._gatt, reverse=True):
-            for path, _ in reversed(self._gatt[handle]):
-                self.service.unexport(path)
-        self._gatt.clear()
-        self._services = []
-        self._db_hash = None
+        resolved = self.gatt.detach()
         self.mtu = 23
         changed: dict[str, Any] = {"Connected": False}
         if resolved:
@@ -633,8 +471,7 @@ class BluezDevice(ServiceInterface):
         """The service stops: end a pending connection attempt and agent request."""
         if self._connect_task is not None and not self._connect_task.done():
             self._connect_task.cancel()
-        if self._delegate is not None:
-            self._delegate.cancel()
+        self.security.abort()
 
     async def drop(self, reason: int) -> None:
         """Disconnect (if connected) and wait until the disconnection has been processed."""
@@ -649,94 +486,6 @@ class BluezDevice(ServiceInterface):
             await asyncio.wait_for(self._disconnected.wait(), 5.0)
         except asyncio.TimeoutError:
             self._on_disconnection(conn, hci.HCI_CONNECTION_TIMEOUT_ERROR)
-
-    # ------------------------------------------------------------------ pairing and security
-    async def _pair(self, agent: Agent | None) -> None:
-        """SMP pairing on the current link with `agent` answering; raises the BlueZ error Pair would return."""
-        conn = self.require_connected()
-        self._delegate = AgentDelegate(self.service.agents, agent, self.path)
-        self._pair_task = asyncio.ensure_future(self.service.device.pair(conn))
-        try:
-            await self._pair_task
-        except asyncio.CancelledError as exc:
-            raise auth_error("canceled") from exc
-        except core.ProtocolError as exc:
-            log.info("%s: pairing failed: %s", self.path, exc)
-            raise auth_error("canceled" if self._cancel_pairing else "failed") from exc
-        except core.BaseBumbleError as exc:
-            raise auth_error("canceled" if self.connection is None else "failed") from exc
-        finally:
-            self._pair_task = None
-            self._delegate = None
-        if self.connection is not conn:
-            raise auth_error("canceled")
-
-    def pairing_delegate(self) -> AgentDelegate:
-        """The delegate for an SMP session on this device's link (Pair's, else the default agent's)."""
-        if self._delegate is not None:
-            return self._delegate
-        return AgentDelegate(self.service.agents, self.service.agents.default(), self.path)
-
-    def on_paired(self, identity: hci.Address, keys: PairingKeys) -> None:
-        """SMP finished with keys (bumble stored them under `identity`)."""
-        self.set_bond(identity, keys)
-        self.service.identity_known(self, identity)
-        self.service.save_info(self)
-        if self.services_resolved:  # bonded while connected: the database resolved so far is cached now
-            self._store_cache()
-
-    def _on_security_request(self, conn: Connection) -> None:
-        # Pair is pairing already; a bonded Connect encrypts by itself before anything else.
-        if self._op == "pair" or self._pair_task is not None or self.connection is not conn:
-            return
-        if self._op == "connect" and self.bonded:
-            return
-        asyncio.ensure_future(self._raise_security(att.ErrorCode.INSUFFICIENT_AUTHENTICATION))
-
-    async def _raise_security(self, code: int) -> bool:
-        """Raise the link's security one step for ATT error `code`; True when the request is worth retrying."""
-        async with self._security_lock:
-            conn = self.connection
-            if conn is None:
-                return False
-            want_auth = code == att.ErrorCode.INSUFFICIENT_AUTHENTICATION
-            try:
-                if self.bonded and not conn.is_encrypted:
-                    await self.service.device.encrypt(conn)
-                    return True
-                if not conn.is_encrypted or (want_auth and not self.key_authenticated):
-                    await self._pair(self.service.agents.default())
-                    return True
-            except BluezError as exc:
-                log.info("%s: raising security failed: %s", self.path, exc.text)
-            except hci.HCI_Error as exc:
-                log.warning("%s: encryption with the stored key failed (%s)", self.path, exc)
-                await self.drop(hci.HCI_AUTHENTICATION_FAILURE_ERROR)
-            return False
-
-    async def gatt_request(self, factory: Callable[[], Awaitable[_T]]) -> _T:
-        """Run one ATT request; on a security error raise security and retry once; map errors to BlueZ's."""
-        self.require_connected()
-        try:
-            return await factory()
-        except att.ATT_Error as exc:
-            if exc.error_code in _SECURITY_ERRORS and await self._raise_security(exc.error_code):
-                try:
-                    return await factory()
-                except att.ATT_Error as exc2:
-                    raise att_error(exc2.error_code) from exc2
-                except (asyncio.CancelledError, core.BaseBumbleError) as exc2:
-                    raise BluezError("Failed", "Not connected") from exc2
-            raise att_error(exc.error_code) from exc
-        except (asyncio.CancelledError, core.BaseBumbleError, TimeoutError) as exc:
-            if self.connection is None:
-                raise BluezError("Failed", "Not connected") from exc
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            raise BluezError("Failed", f"Operation failed: {exc}") from exc
-
-    def char_interfaces(self) -> list[CharacteristicInterface]:
-        return list(self._chars)
 
 
 def _variant_dict_differs(new: dict[Any, Variant], old: dict[Any, Variant]) -> bool:

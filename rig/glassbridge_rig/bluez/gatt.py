@@ -1,8 +1,10 @@
 """org.bluez.GattService1 / GattCharacteristic1 / GattDescriptor1 for a connected device's remote GATT database.
 
-Every method is real ATT through bumble's GATT client on the device's connection. The device (device.py) runs
-each request through `gatt_request`, which raises security and retries once when the peer answers Insufficient
-Authentication/Encryption, and maps the remaining ATT errors to BlueZ's names (errors.att_error).
+Every method is real ATT through bumble's GATT client on the device's connection. The device runs each request
+through `gatt_request` (gatt_client.py's `GattClient.request`), which raises security and retries once when the
+peer answers Insufficient Authentication/Encryption, and maps the remaining ATT errors to BlueZ's names
+(errors.att_error). The objects are made and removed by the device's GattClient, and know their device only
+through `GattDevice`: no import of device.py.
 
 Modelled on BlueZ's src/gatt-client.c:
 - Flags come from the characteristic properties (and extended properties) only: a client cannot discover a
@@ -24,10 +26,10 @@ import asyncio
 import logging
 import socket
 import struct
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol, TypeVar
 
 from bumble import gatt
-from bumble.gatt_client import CharacteristicProxy, DescriptorProxy, ServiceProxy
+from bumble.gatt_client import CharacteristicProxy, Client, DescriptorProxy, ServiceProxy
 from dbus_fast import Variant
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_property, method
@@ -47,11 +49,13 @@ from glassbridge_rig.bluez.errors import BluezError
 from glassbridge_rig.bluez.naming import uuid_str
 
 if TYPE_CHECKING:
-    from glassbridge_rig.bluez.device import BluezDevice
+    from bumble.device import Connection
 
-__all__ = ["CharacteristicInterface", "DescriptorInterface", "ServiceInterface1", "char_flags"]
+__all__ = ["CharacteristicInterface", "DescriptorInterface", "GattDevice", "ServiceInterface1", "char_flags"]
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 _P = gatt.Characteristic.Properties
 _FLAG_NAMES = [
@@ -67,6 +71,24 @@ _FLAG_NAMES = [
 _EXT_RELIABLE_WRITE = 0x0001
 _EXT_WRITABLE_AUX = 0x0002
 CCCD_UUID = gatt.GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR
+
+
+class GattDevice(Protocol):
+    """What the GATT objects need of their device (device.py's BluezDevice): its link, its ATT_MTU, its requests."""
+
+    @property
+    def mtu(self) -> int: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    def require_connected(self) -> Connection: ...
+
+    def gatt_client(self) -> Client: ...
+
+    async def gatt_request(self, factory: Callable[[], Awaitable[_T]]) -> _T: ...
+
+    def sender_of(self, path: str, member: str) -> str | None: ...
 
 
 def char_flags(properties: int, ext_properties: int = 0) -> list[str]:
@@ -174,7 +196,7 @@ class _Acquired:
 class CharacteristicInterface(ServiceInterface):
     """org.bluez.GattCharacteristic1 of one remote characteristic."""
 
-    def __init__(self, device: BluezDevice, proxy: CharacteristicProxy[bytes], service_path: str, path: str,
+    def __init__(self, device: GattDevice, proxy: CharacteristicProxy[bytes], service_path: str, path: str,
                  ext_properties: int = 0) -> None:
         super().__init__("org.bluez.GattCharacteristic1")
         self.device = device
@@ -270,7 +292,7 @@ class CharacteristicInterface(ServiceInterface):
             raise BluezError("NotSupported", "Operation is not supported")
         if self.notify_io is not None:
             raise BluezError("NotPermitted", "Notify acquired")
-        sender = self.device.service.sender_of(self.path, "StartNotify") or ":unknown"
+        sender = self.device.sender_of(self.path, "StartNotify") or ":unknown"
         if sender in self.notify_sessions:
             return
         await self._subscribe()
@@ -282,7 +304,7 @@ class CharacteristicInterface(ServiceInterface):
         if self.notify_io is not None:
             self.notify_io.close()
             return
-        sender = self.device.service.sender_of(self.path, "StopNotify") or ":unknown"
+        sender = self.device.sender_of(self.path, "StopNotify") or ":unknown"
         if sender not in self.notify_sessions:
             raise BluezError("Failed", "No notify session started")
         self.notify_sessions.discard(sender)
@@ -417,7 +439,7 @@ class CharacteristicInterface(ServiceInterface):
 class DescriptorInterface(ServiceInterface):
     """org.bluez.GattDescriptor1 of one remote descriptor."""
 
-    def __init__(self, device: BluezDevice, proxy: DescriptorProxy, char_path: str) -> None:
+    def __init__(self, device: GattDevice, proxy: DescriptorProxy, char_path: str) -> None:
         super().__init__("org.bluez.GattDescriptor1")
         self.device = device
         self.proxy = proxy

@@ -269,7 +269,7 @@ class BluezService:
         if name in self.adapter.sessions:
             asyncio.ensure_future(self.adapter.end_session(name))
         for dev in self.devices.values():
-            for ci in dev.char_interfaces():
+            for ci in dev.gatt.char_interfaces():
                 ci.end_session(name)
 
     # ------------------------------------------------------------------ discovery
@@ -321,7 +321,7 @@ class BluezService:
         dev.trusted = info.trusted
         self._add_device(dev, identity)
 
-    # ------------------------------------------------------------------ device bookkeeping (device.py calls)
+    # ------------------------------------------------------------- device bookkeeping (DeviceHost: device.py calls)
     def connection_attached(self, dev: BluezDevice, conn: Connection) -> None:
         self._by_handle[conn.handle] = dev
         conn.on(conn.EVENT_PAIRING, lambda keys: dev.on_paired(conn.peer_address, keys))
@@ -334,13 +334,14 @@ class BluezService:
         self._by_address[address_str(identity)] = dev
 
     def save_info(self, dev: BluezDevice) -> None:
-        if self.store is not None and dev.identity is not None:
-            self.store.set_info(dev.identity, DeviceInfo(name=dev.remote_name or "", trusted=dev.trusted))
+        identity = dev.security.identity
+        if self.store is not None and identity is not None:
+            self.store.set_info(identity, DeviceInfo(name=dev.remote_name or "", trusted=dev.trusted))
 
     def _pairing_config(self, conn: Connection) -> PairingConfig:
         dev = self._by_handle.get(conn.handle)
         if dev is not None:
-            delegate = dev.pairing_delegate()
+            delegate = dev.security.pairing_delegate()
         else:
             delegate = AgentDelegate(self.agents, self.agents.default(), "")
         identity_type = (PairingConfig.AddressType.PUBLIC if self.adapter_address.is_public
@@ -355,7 +356,7 @@ class BluezService:
             raise BluezError("DoesNotExist", "Does Not Exist")
         await dev.drop(hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR)
         assert self.store is not None
-        for addr in {dev.identity, dev.address} - {None}:
+        for addr in {dev.security.identity, dev.address} - {None}:
             assert addr is not None
             await self.store.forget(addr)
             if self.gatt_cache is not None:

@@ -126,8 +126,8 @@ def _announce_pairings(rig: Any, announced: set[int], as_json: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from glassbridge_rig.ble_airtime import BleTiming
     from glassbridge_rig.ble_rig import BleRig
-    from glassbridge_rig.ble_timing import BleTiming
     from glassbridge.lifetime import run_dir
 
     timing = BleTiming(connection_interval_ms=args.interval, ll_payload=args.ll_payload, phy_mbps=args.phy)
