@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages a make target needs, when they are missing.
-#   scripts/system-packages.sh GROUP...     groups: build, audio, test, firmware, fuzz, ble, bench
+#   scripts/system-packages.sh GROUP...     groups: build, audio, test, firmware, fuzz, ble, bench, arm64
 # As root it runs apt-get (update once, then install --no-install-recommends) and says what and why;
 # otherwise it prints the exact command to run and fails, so nothing half-works.
 set -euo pipefail
@@ -43,6 +43,10 @@ for group in "$@"; do
       fi ;;
     ble)
       want dbus-daemon dbus-daemon "the private system bus of the simulated BLE rig: bleak's BlueZ backend talks D-Bus to it" ;;
+    arm64)
+      want debootstrap debootstrap "builds the arm64 Debian rootfs the package is tested in (scripts/arm64-rootfs.sh)"
+      want qemu-aarch64-static qemu-user-static "the static qemu-aarch64 that runs inside the arm64 rootfs (binfmt_misc, fix-binary)"
+      want update-binfmts binfmt-support "registers qemu-aarch64 with binfmt_misc so the rootfs's programs run on this host" ;;
     bench)
       want valgrind valgrind "instruction counts of the kernels (callgrind), the stable benchmark figure"
       want /usr/lib/x86_64-linux-gnu/libyuv.so.0 libyuv0 "libyuv as a benchmark contender (x86_64 hosts)" ;;

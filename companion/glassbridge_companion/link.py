@@ -467,6 +467,8 @@ class PyLink:
     @property
     def stats(self) -> LinkStats:
         self._stats["rto_ms"] = self._rto
+        # The fragment _cut_fragment cuts (full size always: no rewinds on the packet profile), once a peer is known.
+        self._stats["frag_size"] = self._frame - HEADER.size if self._peer is not None else 0
         return LinkStats(**self._stats)
 
     @property

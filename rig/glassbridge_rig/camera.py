@@ -17,7 +17,7 @@ of a free-running clock, so the latency a benchmark sees includes the wait for t
 frame period on average), as on hardware. `fps=None` returns at once.
 
 The default scenes (`DEFAULT_IMAGES`) are the test images of models/MANIFEST.toml, looked up the way models are
-(glassbridge.assets.registry.test_image_paths: $GLASSBRIDGE_MODEL_DIR, the checkout, the user data folder), never
+(glassbridge.models.registry.test_image_paths: $GLASSBRIDGE_MODEL_DIR, the checkout, the user data folder), never
 relative to the working directory; a missing one is named with the command that fetches it, `glassbridge models
 fetch`.
 """
@@ -52,7 +52,7 @@ __all__ = ["DEFAULT_IMAGES", "FirmwareControl", "ManifestImages", "RigCamera", "
 
 class ManifestImages:
     """The type of `DEFAULT_IMAGES`: "every test image of models/MANIFEST.toml", resolved when a camera is made
-    (glassbridge.assets.registry.test_image_paths), so the scenes are found from any working directory and a
+    (glassbridge.models.registry.test_image_paths), so the scenes are found from any working directory and a
     missing image is reported by the registry: ModelError naming the file, where it looked and `glassbridge models
     fetch`."""
 
@@ -60,7 +60,7 @@ class ManifestImages:
 
     def resolve(self) -> dict[str, Path]:
         """Scene name (the image's id in the manifest, which is its file stem) -> verified file."""
-        from glassbridge.assets.registry import test_image_paths
+        from glassbridge.models.registry import test_image_paths
 
         return dict(test_image_paths())
 
@@ -86,7 +86,7 @@ class FirmwareControl(Protocol):
 def _fetch_advice(path: Path) -> str:
     """What to do about a scene image that is not there: the fetch command when it is one of the manifest's test
     images (by file name), else where a relative path was looked for."""
-    from glassbridge.assets.registry import ModelError, fetch_destination, load_manifest
+    from glassbridge.models.registry import ModelError, fetch_destination, load_manifest
 
     try:
         test_images = {image.file for image in load_manifest().images.values()}
@@ -96,7 +96,7 @@ def _fetch_advice(path: Path) -> str:
     if path.name in test_images:
         return (f"{path.name} is one of glassbridge's test images: fetch them with `glassbridge models fetch` "
                 f"(it puts them in {destination}), and pass DEFAULT_IMAGES or "
-                "glassbridge.assets.registry.test_image_paths() to find them from any folder")
+                "glassbridge.models.registry.test_image_paths() to find them from any folder")
     where = f" (a relative path is read from the working directory, {Path.cwd()})" if not path.is_absolute() else ""
     return f"give an existing image file{where}"
 

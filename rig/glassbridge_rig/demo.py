@@ -357,7 +357,7 @@ def preflight() -> dict[str, Path]:
     (FileNotFoundError with the apt-get line). Returns the scenes (id -> file)."""
     import shutil
 
-    from glassbridge.assets.registry import model_path, test_image_paths
+    from glassbridge.models.registry import model_path, test_image_paths
 
     for model in DEMO_MODELS:
         model_path(model)

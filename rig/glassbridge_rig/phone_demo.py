@@ -28,7 +28,7 @@ from glassbridge.assistant.text import fit  # the card fields' limits, as the as
 __all__ = ["DEFAULT_PHOTO_ID", "DemoResult", "fit", "run_phone_demo"]
 
 #: The photo the wearer asks about when none is given: the manifest's test image (scikit-image's public-domain
-#: astronaut), found like the models from any working directory (glassbridge.assets.registry.test_image_path).
+#: astronaut), found like the models from any working directory (glassbridge.models.registry.test_image_path).
 DEFAULT_PHOTO_ID = "astronaut"
 
 
@@ -152,7 +152,7 @@ def run_phone_demo(out: Path, *, photo: Path | None = None, console: Console | N
 
     console = console or Console(stderr=True)
     if photo is None:
-        from glassbridge.assets.registry import test_image_path
+        from glassbridge.models.registry import test_image_path
 
         photo = test_image_path(DEFAULT_PHOTO_ID)
     elif not photo.is_file():

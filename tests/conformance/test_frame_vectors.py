@@ -1,7 +1,7 @@
 """The C frame layer and link engine against protocol/vectors/ and independent Python references.
 
 - the vector files equal a fresh run of protocol/tools/make_frame_vectors.py (which uses no code under test);
-- CRC-32C, COBS and frames from the C library (glassbridge._native) equal the vectors and the references in
+- CRC-32C, COBS and frames from the C library (glassbridge._testing_native) equal the vectors and the references in
   tests/reference (bitwise CRC, the paper's COBS, `struct`);
 - the C engine's Hello equals Python's protobuf serialisation of the same fields, and decodes with protobuf;
 - the link transcripts replay byte for byte through glassbridge.protocol.link.Link;
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glassbridge import _native
+from glassbridge import _testing_native
 from glassbridge.protocol.link import Link, Role
 from glassbridge.protocol.messages import pb
 from protocol.tools import vector_file
@@ -46,28 +46,28 @@ def test_vectors_are_up_to_date() -> None:
 def test_crc32c(rec: dict[str, str]) -> None:
     data, want = bytes.fromhex(rec["data"]), int(rec["crc"], 16)
     assert crc32c_ref.crc32c(data) == want
-    assert _native.crc32c(data) == want
+    assert _testing_native.crc32c(data) == want
     half = len(data) // 2
-    assert _native.crc32c(data[half:], _native.crc32c(data[:half])) == want
+    assert _testing_native.crc32c(data[half:], _testing_native.crc32c(data[:half])) == want
 
 
 def test_crc32c_check_value() -> None:
-    assert _native.crc32c(b"123456789") == 0xE3069283
+    assert _testing_native.crc32c(b"123456789") == 0xE3069283
 
 
 @pytest.mark.parametrize("rec", records("cobs.txt"), ids=lambda r: r["name"])
 def test_cobs(rec: dict[str, str]) -> None:
     data, enc = bytes.fromhex(rec["data"]), bytes.fromhex(rec["encoded"])
     assert cobs_ref.encode(data) == enc
-    assert _native.cobs_encode(data) == enc
-    assert _native.cobs_decode(enc) == data
+    assert _testing_native.cobs_encode(data) == enc
+    assert _testing_native.cobs_decode(enc) == data
     assert 0 not in enc
 
 
 @pytest.mark.parametrize("bad", [b"", b"\x00", b"\x03\x01", b"\x03\x00\x01", b"\x02\x01\x00"])
 def test_cobs_refusals(bad: bytes) -> None:
     with pytest.raises(ValueError, match="COBS"):
-        _native.cobs_decode(bad)
+        _testing_native.cobs_decode(bad)
     with pytest.raises(cobs_ref.CobsError):
         cobs_ref.decode(bad)
 
@@ -75,9 +75,9 @@ def test_cobs_refusals(bad: bytes) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=1200))
 def test_cobs_round_trip_against_reference(data: bytes) -> None:
-    enc = _native.cobs_encode(data)
+    enc = _testing_native.cobs_encode(data)
     assert enc == cobs_ref.encode(data)
-    assert _native.cobs_decode(enc) == data
+    assert _testing_native.cobs_decode(enc) == data
 
 
 @settings(max_examples=300, deadline=None)
@@ -88,7 +88,7 @@ def test_cobs_decode_agrees_with_reference_on_any_bytes(data: bytes) -> None:
     except cobs_ref.CobsError:
         want = None
     try:
-        got: bytes | None = _native.cobs_decode(data)
+        got: bytes | None = _testing_native.cobs_decode(data)
     except ValueError:
         got = None
     assert got == want
@@ -110,12 +110,12 @@ def test_frames(rec: dict[str, str]) -> None:
     fields = (flags, channel, seq, ack, sack)
     payload, raw, wire = bytes.fromhex(rec["payload"]), bytes.fromhex(rec["raw"]), bytes.fromhex(rec["wire"])
     assert pack_frame(profile, flags, channel, seq, ack, sack, payload) == raw
-    assert _native.frame_encode(profile, *fields, payload) == raw
-    assert _native.frame_parse(profile, raw) == (*fields, payload)
+    assert _testing_native.frame_encode(profile, *fields, payload) == raw
+    assert _testing_native.frame_parse(profile, raw) == (*fields, payload)
     if profile == UART:
         assert wire == cobs_ref.encode(raw) + b"\x00"
         with pytest.raises(ValueError, match="CRC"):
-            _native.frame_parse(UART, raw[:-1] + bytes([raw[-1] ^ 1]))
+            _testing_native.frame_parse(UART, raw[:-1] + bytes([raw[-1] ^ 1]))
 
 
 @settings(max_examples=200, deadline=None)
@@ -123,9 +123,9 @@ def test_frames(rec: dict[str, str]) -> None:
        st.integers(0, 0xFFFF), st.integers(0, 0xFFFFFFFF), st.binary(max_size=300))
 def test_frame_encode_against_struct(profile: int, flags: int, channel: int, seq: int, ack: int, sack: int,
                                      payload: bytes) -> None:
-    raw = _native.frame_encode(profile, flags, channel, seq, ack, sack, payload)
+    raw = _testing_native.frame_encode(profile, flags, channel, seq, ack, sack, payload)
     assert raw == pack_frame(profile, flags, channel, seq, ack, sack, payload)
-    assert _native.frame_parse(profile, raw) == (flags, channel, seq, ack, sack, payload)
+    assert _testing_native.frame_parse(profile, raw) == (flags, channel, seq, ack, sack, payload)
 
 
 @pytest.mark.parametrize("rec", records("hello.txt"), ids=lambda r: r["name"])
@@ -142,8 +142,8 @@ def test_hello_vectors_are_protobuf(rec: dict[str, str]) -> None:
 def first_hello(link: Link) -> pb.Hello:
     frame = link.poll_tx(0)
     assert frame is not None
-    raw = _native.cobs_decode(frame[:-1]) if link.profile == "uart" else frame
-    flags, channel, *_, payload = _native.frame_parse(0 if link.profile == "uart" else 1, raw)
+    raw = _testing_native.cobs_decode(frame[:-1]) if link.profile == "uart" else frame
+    flags, channel, *_, payload = _testing_native.frame_parse(0 if link.profile == "uart" else 1, raw)
     assert flags == 0x0C and channel == 0  # HELLO | PING: "answer me"
     h = pb.Hello()
     h.ParseFromString(payload)

@@ -1,6 +1,6 @@
 """The firmware's C message codec against Python's protobuf (the independent reference).
 
-- every vector of protocol/vectors/messages.txt through the C codec (glassbridge._native.message_roundtrip:
+- every vector of protocol/vectors/messages.txt through the C codec (glassbridge._testing_native.message_roundtrip:
   C decode then C encode), and the vectors file equal to a fresh run of make_message_vectors.py;
 - hypothesis: random valid Messages built with protobuf (within the `limit:`s) come back from the C codec
   byte for byte; values over a limit are refused by C and by glassbridge.protocol.messages;
@@ -28,7 +28,8 @@ from glassbridge.protocol import messages
 from glassbridge.protocol.errors import MessageDecodeError, MessageLimitError
 from glassbridge.protocol.messages import pb
 
-native = pytest.importorskip("glassbridge._native", reason="the extension is not built: run `make native`")
+native = pytest.importorskip("glassbridge._testing_native",
+                             reason="the test-only extension is not built: run `make native`")
 
 REPO = Path(__file__).resolve().parents[2]
 VECTORS = REPO / "protocol" / "vectors" / "messages.txt"
@@ -80,7 +81,7 @@ def read_vectors() -> list[Vector]:
 
 ALL = read_vectors()
 ROUNDTRIP_TYPES = ("Message", "Hello")
-PHONE_FIELDS = range(64, 128)  # Message body members of the phone link only (SPEC.md 16.5)  # what _native.message_roundtrip takes; test_messages.c runs them all
+PHONE_FIELDS = range(64, 128)  # Message body members of the phone link only (SPEC.md 16.5)  # what _testing_native.message_roundtrip takes; test_messages.c runs them all
 
 
 def test_vectors_file_is_up_to_date() -> None:

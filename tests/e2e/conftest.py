@@ -61,10 +61,12 @@ def card_reference() -> Any:
 
 
 def pair_on_the_command_line(argv: list[str], companion_ctl: Callable[[dict[str, Any]], dict[str, Any]], *,
-                             env: dict[str, str], cwd: Any = None, timeout: float = 60.0) -> tuple[int, str, str]:
+                             env: dict[str, str], cwd: Any = None, timeout: float = 60.0,
+                             python: str | None = None) -> tuple[int, str, str]:
     """Runs `glassbridge phone pair ...` (argv after the interpreter) as a person at its terminal prompt: reads the
     six digits it shows, types them into the phone's prompt (the companion's ctl, which accepts only its own
     digits: sim.person.confirm_on_phone) and answers the glasses' prompt "y" only when the phone took them.
+    `python`: the interpreter (default: this one; the glasses' wheel venv's in test_glasses_wheel.py).
     Returns (exit status, stdout, stderr)."""
     import re
     import subprocess
@@ -72,7 +74,7 @@ def pair_on_the_command_line(argv: list[str], companion_ctl: Callable[[dict[str,
 
     from glassbridge_rig.person import PhoneMismatch, confirm_on_phone
 
-    proc = subprocess.Popen([sys.executable, *argv], cwd=cwd, env=env, stdin=subprocess.PIPE,
+    proc = subprocess.Popen([python or sys.executable, *argv], cwd=cwd, env=env, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdin is not None and proc.stderr is not None and proc.stdout is not None
     seen: list[str] = []
@@ -95,3 +97,27 @@ def pair_on_the_command_line(argv: list[str], companion_ctl: Callable[[dict[str,
             proc.kill()
             proc.wait()
     return proc.returncode, out, "".join(seen) + err
+
+
+@pytest.fixture(scope="session")
+def glasses_wheel(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The glasses' package as a dev kit gets it: a wheel built from this checkout (its own CMake build folder,
+    build/wheel-<tag>, so the editable build is left alone) and installed with its dependencies from the package
+    index into a fresh venv that has neither the companion, the rig, bumble nor pocketsphinx.
+
+    Returns (wheel path, venv folder). Building takes ~30 s cold, installing ~20 s from pip's cache."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path_factory.mktemp("glasses-wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(out / "dist"), "-C", f"build-dir={root}/build/wheel-{{wheel_tag}}"],
+                   check=True, timeout=900)
+    (wheel,) = (out / "dist").glob("glassbridge-*.whl")
+    venv = out / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    str(wheel)], check=True, timeout=900)
+    return wheel, venv

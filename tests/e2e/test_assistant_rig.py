@@ -181,10 +181,19 @@ def test_phone_away_gets_an_offline_answer_then_the_queued_one(rig: Rig, tmp_pat
 
 
 def test_glassbridge_run_drives_real_ports(tmp_path: Path) -> None:
-    """`glassbridge run` as a user starts it, on the simulated hardware's real interfaces: --serial is the link
-    emulator's pty in front of the firmware, the phone is the rig's companion over its BlueZ (bonded beforehand
-    with `glassbridge phone pair`), no --camera. A tap is answered on the display ("no camera configured"), a
-    notification from the phone shows as a card, SIGTERM ends it with status 0."""
+    """`glassbridge run` as a user starts it, on the simulated hardware's real interfaces (drive_glassbridge_run);
+    the same from the glasses' wheel alone: tests/e2e/test_glasses_wheel.py."""
+    import sys
+
+    drive_glassbridge_run(tmp_path, sys.executable, Path(__file__).resolve().parents[2])
+
+
+def drive_glassbridge_run(tmp_path: Path, python: str, cwd: Path) -> None:
+    """`glassbridge run` (started as `python -m glassbridge.cli.main run` in cwd) on the simulated hardware's real
+    interfaces: --serial is the link emulator's pty in front of the firmware, the phone is the rig's companion over
+    its BlueZ (bonded beforehand with `glassbridge phone pair` from the same interpreter), no --camera. A tap is
+    answered on the display ("no camera configured"), a notification from the phone shows as a card, SIGTERM ends
+    it with status 0."""
     import json
     import os
     import signal
@@ -194,7 +203,6 @@ def test_glassbridge_run_drives_real_ports(tmp_path: Path) -> None:
     from glassbridge_rig.ble_rig import BleRig
     from glassbridge_rig.runner import FirmwareRunner
 
-    root = Path(__file__).resolve().parents[2]
     bond = tmp_path / "bond.json"
     config = tmp_path / "config.toml"
     config.write_text("[assistant]\nspeak = false\n")
@@ -202,14 +210,14 @@ def test_glassbridge_run_drives_real_ports(tmp_path: Path) -> None:
         env = {**ble.env, "COLUMNS": "200"}
         code, _, err = pair_on_the_command_line(
             ["-m", "glassbridge.cli.main", "phone", "pair", "--bond", str(bond), "--name", ble.companion_name,
-             "--timeout", "10"], ble.companion_ctl, env=env, cwd=root)
+             "--timeout", "10"], ble.companion_ctl, env=env, cwd=cwd, python=python)
         assert code == 0, err
 
         async def body() -> tuple[int, list[dict[str, Any]]]:
             async with FirmwareRunner("host") as fw:
                 proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "glassbridge.cli.main", "run", "--serial", fw.port, "--bond", str(bond),
-                    "--config", str(config), "--json", cwd=root, env=env, stdout=subprocess.PIPE,
+                    python, "-m", "glassbridge.cli.main", "run", "--serial", fw.port, "--bond", str(bond),
+                    "--config", str(config), "--json", cwd=cwd, env=env, stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE)
                 events: list[dict[str, Any]] = []
 

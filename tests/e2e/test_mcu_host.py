@@ -17,13 +17,7 @@ from typing import Any
 import pytest
 
 from glassbridge.mcu.client import Mcu
-from glassbridge.mcu.errors import (
-    CaptureStoppedError,
-    NotConnectedError,
-    PortError,
-    RequestFailedError,
-    VersionMismatchError,
-)
+from glassbridge.mcu.errors import CaptureStoppedError, PortError
 from glassbridge.mcu.events import (
     BatteryChanged,
     ButtonPressed,
@@ -34,6 +28,7 @@ from glassbridge.mcu.events import (
     McuDisconnected,
     McuRebooted,
 )
+from glassbridge.protocol.errors import NotConnected, PeerIncompatible, RequestFailed
 from glassbridge_rig.runner import FirmwareRunner
 from tests.e2e.conftest import card_reference, ctl_status, run, wait_for
 
@@ -234,14 +229,14 @@ def test_requests_survive_a_byte_error_rate_of_1e_3() -> None:
 
 
 def test_version_mismatch_is_reported_clearly_on_both_sides(tmp_path: Path) -> None:
-    """A SoC that only speaks link protocol 9: the client raises VersionMismatchError naming both sides' versions
+    """A SoC that only speaks link protocol 9: the client raises PeerIncompatible naming both sides' versions
     as their Hellos gave them and the side to update, and the MCU, which has no other way to tell anyone, puts a
     warning card saying the same on the display (compared pixel for pixel with the reference renderer)."""
     shown = tmp_path / "mismatch.pgm"
 
     async def body() -> tuple[dict[str, Any], str]:
         async with FirmwareRunner("host") as fw:
-            with pytest.raises(VersionMismatchError) as info:
+            with pytest.raises(PeerIncompatible) as info:
                 await Mcu.connect(fw.port, timeout=5, protocol_version=9, min_protocol_version=9)
             await fw.control(f"display dump {shown}")
             return await ctl_status(fw), str(info.value)
@@ -264,7 +259,7 @@ def test_no_firmware_on_the_port_is_a_clear_error(tmp_path: Path) -> None:
 
         master, slave = pty.openpty()
         try:
-            with pytest.raises(NotConnectedError, match="no handshake"):
+            with pytest.raises(NotConnected, match="no handshake"):
                 await Mcu.connect(os.ttyname(slave), timeout=0.5)
         finally:
             os.close(master)
@@ -361,18 +356,18 @@ def test_a_request_the_firmware_cannot_decode_fails_at_once(monkeypatch: pytest.
 
     monkeypatch.setitem(messages.LIMITS, "glassbridge.v1.DisplayCard.title", 100)
 
-    async def body() -> tuple[float, RequestFailedError, int]:
+    async def body() -> tuple[float, RequestFailed, int]:
         async with FirmwareRunner("host") as fw, await Mcu.connect(fw.port, timeout=10, request_timeout=5) as mcu:
             loop = asyncio.get_running_loop()
             started = loop.time()
-            with pytest.raises(RequestFailedError) as info:
+            with pytest.raises(RequestFailed) as info:
                 await mcu.show_card(CardSpec(title="T" * 60, text="from a newer SoC"))
             elapsed = loop.time() - started
             card = await mcu.show_card(CardSpec(title="still fine"))  # the link and the firmware carry on
             return elapsed, info.value, card
 
     elapsed, error, card = run(body())
-    assert error.code_name == "decode_failed" and "exceeds" in error.mcu_message  # Result.message: 63 bytes
+    assert error.code_name == "decode_failed" and "exceeds" in error.peer_message  # Result.message: 63 bytes
     assert elapsed < 1.0, elapsed
     assert card > 0
 
@@ -382,11 +377,11 @@ def test_a_new_soc_session_shows_its_cards_whatever_the_id_on_the_display(tmp_pa
     one SoC session only, so the new session's first card replaces card 11 of the old one (it was refused as
     "older than the shown card 11", leaving the display frozen). Within a session the order still holds."""
 
-    async def body() -> tuple[int, int, dict[str, Any], RequestFailedError]:
+    async def body() -> tuple[int, int, dict[str, Any], RequestFailed]:
         async with FirmwareRunner("host") as fw:
             async with await Mcu.connect(fw.port, timeout=10) as first:
                 assert await first.show_card(CardSpec(title="old session"), card_id=11) == 11
-                with pytest.raises(RequestFailedError) as older:
+                with pytest.raises(RequestFailed) as older:
                     await first.show_card(CardSpec(title="late answer"), card_id=5)
             async with await Mcu.connect(fw.port, timeout=10) as second:
                 card = await second.show_card(CardSpec(title="new session", text="shown"))

@@ -29,7 +29,7 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 def load_rgb(name: str) -> np.ndarray:
     from PIL import Image
 
-    from glassbridge.assets.registry import test_image_path
+    from glassbridge.models.registry import test_image_path
 
     return np.asarray(Image.open(test_image_path(name)).convert("RGB"))
 
@@ -224,7 +224,7 @@ AGREEMENT_THRESHOLD = 0.9
 def test_emotion_agrees_with_fers_own_model(capsys: pytest.CaptureFixture[str]) -> None:
     from glassbridge.vision import EmotionClassifier
     from glassbridge.vision.emotion import EMOTION_LABELS
-    from glassbridge.vision.runtime import TfliteModel
+    from glassbridge.models.runtime import TfliteModel
 
     ours = EmotionClassifier()
     reference = TfliteModel.from_manifest("fer_emotion_quantized")

@@ -22,7 +22,7 @@ def test_fit_cuts_at_a_word_boundary_within_the_byte_limit() -> None:
 
 
 def test_phone_demo(tmp_path: Path) -> None:
-    from glassbridge.assets.registry import ModelError, test_image_path
+    from glassbridge.models.registry import ModelError, test_image_path
 
     try:
         test_image_path(DEFAULT_PHOTO_ID)

@@ -3,7 +3,7 @@
 Written from MediaPipe's documented behaviour (the face detection graphs' options for SsdAnchorsCalculator,
 TensorsToDetectionsCalculator and NonMaxSuppressionCalculator), not from glassbridge's code: it builds the anchor
 grid with numpy meshgrids instead of loops, decodes all boxes at once in float64, and runs NMS on Python lists.
-Tests compare the C++ path (glassbridge._native.SsdFaceDecoder) and glassbridge.vision.anchors against it.
+Tests compare the C++ path (glassbridge.vision._kernels.SsdFaceDecoder) and glassbridge.vision.anchors against it.
 
 The one rule where glassbridge deliberately differs from MediaPipe is written here too: the leader of a cluster
 always belongs to it (MediaPipe ends the loop when a zero-area leader does not overlap itself).

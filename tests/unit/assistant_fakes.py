@@ -32,8 +32,8 @@ from glassbridge.mcu.events import (
     CardSpec,
     GestureDetected,
 )
-from glassbridge.phone.errors import ConnectionLost, PhoneTimeout, RequestFailed
 from glassbridge.phone.events import AnswerPart, CaptionLine, ConnectionChanged, NotificationEvent
+from glassbridge.protocol.errors import LinkLost, NotConnected, RequestFailed
 from glassbridge.protocol.messages import pb
 
 IMAGES = Path(__file__).resolve().parents[1] / "data" / "images"
@@ -235,7 +235,7 @@ class FakePhone:
         try:
             await asyncio.wait_for(self._up_event.wait(), timeout)
         except asyncio.TimeoutError:
-            raise PhoneTimeout("link to the fake phone", timeout, "state disconnected") from None
+            raise NotConnected("link to the fake phone", timeout, "state disconnected", peer="phone") from None
 
     def events(self) -> EventStream[Any]:
         return self._events.subscribe()
@@ -244,7 +244,7 @@ class FakePhone:
                          audio_opus: bytes | None = None, task: str = "unspecified", language: str = "",
                          perception: Any = None, queued_ms: int = 0) -> AsyncGenerator[AnswerPart, None]:
         if not self._up:
-            raise ConnectionLost("waiting for the fake answer: the phone link is down")
+            raise LinkLost("waiting for the fake answer: the phone link is down", peer="phone")
         copy = None
         if perception is not None:  # what goes over the wire: serialise and parse it back, as the link does
             copy = pb.Perception()
@@ -260,14 +260,15 @@ class FakePhone:
             raise script.error
         for i, part in enumerate(script.parts):
             if not self._up:
-                raise ConnectionLost("the fake phone went away mid-answer")
+                raise LinkLost("the fake phone went away mid-answer", peer="phone")
             yield AnswerPart(self._rid, part, i == len(script.parts) - 1, "offline", True)
 
     async def start_captions(self, stream_id: int, kind: str = "transcription", language: str = "",
                              source_language: str = "") -> None:
         self.captions.append(("start", stream_id, kind, language, source_language))
         if self.caption_refusal:
-            raise RequestFailed("CaptionControl", pb.ERROR_CODE_NOT_SUPPORTED, "not_supported", self.caption_refusal)
+            raise RequestFailed("CaptionControl", pb.ERROR_CODE_NOT_SUPPORTED, "not_supported", self.caption_refusal,
+                                peer="phone")
 
     async def stop_captions(self, stream_id: int) -> None:
         self.captions.append(("stop", stream_id, "", "", ""))
@@ -275,7 +276,7 @@ class FakePhone:
     async def send_audio_packet(self, stream_id: int, first_sample: int, data: bytes, *, codec: str = "opus",
                                 frame_samples: int = 320, gap_before: bool = False) -> None:
         if not self._up:
-            raise ConnectionLost("audio packet: the phone link is down")
+            raise LinkLost("audio packet: the phone link is down", peer="phone")
         self.packets.append((stream_id, first_sample, data, codec, frame_samples, gap_before))
 
     async def media(self, action: str) -> None:

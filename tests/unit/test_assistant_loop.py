@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from glassbridge.phone.errors import RequestFailed
+from glassbridge.protocol.errors import RequestFailed
 from glassbridge.protocol.messages import pb
 from tests.unit.assistant_fakes import Rig, Script, fast_settings, start_rig, stop_rig
 
@@ -158,7 +158,7 @@ def test_phone_refusal_is_said_with_its_reason() -> None:
     async def body() -> Rig:
         rig = await start_rig()
         rig.phone.scripts = [Script(error=RequestFailed("the assistant's answer", pb.ERROR_CODE_TOO_LARGE,
-                                                        "too_large", "the photo exceeds 200 KB"))]
+                                                        "too_large", "the photo exceeds 200 KB", peer="phone"))]
         rig.mcu.press()
         await rig.timeline.wait_for("answer_refused", question=1, timeout=5)
         await rig.settle()

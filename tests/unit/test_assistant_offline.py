@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from glassbridge.assistant.perception import FacePerceiver
-from glassbridge.phone.errors import ConnectionLost
+from glassbridge.protocol.errors import LinkLost
 from tests.unit.assistant_fakes import Rig, Script, fast_settings, start_rig, stop_rig
 
 
@@ -82,8 +82,8 @@ def test_queue_is_bounded_and_says_so() -> None:
 def test_phone_lost_while_asking_falls_back_to_offline() -> None:
     async def body() -> Rig:
         rig = await start_rig()
-        rig.phone.scripts = [Script(error=ConnectionLost("waiting for the answer: the phone link has been down "
-                                                         "for 30.0 s"))]
+        rig.phone.scripts = [Script(error=LinkLost("waiting for the answer: the link to the phone has been down "
+                                                   "for 30.0 s", peer="phone"))]
         rig.mcu.press()
         await rig.timeline.wait_for("offline_answer", question=1, timeout=10)
         await rig.settle()
@@ -117,7 +117,7 @@ def test_delivery_interrupted_keeps_the_question() -> None:
         rig.mcu.press()
         await rig.timeline.wait_for("card_shown", question=1, timeout=10)
         await rig.settle()
-        rig.phone.scripts = [Script(error=ConnectionLost("gone again"))]
+        rig.phone.scripts = [Script(error=LinkLost("gone again", peer="phone"))]
         rig.phone.set_up(True)
         await rig.timeline.wait_for("delivery_interrupted", question=1, timeout=10)
         await rig.settle()

@@ -16,8 +16,8 @@ import pytest
 
 from glassbridge.audio import SAMPLE_RATE, Detection, WakeWord, read_wav
 from glassbridge.audio.speech_samples import generate
-from glassbridge.assets import registry
-from glassbridge.assets.registry import ModelError
+from glassbridge.models import registry
+from glassbridge.models.registry import ModelError
 
 NEGATIVES = ("question_look.wav", "question_sign.wav", "question_feel.wav", "meeting.wav", "silence.wav",
              "noise.wav")

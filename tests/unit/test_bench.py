@@ -259,7 +259,7 @@ def test_bad_arguments_fail_with_one_line(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_vision_quick_run_reports_overhead_against_invoke(tmp_path: Path) -> None:
-    from glassbridge.assets.registry import ModelError, model_path, test_image_path
+    from glassbridge.models.registry import ModelError, model_path, test_image_path
 
     try:
         model_path("blazeface_full_range_sparse")

@@ -37,7 +37,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 
 def models_ready() -> str | None:
     """None when the face models and the astronaut image are present and intact, else why not."""
-    from glassbridge.assets.registry import ModelError, model_path, test_image_path
+    from glassbridge.models.registry import ModelError, model_path, test_image_path
 
     try:
         test_image_path("astronaut")
@@ -52,7 +52,7 @@ needs_models = pytest.mark.skipif(models_ready() is not None, reason=str(models_
 
 
 def astronaut() -> Path:
-    from glassbridge.assets.registry import test_image_path
+    from glassbridge.models.registry import test_image_path
 
     return test_image_path("astronaut")
 
@@ -204,7 +204,7 @@ def test_see_unreadable_file_is_one_line_naming_it(capsys: pytest.CaptureFixture
 def test_see_model_problem_is_one_line_naming_the_model(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from glassbridge.assets.registry import model_info
+    from glassbridge.models.registry import model_info
 
     # A folder in $GLASSBRIDGE_MODEL_DIR wins over the fetched models, and a wrong file there is an error.
     bad_model = tmp_path / model_info("blazeface_full_range_sparse").file
@@ -270,7 +270,7 @@ def test_camera_list(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_models_list_and_verify_json(capsys: pytest.CaptureFixture[str]) -> None:
-    from glassbridge.assets.registry import load_manifest
+    from glassbridge.models.registry import load_manifest
 
     manifest = load_manifest()
     code, out, _ = run_cli(capsys, "models", "--json")

@@ -226,7 +226,7 @@ def test_an_isa_this_cpu_lacks_is_refused_naming_the_available_ones(capsys: pyte
 
 
 def test_test_images_are_found_from_any_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from glassbridge.assets.registry import ModelError, test_image_path, test_image_paths
+    from glassbridge.models.registry import ModelError, test_image_path, test_image_paths
 
     try:
         expected = {name: test_image_path(name) for name in ("astronaut", "chelsea")}
@@ -248,7 +248,7 @@ def test_test_images_are_found_from_any_working_directory(tmp_path: Path, monkey
 
 def test_phone_demo_finds_its_photo_from_any_working_directory(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from glassbridge.assets.registry import ModelError, test_image_path
+    from glassbridge.models.registry import ModelError, test_image_path
 
     try:
         expected = test_image_path("astronaut")
@@ -275,7 +275,7 @@ def test_phone_demo_finds_its_photo_from_any_working_directory(tmp_path: Path,
 
 
 def test_a_missing_test_image_names_the_fetch_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from glassbridge.assets import registry
+    from glassbridge.models import registry
 
     empty = tmp_path / "nothing"
     empty.mkdir()
@@ -312,7 +312,7 @@ def test_an_explicit_root_that_is_not_a_checkout_is_an_error(tmp_path: Path, cap
 
 
 def test_the_detectors_range_is_stated_once_from_the_manifest(capsys: pytest.CaptureFixture[str]) -> None:
-    from glassbridge.assets.registry import load_manifest
+    from glassbridge.models.registry import load_manifest
 
     models = load_manifest().models
     full = models["blazeface_full_range_sparse"].extra["distance"]
@@ -390,7 +390,8 @@ def test_a_camera_error_with_advice_is_on_the_card_and_not_read_out() -> None:
 
 
 def test_a_long_phone_refusal_is_on_the_card_a_short_one_is_said() -> None:
-    from glassbridge.phone.errors import PhoneError, RequestFailed
+    from glassbridge.phone.errors import PhoneError
+    from glassbridge.protocol.errors import RequestFailed
     from glassbridge.protocol.messages import pb
     from tests.unit.assistant_fakes import Script, start_rig, stop_rig
 
@@ -398,7 +399,8 @@ def test_a_long_phone_refusal_is_on_the_card_a_short_one_is_said() -> None:
 
     async def body() -> Any:
         rig = await start_rig()
-        rig.phone.scripts = [Script(error=RequestFailed("ask", pb.ERROR_CODE_TOO_LARGE, "too_large", long_reason)),
+        rig.phone.scripts = [Script(error=RequestFailed("ask", pb.ERROR_CODE_TOO_LARGE, "too_large", long_reason,
+                                                           peer="phone")),
                              Script(error=PhoneError("link lost\nlast frames: 01 02 03"))]
         for q in (1, 2):
             rig.mcu.press()

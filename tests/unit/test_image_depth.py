@@ -18,7 +18,7 @@ from glassbridge.camera.files import read_image
 
 
 def models_ready() -> str | None:
-    from glassbridge.assets.registry import ModelError, model_path, test_image_path
+    from glassbridge.models.registry import ModelError, model_path, test_image_path
 
     try:
         test_image_path("astronaut")
@@ -33,7 +33,7 @@ needs_models = pytest.mark.skipif(models_ready() is not None, reason=str(models_
 
 
 def gray_astronaut() -> np.ndarray:
-    from glassbridge.assets.registry import test_image_path
+    from glassbridge.models.registry import test_image_path
 
     with Image.open(test_image_path("astronaut")) as img:
         return np.asarray(img.convert("L"))
@@ -102,7 +102,7 @@ def test_see_finds_the_same_face_in_deep_images(capsys: pytest.CaptureFixture[st
     import json
 
     from glassbridge.cli.main import main
-    from glassbridge.assets.registry import test_image_path
+    from glassbridge.models.registry import test_image_path
 
     def faces(path: Path) -> list[dict[str, object]]:
         assert main(["see", str(path), "--json"]) == 0

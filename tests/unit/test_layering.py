@@ -1,99 +1,96 @@
-"""The assistant gets its devices as ports: it may import the MCU's and the phone's value types (their `events`
-modules) and errors, never their clients or transports.
+"""The layer rules of the three packages, checked by import-linter (contracts in pyproject.toml,
+[tool.importlinter]; docs/architecture.md "Layers" gives the reasons):
 
-Every import statement counts, wherever it is: at the top, under `if TYPE_CHECKING:`, inside a function. The
-modules are read with `ast`, nothing is imported. A `from glassbridge.mcu import client` names the module it
-takes, so it is caught as well.
+- glassbridge: cli -> bench -> app -> assistant -> mcu | phone | vision | audio -> camera | protocol | models ->
+  the small shared modules; siblings joined by `|` are independent of each other;
+- nothing imports the rig; the glasses' package imports neither the companion nor bumble, pocketsphinx or openai;
+- the assistant takes its devices as ports (the events and errors modules of mcu and phone, never their clients);
+- no import cycle between the siblings of any package, at any depth.
+
+Every import counts, wherever it is: at the top, under `if TYPE_CHECKING:` (exclude_type_checking_imports is
+off), inside a function; indirect imports too. The second test shows the same checks failing on a small package
+that breaks each rule, so a kept contract means something.
 """
 
 from __future__ import annotations
 
-import ast
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
-PACKAGE = "glassbridge.assistant"
-ROOT = Path(__file__).resolve().parents[2] / "python" / "glassbridge" / "assistant"
-
-#: The modules of mcu and phone that assistant/ must not import: the clients and what carries their bytes.
-FORBIDDEN = (
-    "glassbridge.mcu.client",
-    "glassbridge.mcu.transport",
-    "glassbridge.phone.client",
-    "glassbridge.phone.ble",
-    "glassbridge.phone.central",
-    "glassbridge.phone.upload",
-)
+ROOT = Path(__file__).resolve().parents[2]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
-def _module_name(path: Path) -> str:
-    parts = [p for p in path.relative_to(ROOT).with_suffix("").parts if p != "__init__"]
-    return ".".join([PACKAGE, *parts])
+def _lint(cwd: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(LINT_IMPORTS), "--no-cache", *extra], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env={"PYTHONPATH": str(cwd), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
 
 
-def _targets(source: str, me: str, is_package: bool = False) -> list[tuple[int, str]]:
-    """(line, module) for every module an import statement of module `me` may load, relative imports resolved."""
-    out: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(source, me)):
-        if isinstance(node, ast.Import):
-            out.extend((node.lineno, alias.name) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = me.split(".") if is_package else me.split(".")[:-1]
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            out.append((node.lineno, target))
-            # `from glassbridge.mcu import client` imports the module glassbridge.mcu.client.
-            out.extend((node.lineno, f"{target}.{alias.name}") for alias in node.names)
-    return out
+def test_the_layer_contracts_are_kept() -> None:
+    done = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout and " broken" in done.stdout, done.stdout
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    assert done.stdout.count(" KEPT") == len(contracts) >= 6, done.stdout  # every contract was checked
 
 
-def _forbidden(module: str) -> str | None:
-    for bad in FORBIDDEN:
-        if module == bad or module.startswith(bad + "."):
-            return bad
-    return None
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
 
 
-def forbidden_imports() -> list[str]:
-    found: list[str] = []
-    for path in sorted(ROOT.rglob("*.py")):
-        source = path.read_text(encoding="utf-8")
-        for line, module in _targets(source, _module_name(path), path.name == "__init__.py"):
-            bad = _forbidden(module)
-            if bad is not None and f"{_module_name(path)} (line {line}) imports {bad}" not in found:
-                found.append(f"{_module_name(path)} (line {line}) imports {bad}")
-    return found
+def test_the_contracts_fail_on_a_package_that_breaks_them(tmp_path: Path) -> None:
+    """A bottom layer importing the top under TYPE_CHECKING, an import of the forbidden rig inside a function, and
+    a cycle between two siblings: each contract reports its own violation."""
+    _write(tmp_path, {
+        "fake/__init__.py": "",
+        "fake/cli/__init__.py": "",
+        "fake/cli/main.py": "import fake.protocol.link\n",
+        "fake/protocol/__init__.py": "",
+        "fake/protocol/link.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import fake.cli.main\n",
+        "fake/vision/__init__.py": "",
+        "fake/vision/a.py": "def f():\n    import fake_rig.sim\n",
+        "fake/vision/b.py": "import fake.vision.c\n",
+        "fake/vision/c.py": "import fake.vision.b\n",
+        "fake_rig/__init__.py": "",
+        "fake_rig/sim.py": "",
+        ".importlinter": """\
+            [importlinter]
+            root_packages =
+                fake
+                fake_rig
+            exclude_type_checking_imports = False
 
+            [importlinter:contract:layers]
+            name = layers
+            type = layers
+            containers = fake
+            layers =
+                cli
+                vision
+                protocol
 
-def test_modules_are_found() -> None:
-    names = {_module_name(p) for p in ROOT.rglob("*.py")}
-    assert {"glassbridge.assistant.ports", "glassbridge.assistant.context", "glassbridge.assistant.loop"} <= names
+            [importlinter:contract:rig]
+            name = no rig
+            type = forbidden
+            source_modules = fake
+            forbidden_modules = fake_rig
 
-
-def test_assistant_imports_no_client_or_transport_of_mcu_or_phone() -> None:
-    found = forbidden_imports()
-    assert not found, "assistant/ must import only the events and errors modules of mcu and phone:\n" + "\n".join(
-        found)
-
-
-def test_the_check_sees_every_kind_of_import() -> None:
-    """The scanner itself: top-level, TYPE_CHECKING, function-level, relative and `from package import module`
-    imports are all reported; the events and errors modules are not."""
-    source = (
-        "from typing import TYPE_CHECKING\n"
-        "from glassbridge.mcu.events import CardSpec\n"
-        "from glassbridge.phone.errors import PhoneError\n"
-        "from glassbridge.phone import events\n"
-        "import glassbridge.mcu.transport\n"
-        "if TYPE_CHECKING:\n"
-        "    from glassbridge.phone.client import Phone\n"
-        "def f():\n"
-        "    from glassbridge.phone import ble\n"
-        "    from glassbridge.mcu import client\n"
-        "    from ..phone.upload import Upload\n"
-    )
-    found = {bad for _, m in _targets(source, "glassbridge.assistant.x") if (bad := _forbidden(m)) is not None}
-    assert found == {"glassbridge.mcu.client", "glassbridge.mcu.transport", "glassbridge.phone.ble",
-                     "glassbridge.phone.client", "glassbridge.phone.upload"}
+            [importlinter:contract:cycles]
+            name = no cycles
+            type = acyclic_siblings
+            ancestors = fake
+            """,
+    })
+    done = _lint(tmp_path, "--config", str(tmp_path / ".importlinter"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = " ".join(done.stdout.split())
+    assert "layers BROKEN" in out and "no rig BROKEN" in out and "no cycles BROKEN" in out, done.stdout
+    assert "fake.protocol is not allowed to import fake.cli" in out, done.stdout
+    assert "fake.vision.a -> fake_rig.sim" in out, done.stdout

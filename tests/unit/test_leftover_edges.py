@@ -139,7 +139,7 @@ def test_a_missing_default_image_is_named_with_the_fetch_command(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from glassbridge_rig.camera import DEFAULT_IMAGES, scenes_from
     from glassbridge_rig.glasses import SimGlasses
-    from glassbridge.assets import registry
+    from glassbridge.models import registry
 
     empty = tmp_path / "no-images"
     empty.mkdir()

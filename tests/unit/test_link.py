@@ -332,6 +332,48 @@ def test_refusals_say_what_to_do() -> None:
             Link(**bad)
 
 
+def test_config_is_checked_by_the_c_engine_and_says_the_range() -> None:
+    """The values are checked once, by the C engine's rules (its sentence names the field and the range), also
+    those too wide for the C struct's fields; the defaults come back filled in."""
+    from glassbridge.protocol import _link
+
+    for bad, match in (({"window": 33}, "window must be 1..32"),
+                       ({"max_frame": 70_000}, "max_frame must be 128..4096"),
+                       ({"max_message": 65_536}, "max_message must be 1..65535"),
+                       ({"session": 2**80}, "session must be"),
+                       ({"heartbeat_ms": -1}, "heartbeat_ms must be 1..65535"),
+                       ({"role": 4}, "role must be 0..3")):
+        with pytest.raises(ValueError, match=match):
+            _link.LinkConfig(**{"session": 1, **bad})
+        with pytest.raises(LinkConfigError, match=match):
+            Link(**{"session": 1, **bad})
+    config = _link.LinkConfig(session=7, role=Role.MCU, max_frame=512)
+    assert (config.role, config.profile, config.max_frame, config.window, config.heartbeat_ms) == (
+        Role.MCU, _link.Profile.UART, 512, 16, 250)
+
+
+def test_enums_are_the_c_engines() -> None:
+    from glassbridge.protocol import _link
+
+    assert (Channel, Role, LinkState) == (_link.Channel, _link.Role, _link.LinkState)
+    assert [int(c) for c in (Channel.CONTROL, Channel.AUDIO, Channel.BULK)] == [1, 2, 3]
+    assert Link(session=9).state is LinkState.HANDSHAKE
+
+
+def test_fragments_shrink_and_rewind_on_a_bad_line() -> None:
+    """The C engine's rewinds (REWIND/REWOUND, SPEC.md 6.5) and fragment size (6.1) show in LinkStats."""
+    pair = Pair("uart", seed=1, byte_error_rate=1e-2, writer_room=4096)
+    for end in range(2):
+        pair.ends[end] = End(pair._link(0x0E000000 + end, max_frame=1024))
+    pair.ends[0].outbox = [bytes([i]) * 960 for i in range(16)]
+    pair.run(lambda: pair.ends[0].link.stats.frag_size > 0, 1000)
+    assert pair.ends[0].link.stats.frag_size == 1024 - 17  # the full payload: header 13 + CRC 4
+    pair.run(pair.delivered, 60_000)
+    assert_exact(pair.ends[0].outbox, pair.ends[1])
+    stats = pair.ends[0].link.stats
+    assert stats.rewinds > 0 and 0 < stats.frag_size < 1024 - 17
+
+
 def test_pipelined_bulk_transfer() -> None:
     """256 KB as 960-byte chunks at 921600 baud, clean: the window keeps the line busy (no stop-and-wait)."""
     pair = Pair("uart", seed=2, writer_room=4096)

@@ -1,6 +1,7 @@
 """The Mcu client's own logic against a scripted MCU (no firmware, no UART): every answer to a transfer ends it,
 the version-mismatch error states both sides' versions as their Hellos did, the capture fail-safe reaches the
-application, and times and rates that would wait for ever are refused.
+application, times and rates that would wait for ever are refused, and the errors (glassbridge.protocol.errors)
+name the MCU.
 
 The scripted MCU is a function from each request the client sends (decoded with protobuf) to the messages it
 answers, encoded with protobuf and handed back as the link would deliver them; expected values are written out
@@ -18,9 +19,17 @@ from typing import Any
 import pytest
 
 from glassbridge.mcu.client import Mcu
-from glassbridge.mcu.errors import CaptureStoppedError, TransferError, VersionMismatchError
+from glassbridge.mcu.errors import CaptureStoppedError
 from glassbridge.mcu.events import CaptureFailsafe
-from glassbridge.protocol.link import Link, LinkUp, MessageReceived, PeerInfo, Role, VersionMismatch
+from glassbridge.protocol.errors import (
+    LinkLost,
+    PeerError,
+    PeerIncompatible,
+    PeerRestarted,
+    TransferFailed,
+    TransferStalled,
+)
+from glassbridge.protocol.link import Link, LinkDown, LinkUp, MessageReceived, PeerInfo, PeerReset, Role, VersionMismatch
 from glassbridge.protocol.messages import decode, encode, pb
 
 Answer = list[tuple[int, Any]]
@@ -126,7 +135,7 @@ def test_an_offset_beyond_the_size_is_an_error() -> None:
         finally:
             await mcu_client.close()
 
-    with pytest.raises(TransferError, match="offset 5960 .* beyond its size"):
+    with pytest.raises(TransferFailed, match="offset 5960 .* beyond its size"):
         run(body(), timeout=5)
 
 
@@ -146,7 +155,7 @@ def test_a_begin_refused_as_too_large_is_an_error_not_a_loop() -> None:
         finally:
             await mcu_client.close()
 
-    with pytest.raises(TransferError, match="refused transfer 43 .*too_large"):
+    with pytest.raises(TransferFailed, match="refused transfer 43 .*too_large"):
         run(body(), timeout=5)
 
 
@@ -170,7 +179,7 @@ def test_answers_without_progress_end_in_an_error_after_the_stall_timeout() -> N
         mcu_client, transport = await connected(mcu, stall_timeout=1.5)
         started = time.monotonic()
         try:
-            with pytest.raises(TransferError) as info:
+            with pytest.raises(TransferStalled) as info:
                 await mcu_client.transfer(b"y" * size, transfer_id=44)
         finally:
             await mcu_client.close()
@@ -240,7 +249,7 @@ def test_version_mismatch_states_each_side_as_its_hello_did(theirs: tuple[int, i
         mcu_client = Mcu(transport)  # type: ignore[arg-type]
         transport.events.put_nowait(VersionMismatch(peer(protocol=theirs[1], minimum=theirs[0])))
         try:
-            with pytest.raises(VersionMismatchError) as info:
+            with pytest.raises(PeerIncompatible) as info:
                 await mcu_client.wait_connected(1.0)
             # A compatible peer later (the firmware was updated: a new session): the error is over.
             transport.events.put_nowait(LinkUp(peer(protocol=ours[1], minimum=ours[0])))
@@ -320,3 +329,36 @@ def test_connect_refuses_a_bad_baud_or_timeout_before_opening_the_port(option: s
     missing = str(tmp_path / "no-such-port")  # opening it would be a PortError: the ValueError must come first
     with pytest.raises(ValueError, match=option):
         run(Mcu.connect(missing, **{option: bad}))
+
+
+# ---- the error family: one for both links, naming the peer -------------------------------------------------------
+
+
+def test_a_reboot_fails_the_request_in_flight_and_a_silent_link_ends_in_link_lost() -> None:
+    """Errors of glassbridge.protocol.errors, with peer "MCU": a reboot (PeerReset) fails the waiting request with
+    PeerRestarted (a LinkLost, as the phone's restart is); a link that stays down past link_patience ends the wait
+    with LinkLost saying how long it was down."""
+
+    async def body() -> tuple[BaseException, BaseException, float]:
+        mcu_client, transport = await connected(lambda m: [], request_timeout=0.2, link_patience=0.3)
+        try:
+            waiting = asyncio.create_task(mcu_client.status())
+            await asyncio.sleep(0.05)
+            transport.events.put_nowait(PeerReset(peer(boot_counter=4), 2))
+            with pytest.raises(PeerRestarted) as rebooted:
+                await waiting
+            transport.events.put_nowait(LinkDown())
+            await asyncio.sleep(0.01)
+            started = time.monotonic()
+            with pytest.raises(LinkLost) as lost:
+                await mcu_client.status()
+            return rebooted.value, lost.value, time.monotonic() - started
+        finally:
+            await mcu_client.close()
+
+    rebooted, lost, waited = run(body(), timeout=10)
+    assert isinstance(rebooted, LinkLost) and isinstance(rebooted, PeerError) and rebooted.peer == "MCU"
+    assert "the MCU rebooted (boot counter 4); 2 unacknowledged messages were dropped" in str(rebooted)
+    assert isinstance(lost, LinkLost) and not isinstance(lost, PeerRestarted) and lost.peer == "MCU"
+    assert "waiting for the answer to Status: the link to the MCU has been down for" in str(lost)
+    assert 0.2 <= waited < 2.0, waited

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from glassbridge.mcu.errors import LinkLostError, LinkStalledError, PortError
+from glassbridge.mcu.errors import PortError
 from glassbridge.mcu.transport import SerialTransport
+from glassbridge.protocol.errors import LinkLost, LinkStalled
 from glassbridge.protocol.link import Link, LinkState, LinkUp, MessageReceived, Role
 
 FLAG_DATA = 0x01  # SPEC.md 2.1
@@ -100,7 +101,7 @@ async def until_up(transport: SerialTransport) -> None:
 
 def test_a_send_fails_naming_the_losses_when_nothing_gets_through_although_the_link_is_up() -> None:
     """Every data frame lost, acknowledgements and pings fine: the queue (4 KB) fills and never drains. The send
-    that finds no room fails after stall_timeout with LinkStalledError saying that nearly every frame went
+    that finds no room fails after stall_timeout with LinkStalled saying that nearly every frame went
     again, instead of waiting for ever (it did: 300 s at offset 0 in the review's 64 KB transfer)."""
     port = PeerPort(drop_data=True)
 
@@ -110,7 +111,7 @@ def test_a_send_fails_naming_the_losses_when_nothing_gets_through_although_the_l
             await until_up(transport)
             started_at = time.monotonic()
             sent = 0
-            with pytest.raises(LinkStalledError) as info:
+            with pytest.raises(LinkStalled) as info:
                 for _ in range(20):
                     await transport.send(3, bytes(1000))
                     sent += 1
@@ -133,7 +134,7 @@ def test_a_send_fails_as_link_lost_when_the_mcu_never_answers() -> None:
     async def body() -> str:
         transport = await started(port, stall_timeout=0.8)
         try:
-            with pytest.raises(LinkLostError) as info:
+            with pytest.raises(LinkLost) as info:
                 for _ in range(20):
                     await transport.send(1, bytes(1000))
             return str(info.value)

@@ -14,7 +14,7 @@ import pytest
 
 from glassbridge_companion.link import PyLink
 from glassbridge.phone.ble import Attached, BleLink, Detached, LinkReplaced, now_ms
-from glassbridge.phone.errors import IncompatiblePhone
+from glassbridge.protocol.errors import PeerIncompatible
 from glassbridge.protocol import gatt
 from glassbridge.protocol.link import Channel, LinkUp, MessageReceived, PeerReset, Role
 
@@ -188,7 +188,7 @@ def test_incompatible_companion_is_refused_before_any_frame() -> None:
         phone = FakePhone(gatt.ServiceInfoData(9, 7, 0, "future 9", 512))
         t = _transport([])
         try:
-            with pytest.raises(IncompatiblePhone) as info:
+            with pytest.raises(PeerIncompatible) as info:
                 await t.attach(phone.connect(247), "AA")
             assert "7..9" in str(info.value) and "1..1" in str(info.value) and "glassbridge on the glasses" in str(
                 info.value)

@@ -11,7 +11,7 @@ from glassbridge.phone.bonds import Bond
 from glassbridge.phone.central import ReconnectPolicy
 from glassbridge.phone.client import EVENT_QUEUE, Phone
 from glassbridge.phone.events import CaptionLine, Card, NotificationEvent
-from glassbridge.phone.errors import ConnectionLost, RequestFailed
+from glassbridge.protocol.errors import PeerRestarted, RequestFailed
 from glassbridge.protocol.link import Channel, MessageReceived, PeerInfo, PeerReset, Role
 from glassbridge.protocol.messages import encode, pb
 
@@ -62,8 +62,8 @@ def test_answers_reach_their_request_and_errors_name_what_was_awaited() -> None:
         async def fake_send(msg: pb.Message, channel: int = Channel.CONTROL) -> None:
             sent.append(msg)
 
-        phone.send_message = fake_send  # type: ignore[method-assign]
-        phone._down_since = None  # pretend the link is up
+        phone._link.send = fake_send  # type: ignore[method-assign]
+        phone._link.set_up(True)  # pretend the link is up
         task = asyncio.ensure_future(phone.request("Status", pb.Message(status_request=pb.StatusRequest())))
         await asyncio.sleep(0.01)
         _deliver(phone, pb.Message(request_id=sent[0].request_id + 1000, result=pb.Result()))  # someone else's
@@ -82,8 +82,8 @@ def test_answers_reach_their_request_and_errors_name_what_was_awaited() -> None:
         try:
             await task
             raise AssertionError("no error")
-        except ConnectionLost as exc:
-            assert "2 unacknowledged messages" in str(exc)
+        except PeerRestarted as exc:
+            assert "2 unacknowledged messages" in str(exc) and exc.peer == "phone"
         await phone.transport.close()
 
     asyncio.run(asyncio.wait_for(body(), 5))
@@ -116,8 +116,8 @@ def test_assistant_loop_requests_carry_what_the_proto_says() -> None:
                 await asyncio.sleep(0.001)
             _deliver(phone, pb.Message(request_id=sent[-1][1].request_id, result=result))
 
-        phone.send_message = fake_send  # type: ignore[method-assign]
-        phone._down_since = None
+        phone._link.send = fake_send  # type: ignore[method-assign]
+        phone._link.set_up(True)
 
         task = asyncio.ensure_future(phone.start_captions(5, "translation", language="fr"))
         await answer(pb.Result(code=pb.ERROR_CODE_NOT_SUPPORTED, message="translation needs the online brain"))
@@ -205,9 +205,9 @@ def test_question_is_queued_behind_its_photo_and_resent_if_the_phone_had_not_ver
             await upload_done.wait()  # ...but verified only later
             return None
 
-        phone.send_message = fake_send  # type: ignore[method-assign]
+        phone._link.send = fake_send  # type: ignore[method-assign]
         phone.upload_report = fake_upload_report  # type: ignore[method-assign]
-        phone._down_since = None
+        phone._link.set_up(True)
         asking = asyncio.ensure_future(phone.ask("what is this?", photo=b"\xff\xd8jpeg"))
         while not sent:
             await asyncio.sleep(0.001)

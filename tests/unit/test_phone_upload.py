@@ -1,5 +1,6 @@
-"""Uploads to the phone: TransferData sizing (against protobuf's own encoding) and resume after link restarts
-(against the companion's TransferStore, an independent receiver written from SPEC.md 10/16.5)."""
+"""Uploads to the phone (glassbridge.protocol.transfer's Upload with TransferData): TransferData sizing (against
+protobuf's own encoding) and resume after link restarts (against the companion's TransferStore, an independent
+receiver written from SPEC.md 10/16.5)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from typing import Any
 import pytest
 
 from glassbridge_companion.transfers import TransferStore
-from glassbridge.phone.errors import ConnectionLost, PhoneTimeout, TransferFailed
-from glassbridge.phone.upload import TRANSFER_DATA_LIMIT, Upload, transfer_data_size
+from glassbridge.protocol.errors import PeerRestarted, TransferFailed, TransferStalled
+from glassbridge.protocol.transfer import TRANSFER_DATA_LIMIT, TransferDataChunks, Upload, transfer_data_size
 from glassbridge.protocol.gatt import LINK_SETTINGS, frame_limit
 from glassbridge.protocol.messages import decode, encode, pb
 
@@ -44,10 +45,11 @@ def test_transfer_data_fills_whole_fragments(mtu: int) -> None:
 
 
 class FakeLinkHost:
-    """The Phone side an Upload talks to, over a pretend link: messages are really encoded and decoded, reach the
+    """The client an Upload talks to (the phone's LinkClient), over a pretend link: messages are really encoded and decoded, reach the
     companion's TransferStore after `depth` more messages were sent (or when the sender goes idle), and a
     'peer reset' after message number N drops whatever was still in flight, as SPEC.md 8 says."""
 
+    peer = "phone"
     request_timeout = 1.0
     link_patience = 2.0
 
@@ -82,10 +84,16 @@ class FakeLinkHost:
     def max_message(self) -> int:
         return MAX_MESSAGE
 
-    async def wait_until_up(self, timeout: float) -> None:
+    async def wait_up(self, timeout: float) -> None:
         return None
 
-    async def send_message(self, msg: pb.Message, channel: int = 1) -> None:
+    def stats(self) -> dict[str, Any]:
+        return {}
+
+    def chunks(self) -> TransferDataChunks:
+        return TransferDataChunks(self.frame_payload, self.max_message)
+
+    async def send(self, msg: pb.Message, channel: int = 1) -> None:
         data = encode(msg)
         assert len(data) <= MAX_MESSAGE
         self.fragments.append(len(data))
@@ -96,7 +104,7 @@ class FakeLinkHost:
             self.inflight.clear()
             for queue in [*self.pending.values(), self.transfer_queue]:
                 assert queue is not None
-                queue.put_nowait(ConnectionLost("peer reset (test)"))
+                queue.put_nowait(PeerRestarted("peer reset (test)", peer="phone"))
         while len(self.inflight) > self.depth:
             self._deliver(self.inflight.popleft())
         if self._pump is None:
@@ -137,7 +145,7 @@ def _upload(host: FakeLinkHost, data: bytes, kind: str = "photo", tid: int = 77,
         sent = asyncio.Event()
         try:
             report = await asyncio.wait_for(
-                Upload(host, tid, kind, data, "p.jpg", queue, fresh=fresh, all_sent=sent).run(), 20)
+                Upload(host, tid, kind, data, "p.jpg", queue, host.chunks(), fresh=fresh, all_sent=sent).run(), 20)
             assert sent.is_set()
             return report
         finally:
@@ -228,19 +236,19 @@ class SwallowingHost(FakeLinkHost):
 
 class JammedHost(FakeLinkHost):
     """A link whose transmit queue stops taking messages after the first `room` (nothing is acknowledged any more):
-    send_message waits for room for ever."""
+    send waits for room for ever."""
 
     room = 3
 
-    async def send_message(self, msg: pb.Message, channel: int = 1) -> None:
+    async def send(self, msg: pb.Message, channel: int = 1) -> None:
         if self.sent >= self.room:
             await asyncio.Event().wait()
-        await super().send_message(msg, channel)
+        await super().send(msg, channel)
 
 
 @pytest.mark.parametrize("host_class", [SwallowingHost, JammedHost], ids=["data-swallowed", "queue-jammed"])
 def test_upload_without_progress_fails_in_bounded_time_with_the_reason(host_class: type[FakeLinkHost]) -> None:
-    """No progress for stall_timeout: PhoneTimeout saying what the phone confirmed and what went wrong, instead of
+    """No progress for stall_timeout: TransferStalled saying what the phone confirmed and what went wrong, instead of
     asking TransferQuery and resending for ever (or waiting on the link's queue for ever)."""
     import time
 
@@ -251,18 +259,19 @@ def test_upload_without_progress_fails_in_bounded_time_with_the_reason(host_clas
         queue: asyncio.Queue[Any] = asyncio.Queue()
         host.transfer_queue = queue
         try:
-            await asyncio.wait_for(Upload(host, 77, "photo", data, "p.jpg", queue, stall_timeout=2.5).run(), 30)
+            await asyncio.wait_for(Upload(host, 77, "photo", data, "p.jpg", queue, host.chunks(),
+                                          stall_timeout=2.5).run(), 30)
         finally:
             if host._pump is not None:
                 host._pump.cancel()
 
     started = time.monotonic()
-    with pytest.raises(PhoneTimeout) as info:
+    with pytest.raises(TransferStalled) as info:
         asyncio.run(body())
     elapsed = time.monotonic() - started
     assert 2.5 <= elapsed < 2.5 + 2 * FakeLinkHost.request_timeout + 1, elapsed
     text = str(info.value)
-    assert "progress on transfer p.jpg (100000 bytes)" in text and "confirmed 0 bytes" in text
+    assert "transfer p.jpg (100000 bytes): no progress for" in text and "phone confirmed 0 of 100000 bytes" in text
     if host_class is JammedHost:
         assert "no room" in text
     else:
@@ -273,4 +282,4 @@ def test_upload_stall_timeout_must_be_a_finite_positive_number() -> None:
     host = FakeLinkHost(TransferStore(), payload=234)
     for bad in (0, -1.0, float("inf"), float("nan"), True):
         with pytest.raises(ValueError, match="stall_timeout"):
-            Upload(host, 1, "photo", b"x", "p", asyncio.Queue(), stall_timeout=bad)
+            Upload(host, 1, "photo", b"x", "p", asyncio.Queue(), host.chunks(), stall_timeout=bad)

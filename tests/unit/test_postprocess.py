@@ -1,4 +1,5 @@
-"""The C++ postprocessing (glassbridge._native) against the independent float64 numpy reference.
+"""The C++ postprocessing (glassbridge.vision._kernels; weighted_nms alone from glassbridge._testing_native)
+against the independent float64 numpy reference.
 
 tests/reference/blazeface_ref.py rebuilds MediaPipe's anchors, decoding and weighted NMS from their documented
 behaviour; here both run on the real BlazeFace outputs for the test images and on random inputs. Softmax, top-k
@@ -15,7 +16,8 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from glassbridge import _native
+from glassbridge import _testing_native
+from glassbridge.vision import _kernels
 from glassbridge.vision.anchors import BLAZEFACE_FULL_RANGE, BLAZEFACE_SHORT_RANGE, SsdAnchorOptions, ssd_anchors
 
 
@@ -38,10 +40,10 @@ CONFIGS = {
 }
 
 
-def _decoder(config: str, min_score: float = 0.5, **kw: float) -> _native.SsdFaceDecoder:
+def _decoder(config: str, min_score: float = 0.5, **kw: float) -> _kernels.SsdFaceDecoder:
     options = CONFIGS[config][0]
     s = float(options.input_width)
-    return _native.SsdFaceDecoder(ssd_anchors(options), x_scale=s, y_scale=s, w_scale=s, h_scale=s,
+    return _kernels.SsdFaceDecoder(ssd_anchors(options), x_scale=s, y_scale=s, w_scale=s, h_scale=s,
                                   min_score=min_score, **kw)
 
 
@@ -61,7 +63,7 @@ def test_anchors_match_reference_and_model(config: str) -> None:
     assert ours.dtype == np.float32 and ours.shape == theirs.shape
     np.testing.assert_allclose(ours, theirs, atol=1e-7)
     # The model's own output row count is the anchor count (896 short range, 2304 full range).
-    from glassbridge.assets.registry import model_info
+    from glassbridge.models.registry import model_info
 
     rows = model_info(model_id).outputs[0].shape[1]
     assert len(ours) == rows
@@ -120,7 +122,7 @@ def _clustered_rows(rng: np.random.Generator, clusters: int) -> np.ndarray:
 def test_weighted_nms_random_matches_reference(seed: int, threshold: float) -> None:
     rng = np.random.default_rng(100 + seed)
     rows = _clustered_rows(rng, clusters=int(rng.integers(1, 30)))
-    out, leaders = _native.weighted_nms(rows, iou_threshold=threshold, max_detections=100)
+    out, leaders = _testing_native.weighted_nms(rows, iou_threshold=threshold, max_detections=100)
     # The reference gets the same float32 numbers (widened to float64), so every IoU decision is the same.
     dets = [ref.RefDetection(r[:4].astype(np.float64), float(r[4]), r[5:].astype(np.float64).reshape(6, 2), i)
             for i, r in enumerate(rows)]
@@ -131,10 +133,10 @@ def test_weighted_nms_random_matches_reference(seed: int, threshold: float) -> N
 
 def test_weighted_nms_max_detections_and_empty() -> None:
     rows = _clustered_rows(np.random.default_rng(7), clusters=12)
-    full, _ = _native.weighted_nms(rows)
-    top3, _ = _native.weighted_nms(rows, max_detections=3)
+    full, _ = _testing_native.weighted_nms(rows)
+    top3, _ = _testing_native.weighted_nms(rows, max_detections=3)
     np.testing.assert_array_equal(top3, full[:3])
-    empty, idx = _native.weighted_nms(np.zeros((0, 17), np.float32))
+    empty, idx = _testing_native.weighted_nms(np.zeros((0, 17), np.float32))
     assert empty.shape == (0, 17) and idx.shape == (0,)
 
 
@@ -146,7 +148,7 @@ def _model_outputs(model_id: str, image: np.ndarray) -> tuple[np.ndarray, np.nda
     """Raw (regressors, logits) of a BlazeFace model for an RGB image, letterboxed as the detector does."""
     from glassbridge.camera.frame import Frame, PixelFormat
     from glassbridge.vision.preprocess import Normalization, letterbox_rect, preprocess
-    from glassbridge.vision.runtime import TfliteModel
+    from glassbridge.models.runtime import TfliteModel
 
     model = TfliteModel.from_manifest(model_id)
     h, w = image.shape[:2]
@@ -163,7 +165,7 @@ def _model_outputs(model_id: str, image: np.ndarray) -> tuple[np.ndarray, np.nda
 def _test_images() -> dict[str, np.ndarray]:
     from glassbridge.camera import read_image
     from glassbridge.camera.convert import rgb_view
-    from glassbridge.assets.registry import test_image_path
+    from glassbridge.models.registry import test_image_path
 
     images = {name: rgb_view(read_image(test_image_path(name))).copy() for name in ("astronaut", "camera")}
     # A grid of faces makes many overlapping candidates: the NMS has real work.
@@ -207,7 +209,7 @@ def test_real_outputs_match_reference(
 def test_softmax_matches_numpy(shape: tuple[int, ...]) -> None:
     x = np.random.default_rng(1).normal(0, 30, shape).astype(np.float32)
     x.flat[0] = 500.0  # exp(500) overflows float32 and float64 without the max subtraction
-    got = _native.softmax(x)
+    got = _kernels.softmax(x)
     assert got.shape == x.shape and got.dtype == np.float32
     np.testing.assert_allclose(got, ref.softmax(x), rtol=2e-6, atol=1e-9)
 
@@ -220,7 +222,7 @@ def test_top_k_matches_stable_argsort() -> None:
         if n > 3:
             x[int(rng.integers(0, n))] = np.nan
         k = int(rng.integers(0, n + 1))
-        idx, val = _native.top_k(x, k)
+        idx, val = _kernels.top_k(x, k)
         # Descending with ties in index order, NaN last: a stable sort of -x (NaN sorts last in numpy).
         expected = np.argsort(-x, kind="stable")[:k]
         assert idx.tolist() == expected.tolist()
@@ -229,15 +231,21 @@ def test_top_k_matches_stable_argsort() -> None:
 
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8])
 def test_dequantize_matches_numpy(dtype: type) -> None:
+    """The C++ kernel and the runner's numpy twin (glassbridge.models.runtime.dequantize_output, which keeps the
+    LiteRT runner free of native code) against the float64 formula."""
+    from glassbridge.models.runtime import dequantize_output
+
     rng = np.random.default_rng(4)
     info = np.iinfo(dtype)
     q = rng.integers(info.min, info.max + 1, (3, 50), dtype=dtype)
     for scale, zero_point in [(1 / 256, -128 if dtype == np.int8 else 0), (0.0371, 17), (2 / 255, -1)]:
-        got = _native.dequantize(q, scale, zero_point)
         # float32(q - zp) * float32(scale) is exact in float64 and rounds once to float32 (LiteRT's formula).
         expected = ((q.astype(np.float64) - zero_point) * np.float64(np.float32(scale))).astype(np.float32)
-        assert got.shape == q.shape and got.dtype == np.float32
-        np.testing.assert_array_equal(got, expected)
+        for got in (_kernels.dequantize(q, scale, zero_point), dequantize_output(q, scale, zero_point)):
+            assert got.shape == q.shape and got.dtype == np.float32
+            np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError, match="scale must be finite"):
+        dequantize_output(q, 0.0, 0)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -255,16 +263,16 @@ def test_bad_arguments_raise_clear_errors() -> None:
     with pytest.raises(ValueError, match="C-contiguous"):
         dec.decode(np.asfortranarray(np.zeros((896, 16), np.float32)), cls)
     with pytest.raises(ValueError, match="anchors must have shape"):
-        _native.SsdFaceDecoder(np.zeros((10, 3), np.float32), x_scale=1, y_scale=1, w_scale=1, h_scale=1)
+        _kernels.SsdFaceDecoder(np.zeros((10, 3), np.float32), x_scale=1, y_scale=1, w_scale=1, h_scale=1)
     with pytest.raises(ValueError, match="x_scale"):
-        _native.SsdFaceDecoder(ssd_anchors(BLAZEFACE_SHORT_RANGE), x_scale=0, y_scale=1, w_scale=1, h_scale=1)
+        _kernels.SsdFaceDecoder(ssd_anchors(BLAZEFACE_SHORT_RANGE), x_scale=0, y_scale=1, w_scale=1, h_scale=1)
     with pytest.raises(ValueError, match="min_score"):
         _decoder("short_range", min_score=2.0)
     with pytest.raises(ValueError, match="shape"):
-        _native.weighted_nms(np.zeros((3, 5), np.float32))
+        _testing_native.weighted_nms(np.zeros((3, 5), np.float32))
     with pytest.raises(ValueError, match="larger than"):
-        _native.top_k(np.zeros(3, np.float32), 4)
+        _kernels.top_k(np.zeros(3, np.float32), 4)
     with pytest.raises(TypeError, match="int8 or uint8"):
-        _native.dequantize(np.zeros(3, np.int16), 0.1, 0)
+        _kernels.dequantize(np.zeros(3, np.int16), 0.1, 0)
     with pytest.raises(ValueError, match="scale"):
-        _native.dequantize(np.zeros(3, np.int8), 0.0, 0)
+        _kernels.dequantize(np.zeros(3, np.int8), 0.0, 0)

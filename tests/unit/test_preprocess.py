@@ -7,7 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from glassbridge import _native
+from glassbridge import _testing_native
+from glassbridge.vision import _kernels
 from glassbridge.camera.frame import Frame, PixelFormat, YuvRange, plane_shapes
 from glassbridge.vision.preprocess import (
     Normalization,
@@ -150,7 +151,7 @@ def test_every_isa_is_bit_identical_to_the_reference() -> None:
         norm = norms_for(dtype, channels)[int(rng.integers(2))]
         nch = 1 if channels == "gray" else 3
         want = np.zeros((out_h, out_w, nch), dtype=dtype)
-        _native.preprocess_ref(
+        _testing_native.preprocess_ref(
             list(frame.planes), fmt.value, width, height, frame.range.value, crop, want,
             ("rgb", "bgr", "gray").index(channels), norm.mul, norm.add, dst, (17.0, 99.0, 250.0),
         )
@@ -175,7 +176,7 @@ def test_every_isa_is_bit_identical_on_camera_sized_frames(fmt: PixelFormat) -> 
     ]
     for crop, template, channels, norm in cases:
         want = np.zeros_like(template)
-        _native.preprocess_ref(
+        _testing_native.preprocess_ref(
             list(frame.planes), fmt.value, 640, 480, frame.range.value, crop or (0, 0, 640, 480), want,
             ("rgb", "bgr", "gray").index(channels), norm.mul, norm.add, (0, 0, 0, 0), (0.0, 0.0, 0.0),
         )
@@ -303,7 +304,7 @@ def nv12() -> Frame:
 def test_native_errors_name_the_problem(nv12: Frame, override, message: str) -> None:
     out = np.zeros((8, 8, 3), np.uint8)
     with pytest.raises(ValueError, match=message):
-        _native.preprocess(**native_args(nv12, out, **override))
+        _kernels.preprocess(**native_args(nv12, out, **override))
 
 
 def test_plane_errors(nv12: Frame) -> None:
@@ -320,7 +321,7 @@ def test_plane_errors(nv12: Frame) -> None:
     ]
     for planes, message in cases:
         with pytest.raises(ValueError, match=message):
-            _native.preprocess(**native_args(nv12, out, planes=planes))
+            _kernels.preprocess(**native_args(nv12, out, planes=planes))
 
 
 def test_output_errors(nv12: Frame) -> None:

@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from glassbridge.assets import fetch as fetch_mod
-from glassbridge.assets import registry
-from glassbridge.assets.registry import ModelError
+from glassbridge.models import fetch as fetch_mod
+from glassbridge.models import registry
+from glassbridge.models.registry import ModelError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -350,7 +350,7 @@ def test_fetch_command_reports_a_failure_in_one_line_and_exits_non_zero(
 def test_fetch_runs_as_a_module_and_prints_json(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != registry.ENV_MODEL_DIR}
     proc = subprocess.run(
-        [sys.executable, "-m", "glassbridge.assets.fetch", "--dest", str(tmp_path), "--json"],
+        [sys.executable, "-m", "glassbridge.models.fetch", "--dest", str(tmp_path), "--json"],
         capture_output=True, text=True, env=env, timeout=120, check=False,
     )
     assert proc.returncode == 0, proc.stderr

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from glassbridge.camera.frame import Frame, PixelFormat
-from glassbridge.assets.registry import ModelError, model_path
+from glassbridge.models.registry import ModelError, model_path
 
 # --------------------------------------------------------------------------------------------------------------
 # Runtime: every bad model file is a ModelError naming the file, never a crash
@@ -25,7 +25,7 @@ def short_range_path() -> Path:
 
 
 def _model(path: Path, **kw: object):  # type: ignore[no-untyped-def]
-    from glassbridge.vision.runtime import TfliteModel
+    from glassbridge.models.runtime import TfliteModel
 
     return TfliteModel(path, **kw)  # type: ignore[arg-type]
 
@@ -70,7 +70,7 @@ def test_crash_in_the_child_becomes_model_error(
 ) -> None:
     # LiteRT can segfault on a malformed model; the probe must turn that into an error. The crash is simulated by
     # a probe script that dereferences a null pointer the way a broken flatbuffer makes LiteRT do.
-    from glassbridge.vision import runtime
+    from glassbridge.models import runtime
 
     monkeypatch.setattr(runtime, "_PROBE", "import ctypes; ctypes.string_at(0)")
     path = tmp_path / "model.tflite"
@@ -124,7 +124,7 @@ def _rgb_frame(rgb: np.ndarray) -> Frame:
 
 def test_fill_writes_into_the_interpreters_own_memory() -> None:
     from glassbridge.vision.preprocess import Normalization, preprocess
-    from glassbridge.vision.runtime import TfliteModel
+    from glassbridge.models.runtime import TfliteModel
 
     model = TfliteModel.from_manifest("blazeface_short_range")
     frame = _rgb_frame(np.random.default_rng(0).integers(0, 256, (90, 160, 3), dtype=np.uint8))
@@ -151,7 +151,7 @@ def test_fill_writes_into_the_interpreters_own_memory() -> None:
 
 
 def test_a_kept_view_is_reported_clearly() -> None:
-    from glassbridge.vision.runtime import TfliteModel
+    from glassbridge.models.runtime import TfliteModel
 
     model = TfliteModel.from_manifest("blazeface_short_range")
     kept: list[np.ndarray] = []
@@ -162,7 +162,7 @@ def test_a_kept_view_is_reported_clearly() -> None:
 
 
 def test_quantized_outputs_are_dequantized() -> None:
-    from glassbridge.vision.runtime import TfliteModel
+    from glassbridge.models.runtime import TfliteModel
 
     model = TfliteModel.from_manifest("emotion_fer_int8")
     assert model.input.quantized and model.outputs[0].quantized
@@ -215,7 +215,7 @@ def test_detector_maps_letterboxed_rows_to_source_pixels() -> None:
 def _photo() -> np.ndarray:
     from glassbridge.camera import read_image
     from glassbridge.camera.convert import rgb_view
-    from glassbridge.assets.registry import test_image_path
+    from glassbridge.models.registry import test_image_path
 
     return rgb_view(read_image(test_image_path("astronaut"))).copy()
 
@@ -321,7 +321,7 @@ def test_emotion_from_logits_gets_a_softmax() -> None:
 
 def test_vision_import_is_light() -> None:
     code = ("import sys, glassbridge.vision as v; "
-            "print('ai_edge_litert' in sys.modules, 'glassbridge._native' in sys.modules, sorted(v.__all__))")
+            "print('ai_edge_litert' in sys.modules, 'glassbridge.vision._kernels' in sys.modules, sorted(v.__all__))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=dict(os.environ)).stdout
     heavy_litert, heavy_native, names = out.strip().split(" ", 2)

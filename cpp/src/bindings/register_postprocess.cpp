@@ -1,4 +1,5 @@
-// Python bindings of the postprocessing kernels (include/glassbridge/postprocess.h): type conversion only.
+// Python bindings of the postprocessing kernels (include/glassbridge/postprocess.h), in glassbridge.vision._kernels
+// (weighted_nms alone, for tests, in glassbridge._testing_native): type conversion only.
 // Arrays are taken as they come from LiteRT (float32 / int8 / uint8, C-contiguous) and never converted silently:
 // a wrong dtype or layout is a TypeError / ValueError naming the argument, so no hidden copy sneaks into the
 // hot path. The GIL is released while the decoder and NMS run.
@@ -146,48 +147,6 @@ best first. The GIL is released while it runs.)doc")
                              [](const PyDecoder& s) { return s.decoder.nms_options().iou_threshold; });
 
   m.def(
-      "weighted_nms",
-      [](const py::array& detections, float iou_threshold, size_t max_detections, int num_keypoints) {
-        const float* p = float32_data(detections, "detections");
-        const py::ssize_t cols = 5 + 2 * num_keypoints;
-        if (num_keypoints < 0 || num_keypoints > gb::kMaxKeypoints) {
-          throw py::value_error("num_keypoints must be in 0.." + std::to_string(gb::kMaxKeypoints));
-        }
-        if (detections.ndim() != 2 || detections.shape(1) != cols) {
-          throw py::value_error("detections must have shape (K, " + std::to_string(cols) +
-                                "): xmin, ymin, xmax, ymax, score and " + std::to_string(num_keypoints) +
-                                " keypoint pairs");
-        }
-        std::vector<gb::FaceDetection> in(static_cast<size_t>(detections.shape(0)));
-        for (size_t i = 0; i < in.size(); ++i) {
-          const float* r = p + i * static_cast<size_t>(cols);
-          gb::FaceDetection& d = in[i];
-          d.xmin = r[0];
-          d.ymin = r[1];
-          d.xmax = r[2];
-          d.ymax = r[3];
-          d.score = r[4];
-          d.anchor = static_cast<int>(i);
-          std::memcpy(d.keypoints, r + 5, sizeof(float) * static_cast<size_t>(2 * num_keypoints));
-        }
-        gb::NmsOptions opt;
-        opt.iou_threshold = iou_threshold;
-        opt.max_detections = max_detections;
-        std::vector<gb::FaceDetection> out;
-        std::vector<uint32_t> order;
-        {
-          py::gil_scoped_release release;
-          gb::weighted_nms(in, opt, num_keypoints, out, order);
-        }
-        return to_arrays(out, num_keypoints);
-      },
-      py::arg("detections"), py::kw_only(), py::arg("iou_threshold") = 0.3f, py::arg("max_detections") = 100,
-      py::arg("num_keypoints") = 6,
-      R"doc(MediaPipe's weighted NMS on rows [xmin, ymin, xmax, ymax, score, keypoints...] (float32).
-
-Returns (blended rows best first, index of each cluster's leading input row).)doc");
-
-  m.def(
       "softmax",
       [](const py::array& x) {
         const float* p = float32_data(x, "x");
@@ -238,3 +197,51 @@ Returns (blended rows best first, index of each cluster's leading input row).)do
       py::arg("q"), py::arg("scale"), py::arg("zero_point"),
       "real = (q - zero_point) * scale for an int8 or uint8 array (a model's quantised tensor), as float32.");
 }
+
+#ifdef GLASSBRIDGE_TEST_BINDINGS
+// Test-only (glassbridge._testing_native): the suppression alone, which the tests hold to the float64 reference
+// (SsdFaceDecoder runs it inside decode()).
+void register_postprocess_testing(py::module_& m) {
+  m.def(
+      "weighted_nms",
+      [](const py::array& detections, float iou_threshold, size_t max_detections, int num_keypoints) {
+        const float* p = float32_data(detections, "detections");
+        const py::ssize_t cols = 5 + 2 * num_keypoints;
+        if (num_keypoints < 0 || num_keypoints > gb::kMaxKeypoints) {
+          throw py::value_error("num_keypoints must be in 0.." + std::to_string(gb::kMaxKeypoints));
+        }
+        if (detections.ndim() != 2 || detections.shape(1) != cols) {
+          throw py::value_error("detections must have shape (K, " + std::to_string(cols) +
+                                "): xmin, ymin, xmax, ymax, score and " + std::to_string(num_keypoints) +
+                                " keypoint pairs");
+        }
+        std::vector<gb::FaceDetection> in(static_cast<size_t>(detections.shape(0)));
+        for (size_t i = 0; i < in.size(); ++i) {
+          const float* r = p + i * static_cast<size_t>(cols);
+          gb::FaceDetection& d = in[i];
+          d.xmin = r[0];
+          d.ymin = r[1];
+          d.xmax = r[2];
+          d.ymax = r[3];
+          d.score = r[4];
+          d.anchor = static_cast<int>(i);
+          std::memcpy(d.keypoints, r + 5, sizeof(float) * static_cast<size_t>(2 * num_keypoints));
+        }
+        gb::NmsOptions opt;
+        opt.iou_threshold = iou_threshold;
+        opt.max_detections = max_detections;
+        std::vector<gb::FaceDetection> out;
+        std::vector<uint32_t> order;
+        {
+          py::gil_scoped_release release;
+          gb::weighted_nms(in, opt, num_keypoints, out, order);
+        }
+        return to_arrays(out, num_keypoints);
+      },
+      py::arg("detections"), py::kw_only(), py::arg("iou_threshold") = 0.3f, py::arg("max_detections") = 100,
+      py::arg("num_keypoints") = 6,
+      R"doc(MediaPipe's weighted NMS on rows [xmin, ymin, xmax, ymax, score, keypoints...] (float32).
+
+Returns (blended rows best first, index of each cluster's leading input row).)doc");
+}
+#endif  // GLASSBRIDGE_TEST_BINDINGS

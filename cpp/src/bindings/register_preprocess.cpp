@@ -1,5 +1,6 @@
-// Python bindings of the fused preprocessing kernel and the ISA dispatch: type conversion and checks of the numpy
-// arrays only. The kernel's own validate() checks geometry; its std::invalid_argument becomes ValueError.
+// Python bindings of the fused preprocessing kernel and the ISA dispatch (glassbridge.vision._kernels): type
+// conversion and checks of the numpy arrays only. The kernel's own validate() checks geometry; its
+// std::invalid_argument becomes ValueError. preprocess_ref is for tests only (glassbridge._testing_native).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -169,15 +170,6 @@ void register_preprocess(py::module_& m) {
         call(&preprocess, planes, format, width, height, range, crop, std::move(out), channels, mul, add, dst, pad);
       },
       GB_PREPROCESS_ARGS, kDoc);
-  m.def(
-      "preprocess_ref",
-      [](const py::sequence& planes, int format, int width, int height, int range, const std::array<int, 4>& crop,
-         py::array out, int channels, const std::array<float, 3>& mul, const std::array<float, 3>& add,
-         const std::array<int, 4>& dst, const std::array<float, 3>& pad) {
-        call(&preprocess_ref, planes, format, width, height, range, crop, std::move(out), channels, mul, add, dst,
-             pad);
-      },
-      GB_PREPROCESS_ARGS, "preprocess() forced onto the scalar reference path (same arguments).");
   m.def("isa", [] { return std::string(isa_name(active_isa())); }, "Name of the active SIMD path (ref, sse41, avx2, neon).");
   m.def(
       "available_isas",
@@ -191,3 +183,18 @@ void register_preprocess(py::module_& m) {
       "set_isa", [](const std::string& name) { glassbridge::set_isa(isa_from_name(name)); }, py::arg("name"),
       "Force a SIMD path for this process (ValueError if unknown or unavailable).");
 }
+
+#ifdef GLASSBRIDGE_TEST_BINDINGS
+// Test-only (glassbridge._testing_native): the scalar reference path, which the tests hold every SIMD path to.
+void register_preprocess_testing(py::module_& m) {
+  m.def(
+      "preprocess_ref",
+      [](const py::sequence& planes, int format, int width, int height, int range, const std::array<int, 4>& crop,
+         py::array out, int channels, const std::array<float, 3>& mul, const std::array<float, 3>& add,
+         const std::array<int, 4>& dst, const std::array<float, 3>& pad) {
+        call(&preprocess_ref, planes, format, width, height, range, crop, std::move(out), channels, mul, add, dst,
+             pad);
+      },
+      GB_PREPROCESS_ARGS, "preprocess() forced onto the scalar reference path (same arguments).");
+}
+#endif  // GLASSBRIDGE_TEST_BINDINGS

@@ -31,12 +31,60 @@ static void dflt16(uint16_t *v, uint16_t d) {
   if (*v == 0) *v = d;
 }
 
+/* The range of each numeric field of gb_link_config, and the sentence that states it: written once, for
+ * normalize (the struct) and gb_link_config_value_problem (a binding's wider integers) alike. `zero` marks the
+ * fields where 0 selects the default. Fields whose C type already bounds them say so for the bindings' sake. */
+typedef struct {
+  const char *name;
+  int64_t min, max;
+  bool zero;
+  const char *rule;
+} field_rule;
+
+static const field_rule FIELD_RULES[] = {
+    {"profile", GB_PROFILE_UART, GB_PROFILE_PACKET, false, "profile must be 0 (uart) or 1 (packet)"},
+    {"role", GB_ROLE_UNSPECIFIED, GB_ROLE_PHONE, false,
+     "role must be 0..3 (unspecified, mcu, soc, phone: glassbridge.proto Role)"},
+    {"session", 1, UINT32_MAX, false, "session must be 1..4294967295 (random, non-zero, new at every start)"},
+    {"boot_counter", 0, UINT32_MAX, false, "boot_counter must be 0..4294967295"},
+    {"capabilities", 0, UINT32_MAX, false, "capabilities must be 0..4294967295 (Capability bits)"},
+    {"max_frame", GB_MIN_FRAME, GB_MAX_FRAME, true, "max_frame must be 128..4096 (0: the default, 1024)"},
+    {"window", 1, GB_MAX_WINDOW, true, "window must be 1..32, the SACK bitmap's bits (0: the default, 16)"},
+    {"max_message", 1, UINT16_MAX, true, "max_message must be 1..65535 (0: the default, 4096)"},
+    {"tx_queue_bytes", 1, UINT32_MAX, true, "tx_queue_bytes must be 1..4294967295 (0: the default, 65536)"},
+    {"hello_interval_ms", 1, UINT16_MAX, true, "hello_interval_ms must be 1..65535 (0: the default, 100)"},
+    {"heartbeat_ms", 1, UINT16_MAX, true, "heartbeat_ms must be 1..65535 (0: the default, 250)"},
+    {"link_timeout_ms", 1, UINT16_MAX, true, "link_timeout_ms must be 1..65535 (0: the default, 1000)"},
+    {"ack_delay_ms", 1, UINT16_MAX, true, "ack_delay_ms must be 1..65535 (0: the default, 2)"},
+    {"rto_initial_ms", 1, UINT16_MAX, true, "rto_initial_ms must be 1..65535 (0: the default, 200)"},
+    {"rto_min_ms", 1, UINT16_MAX, true, "rto_min_ms must be 1..65535 (0: the default, 20)"},
+    {"rto_max_ms", 1, UINT16_MAX, true, "rto_max_ms must be 1..65535 (0: the default, 1000)"},
+    {"protocol_version", 1, UINT32_MAX, true, "protocol_version must be 1..4294967295 (0: this engine's, 1)"},
+    {"min_protocol_version", 1, UINT32_MAX, true,
+     "min_protocol_version must be 1..4294967295 (0: this engine's, 1)"},
+};
+
+const char *gb_link_config_value_problem(const char *field, int64_t value) {
+  if (!field) return "no field named";
+  for (size_t i = 0; i < sizeof FIELD_RULES / sizeof FIELD_RULES[0]; i++) {
+    const field_rule *r = &FIELD_RULES[i];
+    if (strcmp(r->name, field) != 0) continue;
+    if ((value >= r->min && value <= r->max) || (r->zero && value == 0)) return NULL;
+    return r->rule;
+  }
+  return "no such field in gb_link_config (see glassbridge/link.h)";
+}
+
 /* Fills the defaults, then returns the first rule the configuration breaks (NULL: none). */
 static const char *normalize(gb_link_config *cfg) {
+  const char *problem;
   if (!cfg) return "no configuration given";
-  if (cfg->profile != GB_PROFILE_UART && cfg->profile != GB_PROFILE_PACKET) return "profile must be uart or packet";
-  if ((unsigned)cfg->role > (unsigned)GB_ROLE_PHONE) return "role must be 0..3 (glassbridge.proto Role)";
-  if (cfg->session == 0) return "session must be non-zero (random, new at every start)";
+  if ((problem = gb_link_config_value_problem("profile", (int64_t)cfg->profile)) ||
+      (problem = gb_link_config_value_problem("role", (int64_t)cfg->role)) ||
+      (problem = gb_link_config_value_problem("session", cfg->session)) ||
+      (problem = gb_link_config_value_problem("max_frame", cfg->max_frame)) ||
+      (problem = gb_link_config_value_problem("window", cfg->window)))
+    return problem;
   dflt16(&cfg->max_frame, 1024);
   if (cfg->window == 0) cfg->window = 16;
   dflt16(&cfg->max_message, 4096);
@@ -50,17 +98,16 @@ static const char *normalize(gb_link_config *cfg) {
   dflt16(&cfg->rto_max_ms, 1000);
   if (cfg->protocol_version == 0) cfg->protocol_version = GB_LINK_PROTOCOL_VERSION;
   if (cfg->min_protocol_version == 0) cfg->min_protocol_version = GB_LINK_MIN_PROTOCOL_VERSION;
-  if (cfg->max_frame < GB_MIN_FRAME || cfg->max_frame > GB_MAX_FRAME) return "max_frame must be 128..4096";
-  if (cfg->window > GB_MAX_WINDOW) return "window must be 1..32 (the SACK bitmap has 32 bits)";
   if (cfg->tx_queue_bytes < (uint32_t)cfg->max_message + RECORD_HEADER)
     return "tx_queue_bytes must be at least max_message + 4 (room for one largest message)";
   if (cfg->rto_min_ms > cfg->rto_initial_ms || cfg->rto_initial_ms > cfg->rto_max_ms)
     return "the timers need rto_min_ms <= rto_initial_ms <= rto_max_ms";
-  if (cfg->min_protocol_version > cfg->protocol_version) return "min_protocol_version exceeds protocol_version";
+  if (cfg->min_protocol_version > cfg->protocol_version)
+    return "min_protocol_version must be at most protocol_version";
   if (cfg->firmware_version) {
     size_t n = 0;
     while (cfg->firmware_version[n] && n < 32) n++;
-    if (n > 31) return "firmware_version must be at most 31 bytes";
+    if (n > 31) return "firmware_version must be at most 31 bytes of UTF-8 (what a Hello holds)";
   }
   return NULL;
 }

@@ -302,6 +302,25 @@ static void api(void) {
   bad = c;
   bad.firmware_version = "0123456789012345678901234567890123";
   CHECK(gb_link_config_normalize(&bad) == GB_ERR_ARG, "firmware_version too long");
+  /* The sentence names the field and its range; the same one a binding gets for a value too wide for the struct. */
+  bad = c;
+  bad.window = GB_MAX_WINDOW + 1;
+  CHECK(strstr(gb_link_config_problem(&bad), "window must be 1..32") != NULL, "window's rule");
+  CHECK(gb_link_config_value_problem("window", 33) == gb_link_config_problem(&bad), "one sentence per rule");
+  CHECK(gb_link_config_value_problem("window", 0) == NULL && gb_link_config_value_problem("window", 32) == NULL,
+        "window 0 (default) and 32");
+  CHECK(strstr(gb_link_config_value_problem("max_frame", 127), "max_frame must be 128..4096") != NULL, "127");
+  CHECK(gb_link_config_value_problem("max_frame", 0) == NULL, "max_frame 0 is the default");
+  CHECK(gb_link_config_value_problem("max_message", 65536) != NULL, "max_message wider than 16 bits");
+  CHECK(gb_link_config_value_problem("heartbeat_ms", -1) != NULL, "negative timer");
+  CHECK(gb_link_config_value_problem("session", 0) != NULL && gb_link_config_value_problem("session", 1) == NULL,
+        "session 0 refused, 1 taken");
+  CHECK(gb_link_config_value_problem("session", (int64_t)UINT32_MAX + 1) != NULL, "session wider than 32 bits");
+  CHECK(gb_link_config_value_problem("role", 4) != NULL && gb_link_config_value_problem("profile", 2) != NULL,
+        "enums out of range");
+  CHECK(gb_link_config_value_problem("hello_ms", 5) != NULL && gb_link_config_value_problem(NULL, 5) != NULL,
+        "unknown field");
+  CHECK(gb_link_config_problem(&c) == NULL, "the base config is valid");
   gb_link_config d;
   memset(&d, 0, sizeof d);
   d.session = 9;

@@ -26,9 +26,8 @@ from glassbridge.assistant.question import AnswerTimeout, Question
 from glassbridge.assistant.text import one_line, sentence
 from glassbridge.camera.frame import Frame
 from glassbridge.camera.source import CameraError
-from glassbridge.mcu.errors import McuError
 from glassbridge.mcu.events import CardSpec
-from glassbridge.phone.errors import ConnectionLost, PhoneError, RequestFailed
+from glassbridge.protocol.errors import LinkLost, PeerError, RequestFailed
 
 if TYPE_CHECKING:
     from glassbridge.assistant.context import SkillContext
@@ -134,7 +133,7 @@ class AskSkill:
             return
         try:
             text = await self.ask_phone(q, jpeg, perception, audio_opus, queued_ms=0, local=local)
-        except ConnectionLost as exc:
+        except LinkLost as exc:
             await ctx.answer_offline(q, local, jpeg, perception, audio_opus, str(exc), lost=True)
             return
         except AnswerTimeout:
@@ -148,15 +147,15 @@ class AskSkill:
             await ctx.notice("No answer", f"The phone did not answer in {t:g} s.", icon="warning", question=n)
             return
         except RequestFailed as exc:
-            ctx.timeline.mark("answer_refused", question=n, code=exc.code_name, reason=exc.phone_message)
+            ctx.timeline.mark("answer_refused", question=n, code=exc.code_name, reason=exc.peer_message)
             ctx.set_state(ctx.state.base_state)
-            reason = " ".join((exc.phone_message or exc.code_name).split())
+            reason = " ".join((exc.peer_message or exc.code_name).split())
             text = f"The phone could not answer: {reason}."
             # The phone's reason is written for the wearer: said when it is short, else only on the card.
             await ctx.notice("No answer", text, say=text if len(text) <= SPOKEN_ERROR_CHARS else
                              "The phone could not answer.", icon="warning", question=n)
             return
-        except PhoneError as exc:
+        except PeerError as exc:
             ctx.timeline.mark("answer_failed", question=n, reason=str(exc))
             ctx.set_state(ctx.state.base_state)
             await ctx.notice("No answer", f"The phone link failed: {one_line(exc)}", say="The phone link failed.",
@@ -177,7 +176,7 @@ class AskSkill:
             except asyncio.TimeoutError:
                 raise CaptureFailed(f"the glasses did not power the camera within {limit:g} s",
                                     "the camera did not turn on") from None
-            except McuError as exc:
+            except PeerError as exc:
                 raise CaptureFailed(f"the glasses could not power the camera ({one_line(exc)})",
                                     "the camera did not turn on") from exc
             if not powered:
@@ -201,7 +200,7 @@ class AskSkill:
         try:
             await asyncio.wait_for(ctx.ports.mcu.set_camera_power(False), ctx.settings.assistant.capture_timeout_s)
             ctx.timeline.mark("camera_off", question=n)
-        except (asyncio.TimeoutError, McuError) as exc:
+        except (asyncio.TimeoutError, PeerError) as exc:
             # Nothing more the SoC can do: the firmware lights the LED whenever the camera has power, so the
             # wearer and the people around see it; the error stays on the timeline and in the log.
             reason = str(exc) or "no answer from the MCU"
@@ -235,14 +234,14 @@ class AskSkill:
             try:
                 await asyncio.wait_for(ctx.ports.phone.wait_until_up(wait), wait + 0.5)
                 return True
-            except (asyncio.TimeoutError, PhoneError) as exc:
+            except (asyncio.TimeoutError, PeerError) as exc:
                 ctx.timeline.mark("phone_not_up", question=n, waited_s=round(wait, 3), reason=str(exc))
         return bool(ctx.ports.phone.up)
 
     async def ask_phone(self, q: Question, jpeg: bytes | None, perception: Any, audio_opus: bytes | None, *,
                         queued_ms: int, local: LocalPerception | None = None, title: str | None = None) -> str:
         """Asks the phone and streams the answer onto the display; returns the whole text. AnswerTimeout after
-        [assistant] answer_timeout_s; PhoneError subclasses as the phone raised them."""
+        [assistant] answer_timeout_s; PeerErrors as the phone raised them."""
         ctx = self.ctx
         limit = ctx.settings.assistant.answer_timeout_s
         card_title = title or self._title(q, local)
@@ -290,7 +289,7 @@ class AskSkill:
             if aclose is not None:
                 await aclose()
         if not parts:
-            raise PhoneError("the phone ended its answer without any text")
+            raise PeerError("the phone ended its answer without any text", peer="phone")
         text = "".join(parts)
         if await ctx.show(self._card(title, text), question=n):
             ctx.timeline.mark("card_shown", question=n)

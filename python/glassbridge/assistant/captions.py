@@ -22,7 +22,7 @@ from glassbridge.assistant.audio_tools import OPUS_FRAME_SAMPLES
 from glassbridge.assistant.ports import OpusEncoderPort
 from glassbridge.assistant.transcripts import Transcript, default_transcript_dir, sweep_transcripts
 from glassbridge.mcu.events import AudioChunk, CardSpec
-from glassbridge.phone.errors import ConnectionLost, PhoneError, RequestFailed
+from glassbridge.protocol.errors import LinkLost, PeerError, RequestFailed
 from glassbridge.phone.events import CaptionLine
 
 if TYPE_CHECKING:
@@ -101,8 +101,8 @@ class CaptionSkill:
         except asyncio.TimeoutError:
             reason = f"the phone did not start them in {c.start_timeout_s:g} s"
         except RequestFailed as exc:
-            reason = exc.phone_message or exc.code_name
-        except PhoneError as exc:
+            reason = exc.peer_message or exc.code_name
+        except PeerError as exc:
             reason = str(exc)
         else:
             reason = ""
@@ -135,12 +135,12 @@ class CaptionSkill:
         ctx.update_microphone()
         try:
             await self._send(session, list(session.encoder.flush()))
-        except PhoneError as exc:
+        except PeerError as exc:
             log.info("captions: the last packets did not go: %s", exc)
         limit = ctx.settings.captions.start_timeout_s
         try:
             await asyncio.wait_for(ctx.ports.phone.stop_captions(session.stream_id), limit)
-        except (asyncio.TimeoutError, PhoneError) as exc:
+        except (asyncio.TimeoutError, PeerError) as exc:
             ctx.timeline.mark("captions_stop_failed", stream=session.stream_id,
                               reason=str(exc) or f"no answer in {limit:g} s")
         self.finished[session.stream_id] = session
@@ -172,7 +172,7 @@ class CaptionSkill:
             session.gap = True
         try:
             await self._send(session, list(session.encoder.encode(chunk.pcm)))
-        except PhoneError as exc:
+        except PeerError as exc:
             if not self._failing:
                 self._failing = True
                 self.ctx.spawn(self.stop(f"the phone went away ({exc})"), "captions stop")
@@ -185,7 +185,7 @@ class CaptionSkill:
             try:
                 await asyncio.wait_for(send, SEND_TIMEOUT_S)
             except asyncio.TimeoutError:
-                raise ConnectionLost(f"no room on the phone link for {SEND_TIMEOUT_S:g} s") from None
+                raise LinkLost(f"no room on the phone link for {SEND_TIMEOUT_S:g} s", peer="phone") from None
             session.gap = False
             session.next_sample += OPUS_FRAME_SAMPLES
             session.packets += 1

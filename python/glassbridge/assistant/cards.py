@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from glassbridge.mcu.events import CardSpec
-from glassbridge.phone.errors import PhoneError, RequestFailed
+from glassbridge.protocol.errors import PeerError, RequestFailed
 from glassbridge.phone.events import Card, NotificationEvent
 
 if TYPE_CHECKING:
@@ -131,10 +131,10 @@ class CardSkill:
             await ctx.notice(prompt.title, f"The phone did not take your answer in {limit:g} s.", icon="warning")
             return
         except RequestFailed as exc:
-            await ctx.notice(prompt.title, f"The phone refused: {exc.phone_message or exc.code_name}.",
+            await ctx.notice(prompt.title, f"The phone refused: {exc.peer_message or exc.code_name}.",
                              icon="warning")
             return
-        except PhoneError as exc:
+        except PeerError as exc:
             await ctx.notice(prompt.title, f"Your answer did not reach the phone: {exc}", icon="warning")
             return
         text = outcome or ("Confirmed." if confirm else "Declined.")

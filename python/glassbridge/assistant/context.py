@@ -140,7 +140,7 @@ class SkillContext(Protocol):
 
     async def ask_phone(self, q: Question, jpeg: bytes | None, perception: Any, audio_opus: bytes | None, *,
                         queued_ms: int, local: LocalPerception | None = None, title: str | None = None) -> str:
-        """ask: the phone's answer, streamed onto the display; raises AnswerTimeout or the phone's PhoneError."""
+        """ask: the phone's answer, streamed onto the display; raises AnswerTimeout or the phone's PeerError."""
         ...
 
     async def answer_offline(self, q: Question, local: LocalPerception, jpeg: bytes, perception: Any,

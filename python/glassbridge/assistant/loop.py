@@ -55,7 +55,7 @@ from glassbridge.assistant.question import Question
 from glassbridge.assistant.text import CARD_TEXT_LIMIT, CARD_TITLE_LIMIT, fit, one_line, spoken
 from glassbridge.assistant.timeline import Timeline
 from glassbridge.assistant.wake import WakeSkill
-from glassbridge.mcu.errors import McuError
+from glassbridge.protocol.errors import PeerError
 from glassbridge.mcu.events import (
     AudioChunk,
     BatteryChanged,
@@ -446,7 +446,7 @@ class Assistant:
                         card.ttl_ms)
         try:
             await asyncio.wait_for(self.mcu.show_card(card), MCU_TIMEOUT_S)
-        except (asyncio.TimeoutError, McuError) as exc:
+        except (asyncio.TimeoutError, PeerError) as exc:
             reason = str(exc) or f"no answer from the MCU within {MCU_TIMEOUT_S:g} s"
             log.warning("assistant: the card %r was not shown: %s", card.title, reason)
             self.timeline.mark("display_failed", title=card.title, reason=reason, **mark)

@@ -6,7 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from glassbridge.mcu.events import CardSpec
-from glassbridge.phone.errors import PhoneError, RequestFailed
+from glassbridge.protocol.errors import PeerError, RequestFailed
 
 if TYPE_CHECKING:
     from glassbridge.assistant.context import SkillContext
@@ -35,8 +35,8 @@ class MediaSkill:
         except asyncio.TimeoutError:
             reason = f"the phone did not confirm it in {limit:g} s"
         except RequestFailed as exc:
-            reason = f"the phone refused ({exc.phone_message or exc.code_name})"
-        except PhoneError as exc:
+            reason = f"the phone refused ({exc.peer_message or exc.code_name})"
+        except PeerError as exc:
             reason = str(exc)
         else:
             ctx.timeline.mark("media", action=action)

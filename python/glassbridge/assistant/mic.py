@@ -12,7 +12,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from glassbridge.mcu.errors import McuError
+from glassbridge.protocol.errors import PeerError
 
 if TYPE_CHECKING:
     from glassbridge.assistant.context import SkillContext
@@ -75,7 +75,7 @@ class MicRouter:
         except asyncio.CancelledError:
             ctx.timeline.mark("mic_off")
             raise
-        except McuError as exc:
+        except PeerError as exc:
             log.warning("assistant: the microphone stream failed: %s", exc)
             ctx.timeline.mark("mic_failed", reason=str(exc))
             ctx.say_soon("Microphone", f"The microphone stopped: {exc}", icon="warning")

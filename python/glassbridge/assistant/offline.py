@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from glassbridge.assistant.question import AnswerTimeout, Question
 from glassbridge.assistant.text import sentence
 from glassbridge.mcu.events import CardSpec
-from glassbridge.phone.errors import ConnectionLost, PhoneError
+from glassbridge.protocol.errors import LinkLost, PeerError
 
 if TYPE_CHECKING:
     from glassbridge.assistant.context import SkillContext
@@ -98,11 +98,11 @@ class OfflineQueue:
             try:
                 text = await ctx.ask_phone(q, item.jpeg, item.perception, item.audio_opus, queued_ms=queued_ms,
                                            title=f"Earlier question ({ago} s ago)")
-            except ConnectionLost as exc:
+            except LinkLost as exc:
                 ctx.timeline.mark("delivery_interrupted", question=q.number, reason=str(exc))
                 self._wait_for_up = True
                 return  # still queued: the next "up" tries again
-            except (AnswerTimeout, PhoneError) as exc:
+            except (AnswerTimeout, PeerError) as exc:
                 self._queue.popleft()
                 reason = (f"the phone did not answer in {ctx.settings.assistant.answer_timeout_s:g} s"
                           if isinstance(exc, AnswerTimeout) else str(exc))

@@ -64,9 +64,9 @@ class McuPort(Protocol):
 
 @runtime_checkable
 class PhonePort(Protocol):
-    """The bonded phone's companion (glassbridge.phone.Phone). Requests raise glassbridge.phone.errors.PhoneError
-    subclasses: ConnectionLost (the phone went away: the loop answers offline and queues), PhoneTimeout,
-    RequestFailed (the phone said no, with its reason)."""
+    """The bonded phone's companion (glassbridge.phone.Phone). Requests raise the PeerErrors of
+    glassbridge.protocol.errors (peer "phone"): LinkLost (the phone went away: the loop answers offline and
+    queues), PeerTimeout, RequestFailed (the phone said no, with its reason)."""
 
     @property
     def up(self) -> bool: ...

@@ -25,8 +25,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from glassbridge.audio.wav import SAMPLE_RATE, check_pcm
-from glassbridge.assets.registry import ModelError, model_info
-from glassbridge.vision.runtime import TfliteModel
+from glassbridge.models.registry import ModelError, model_info
+from glassbridge.models.runtime import TfliteModel
 
 __all__ = ["Detection", "WakeWord", "DEFAULT_REFRACTORY_MS"]
 
@@ -52,7 +52,7 @@ class WakeWord:
     """Streaming wake-word detector; see the module docstring.
 
     `model` is a model id of models/MANIFEST.toml with a `[model.wake_word]` table (found and sha256-verified by
-    `glassbridge.assets.registry`; a missing or wrong file raises its `ModelError` with the fix). `cutoff` and
+    `glassbridge.models.registry`; a missing or wrong file raises its `ModelError` with the fix). `cutoff` and
     `window` override the table's `probability_cutoff` and `sliding_window_size`.
     """
 

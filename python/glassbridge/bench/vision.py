@@ -56,7 +56,7 @@ def face_frame_buffer() -> np.ndarray:
     """A 1080p NV12 buffer: the synthetic room scene with the astronaut portrait pasted in at 2x."""
     from PIL import Image
 
-    from glassbridge.assets.registry import test_image_path
+    from glassbridge.models.registry import test_image_path
 
     rgb = natural_rgb(FRAME_H, FRAME_W, seed=2)
     with Image.open(test_image_path("astronaut")) as im:
@@ -103,8 +103,8 @@ _PAIRS = (
 
 def _model_latencies(settings: VisionSettings, reporter: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """invoke() of every manifest model with 1 and 2 threads, interleaved in one run."""
-    from glassbridge.assets.registry import ModelError, load_manifest
-    from glassbridge.vision.runtime import TfliteModel
+    from glassbridge.models.registry import ModelError, load_manifest
+    from glassbridge.models.runtime import TfliteModel
 
     rng = np.random.default_rng(0)
     contenders: list[Contender] = []

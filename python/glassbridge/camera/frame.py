@@ -14,7 +14,7 @@ import numpy as np
 
 
 class PixelFormat(enum.Enum):
-    """Source pixel formats. Values match `glassbridge._native` (cpp/include/glassbridge/preprocess.h)."""
+    """Source pixel formats. Values match `glassbridge.vision._kernels` (cpp/include/glassbridge/preprocess.h)."""
 
     NV12 = 0  # Y plane, then interleaved UV at half resolution (V4L2 NV12, Android camera)
     I420 = 1  # Y, U, V planes, chroma at half resolution (YU12)

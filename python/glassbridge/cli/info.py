@@ -1,4 +1,5 @@
-"""`glassbridge info`: what this installation has: version, native kernel paths, LiteRT, models, extras."""
+"""`glassbridge info`: what this installation has: version, native kernel paths, the link engine, LiteRT, models,
+extras."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ HELP = "show the version, native kernel paths, LiteRT version and models present
 DESCRIPTION = """\
 Show what this installation of glassbridge has: its version and Python; the SIMD paths of the native
 preprocessing kernels compiled in and usable on this CPU, and the one in use (GLASSBRIDGE_ISA=ref|sse41|avx2|neon
-forces one); the LiteRT version; which models and test images are present and intact; optional extras (V4L2
-capture, video files, benchmark references). Text on stdout, or JSON with --json."""
+forces one); the link protocol versions the C link engine speaks; the LiteRT version; which models and test
+images are present and intact; optional extras (V4L2 capture, video files, benchmark references). Text on
+stdout, or JSON with --json."""
 
 EPILOG = """\
 examples:
@@ -59,6 +61,14 @@ def collect() -> dict[str, Any]:
                             "forced_by_env": os.environ.get("GLASSBRIDGE_ISA")}
     except Exception as exc:  # the extension may not be built
         report["native"] = {"error": f"{type(exc).__name__}: {exc}"}
+    try:  # the other extension: the C link engine (its defaults are the versions it speaks)
+        from glassbridge.protocol import _link
+
+        config = _link.LinkConfig(session=1)
+        report["link_engine"] = {"protocol_version": int(config.protocol_version),
+                                 "min_protocol_version": int(config.min_protocol_version)}
+    except Exception as exc:
+        report["link_engine"] = {"error": f"{type(exc).__name__}: {exc}"}
     report["litert"] = _version_of("ai-edge-litert")
     try:
         from glassbridge.cli.models import inventory
@@ -94,6 +104,11 @@ def run(args: argparse.Namespace) -> int:
         forced = f", forced by GLASSBRIDGE_ISA={native['forced_by_env']}" if native["forced_by_env"] else ""
         out.print(f"native kernels: active [bold]{native['active_isa']}[/]{forced}; "
                   f"available {', '.join(native['available_isas'])}")
+    engine = report["link_engine"]
+    if "error" in engine:
+        out.print(f"link engine: [red]unavailable[/] ({escape(engine['error'])})")
+    else:
+        out.print(f"link engine: protocol versions {engine['min_protocol_version']}..{engine['protocol_version']}")
     out.print(f"LiteRT: {report['litert'] or '[red]not installed[/]'}")
     models = report["models"]
     if isinstance(models, dict):

@@ -113,7 +113,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
     errors: list[type[BaseException]] = [CameraError, OSError, ValueError]
     try:
-        from glassbridge.assets.registry import ModelError
+        from glassbridge.models.registry import ModelError
 
         errors.append(ModelError)  # a ValueError too; listed for clarity
     except Exception:  # noqa: BLE001 - the vision package may be incomplete; ValueError still covers ModelError
@@ -150,10 +150,10 @@ def check_isa_env() -> None:
         raise ValueError(f"{ISA_ENV}={forced!r} is not a kernel path: use one of {', '.join(ISA_NAMES)}, or unset "
                          "it for the best one")
     try:
-        from glassbridge import _native
+        from glassbridge.vision import _kernels
     except ImportError:  # not built: the command that needs the kernels says so itself
         return
-    available = [str(name) for name in _native.available_isas()]
+    available = [str(name) for name in _kernels.available_isas()]
     if forced not in available:
         raise ValueError(f"{ISA_ENV}={forced}: not available on this build or CPU (available here: "
                          f"{', '.join(available)}); pick one of those or unset it")

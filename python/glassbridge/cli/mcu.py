@@ -88,10 +88,11 @@ def _print_status(status: Any) -> None:
 
 
 def _link_line(c: dict[str, Any], origin: str) -> str:
-    """One end's link counters: what it sent again (and its fragment size, when it reports one), and what was
-    wrong with the frames it received."""
+    """One end's link counters: what it sent again (frames cut again smaller, REWIND/REWOUND, and its fragment
+    size, when it reports one), and what was wrong with the frames it received."""
     frag = f", fragments of {c['frag_size']} B" if c.get("frag_size") else ""
-    return (f"{c.get('retransmits', 0)} retransmissions{frag}; {origin}: {c.get('frames_rx', 0)} good frames, "
+    return (f"{c.get('retransmits', 0)} retransmissions, {c.get('rewinds', 0)} rewinds{frag}; {origin}: "
+            f"{c.get('frames_rx', 0)} good frames, "
             f"{c.get('crc_errors', 0)} CRC errors, {c.get('framing_errors', 0)} framing errors, "
             f"{c.get('out_of_window', 0)} out of window, {c.get('rx_oversize', 0)} oversize, "
             f"{c.get('duplicates', 0)} duplicates")

@@ -46,7 +46,7 @@ def add_parser(subparsers: Any) -> None:
     verify.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON on stdout")
 
     try:
-        from glassbridge.assets import fetch
+        from glassbridge.models import fetch
     except Exception as exc:  # the rest of `models` still works
         reason = f"{type(exc).__name__}: {exc}"
         broken = actions.add_parser("fetch", help=f"(unavailable: {reason})")
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         if reason is not None:
             print(f"glassbridge models: fetch is unavailable in this installation ({reason})", file=sys.stderr)
             return 1
-        from glassbridge.assets import fetch
+        from glassbridge.models import fetch
 
         return int(fetch.run(args))
     if args.action == "verify":
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
 def inventory() -> list[dict[str, Any]]:
     """One entry per model and test image: what it is and its state ("ok" or the problem)."""
-    from glassbridge.assets.registry import ModelError, load_manifest, model_path, test_image_path
+    from glassbridge.models.registry import ModelError, load_manifest, model_path, test_image_path
 
     manifest = load_manifest()
     rows: list[dict[str, Any]] = []

@@ -115,7 +115,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from glassbridge.phone.errors import PhoneError
+    from glassbridge.protocol.errors import PeerError
 
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     command = {"scan": _scan, "pair": _pair, "forget": _forget, "status": _status, "ask": _ask}[args.phone_command]
     try:
         return asyncio.run(command(args))
-    except PhoneError as exc:  # expected failures: one line that says what to do
+    except PeerError as exc:  # expected failures: one line that says what to do
         print(f"glassbridge phone {args.phone_command}: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
 

@@ -75,7 +75,7 @@ def detector_distances() -> dict[str, str]:
     """How far away the faces each detector is made for, as models/MANIFEST.toml states it (`distance`): the one
     statement the help and the docs repeat. Empty when the manifest cannot be read (the help then says so)."""
     try:
-        from glassbridge.assets.registry import load_manifest
+        from glassbridge.models.registry import load_manifest
 
         models = load_manifest().models
         return {name: str(models[model_id].extra["distance"]) for name, model_id in DETECTOR_MODELS.items()}

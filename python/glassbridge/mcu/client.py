@@ -7,36 +7,25 @@
             print(event)                       # ButtonPressed, GestureDetected, BatteryChanged, McuRebooted...
 
 Under it: a SerialTransport (pyserial, one thread) driving the link engine, which delivers every message
-reliably and in order through line noise, a pulled cable and a reconnect. This module adds what the engine cannot
-know: request/answer matching (Message.request_id), what to do when the MCU reboots (the engine reports a new
-peer session: requests in flight fail with McuRebootedError, a transfer asks the MCU where it stands and resumes
-from there, the microphone stream restarts with a marked gap), and errors that say what was being waited for.
+reliably and in order through line noise, a pulled cable and a reconnect, and the client layer both links share
+(glassbridge.protocol.client: request/answer matching, the patience rule, what a peer restart fails and resumes,
+resumable transfers, errors that name what was awaited). This module is the MCU's face of that layer: its
+requests and events, the microphone (restarted with a marked gap after a reboot, ended by the capture
+fail-safe), TransferChunk as the transfers' data message, and the MCU's words in its errors (the line's losses,
+the firmware's versions, the port).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import itertools
 import logging
 import secrets
-import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from glassbridge._events import Broadcaster, EventStream
-from glassbridge.mcu.errors import (
-    CaptureStoppedError,
-    LinkLostError,
-    McuError,
-    McuRebootedError,
-    NotConnectedError,
-    RequestFailedError,
-    TransferError,
-    VersionMismatchError,
-)
+from glassbridge.mcu.errors import CaptureStoppedError, McuError
 from glassbridge.mcu.events import (
     AudioChunk,
     BatteryChanged,
@@ -61,19 +50,11 @@ from glassbridge.mcu.transport import (
     check_positive,
     line_report,
 )
-from glassbridge.protocol.link import (
-    Channel,
-    Link,
-    LinkDown,
-    LinkUp,
-    MessageReceived,
-    PeerInfo,
-    PeerReset,
-    Role,
-    VersionMismatch,
-)
-from glassbridge.protocol.errors import MessageDecodeError
-from glassbridge.protocol.messages import decode, encode, enum_name, enum_value, pb
+from glassbridge.protocol.client import LinkClient, PeerClient
+from glassbridge.protocol.errors import NotConnected, PeerError, PeerIncompatible, PeerRestarted
+from glassbridge.protocol.link import Channel, Link, PeerInfo, PeerReset, Role
+from glassbridge.protocol.messages import enum_name, enum_value, pb
+from glassbridge.protocol.transfer import TRANSFER_CHUNK_LIMIT, TransferChunks
 
 __all__ = [
     # the client
@@ -103,7 +84,7 @@ log = logging.getLogger(__name__)
 #: Audio of the MCU link: PCM16 mono at 16 kHz (32,000 bytes/s, a third of the UART at 921600 baud).
 SAMPLE_RATE = 16000
 #: Largest chunk of a bulk transfer: the `limit: 960` of TransferChunk.data, so one chunk fits one 1 KB frame.
-TRANSFER_CHUNK = 960
+TRANSFER_CHUNK = TRANSFER_CHUNK_LIMIT
 #: Events a slow consumer of events() may fall behind before it loses the oldest.
 EVENT_QUEUE = 1024
 
@@ -123,7 +104,7 @@ class _Stopped:
 
 
 def version_mismatch_message(peer: PeerInfo, own_min: int, own_max: int) -> str:
-    """What VersionMismatchError says: both sides' version ranges as their Hellos gave them, and which side to
+    """What the MCU's PeerIncompatible says: both sides' version ranges as their Hellos gave them, and which side to
     update (the one whose newest version is below the other's oldest); when the ranges overlap, the mismatch
     comes from the MCU's limits or its refusal, which updating the package would not fix."""
     theirs = f"{peer.min_protocol_version} to {peer.protocol_version}"
@@ -137,11 +118,13 @@ def version_mismatch_message(peer: PeerInfo, own_min: int, own_max: int) -> str:
             f"{peer.max_frame}, window {peer.window}, max_message {peer.max_message}): a firmware fault")
 
 
+
 # ---- the client ---------------------------------------------------------------------------------------
 
 
-class Mcu:
-    """The glasses' microcontroller over its UART. Create with `await Mcu.connect(port)`."""
+class Mcu(PeerClient["_McuLink", McuEvent]):
+    """The glasses' microcontroller over its UART. Create with `await Mcu.connect(port)`. Its events: buttons,
+    gestures, battery changes, the capture fail-safe and link state (McuConnected, McuDisconnected, McuRebooted)."""
 
     def __init__(self, transport: SerialTransport, *, request_timeout: float = 3.0, link_patience: float = 15.0,
                  stall_timeout: float = DEFAULT_STALL_TIMEOUT):
@@ -152,19 +135,11 @@ class Mcu:
         check_positive("link_patience", link_patience)
         check_positive("stall_timeout", stall_timeout)
         self._transport = transport
-        self.request_timeout = request_timeout
-        self.link_patience = link_patience
         self.stall_timeout = stall_timeout
-        self._ids = itertools.count(1)
-        self._pending: dict[int, tuple[str, asyncio.Future[Any]]] = {}
-        self._events: Broadcaster[McuEvent] = Broadcaster(EVENT_QUEUE)
+        super().__init__(_McuLink(self, transport, request_timeout=request_timeout, link_patience=link_patience),
+                         EVENT_QUEUE)
         self._mic: asyncio.Queue[Any] | None = None
-        self._transfer_status: dict[int, asyncio.Queue[Any]] = {}
-        self._up = asyncio.Event()
-        self._down_since: float | None = time.monotonic()
-        self._version_error: VersionMismatchError | None = None
-        self._reboots = 0
-        self._dispatcher = asyncio.create_task(self._dispatch(), name="glassbridge-mcu-dispatch")
+        self._dispatcher = asyncio.create_task(self._link.pump(transport.events), name="glassbridge-mcu-dispatch")
 
     @classmethod
     async def connect(
@@ -179,9 +154,9 @@ class Mcu:
         **link_options: Any,
     ) -> Mcu:
         """Opens the port (exclusively) and waits for the link handshake. Raises PortError (also "port in use"),
-        NotConnectedError, VersionMismatchError; ValueError for a baudrate or a time that is not a finite number
-        above 0. stall_timeout: how long sends wait for room and transfers for progress while nothing gets through
-        before they fail with an error naming the line's losses."""
+        NotConnected, PeerIncompatible; ValueError for a baudrate or a time that is not a finite number above 0.
+        stall_timeout: how long sends wait for room and transfers for progress while nothing gets through before
+        they fail with an error naming the line's losses."""
         check_positive("baudrate", baudrate, integer=True)
         check_positive("timeout", timeout)
         check_positive("request_timeout", request_timeout)
@@ -201,22 +176,16 @@ class Mcu:
             raise
         return mcu
 
-    async def __aenter__(self) -> Mcu:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
+    async def _shutdown(self) -> None:
         self._dispatcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._dispatcher
         await self._transport.close()
-        self._fail_pending(McuError("the MCU client was closed"))
 
     @property
     def connected(self) -> bool:
-        return self._up.is_set()
+        """The link is up (handshake done, messages flow): the MCU's word for `up`."""
+        return self.up
 
     @property
     def link(self) -> Link:
@@ -227,96 +196,16 @@ class Mcu:
         return asdict(self.link.stats)
 
     async def wait_connected(self, timeout: float) -> None:
-        """Waits for the handshake; the error says what was seen on the wire meanwhile."""
+        """Waits for the handshake: NotConnected says what was seen on the wire meanwhile; PeerIncompatible when
+        the firmware's versions do not fit."""
         check_positive("timeout", timeout)
-        try:
-            await asyncio.wait_for(self._up.wait(), timeout)
-        except asyncio.TimeoutError:
-            if self._version_error is not None:
-                raise self._version_error from None
-            s = self.link_info()
-            raise NotConnectedError(
-                f"no handshake with the MCU on {self._transport.port} within {timeout:g} s: "
-                f"{s.get('bytes_rx', 0)} bytes received ({s.get('crc_errors', 0)} frames with a bad CRC, "
-                f"{s.get('framing_errors', 0)} malformed). Is the firmware running, and is the baud "
-                f"{self._transport.baudrate} on both ends?"
-            ) from None
-        if self._version_error is not None:
-            raise self._version_error
+        await self._link.wait_up(timeout)
 
     # ---- events -----------------------------------------------------------------------------------------
 
-    def events(self) -> EventStream[McuEvent]:
-        """Buttons, gestures, battery changes and link state, live, from this call on (nothing arriving before the
-        first `async for` step is missed) until `aclose()`. Bounded: a consumer more than EVENT_QUEUE events
-        behind loses the oldest (counted in `events_dropped`)."""
-        return self._events.subscribe()
-
-    @property
-    def events_dropped(self) -> int:
-        return self._events.dropped
-
-    def _publish(self, event: McuEvent) -> None:
-        self._events.publish(event)
-
-    def _fail_pending(self, error: McuError) -> None:
-        pending, self._pending = self._pending, {}
-        for _what, future in pending.values():
-            if not future.done():
-                future.set_exception(error)
-
-    async def _dispatch(self) -> None:
-        events = self._transport.events
-        while True:
-            event = await events.get()
-            if isinstance(event, MessageReceived):
-                self._on_message(event.channel, event.data)
-            elif isinstance(event, LinkUp):
-                self._version_error = None  # a compatible peer (an updated firmware): the mismatch is over
-                self._up.set()
-                self._down_since = None
-                self._publish(McuConnected(event.peer.firmware_version, event.peer.boot_counter))
-            elif isinstance(event, LinkDown):
-                self._up.clear()
-                self._down_since = time.monotonic()
-                self._publish(McuDisconnected("nothing heard from the MCU for the link timeout"))
-            elif isinstance(event, PeerReset):
-                self._reboots += 1
-                self._fail_pending(
-                    McuRebootedError(
-                        f"the MCU rebooted (boot counter {event.peer.boot_counter}); "
-                        f"{event.dropped} unacknowledged messages were dropped"
-                    )
-                )
-                if self._mic is not None:
-                    self._mic.put_nowait(_Gap())
-                for queue in self._transfer_status.values():
-                    queue.put_nowait(_Gap())
-                self._publish(McuRebooted(event.peer.boot_counter, event.dropped))
-            elif isinstance(event, VersionMismatch):
-                self._version_error = VersionMismatchError(
-                    version_mismatch_message(event.peer, self.link.min_protocol_version, self.link.protocol_version)
-                )
-                self._fail_pending(self._version_error)
-                self._up.set()  # wake wait_connected, which raises the version error
-            elif isinstance(event, PortLost):
-                self._publish(McuDisconnected(f"serial port {event.port} gone: {event.reason}"))
-            elif isinstance(event, PortBack):
-                log.info("serial port %s back; waiting for the handshake", event.port)
-
-    def _on_message(self, channel: int, data: bytes) -> None:
-        try:
-            msg = decode(data)
-        except MessageDecodeError as exc:
-            # The link's CRC passed, so this is a firmware bug or a newer firmware: say so, drop nothing silently.
-            log.error("undecodable message from the MCU on channel %d (%d bytes): %s", channel, len(data), exc)
-            return
+    def _on_message(self, msg: pb.Message) -> bool:
+        """The MCU's events (button, gesture, battery, microphone audio, fail-safe); False for anything else."""
         body = msg.WhichOneof("body")
-        if msg.request_id and msg.request_id in self._pending:
-            _what, future = self._pending.pop(msg.request_id)
-            if not future.done():
-                future.set_result(msg)
-            return
         if body == "button":
             b = msg.button
             self._publish(
@@ -334,10 +223,6 @@ class Mcu:
         elif body == "mic_audio":
             if self._mic is not None:
                 self._mic.put_nowait(msg.mic_audio)
-        elif body == "transfer_status":
-            queue = self._transfer_status.get(msg.transfer_status.transfer_id)
-            if queue is not None:
-                queue.put_nowait(msg.transfer_status)
         elif body == "failsafe":
             f = msg.failsafe
             event = CaptureFailsafe(f.link_lost_ms, f.camera_was_on, f.mic_was_streaming, f.at_ms, f.down_ms)
@@ -349,72 +234,19 @@ class Mcu:
                     f"the MCU stopped the microphone stream: its link to the SoC was lost for "
                     f"{f.link_lost_ms / 1000:.1f} s (capture fail-safe); start it again"))
             self._publish(event)
-        elif body == "result" and msg.result.code:
-            log.warning(
-                "the MCU reports %s: %s",
-                enum_name(pb.ErrorCode, msg.result.code, "ERROR_CODE_"),
-                msg.result.message,
-            )
         else:
-            log.debug("unhandled message from the MCU: %s", body)
+            return False
+        return True
 
     # ---- requests ---------------------------------------------------------------------------------------
 
-    async def _send(self, msg: Any, channel: int = Channel.CONTROL) -> None:
-        if self._version_error is not None:
-            raise self._version_error
-        await self._transport.send(channel, encode(msg))
-
     async def _request(self, what: str, body: str, value: Any, channel: int = Channel.CONTROL) -> Any:
-        """Sends one request and waits for the message that echoes its request_id.
-
-        The link retransmits on its own; this waits `request_timeout` while the link is up, and up to
-        `link_patience` more while it is down (a pulled cable), then raises with what it was waiting for.
-        """
-        rid = next(self._ids) & 0xFFFFFFFF or next(self._ids)
-        msg = pb.Message(request_id=rid)
+        """Sends one request (`body` = `value`) and returns the answer, by the patience rule of
+        glassbridge.protocol.client: `request_timeout` while the link is up, up to `link_patience` more while it
+        is down (a pulled cable), then an error saying what it was waiting for and what the line did."""
+        msg = pb.Message()
         getattr(msg, body).CopyFrom(value)
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._pending[rid] = (what, future)
-        stats_before = self.link_info()
-        started = time.monotonic()
-        try:
-            await self._send(msg, channel)
-            deadline = started + self.request_timeout
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining > 0:
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        return self._check(what, await asyncio.wait_for(asyncio.shield(future), remaining))
-                    continue
-                if self._down_since is not None and time.monotonic() - self._down_since < self.link_patience:
-                    deadline = time.monotonic() + 0.1  # link down: keep waiting while patience lasts
-                    continue
-                stats = self.link_info()
-                seen = line_report(self.link, stats_before)
-                if self._down_since is not None:
-                    raise LinkLostError(
-                        f"waiting for the answer to {what} (request {rid}): the link to the MCU has been down for "
-                        f"{time.monotonic() - self._down_since:.1f} s (meanwhile {seen}); "
-                        f"check the cable or port {self._transport.port}"
-                    )
-                damaged = sum(stats.get(k, 0) - stats_before.get(k, 0)
-                              for k in ("retransmits", "crc_errors", "framing_errors"))
-                raise LinkLostError(
-                    f"waiting for the answer to {what} (request {rid}): none after {time.monotonic() - started:.1f} s "
-                    f"although the link is up (meanwhile {seen}): "
-                    + ("the line loses frames: check the wiring, noise, the baud" if damaged
-                       else f"the firmware may not handle {body}")
-                )
-        finally:
-            self._pending.pop(rid, None)
-
-    def _check(self, what: str, answer: Any) -> Any:
-        if answer.WhichOneof("body") == "result" and answer.result.code != pb.ERROR_CODE_OK:
-            code = answer.result.code
-            raise RequestFailedError(what, code, enum_name(pb.ErrorCode, code, "ERROR_CODE_"), answer.result.message)
-        return answer
+        return await self._link.request(what, msg, channel)
 
     async def status(self) -> McuStatus:
         """The MCU's firmware version, boot count, battery, buttons, IMU, camera/LED/mic state."""
@@ -431,7 +263,7 @@ class Mcu:
 
     async def show_card(self, card: CardSpec, card_id: int | None = None) -> int:
         """Shows a card on the display; returns its id (larger ids replace smaller ones)."""
-        cid = card_id or next(self._ids)
+        cid = card_id or self._link.next_id()
         kind, icon = enum_value(pb.CardKind, card.kind, "CARD_KIND_"), enum_value(pb.Icon, card.icon, "ICON_")
         value = pb.DisplayCard(card_id=cid, kind=kind, icon=icon, title=card.title, text=card.text, ttl_ms=card.ttl_ms)
         await self._request(f"DisplayCard({card.title!r})", "card", value)
@@ -456,7 +288,7 @@ class Mcu:
                 if delay > 0:
                     await asyncio.sleep(delay)
             frame = pb.AudioFrame(sample_rate=sample_rate, first_sample=start // 2, pcm=pcm[start : start + step])
-            await self._send(pb.Message(speaker_audio=frame), Channel.AUDIO)
+            await self._link.send(pb.Message(speaker_audio=frame), Channel.AUDIO)
 
     async def microphone(self, frame_ms: int = 20) -> AsyncGenerator[AudioChunk, None]:
         """Streams the microphone (the capture LED is lit meanwhile). After an MCU reboot the stream is restarted
@@ -483,8 +315,8 @@ class Mcu:
                 gap = False
         finally:
             self._mic = None
-            if self.connected and self._version_error is None:
-                with contextlib.suppress(McuError):
+            if self.connected and self._link.version_error is None:
+                with contextlib.suppress(PeerError):
                     await self._request("MicControl(stream=False)", "mic_control", pb.MicControl(stream=False))
 
     async def transfer(
@@ -496,150 +328,85 @@ class Mcu:
         transfer_id: int | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> TransferReport:
-        """Sends `data` to the MCU, which verifies its SHA-256. Survives link loss and MCU reboots: after either,
-        it asks the MCU where the transfer stands (TransferQuery) and resumes from the confirmed offset (or from
-        the start when the MCU has forgotten it).
+        """Sends `data` to the MCU, which verifies its SHA-256, in TransferChunks (glassbridge.protocol.transfer:
+        the one resumable sender). Survives link loss and MCU reboots: after either, it asks the MCU where the
+        transfer stands (TransferQuery) and resumes from the confirmed offset (or from the start when the MCU has
+        forgotten it).
 
         It always ends: VERIFIED returns (at once when the MCU already holds the whole transfer, e.g. the same
-        transfer_id sent again). TransferError when the MCU refuses it (FAILED, a size it cannot take), reports an
-        offset beyond the size, or confirms no progress for `stall_timeout` seconds (the message names the line's
-        losses); LinkStalledError when nothing gets through at all; NotConnectedError when the link stays down."""
+        transfer_id sent again). TransferFailed when the MCU refuses it (FAILED, a size it cannot take) or reports
+        an offset beyond the size; TransferStalled when it confirms no progress for `stall_timeout` seconds (the
+        message names the line's losses); LinkStalled when nothing gets through at all; LinkLost or NotConnected
+        when the link stays down."""
         tid = transfer_id or (secrets.randbits(31) | 1)
-        digest = hashlib.sha256(data).digest()
-        begin = pb.TransferBegin(
-            transfer_id=tid, kind=enum_value(pb.TransferKind, kind, "TRANSFER_KIND_"), size=len(data),
-            sha256=digest, name=name,
-        )
-        what = f"transfer {name or tid} ({len(data)} bytes)"
-        statuses: asyncio.Queue[Any] = asyncio.Queue()
-        self._transfer_status[tid] = statuses
-        started = time.monotonic()
-        resumed: list[int] = []
-        watch = _ProgressWatch(self, what, len(data))
-
-        def report() -> TransferReport:
-            return TransferReport(tid, len(data), digest.hex(), time.monotonic() - started, len(resumed), resumed)
-
-        try:
-            status = (await self._request(f"TransferBegin({name or tid})", "transfer_begin", begin)).transfer_status
-            while True:
-                if status.state == pb.TRANSFER_STATE_UNKNOWN and not status.error:
-                    # The MCU holds nothing of it (it rebooted): start again.
-                    watch.check()
-                    status = (await self._request(f"TransferBegin({name or tid}) again", "transfer_begin",
-                                                  begin)).transfer_status
-                    continue
-                offset = self._transfer_offset(status, what, len(data))
-                watch.seen(offset)
-                if status.state == pb.TRANSFER_STATE_VERIFIED:
-                    if progress is not None:
-                        progress(len(data), len(data))
-                    return report()
-                try:
-                    if await self._send_chunks(tid, what, data, offset, statuses, progress, watch):
-                        return report()
-                except (McuRebootedError, LinkLostError) as exc:
-                    log.info("transfer %d interrupted (%s); asking the MCU where it stands", tid, exc)
-                watch.check()
-                await self.wait_connected(self.link_patience)
-                while not statuses.empty():
-                    statuses.get_nowait()
-                query = await self._request(f"TransferQuery({tid})", "transfer_query", pb.TransferQuery(transfer_id=tid))
-                status = query.transfer_status
-                resumed.append(int(status.offset))
-        finally:
-            self._transfer_status.pop(tid, None)
-
-    def _transfer_offset(self, status: Any, what: str, size: int) -> int:
-        """The confirmed offset of a TransferStatus; TransferError for a refusal or an impossible answer."""
-        if status.state == pb.TRANSFER_STATE_FAILED or (status.state == pb.TRANSFER_STATE_UNKNOWN and status.error):
-            raise TransferError(
-                f"the MCU refused {what}: {enum_name(pb.ErrorCode, status.error, 'ERROR_CODE_')}"
-            )
-        if status.offset > size:
-            raise TransferError(
-                f"the MCU reports offset {status.offset} for {what}, beyond its size: a firmware fault"
-            )
-        if status.state not in (pb.TRANSFER_STATE_RECEIVING, pb.TRANSFER_STATE_VERIFIED,
-                                pb.TRANSFER_STATE_UNKNOWN):
-            raise TransferError(f"the MCU answered {what} with state {status.state}, which this glassbridge "
-                                "does not know")
-        return int(status.offset)
-
-    async def _send_chunks(
-        self,
-        tid: int,
-        what: str,
-        data: bytes,
-        offset: int,
-        statuses: asyncio.Queue[Any],
-        progress: Callable[[int, int], None] | None,
-        watch: _ProgressWatch,
-    ) -> bool:
-        """Queues every chunk from `offset`, then waits for the MCU's verdict. False: interrupted, resume."""
-
-        def take(item: Any) -> bool | None:
-            """True: verified; False: resume; None: go on."""
-            if isinstance(item, _Gap) or item.state == pb.TRANSFER_STATE_UNKNOWN:
-                return False  # a reboot; the MCU forgot it (NO_SUCH_TRANSFER): ask, then start again
-            confirmed = self._transfer_offset(item, what, len(data))
-            watch.seen(confirmed)
-            if progress is not None:
-                progress(confirmed, len(data))
-            if item.state == pb.TRANSFER_STATE_VERIFIED:
-                return True
-            if item.error:
-                return False  # the MCU lost its place (OFFSET_MISMATCH): resume where it says
-            return None
-
-        for start in range(offset, len(data), TRANSFER_CHUNK):
-            chunk = pb.TransferChunk(transfer_id=tid, offset=start, data=data[start : start + TRANSFER_CHUNK])
-            await self._send(pb.Message(transfer_chunk=chunk), Channel.BULK)
-            while not statuses.empty():
-                verdict = take(statuses.get_nowait())
-                if verdict is not None:
-                    return verdict
-            watch.check()
-        while True:
-            wait = self.request_timeout + self.link_patience
-            try:
-                item = await asyncio.wait_for(statuses.get(), min(wait, max(0.1, watch.left())))
-            except asyncio.TimeoutError:
-                watch.check()
-                raise LinkLostError(
-                    f"waiting for the MCU to verify {what}: no TransferStatus for {wait:g} s"
-                ) from None
-            verdict = take(item)
-            if verdict is not None:
-                return verdict
+        return await self._link.upload(kind, data, name, TransferChunks(), transfer_id=tid, progress=progress,
+                                       stall_timeout=self.stall_timeout,
+                                       stall_detail=lambda since: line_report(self.link, since))
 
 
-class _ProgressWatch:
-    """A transfer's progress: the largest offset the MCU confirmed and when it grew. check() raises TransferError
-    once `stall_timeout` passes without growth, naming what the line did since."""
+class _McuLink(LinkClient):
+    """The client layer with the MCU's words and events: what the hooks of LinkClient say and do for the MCU."""
 
-    def __init__(self, mcu: Mcu, what: str, size: int) -> None:
+    def __init__(self, mcu: Mcu, transport: SerialTransport, *, request_timeout: float,
+                 link_patience: float) -> None:
+        super().__init__(transport, peer="MCU", request_timeout=request_timeout, link_patience=link_patience)
         self.mcu = mcu
-        self.what = what
-        self.size = size
-        self.best = -1
-        self.at = time.monotonic()
-        self.stats = mcu.link_info()
+        self.port = transport.port
+        self.baudrate = transport.baudrate
 
-    def seen(self, offset: int) -> None:
-        if offset > self.best:
-            self.best = offset
-            self.at = time.monotonic()
-            self.stats = self.mcu.link_info()
+    def on_message(self, msg: pb.Message, channel: int) -> bool:
+        return self.mcu._on_message(msg)
 
-    def left(self) -> float:
-        return self.mcu.stall_timeout - (time.monotonic() - self.at)
+    def on_link_up(self, peer: PeerInfo) -> None:
+        self.mcu._publish(McuConnected(peer.firmware_version, peer.boot_counter))
 
-    def check(self) -> None:
-        if self.left() > 0:
-            return
-        idle = time.monotonic() - self.at
-        raise TransferError(
-            f"{self.what}: no progress for {idle:.1f} s, the MCU confirmed {max(self.best, 0)} of {self.size} bytes; "
-            f"meanwhile {line_report(self.mcu.link, self.stats)}"
-        )
+    def on_link_down(self) -> None:
+        self.mcu._publish(McuDisconnected("nothing heard from the MCU for the link timeout"))
+
+    def restart_error(self, event: PeerReset) -> PeerRestarted:
+        return PeerRestarted(f"the MCU rebooted (boot counter {event.peer.boot_counter}); {event.dropped} "
+                             "unacknowledged messages were dropped", peer=self.peer)
+
+    def on_restart(self, event: PeerReset) -> None:
+        if self.mcu._mic is not None:
+            self.mcu._mic.put_nowait(_Gap())
+        self.mcu._publish(McuRebooted(event.peer.boot_counter, event.dropped))
+
+    def own_versions(self) -> tuple[int, int]:
+        link = self.mcu.link
+        return (link.min_protocol_version, link.protocol_version)
+
+    def incompatible(self, peer: PeerInfo) -> PeerIncompatible:
+        ours = self.own_versions()
+        return PeerIncompatible(version_mismatch_message(peer, *ours), peer=self.peer,
+                                peer_versions=(peer.min_protocol_version, peer.protocol_version), our_versions=ours)
+
+    def on_other(self, event: object) -> None:
+        if isinstance(event, PortLost):
+            self.mcu._publish(McuDisconnected(f"serial port {event.port} gone: {event.reason}"))
+        elif isinstance(event, PortBack):
+            log.info("serial port %s back; waiting for the handshake", event.port)
+
+    def stats(self) -> dict[str, Any]:
+        return self.mcu.link_info()
+
+    def awaited(self, what: str) -> str:
+        return f"the answer to {what}"
+
+    def down_detail(self, since: dict[str, Any]) -> str:
+        return f"meanwhile {line_report(self.mcu.link, since)}; check the cable or port {self.port}"
+
+    def silent_detail(self, since: dict[str, Any]) -> str:
+        stats = self.stats()
+        damaged = sum(stats.get(k, 0) - since.get(k, 0) for k in ("retransmits", "crc_errors", "framing_errors"))
+        return (f"although the link is up; meanwhile {line_report(self.mcu.link, since)}: "
+                + ("the line loses frames: check the wiring, noise, the baud" if damaged
+                   else "the firmware may not handle this request"))
+
+    def not_connected(self, timeout: float) -> NotConnected:
+        s = self.stats()
+        return NotConnected(
+            f"handshake with the MCU on {self.port}", timeout,
+            f"{s.get('bytes_rx', 0)} bytes received, {s.get('crc_errors', 0)} frames with a bad CRC, "
+            f"{s.get('framing_errors', 0)} malformed; is the firmware running, and is the baud {self.baudrate} on "
+            "both ends?", peer=self.peer)

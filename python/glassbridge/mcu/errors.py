@@ -1,53 +1,28 @@
-"""Errors of the MCU link, each naming what was being waited for and what to do.
+"""Errors of the MCU link that only the MCU has, each naming what failed and what to do.
 
-Every error the `Mcu` client raises is a `McuError`; none of them is a bare timeout. Catch the subclasses to
-react (reconnect, re-send, tell the wearer), or `McuError` to report.
+What any peer's client raises (the link lost, a request refused, a transfer failed, a version mismatch, no
+handshake) is one family for both links, in glassbridge.protocol.errors: `PeerError` and its kinds, with
+`peer == "MCU"` here; none of them is a bare timeout. The MCU's own kinds below derive from `McuError`, itself a
+`PeerError`, so `except PeerError` catches everything the `Mcu` client raises and `except McuError` what only the
+MCU can raise.
 """
 
 from __future__ import annotations
 
+from glassbridge.protocol.errors import PeerError
 
-class McuError(Exception):
-    """Base class of everything the MCU client raises."""
+__all__ = ["CaptureStoppedError", "McuError", "PortError"]
+
+
+class McuError(PeerError):
+    """Base class of the errors only the MCU link has (and of the MCU client's own refusals)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, peer="MCU")
 
 
 class PortError(McuError):
     """The serial port cannot be opened, or it went away and did not come back in time."""
-
-
-class NotConnectedError(McuError):
-    """No handshake with the MCU within the time given: nothing answers on the port, or the baud is wrong."""
-
-
-class LinkLostError(McuError):
-    """The link went down while a request was waiting and did not come back within the patience allowed."""
-
-
-class McuRebootedError(McuError):
-    """The MCU restarted (new link session) while a request was in flight; its state (camera, stream) is reset."""
-
-
-class VersionMismatchError(McuError):
-    """The MCU speaks a link protocol version this glassbridge cannot (or the other way round)."""
-
-
-class RequestFailedError(McuError):
-    """The MCU answered a request with an error code (`code`, e.g. ERROR_CODE_BUSY) and a message."""
-
-    def __init__(self, what: str, code: int, code_name: str, message: str) -> None:
-        super().__init__(f"{what}: the MCU answered {code_name}" + (f" ({message})" if message else ""))
-        self.code = code
-        self.code_name = code_name
-        self.mcu_message = message
-
-
-class TransferError(McuError):
-    """A bulk transfer could not be completed (the MCU rejected it, or its SHA-256 did not verify)."""
-
-
-class LinkStalledError(McuError):
-    """The link is up but nothing gets through: no acknowledgement for the stall timeout while messages waited.
-    The message says what the line did meanwhile (frames sent again, frames from the MCU with a bad CRC)."""
 
 
 class CaptureStoppedError(McuError):

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from glassbridge.protocol.messages import enum_name, pb
+from glassbridge.protocol.transfer import UploadReport
 
 __all__ = [
     "AudioChunk",
@@ -161,11 +162,5 @@ class CardSpec:
     ttl_ms: int = 0
 
 
-@dataclass(frozen=True)
-class TransferReport:
-    transfer_id: int
-    size: int
-    sha256: str
-    seconds: float
-    restarts: int  # how many times the transfer resumed after a reboot or a link loss
-    resumed_from: list[int]  # the offsets it resumed from
+#: What `Mcu.transfer` returns: the report of the one resumable sender (glassbridge.protocol.transfer).
+TransferReport = UploadReport

@@ -14,8 +14,8 @@ keeping every unacknowledged message) and reopens the port every `reopen_interva
 
 Nothing waits for ever: `send()` waits for room in the engine's transmit queue (backpressure) only while the
 link makes progress (the MCU acknowledges something, a message enters the queue); after `stall_timeout` seconds
-without any it raises LinkLostError (the link is down) or LinkStalledError (it is up but the line loses nearly
-everything), naming what the line did meanwhile: frames sent again, frames from the MCU with a bad CRC.
+without any it raises LinkLost (the link is down) or LinkStalled (it is up but the line loses nearly everything),
+naming what the line did meanwhile: frames sent again, frames from the MCU with a bad CRC.
 
 The port is opened exclusively on POSIX (pyserial's `exclusive=True`, an advisory flock): two programs driving
 one UART would corrupt each other's frames, so the second one gets PortError "in use" naming the port.
@@ -38,7 +38,8 @@ from typing import Any
 
 import serial
 
-from glassbridge.protocol.errors import LinkError
+from glassbridge.protocol.client import now_ms
+from glassbridge.protocol.errors import LinkError, LinkLost, LinkStalled, PeerError
 from glassbridge.protocol.link import Link, LinkEvent
 
 log = logging.getLogger(__name__)
@@ -74,11 +75,6 @@ class PortBack:
 
 
 TransportEvent = LinkEvent | PortLost | PortBack
-
-
-def now_ms() -> int:
-    """The engine's clock: monotonic milliseconds (the binding wraps it to 32 bits)."""
-    return time.monotonic_ns() // 1_000_000
 
 
 class _Outgoing:
@@ -161,8 +157,8 @@ class SerialTransport:
         """Hands one message to the engine; returns once it is queued there (not when it is acknowledged).
 
         Waits for room (backpressure) while the link makes progress; after `stall_timeout` seconds without any,
-        the message is withdrawn and LinkLostError (link down) or LinkStalledError (up, nothing gets through)
-        says what the line did meanwhile."""
+        the message is withdrawn and LinkLost (link down) or LinkStalled (up, nothing gets through) says what the
+        line did meanwhile."""
         if self._thread is None or self._loop is None:
             raise RuntimeError("SerialTransport.send() before start()")
         if self.fatal is not None:
@@ -191,9 +187,8 @@ class SerialTransport:
                 return
             raise self.stall_error(idle)
 
-    def stall_error(self, idle: float) -> Exception:
+    def stall_error(self, idle: float) -> PeerError:
         """The error for `idle` seconds without progress: what the link saw meanwhile, in the line's terms."""
-        from glassbridge.mcu.errors import LinkLostError, LinkStalledError
         from glassbridge.protocol.link import LinkState
 
         waiting = len(self._outgoing) + 1
@@ -202,12 +197,13 @@ class SerialTransport:
         if state != LinkState.UP:
             why = {LinkState.HANDSHAKE: "no handshake with the MCU", LinkState.DOWN: "the link is down",
                    LinkState.INCOMPATIBLE: "the MCU speaks an incompatible protocol"}[state]
-            return LinkLostError(
+            return LinkLost(
                 f"nothing got through to the MCU on {self.port} for {idle:.1f} s ({waiting} messages waiting): "
-                f"{why}; {quality}")
-        return LinkStalledError(
+                f"{why}; {quality}", peer="MCU")
+        return LinkStalled(
             f"nothing got through to the MCU on {self.port} for {idle:.1f} s although the link is up ({waiting} "
-            f"messages waiting): {quality}; the line loses nearly every frame: check the wiring, noise, the baud")
+            f"messages waiting): {quality}; the line loses nearly every frame: check the wiring, noise, the baud",
+            peer="MCU")
 
     def line_report(self, since: dict[str, int]) -> str:
         return line_report(self.link, since)

@@ -7,11 +7,12 @@ to that phone alone, reconnecting by itself, and a typed asyncio `Phone` client 
         await phone.wait_until_up(30)
         print((await phone.ask("What do you see?", photo=jpeg)).text)
 
-Modules: errors (PhoneError and its kinds), bonds (BondStore), agent (PairingAgent, PairingUI and its
-implementations), ble (BleLink: the transport around the link engine), central (scan, pair_phone, Central:
-the reconnect loop), upload (resumable transfers), events (the value types Phone returns and publishes, which
-import nothing of glassbridge), client (Phone). This package never imports vision, assistant, companion, sim or
-(at import time) mcu.
+Modules: errors (PhoneError and the phone's own kinds; what every peer's client raises is
+glassbridge.protocol.errors), bonds (BondStore), agent (PairingAgent, PairingUI and its implementations), ble
+(BleLink: the transport around the link engine), central (scan, pair_phone, Central: the reconnect loop), events
+(the value types Phone returns and publishes, which import nothing of glassbridge), client (Phone: the phone's
+face of glassbridge.protocol.client, which also sends its resumable uploads). This package never imports vision,
+assistant, companion, sim or (at import time) mcu.
 """
 
 from __future__ import annotations
@@ -23,15 +24,10 @@ from glassbridge.phone.client import Phone
 from glassbridge.phone.errors import (
     BluetoothUnavailable,
     BondStoreError,
-    ConnectionLost,
-    IncompatiblePhone,
     NotBonded,
     PairingFailed,
     PairingRefused,
     PhoneError,
-    PhoneTimeout,
-    RequestFailed,
-    TransferFailed,
     UnknownDevice,
 )
 from glassbridge.phone.events import (
@@ -46,8 +42,8 @@ from glassbridge.phone.events import (
 )
 
 __all__ = [
-    "Answer", "AnswerPart", "BluetoothUnavailable", "Bond", "BondStore", "BondStoreError", "Card",
-    "CaptionLine", "ConnectionChanged", "ConnectionLost", "FoundPhone", "IncompatiblePhone", "NotBonded", "NotificationEvent", "PairingAgent", "PairingFailed", "PairingRefused", "PairingUI", "Phone",
-    "PhoneError", "PhoneEvent", "PhoneStatus", "PhoneTimeout", "ReconnectPolicy", "RequestFailed",
-    "TerminalPairingUI", "TransferFailed", "UnknownDevice", "pair_phone", "remove_from_bluez", "scan",
+    "Answer", "AnswerPart", "BluetoothUnavailable", "Bond", "BondStore", "BondStoreError", "Card", "CaptionLine",
+    "ConnectionChanged", "FoundPhone", "NotBonded", "NotificationEvent", "PairingAgent", "PairingFailed",
+    "PairingRefused", "PairingUI", "Phone", "PhoneError", "PhoneEvent", "PhoneStatus", "ReconnectPolicy",
+    "TerminalPairingUI", "UnknownDevice", "pair_phone", "remove_from_bluez", "scan",
 ]

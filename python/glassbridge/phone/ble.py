@@ -34,14 +34,14 @@ import contextlib
 import logging
 import os
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from glassbridge.phone.errors import ConnectionLost, IncompatiblePhone, PhoneError
+from glassbridge.phone.errors import PhoneError, incompatible_phone
 from glassbridge.protocol import gatt
-from glassbridge.protocol.errors import LinkIncompatible, LinkQueueFull, MessageDecodeError
+from glassbridge.protocol.client import now_ms
+from glassbridge.protocol.errors import LinkIncompatible, LinkLost, LinkQueueFull, MessageDecodeError
 from glassbridge.protocol.link import Link, LinkEvent, LinkState, Role
 
 __all__ = ["Attached", "BleLink", "Detached", "LinkReplaced", "TransportEvent", "now_ms"]
@@ -50,11 +50,6 @@ log = logging.getLogger(__name__)
 
 #: The link protocol versions this end speaks (the engine's own; see Link.protocol_version).
 _OWN_VERSIONS: tuple[int, int] | None = None
-
-
-def now_ms() -> int:
-    """The engine's clock: monotonic milliseconds."""
-    return time.monotonic_ns() // 1_000_000
 
 
 @dataclass(frozen=True)
@@ -96,11 +91,11 @@ def own_versions() -> tuple[int, int]:
 
 
 def check_compatible(info: gatt.ServiceInfoData) -> None:
-    """IncompatiblePhone unless the companion's version range overlaps ours (SPEC.md section 9)."""
+    """PeerIncompatible unless the companion's version range overlaps ours (SPEC.md section 9)."""
     ours_min, ours_max = own_versions()
     if info.min_protocol_version <= ours_max and info.protocol_version >= ours_min and info.protocol_version:
         return
-    raise IncompatiblePhone(info.min_protocol_version, info.protocol_version, ours_min, ours_max, info.app_version)
+    raise incompatible_phone(info.min_protocol_version, info.protocol_version, ours_min, ours_max, info.app_version)
 
 
 async def acquire_mtu(client: Any) -> int:
@@ -206,7 +201,7 @@ class BleLink:
     async def attach(self, client: Any, address: str) -> gatt.ServiceInfoData:
         """Makes `client` (a connected, secured BleakClient) the link's connection; SPEC.md 16.4's order.
 
-        Raises IncompatiblePhone (versions), PhoneError (MTU too small, info unreadable); bleak errors pass
+        Raises PeerIncompatible (versions), PhoneError (MTU too small, info unreadable); bleak errors pass
         through for the caller's reconnect policy.
         """
         uplink = client.services.get_characteristic(gatt.UPLINK_UUID)
@@ -297,10 +292,10 @@ class BleLink:
         self._wake.set()
 
     async def send(self, channel: int, data: bytes) -> None:
-        """Queues one message in the engine, waiting for room (backpressure). LinkIncompatible -> IncompatiblePhone."""
+        """Queues one message in the engine, waiting for room (backpressure). LinkIncompatible -> PeerIncompatible."""
         while True:
             if self._closed:
-                raise ConnectionLost("the phone link was closed")
+                raise LinkLost("the phone link was closed", peer="phone")
             link = self.link
             if link is None:
                 self._link_ready.clear()
@@ -316,8 +311,8 @@ class BleLink:
                 info = self.info
                 if info is not None:
                     ours = own_versions()
-                    raise IncompatiblePhone(info.min_protocol_version, info.protocol_version, *ours,
-                                            info.app_version) from exc
+                    raise incompatible_phone(info.min_protocol_version, info.protocol_version, *ours,
+                                             info.app_version) from exc
                 raise PhoneError(str(exc)) from exc
             self._wake.set()
             return

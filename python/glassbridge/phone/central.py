@@ -39,15 +39,14 @@ from glassbridge.phone.bonds import Bond, BondStore
 from glassbridge.phone.ble import BleLink, acquire_mtu, check_compatible
 from glassbridge.phone.errors import (
     BluetoothUnavailable,
-    IncompatiblePhone,
     NotBonded,
     PairingFailed,
     PairingRefused,
     PhoneError,
-    PhoneTimeout,
     UnknownDevice,
 )
 from glassbridge.protocol import gatt
+from glassbridge.protocol.errors import PeerError, PeerIncompatible, PeerTimeout
 
 __all__ = ["Central", "FoundPhone", "ReconnectPolicy", "pair_phone", "remove_from_bluez", "scan"]
 
@@ -240,8 +239,8 @@ async def pair_phone(
     if not matches:
         what = f"named {name!r}" if name else (f"at {address}" if address else "")
         seen = ", ".join(f"{p.address} ({p.name})" for p in phones) or "none"
-        raise PhoneTimeout(f"phone {what} advertising the glassbridge service".replace("  ", " "), scan_timeout,
-                           f"seen: {seen}; is the companion app open and near?")
+        raise PeerTimeout(f"phone {what} advertising the glassbridge service".replace("  ", " "), scan_timeout,
+                          f"seen: {seen}; is the companion app open and near?", peer="phone")
     phone = matches[0]
     if phone.paired:
         # BlueZ would skip the comparison for a device it already holds keys for: the wearer asked to pair, so
@@ -251,7 +250,7 @@ async def pair_phone(
         again = await scan(scan_timeout, stop_when=lambda p: p.name == phone.name, adapter=adapter)
         matches = [p for p in again if p.name == phone.name]
         if not matches:
-            raise PhoneTimeout(f"{phone.name or phone.address} to advertise again", scan_timeout)
+            raise PeerTimeout(f"{phone.name or phone.address} to advertise again", scan_timeout, peer="phone")
         phone = matches[0]
     previous = bonds.load()
     async with PairingAgent(ui) as agent:
@@ -326,7 +325,7 @@ class Central:
         self.connections = 0
         self.failures = 0
         self.last_error: BaseException | None = None
-        self.fatal: PhoneError | None = None
+        self.fatal: PeerError | None = None
         self._client: Any = None
         self._closed = False
         self._task: asyncio.Task[None] | None = None
@@ -369,7 +368,7 @@ class Central:
                 self.failures += 1
                 self.last_error = exc
                 await self._drop_client()
-                if isinstance(exc, IncompatiblePhone):
+                if isinstance(exc, PeerIncompatible):
                     self.fatal = exc
                     self._on_state("incompatible", str(exc))
                     delay = self.policy.max_delay
@@ -413,8 +412,9 @@ class Central:
                 if not p.paired:
                     raise NotBonded(f"BlueZ holds no keys for {bond.address} any more")
                 return p.device
-        raise PhoneTimeout(f"advertisement from the bonded phone {bond.name} ({bond.address})",
-                           self.policy.scan_timeout, f"{len(phones)} other device(s) with the service seen")
+        raise PeerTimeout(f"advertisement from the bonded phone {bond.name} ({bond.address})",
+                          self.policy.scan_timeout, f"{len(phones)} other device(s) with the service seen",
+                          peer="phone")
 
     async def _connect_once(self, lost: asyncio.Event) -> None:
         self._on_state("scanning", f"looking for {self.bond.name} ({self.bond.address})")

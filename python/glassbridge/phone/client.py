@@ -8,15 +8,17 @@
             ...
 
 Under it: Central (bleak on BlueZ: only the bonded identity, reconnect with backoff) attaches each connection to
-a BleLink, which drives the C link engine (profile "packet"): reliable, in-order messages across drops. This
-module adds what the engine cannot know: request/answer matching (Message.request_id), uploads that resume from
-the offset the phone confirmed (SPEC.md sections 10 and 16.5), and errors that say what was being waited for.
+a BleLink, which drives the C link engine (profile "packet"): reliable, in-order messages across drops; and the
+client layer both links share (glassbridge.protocol.client: request/answer matching, the patience rule, what a
+link restart fails and resumes, resumable uploads, errors that say what was being waited for). This module is
+the phone's face of that layer: its requests (questions with their photo and recording, captions, media,
+answers to prompts), its events, the connection's state as Central sees it, TransferData sized to the link's
+fragments as the uploads' data message (SPEC.md 16.5), and the phone's words in its errors.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import secrets
@@ -26,18 +28,10 @@ from dataclasses import asdict
 from typing import Any
 
 from glassbridge.phone.agent import PairingUI
-from glassbridge._events import Broadcaster, EventStream
-from glassbridge.phone.ble import Attached, BleLink, Detached, LinkReplaced, TransportEvent
+from glassbridge.phone.ble import Attached, BleLink, Detached, LinkReplaced, TransportEvent, own_versions
 from glassbridge.phone.bonds import Bond, BondStore
 from glassbridge.phone.central import Central, ReconnectPolicy, pair_phone
-from glassbridge.phone.errors import (
-    ConnectionLost,
-    IncompatiblePhone,
-    NotBonded,
-    PhoneError,
-    PhoneTimeout,
-    RequestFailed,
-)
+from glassbridge.phone.errors import NotBonded, incompatible_phone
 from glassbridge.phone.events import (
     Answer,
     AnswerPart,
@@ -48,10 +42,11 @@ from glassbridge.phone.events import (
     PhoneEvent,
     PhoneStatus,
 )
-from glassbridge.phone.upload import Upload, UploadReport
-from glassbridge.protocol.errors import MessageDecodeError
-from glassbridge.protocol.link import Channel, LinkDown, LinkUp, MessageReceived, PeerReset, VersionMismatch
-from glassbridge.protocol.messages import decode, encode, enum_name, enum_value, pb
+from glassbridge.protocol.client import LinkClient, PeerClient
+from glassbridge.protocol.errors import LinkLost, NotConnected, PeerError, PeerIncompatible, PeerRestarted
+from glassbridge.protocol.link import Channel, LinkState, PeerInfo, PeerReset
+from glassbridge.protocol.messages import enum_name, enum_value, pb
+from glassbridge.protocol.transfer import TransferDataChunks, UploadReport
 
 __all__ = [
     "Phone",
@@ -75,19 +70,13 @@ AUDIO_FRAME_MAX = 1280
 EVENT_QUEUE = 256
 
 
-# ---- what the client returns: glassbridge.phone.events; the transfer queues' marker ---------------------
-
-
-class _Reset:
-    """Marker for transfer queues: the link session changed (PeerReset or LinkReplaced): ask where it stands."""
-
-
 # ---- the client ---------------------------------------------------------------------------------------------
 
 
-class Phone:
+class Phone(PeerClient["_PhoneLink", PhoneEvent]):
     """The bonded phone's companion over BLE. Create with `await Phone.open(...)`; close with `close()` or
-    `async with`."""
+    `async with`. Its events: notifications, captions, cards, answer parts and connection changes (dropped
+    ones counted in status().events_dropped too)."""
 
     def __init__(
         self,
@@ -101,21 +90,12 @@ class Phone:
         link_options: dict[str, Any] | None = None,
     ) -> None:
         self.bond = bond
-        self.request_timeout = request_timeout
-        self.link_patience = link_patience
         self.transport = BleLink(self._on_transport_event, link_options=link_options)
+        super().__init__(_PhoneLink(self, self.transport, request_timeout=request_timeout,
+                                    link_patience=link_patience), EVENT_QUEUE)
         self.central = Central(bond, self.transport, policy=policy, on_state=self._on_state, bonds=bonds,
                                adapter=adapter)
         self.state = "closed"
-        self._ids = itertools.count(1)
-        self._pending: dict[int, tuple[str, asyncio.Queue[Any]]] = {}
-        self._transfers: dict[int, asyncio.Queue[Any]] = {}
-        self._events: Broadcaster[PhoneEvent] = Broadcaster(EVENT_QUEUE)
-        self._up = asyncio.Event()
-        self._state_changed = asyncio.Event()
-        self._down_since: float | None = time.monotonic()
-        self._version_error: IncompatiblePhone | None = None
-        self.peer_resets = 0
         self._audio_streams = itertools.count(secrets.randbits(16) | 1)
 
     @classmethod
@@ -148,65 +128,35 @@ class Phone:
         phone.central.start()
         return phone
 
-    async def __aenter__(self) -> Phone:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     async def close(self) -> None:
+        await super().close()
+        self._set_state("closed", "")
+
+    async def _shutdown(self) -> None:
         await self.central.close()
         await self.transport.close()
-        self._fail_pending(ConnectionLost("the phone client was closed"))
-        self._set_state("closed", "")
 
     # ---- state ------------------------------------------------------------------------------------------
 
-    @property
-    def up(self) -> bool:
-        return self._up.is_set()
-
     async def wait_until_up(self, timeout: float) -> None:
-        """Waits until messages flow (BLE connected, secured, link handshake done). PhoneTimeout says what was
-        seen meanwhile; IncompatiblePhone when the companion's versions do not fit."""
-        try:
-            await asyncio.wait_for(self._wait_up_or_incompatible(), timeout)
-        except asyncio.TimeoutError:
-            raise PhoneTimeout(
-                f"link to the bonded phone {self.bond.name} ({self.bond.address})", timeout,
-                f"state {self.state}; {self.central.failures} failed attempts"
-                + (f", last: {self.central.last_error}" if self.central.last_error else ""),
-            ) from None
+        """Waits until messages flow (BLE connected, secured, link handshake done). NotConnected says what was
+        seen meanwhile; PeerIncompatible when the companion's versions do not fit."""
+        await self._link.wait_up(timeout)
 
-    async def _wait_up_or_incompatible(self) -> None:
-        while True:
-            if self._version_error is not None:
-                raise self._version_error
-            if isinstance(self.central.fatal, IncompatiblePhone):
-                raise self.central.fatal
-            if self._up.is_set():
-                return
-            self._state_changed.clear()
-            await self._state_changed.wait()
+    @property
+    def peer_resets(self) -> int:
+        """Link restarts seen: the companion's (PeerReset) and our own new sessions (LinkReplaced)."""
+        return self._link.restarts
 
     def _set_state(self, state: str, detail: str) -> None:
         if state == self.state and state != "disconnected":
             return
         self.state = state
-        self._state_changed.set()
-        if state != "up":
-            self._up.clear()
-            if self._down_since is None:
-                self._down_since = time.monotonic()
-        else:
-            self._up.set()
-            self._down_since = None
+        self._link.set_up(state == "up")
         self._publish(ConnectionChanged(state, detail))
 
     def _on_state(self, state: str, detail: str) -> None:
         if state == "connected" and self.transport.state is not None and self.transport.link is not None:
-            from glassbridge.protocol.link import LinkState
-
             if self.transport.link.state == LinkState.UP:
                 state = "up"
         self._set_state(state, detail)
@@ -235,70 +185,14 @@ class Phone:
 
     # ---- events -----------------------------------------------------------------------------------------
 
-    def events(self) -> EventStream[PhoneEvent]:
-        """Notifications, captions, cards, answer parts and connection changes, live, from this call on (nothing
-        arriving before the first `async for` step is missed). Bounded: a consumer that falls more than
-        EVENT_QUEUE events behind loses the oldest (counted in status().events_dropped). `aclose()` ends it."""
-        return self._events.subscribe()
-
-    @property
-    def events_dropped(self) -> int:
-        return self._events.dropped
-
-    def _publish(self, event: PhoneEvent) -> None:
-        self._events.publish(event)
-
-    def _fail_pending(self, error: PhoneError) -> None:
-        for _what, queue in self._pending.values():
-            queue.put_nowait(error)
-
     def _on_transport_event(self, event: TransportEvent) -> None:
-        if isinstance(event, MessageReceived):
-            self._on_message(event.channel, event.data)
-        elif isinstance(event, LinkUp):
-            self._set_state("up", f"link up with the companion ({event.peer.firmware_version or 'no version'})")
-        elif isinstance(event, LinkDown):
-            self._set_state("connected" if self.transport.connected else "disconnected",
-                            "nothing heard from the phone for the link timeout")
-        elif isinstance(event, (PeerReset, LinkReplaced)):
-            self.peer_resets += 1
-            why = ("the companion restarted its link" if isinstance(event, PeerReset)
-                   else "a new link session (smaller frames on this connection)")
-            for queue in self._transfers.values():
-                queue.put_nowait(_Reset())
-            self._fail_pending(ConnectionLost(f"{why}: {event.dropped} unacknowledged messages were dropped; "
-                                              "send the request again"))
-        elif isinstance(event, VersionMismatch):
-            p = event.peer
-            from glassbridge.phone.ble import own_versions
+        """Everything BleLink reports, the link's events and its own, in order (called in the loop)."""
+        self._link.on_event(event)
 
-            self._version_error = IncompatiblePhone(p.min_protocol_version, p.protocol_version, *own_versions(),
-                                                    p.firmware_version)
-            self._fail_pending(self._version_error)
-            self._set_state("incompatible", str(self._version_error))
-        elif isinstance(event, Attached):
-            log.info("attached to %s, ATT MTU %d, companion %s", event.address, event.mtu, event.info.app_version)
-        elif isinstance(event, Detached):
-            self._set_state("disconnected", event.reason)
-
-    def _on_message(self, channel: int, data: bytes) -> None:
-        try:
-            msg = decode(data)
-        except MessageDecodeError as exc:
-            log.error("undecodable message from the phone on channel %d (%d bytes): %s", channel, len(data), exc)
-            return
+    def _on_message(self, msg: pb.Message) -> bool:
+        """The phone's events (notifications, captions, cards, answer parts); False for anything else."""
         body = msg.WhichOneof("body")
-        if msg.request_id and msg.request_id in self._pending:
-            self._pending[msg.request_id][1].put_nowait(msg)
-            if body == "assistant_answer":
-                a = msg.assistant_answer
-                self._publish(AnswerPart(msg.request_id, a.text, a.final, a.source, a.offline))
-            return
-        if body == "transfer_status":
-            queue = self._transfers.get(msg.transfer_status.transfer_id)
-            if queue is not None:
-                queue.put_nowait(msg.transfer_status)
-        elif body == "notification":
+        if body == "notification":
             n = msg.notification
             self._publish(NotificationEvent(
                 n.notification_id, enum_name(pb.NotificationKind, n.kind, "NOTIFICATION_KIND_"), n.app, n.title,
@@ -314,70 +208,21 @@ class Phone:
         elif body == "assistant_answer":
             a = msg.assistant_answer
             self._publish(AnswerPart(msg.request_id, a.text, a.final, a.source, a.offline))
-        elif body == "result" and msg.result.code:
-            log.warning("the phone reports %s: %s", enum_name(pb.ErrorCode, msg.result.code, "ERROR_CODE_"),
-                        msg.result.message)
         else:
-            log.debug("unhandled message from the phone: %s", body)
+            return False
+        return True
 
     # ---- requests ---------------------------------------------------------------------------------------
 
     async def send_message(self, msg: pb.Message, channel: int = Channel.CONTROL) -> None:
         """Queues one Message on the link (waits for room, not for delivery)."""
-        if self._version_error is not None:
-            raise self._version_error
-        await self.transport.send(channel, encode(msg))
-
-    def _next_id(self) -> int:
-        return next(self._ids) & 0xFFFFFFFF or next(self._ids)
-
-    async def _answers(self, what: str, msg: pb.Message, channel: int = Channel.CONTROL
-                       ) -> AsyncGenerator[pb.Message, None]:
-        """Sends a request and yields every message that echoes its request_id, until the caller stops.
-
-        Waits `request_timeout` per answer while the link is up and up to `link_patience` more while it is down
-        (the phone walked away), then raises PhoneTimeout / ConnectionLost naming what was awaited."""
-        rid = msg.request_id = self._next_id()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._pending[rid] = (what, queue)
-        try:
-            await self.send_message(msg, channel)
-            while True:
-                item = await self._wait_item(queue, what)
-                if isinstance(item, PhoneError):
-                    raise item
-                yield item
-        finally:
-            self._pending.pop(rid, None)
-
-    async def _wait_item(self, queue: asyncio.Queue[Any], what: str) -> Any:
-        started = time.monotonic()
-        deadline = started + self.request_timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left > 0:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    return await asyncio.wait_for(queue.get(), left)
-                continue
-            if self._down_since is not None and time.monotonic() - self._down_since < self.link_patience:
-                deadline = time.monotonic() + 0.2
-                continue
-            if self._down_since is not None:
-                raise ConnectionLost(
-                    f"waiting for {what}: the phone link has been down for "
-                    f"{time.monotonic() - self._down_since:.1f} s (state {self.state}); is the phone in range?"
-                )
-            raise PhoneTimeout(what, round(time.monotonic() - started, 1),
-                               f"the link is up; the companion may not handle this request")
+        await self._link.send(msg, channel)
 
     async def request(self, what: str, msg: pb.Message, channel: int = Channel.CONTROL) -> pb.Message:
-        """Sends one request, returns its first answer (a Result with an error raises RequestFailed)."""
-        answers = self._answers(what, msg, channel)
-        try:
-            answer = await answers.__anext__()
-        finally:
-            await answers.aclose()
-        return _check(what, answer)
+        """Sends one request, returns its first answer (a Result with an error raises RequestFailed). Each answer
+        is awaited `request_timeout` while the link is up and up to `link_patience` more while it is down (the
+        phone walked away), then PeerTimeout / LinkLost name what was awaited."""
+        return await self._link.request(what, msg, channel)
 
     # ---- assistant ----------------------------------------------------------------------------------------
 
@@ -422,14 +267,14 @@ class Phone:
             # the phone did not verify them by then (a resumed or failed upload), it answers NO_SUCH_TRANSFER or
             # the link restarted: the request is sent again once the uploads are done (or their error raised).
             for attempt in range(2):
-                answers = self._answers(what, pb.Message(assistant_request=request))
+                answers = self._link.answers(what, pb.Message(assistant_request=request))
                 try:
                     async for msg in answers:
                         body = msg.WhichOneof("body")
                         if body == "result":
                             if (uploads and attempt == 0 and msg.result.code == pb.ERROR_CODE_NO_SUCH_TRANSFER):
                                 break
-                            _check(what, msg)
+                            self._link.check(what, msg)
                             continue  # Result OK without an answer: keep waiting for the answer parts
                         if body != "assistant_answer":
                             log.debug("ignoring %s answering an AssistantRequest", body)
@@ -438,12 +283,12 @@ class Phone:
                         yield AnswerPart(msg.request_id, a.text, a.final, a.source, a.offline)
                         if a.final:
                             return
-                except ConnectionLost:
+                except LinkLost:
                     if not uploads or attempt:
                         raise
                 finally:
                     await answers.aclose()
-                await asyncio.gather(*uploads)  # the uploads' own errors (TransferFailed, ConnectionLost) surface
+                await asyncio.gather(*uploads)  # the uploads' own errors (TransferFailed, LinkLost) surface
         finally:
             for upload in uploads:
                 if not upload.done():
@@ -504,7 +349,8 @@ class Phone:
     ) -> int:
         """Sends `data` as a transfer (kind "photo" or "audio"); returns its transfer_id once the phone verified
         its SHA-256. Survives drops and reconnections; after a link restart it asks the phone where the transfer
-        stands and resumes from the confirmed offset (SPEC.md 10, 16.5). TransferFailed when refused."""
+        stands and resumes from the confirmed offset (SPEC.md 10, 16.5). TransferFailed when refused,
+        TransferStalled when the phone confirms no progress for 60 s."""
         return (await self.upload_report(kind, data, name, transfer_id=transfer_id, progress=progress)).transfer_id
 
     async def upload_report(
@@ -524,40 +370,20 @@ class Phone:
         link (before the phone verified it)."""
         fresh = transfer_id is None if fresh is None else fresh
         tid = transfer_id or (secrets.randbits(31) | 1)
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._transfers[tid] = queue
-        try:
-            await self.wait_until_up(self.link_patience)
-            upload = Upload(self, tid, kind, data, name, queue, progress, fresh=fresh, all_sent=all_sent)
-            return await upload.run()
-        finally:
-            self._transfers.pop(tid, None)
-
-    # UploadHost (glassbridge.phone.upload) --------------------------------------------------------------
-
-    def down_for(self) -> float | None:
-        """Seconds the link has not been up (None while up)."""
-        return None if self._down_since is None else time.monotonic() - self._down_since
-
-    def register_request(self, queue: asyncio.Queue[Any]) -> int:
-        rid = self._next_id()
-        self._pending[rid] = ("transfer", queue)
-        return rid
-
-    def unregister_request(self, request_id: int) -> None:
-        self._pending.pop(request_id, None)
+        return await self._link.upload(kind, data, name, TransferDataChunks(self.frame_payload, self.max_message),
+                                       transfer_id=tid, progress=progress, fresh=fresh, all_sent=all_sent)
 
     def max_message(self) -> int:
         link = self.transport.link
         if link is None:
-            raise ConnectionLost("no link to the phone yet")
+            raise LinkLost("no link to the phone yet", peer="phone")
         return link.max_message
 
     def frame_payload(self) -> int:
         """Payload bytes of one data frame on the current link session: min(both max_frames) - 10."""
         link = self.transport.link
         if link is None:
-            raise ConnectionLost("no link to the phone yet")
+            raise LinkLost("no link to the phone yet", peer="phone")
         frame = link.config["max_frame"]
         if link.peer is not None:
             frame = min(frame, link.peer.max_frame)
@@ -629,9 +455,66 @@ class Phone:
         return answer.result.message if answer.WhichOneof("body") == "result" else ""
 
 
-def _check(what: str, answer: pb.Message) -> pb.Message:
-    if answer.WhichOneof("body") == "result" and answer.result.code != pb.ERROR_CODE_OK:
-        code = answer.result.code
-        raise RequestFailed(what, code, enum_name(pb.ErrorCode, code, "ERROR_CODE_"), answer.result.message)
-    return answer
+class _PhoneLink(LinkClient):
+    """The client layer with the phone's words and events: what the hooks of LinkClient say and do for the phone
+    (its connection state as Central and BleLink report it, the companion's restarts and our own new sessions)."""
 
+    def __init__(self, phone: Phone, transport: BleLink, *, request_timeout: float, link_patience: float) -> None:
+        super().__init__(transport, peer="phone", request_timeout=request_timeout, link_patience=link_patience)
+        self.phone = phone
+
+    def on_message(self, msg: pb.Message, channel: int) -> bool:
+        return self.phone._on_message(msg)
+
+    def on_answer(self, msg: pb.Message) -> None:
+        if msg.WhichOneof("body") == "assistant_answer":
+            a = msg.assistant_answer
+            self.phone._publish(AnswerPart(msg.request_id, a.text, a.final, a.source, a.offline))
+
+    def on_link_up(self, peer: PeerInfo) -> None:
+        self.phone._set_state("up", f"link up with the companion ({peer.firmware_version or 'no version'})")
+
+    def on_link_down(self) -> None:
+        self.phone._set_state("connected" if self.phone.transport.connected else "disconnected",
+                              "nothing heard from the phone for the link timeout")
+
+    def restart_error(self, event: PeerReset) -> PeerRestarted:
+        return PeerRestarted(f"the companion restarted its link: {event.dropped} unacknowledged messages were "
+                             "dropped; send the request again", peer=self.peer)
+
+    def own_versions(self) -> tuple[int, int]:
+        return own_versions()
+
+    def incompatible(self, peer: PeerInfo) -> PeerIncompatible:
+        return incompatible_phone(peer.min_protocol_version, peer.protocol_version, *self.own_versions(),
+                                  peer.firmware_version)
+
+    def on_incompatible(self, error: PeerIncompatible) -> None:
+        self.phone._set_state("incompatible", str(error))
+
+    def on_other(self, event: object) -> None:
+        if isinstance(event, LinkReplaced):
+            self.restarted(PeerRestarted(
+                f"a new link session (smaller frames on this connection): {event.dropped} unacknowledged messages "
+                "were dropped; send the request again", peer=self.peer))
+        elif isinstance(event, Attached):
+            log.info("attached to %s, ATT MTU %d, companion %s", event.address, event.mtu, event.info.app_version)
+        elif isinstance(event, Detached):
+            self.phone._set_state("disconnected", event.reason)
+
+    def down_detail(self, since: dict[str, Any]) -> str:
+        return f"state {self.phone.state}; is the phone in range?"
+
+    def silent_detail(self, since: dict[str, Any]) -> str:
+        return "the link is up; the companion may not handle this request"
+
+    def fatal(self) -> PeerError | None:
+        fatal = self.phone.central.fatal
+        return fatal if isinstance(fatal, PeerIncompatible) else None
+
+    def not_connected(self, timeout: float) -> NotConnected:
+        central, bond = self.phone.central, self.phone.bond
+        return NotConnected(
+            f"link to the bonded phone {bond.name} ({bond.address})", timeout,
+            f"state {self.phone.state}; {central.failures} failed attempts"
+            + (f", last: {central.last_error}" if central.last_error else ""), peer=self.peer)

@@ -1,30 +1,33 @@
-"""Errors of the phone link, each naming what failed and what to do.
+"""Errors of the phone link that only the phone has, each naming what failed and what to do.
 
-Everything `glassbridge.phone` raises is a `PhoneError`; none is a bare timeout or a bare BleakError (the
-bleak/D-Bus cause is chained with ``from``). Catch the subclasses to react (re-pair, wait, tell the wearer), or
-`PhoneError` to report.
+What any peer's client raises (the link lost, a request refused, a timeout, a transfer failed, incompatible
+versions) is one family for both links, in glassbridge.protocol.errors: `PeerError` and its kinds, with
+`peer == "phone"` here. The phone's own kinds below (Bluetooth, bonds, pairing) derive from `PhoneError`, itself a
+`PeerError`, so `except PeerError` catches everything `glassbridge.phone` raises; none is a bare timeout or a bare
+BleakError (the bleak/D-Bus cause is chained with ``from``).
 """
 
 from __future__ import annotations
 
+from glassbridge.protocol.errors import PeerError, PeerIncompatible
+
 __all__ = [
     "BluetoothUnavailable",
     "BondStoreError",
-    "ConnectionLost",
-    "IncompatiblePhone",
     "NotBonded",
     "PairingFailed",
     "PairingRefused",
     "PhoneError",
-    "PhoneTimeout",
-    "RequestFailed",
-    "TransferFailed",
     "UnknownDevice",
+    "incompatible_phone",
 ]
 
 
-class PhoneError(Exception):
-    """Base class of everything glassbridge.phone raises."""
+class PhoneError(PeerError):
+    """Base class of the errors only the phone link has (bonds, pairing, BlueZ, the companion's GATT service)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, peer="phone")
 
 
 class BluetoothUnavailable(PhoneError):
@@ -80,42 +83,13 @@ class UnknownDevice(PhoneError):
         self.name = name
 
 
-class ConnectionLost(PhoneError):
-    """The BLE connection to the phone went away while something waited on it, and did not come back in time."""
-
-
-class PhoneTimeout(PhoneError):
-    """Nothing arrived within the time given; the message names what was awaited and what was seen meanwhile."""
-
-    def __init__(self, awaited: str, seconds: float, seen: str = "") -> None:
-        super().__init__(f"no {awaited} within {seconds:g} s" + (f" ({seen})" if seen else ""))
-        self.awaited = awaited
-        self.seconds = seconds
-
-
-class IncompatiblePhone(PhoneError):
-    """The companion speaks link protocol versions these glasses cannot (or the other way round)."""
-
-    def __init__(self, phone_min: int, phone_max: int, ours_min: int, ours_max: int, app_version: str = "") -> None:
-        newer = "glassbridge on the glasses" if phone_min > ours_max else "the companion app on the phone"
-        app = f" (companion {app_version})" if app_version else ""
-        super().__init__(
-            f"the phone{app} speaks link protocol versions {phone_min}..{phone_max}, these glasses "
-            f"{ours_min}..{ours_max}: update {newer}"
-        )
-        self.phone_versions = (phone_min, phone_max)
-        self.our_versions = (ours_min, ours_max)
-
-
-class RequestFailed(PhoneError):
-    """The phone answered a request with an error code (`code_name`, e.g. "no_such_transfer") and a message."""
-
-    def __init__(self, what: str, code: int, code_name: str, message: str) -> None:
-        super().__init__(f"{what}: the phone answered {code_name}" + (f" ({message})" if message else ""))
-        self.code = code
-        self.code_name = code_name
-        self.phone_message = message
-
-
-class TransferFailed(PhoneError):
-    """An upload was refused by the phone, or its SHA-256 did not verify there."""
+def incompatible_phone(phone_min: int, phone_max: int, ours_min: int, ours_max: int,
+                       app_version: str = "") -> PeerIncompatible:
+    """The error for a companion whose link protocol versions these glasses cannot speak (or the other way round),
+    from its ServiceInfo or its Hello: both ranges, and which side to update."""
+    newer = "glassbridge on the glasses" if phone_min > ours_max else "the companion app on the phone"
+    app = f" (companion {app_version})" if app_version else ""
+    return PeerIncompatible(
+        f"the phone{app} speaks link protocol versions {phone_min}..{phone_max}, these glasses "
+        f"{ours_min}..{ours_max}: update {newer}",
+        peer="phone", peer_versions=(phone_min, phone_max), our_versions=(ours_min, ours_max))

@@ -80,3 +80,86 @@ class InvalidChannel(LinkError, ValueError):
 class LinkIncompatible(LinkError):
     """The peer speaks a link protocol version this end cannot (a VersionMismatch event said so): nothing can be
     sent until one side is updated."""
+
+
+# ---- peer errors (glassbridge.protocol.client: what a client of the MCU or of the phone raises) ----
+
+
+class PeerError(ProtocolError):
+    """Base class of what a client of a peer raises (glassbridge.protocol.client under `Mcu` and `Phone`).
+
+    `peer` names the other end ("MCU", "phone"), so one family serves both links: `except LinkLost` catches a
+    lost link to either, `exc.peer` says which. The peers' own kinds (a serial port that cannot be opened, a
+    pairing refused) derive from the peer's base class, McuError or PhoneError, which derive from this one.
+    """
+
+    def __init__(self, message: str, *, peer: str) -> None:
+        super().__init__(message)
+        self.peer = peer
+
+
+class LinkLost(PeerError):
+    """The link to the peer went down while something waited on it and did not come back within the patience
+    allowed (or the client was closed)."""
+
+
+class PeerRestarted(LinkLost):
+    """The peer restarted (a new link session: the MCU rebooted, the companion restarted its link) while requests
+    were in flight; what it had not acknowledged was dropped. Send the request again."""
+
+
+class PeerTimeout(PeerError):
+    """Nothing arrived within the time given while the link was up; the message names what was awaited and what
+    was seen meanwhile (`awaited`, `seconds`)."""
+
+    def __init__(self, awaited: str, seconds: float, seen: str = "", *, peer: str) -> None:
+        super().__init__(f"no {awaited} within {seconds:g} s" + (f" ({seen})" if seen else ""), peer=peer)
+        self.awaited = awaited
+        self.seconds = seconds
+
+
+class NotConnected(PeerTimeout):
+    """No link to the peer within the time given (no handshake: nothing answers on the port, a wrong baud; the
+    phone out of reach). The message says what was seen meanwhile."""
+
+
+class PeerIncompatible(PeerError):
+    """The peer speaks link protocol versions this glassbridge cannot (or the other way round). `peer_versions`
+    and `our_versions` are (oldest, newest); the message says which side to update."""
+
+    def __init__(self, message: str, *, peer: str, peer_versions: tuple[int, int],
+                 our_versions: tuple[int, int]) -> None:
+        super().__init__(message, peer=peer)
+        self.peer_versions = peer_versions
+        self.our_versions = our_versions
+
+
+class RequestFailed(PeerError):
+    """The peer answered a request with an error code (`code`; `code_name`, e.g. "busy") and its message
+    (`peer_message`)."""
+
+    def __init__(self, what: str, code: int, code_name: str, message: str, *, peer: str) -> None:
+        super().__init__(f"{what}: the {peer} answered {code_name}" + (f" ({message})" if message else ""), peer=peer)
+        self.code = code
+        self.code_name = code_name
+        self.peer_message = message
+
+
+class TransferFailed(PeerError):
+    """A transfer could not be completed: the peer refused it, its SHA-256 did not verify there, or the peer
+    answered what no transfer can be (an offset beyond the size)."""
+
+
+class TransferStalled(TransferFailed, PeerTimeout):
+    """A transfer made no progress (the peer confirmed no more of it) for its stall timeout, whatever the answers;
+    the message says what was confirmed and what went wrong meanwhile."""
+
+    def __init__(self, message: str, seconds: float, *, peer: str) -> None:
+        PeerError.__init__(self, message, peer=peer)
+        self.awaited = "progress"
+        self.seconds = seconds
+
+
+class LinkStalled(PeerError):
+    """The link is up but nothing gets through: no acknowledgement for the stall timeout while messages waited.
+    The message says what the line did meanwhile (frames sent again, frames with a bad CRC)."""

@@ -16,15 +16,19 @@ returns, and sleeps until the next deadline.
 Time is any monotonic millisecond clock as an int (`time.monotonic_ns() // 1_000_000`); the Link counts from the
 first value it sees, and the engine's 32-bit clock may wrap without harm. A Link is not thread-safe: drive it from
 one thread (the native calls are short and keep the GIL).
+
+The engine is the extension `glassbridge.protocol._link`, which holds the C engine and nothing else. Its C enums
+are Python IntEnums there (`Channel`, `Role`, `LinkState` are re-exported here), and its configuration is checked
+by the C engine's own rules: a value out of range raises LinkConfigError with the C engine's sentence.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, fields
-from enum import IntEnum
 from typing import Any, Literal, Union
 
+from glassbridge.protocol import _link
 from glassbridge.protocol.errors import (
     InvalidChannel,
     LinkConfigError,
@@ -63,31 +67,21 @@ TIMERS = (
     "rto_max_ms",
 )
 
+#: The keys of Link.config: the engine's configuration after defaults were filled in.
+CONFIG_KEYS = ("profile", "max_frame", "window", "max_message", "tx_queue_bytes", *TIMERS, "protocol_version",
+               "min_protocol_version")
+
 Profile = Literal["uart", "packet"]
 
-
-class Channel(IntEnum):
-    """Application channels (channel 0 is the link's own: hellos, acknowledgements, pings)."""
-
-    CONTROL = 1  # requests, answers, events (buttons, gestures, battery)
-    AUDIO = 2  # microphone and speaker frames
-    BULK = 3  # transfers (firmware images, assets)
-
-
-class Role(IntEnum):
-    """Who an end is (glassbridge.proto `Role`): informs the peer, changes no behaviour."""
-
-    UNSPECIFIED = 0
-    MCU = 1
-    SOC = 2
-    PHONE = 3
-
-
-class LinkState(IntEnum):
-    HANDSHAKE = 0  # no peer yet, or a restarted peer not yet confirmed
-    UP = 1
-    DOWN = 2  # nothing heard for link_timeout_ms: queues kept, hellos resume
-    INCOMPATIBLE = 3  # the peer speaks a protocol version we cannot (or it cannot speak ours)
+# The C engine's enums (link.h), as IntEnums made by the extension: the numbers are written once, in C.
+#: Channels: CONTROL (requests, answers, events), AUDIO (microphone, speaker), BULK (transfers); LINK (0) is the
+#: engine's own (hellos, acknowledgements, pings).
+Channel = _link.Channel
+#: Who an end is (glassbridge.proto `Role`): informs the peer, changes no behaviour.
+Role = _link.Role
+#: HANDSHAKE (no peer yet, or a restarted peer not yet confirmed), UP, DOWN (nothing heard for link_timeout_ms:
+#: queues kept, hellos resume), INCOMPATIBLE (the peer speaks a protocol version we cannot, or it cannot ours).
+LinkState = _link.LinkState
 
 
 @dataclass(frozen=True)
@@ -134,6 +128,8 @@ class LinkStats:
     out_of_window: int
     rx_oversize: int
     events_dropped: int
+    rewinds: int  # UART: frames in flight cut again into smaller fragments (REWIND/REWOUND, SPEC.md 6.5)
+    frag_size: int  # the largest fragment sent now (UART: smaller on a lossy line, SPEC.md 6.1); 0 before a peer
 
 
 @dataclass(frozen=True)
@@ -174,9 +170,8 @@ class VersionMismatch:
 
 LinkEvent = Union[MessageReceived, LinkUp, LinkDown, PeerReset, VersionMismatch]
 
-# gb_event_type and gb_status codes (link.h).
-_EV_MESSAGE, _EV_LINK_UP, _EV_LINK_DOWN, _EV_PEER_RESET, _EV_VERSION_MISMATCH = 1, 2, 3, 4, 5
-_OK, _ERR_ARG, _ERR_NO_MEMORY, _ERR_QUEUE_FULL, _ERR_TOO_LARGE, _ERR_BAD_CHANNEL, _ERR_INCOMPATIBLE = range(7)
+_EventType = _link.EventType
+_Status = _link.Status
 
 
 class Link:
@@ -190,7 +185,8 @@ class Link:
     Timers (milliseconds, 0 = default): hello_interval_ms 100, heartbeat_ms 250, link_timeout_ms 1000,
     ack_delay_ms 2, rto_initial_ms 200, rto_min_ms 20, rto_max_ms 1000.
     protocol_version, min_protocol_version: for tests only (provoke a version mismatch).
-    Raises LinkConfigError on values out of range.
+    Raises LinkConfigError on values out of range, with the C engine's sentence naming the field and its range
+    (the values are checked once, in C, when the engine's LinkConfig is made).
     """
 
     def __init__(
@@ -210,44 +206,37 @@ class Link:
         min_protocol_version: int | None = None,
         **timers_ms: int,
     ) -> None:
-        from glassbridge import _native  # late: the rest of glassbridge.protocol imports without the extension
-
-        if profile not in ("uart", "packet"):
+        kinds = {"uart": _link.Profile.UART, "packet": _link.Profile.PACKET}
+        if profile not in kinds:
             raise LinkConfigError(f"profile must be 'uart' or 'packet', got {profile!r}")
         unknown = set(timers_ms) - set(TIMERS)
         if unknown:
             raise LinkConfigError(f"unknown Link options {sorted(unknown)}: the timers are {', '.join(TIMERS)}")
         if session is None:
             session = secrets.randbits(32) or 1
-        fw = firmware_version.encode()
-        if len(fw) > 31:
-            raise LinkConfigError(f"firmware_version is {len(fw)} bytes in UTF-8; the Hello holds at most 31")
-        config: dict[str, Any] = {
-            "profile": 0 if profile == "uart" else 1,
-            "role": int(role),
-            "session": session,
-            "boot_counter": boot_counter,
-            "capabilities": capabilities,
-            "firmware_version": firmware_version,
-            "max_frame": max_frame,
-            "window": window,
-            "max_message": max_message,
-            "tx_queue_bytes": tx_queue_bytes,
-            "protocol_version": protocol_version or 0,
-            "min_protocol_version": min_protocol_version or 0,
-            **timers_ms,
-        }
-        for key, value in config.items():
-            if isinstance(value, int) and not 0 <= value <= _MASK:
-                raise LinkConfigError(f"{key} must be between 0 and {_MASK}, got {value}")
         try:
-            self._engine = _native.LinkEngine(config)
+            config = _link.LinkConfig(
+                profile=kinds[profile],
+                role=role,
+                session=session,
+                boot_counter=boot_counter,
+                capabilities=capabilities,
+                firmware_version=firmware_version,
+                max_frame=max_frame,
+                window=window,
+                max_message=max_message,
+                tx_queue_bytes=tx_queue_bytes,
+                protocol_version=protocol_version or 0,
+                min_protocol_version=min_protocol_version or 0,
+                **timers_ms,
+            )
         except (ValueError, TypeError) as exc:
             raise LinkConfigError(str(exc)) from exc
+        self._engine = _link.LinkEngine(config)
         self.profile: Profile = profile
         self.session = session
         self._t0: int | None = None  # the caller's clock at the engine's time 0
-        self._config = self._engine.config()
+        self._config = {key: int(getattr(config, key)) for key in CONFIG_KEYS}
 
     # ---- time ------------------------------------------------------------------------------------------------
 
@@ -269,25 +258,23 @@ class Link:
         LinkIncompatible. The bytes are copied.
         """
         status = self._engine.send(int(channel), message, self._now(now_ms))
-        if status == _OK:
+        if status == _Status.OK:
             return
         size = len(memoryview(message))
-        if status == _ERR_QUEUE_FULL:
+        if status == _Status.ERR_QUEUE_FULL:
             raise LinkQueueFull(size + 4, self.tx_free)
-        if status == _ERR_TOO_LARGE:
+        if status == _Status.ERR_TOO_LARGE:
             raise MessageTooLarge(size, self.max_message)
-        if status == _ERR_BAD_CHANNEL:
+        if status == _Status.ERR_BAD_CHANNEL:
             raise InvalidChannel(int(channel))
-        if status == _ERR_INCOMPATIBLE:
+        if status == _Status.ERR_INCOMPATIBLE:
             peer = self.peer
             theirs = f"{peer.min_protocol_version}..{peer.protocol_version}" if peer else "unknown"
             raise LinkIncompatible(
                 f"cannot send: the peer speaks link protocol versions {theirs}, this end "
                 f"{self.min_protocol_version}..{self.protocol_version}; update the older side"
             )
-        from glassbridge import _native
-
-        raise LinkError(f"send failed: {_native.link_status_str(status)}")
+        raise LinkError(f"send failed: {_link.status_str(status)}")
 
     def poll_tx(self, now_ms: int) -> bytes | None:
         """The next frame to write (uart: COBS-encoded with its 0x00), or None. Runs the timers too."""
@@ -299,15 +286,15 @@ class Link:
         out: list[LinkEvent] = []
         while (ev := self._engine.poll_event()) is not None:
             kind, channel, data, dropped, peer = ev
-            if kind == _EV_MESSAGE:
+            if kind == _EventType.MESSAGE:
                 out.append(MessageReceived(channel, data))
-            elif kind == _EV_LINK_UP:
+            elif kind == _EventType.LINK_UP:
                 out.append(LinkUp(PeerInfo._from_native(peer)))
-            elif kind == _EV_LINK_DOWN:
+            elif kind == _EventType.LINK_DOWN:
                 out.append(LinkDown())
-            elif kind == _EV_PEER_RESET:
+            elif kind == _EventType.PEER_RESET:
                 out.append(PeerReset(PeerInfo._from_native(peer), dropped))
-            elif kind == _EV_VERSION_MISMATCH:
+            elif kind == _EventType.VERSION_MISMATCH:
                 out.append(VersionMismatch(PeerInfo._from_native(peer)))
         return out
 
@@ -321,7 +308,7 @@ class Link:
 
     @property
     def state(self) -> LinkState:
-        return LinkState(self._engine.state)
+        return self._engine.state
 
     @property
     def stats(self) -> LinkStats:

@@ -8,7 +8,7 @@ Public names (each also importable from its submodule):
 * `FacePipeline`, `FaceResult` (pipeline): a Frame or JPEG bytes to faces with box, score and expression.
 * `FaceDetector`, `Detection`, `KEYPOINT_NAMES` (detector): MediaPipe BlazeFace, full range or short range.
 * `EmotionClassifier`, `Emotion`, `EMOTION_LABELS` (emotion): the project's int8 expression model.
-* `TfliteModel` (runtime): LiteRT with zero-copy input filling; `ModelError` (registry) for any model problem.
+* `TfliteModel` (glassbridge.models.runtime, shared with the audio): LiteRT with zero-copy input filling; `ModelError` (registry) for any model problem.
 * `Normalization`, `letterbox_rect` (preprocess): how pixels become model inputs. The kernel itself is
   `glassbridge.vision.preprocess.preprocess` (not re-exported here: the name is also its submodule's, and Python
   rebinds the package attribute to the submodule once it is imported).
@@ -46,7 +46,7 @@ _WHERE = {
     "FaceDetector": "detector",
     "FacePipeline": "pipeline",
     "FaceResult": "pipeline",
-    "TfliteModel": "runtime",
+    "TfliteModel": "glassbridge.models.runtime",
     "Normalization": "preprocess",
     "letterbox_rect": "preprocess",
 }
@@ -56,20 +56,20 @@ if TYPE_CHECKING:
     from glassbridge.vision.emotion import EMOTION_LABELS, Emotion, EmotionClassifier
     from glassbridge.vision.pipeline import FacePipeline, FaceResult
     from glassbridge.vision.preprocess import Normalization, letterbox_rect
-    from glassbridge.assets.registry import ModelError
-    from glassbridge.vision.runtime import TfliteModel
+    from glassbridge.models.registry import ModelError
+    from glassbridge.models.runtime import TfliteModel
 
 
 def __getattr__(name: str) -> Any:
-    if name == "ModelError":  # the model registry lives in glassbridge.assets (audio and the CLI use it too)
-        from glassbridge.assets.registry import ModelError
+    if name == "ModelError":  # the model registry lives in glassbridge.models (audio and the CLI use it too)
+        from glassbridge.models.registry import ModelError
 
         globals()[name] = ModelError
         return ModelError
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'glassbridge.vision' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"glassbridge.vision.{module}"), name)
+    value = getattr(importlib.import_module(module if "." in module else f"glassbridge.vision.{module}"), name)
     globals()[name] = value  # later lookups skip this function
     return value
 

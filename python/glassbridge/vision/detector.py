@@ -20,12 +20,12 @@ from typing import Literal
 
 import numpy as np
 
-from glassbridge import _native
+from glassbridge.vision import _kernels
 from glassbridge.camera.frame import Frame
 from glassbridge.vision.anchors import BLAZEFACE_FULL_RANGE, BLAZEFACE_SHORT_RANGE, SsdAnchorOptions, ssd_anchors
 from glassbridge.vision.preprocess import Normalization, letterbox_rect, preprocess
-from glassbridge.assets.registry import ModelError
-from glassbridge.vision.runtime import TfliteModel
+from glassbridge.models.registry import ModelError
+from glassbridge.models.runtime import TfliteModel
 
 __all__ = ["Detection", "FaceDetector", "KEYPOINT_NAMES", "DetectorModel"]
 
@@ -111,7 +111,7 @@ class FaceDetector:
         self._regressors, self._scores = self._output_roles(len(anchors))
         # MediaPipe's ImageToTensorCalculator maps pixels to [-1, 1] (output_tensor_float_range).
         self._norm = Normalization.for_range(-1.0, 1.0)
-        self._decoder = _native.SsdFaceDecoder(
+        self._decoder = _kernels.SsdFaceDecoder(
             anchors,
             x_scale=float(self.input_width), y_scale=float(self.input_height),
             w_scale=float(self.input_width), h_scale=float(self.input_height),

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glassbridge import _native
+from glassbridge.vision import _kernels
 from glassbridge.camera.frame import Frame
 from glassbridge.vision.preprocess import Normalization, preprocess
-from glassbridge.assets.registry import ModelError
-from glassbridge.vision.runtime import TfliteModel
+from glassbridge.models.registry import ModelError
+from glassbridge.models.runtime import TfliteModel
 
 __all__ = ["EMOTION_LABELS", "Emotion", "EmotionClassifier", "face_crop"]
 
@@ -121,6 +121,6 @@ class EmotionClassifier:
         if scores.min() >= 0.0 and 0.9 <= total <= 1.1:
             probs = scores / total
         else:
-            probs = _native.softmax(np.ascontiguousarray(scores, dtype=np.float32))
-        (best,), _ = _native.top_k(np.ascontiguousarray(probs, dtype=np.float32), 1)
+            probs = _kernels.softmax(np.ascontiguousarray(scores, dtype=np.float32))
+        (best,), _ = _kernels.top_k(np.ascontiguousarray(probs, dtype=np.float32), 1)
         return Emotion(EMOTION_LABELS[int(best)], {label: float(p) for label, p in zip(EMOTION_LABELS, probs)})

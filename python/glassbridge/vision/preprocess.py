@@ -27,7 +27,7 @@ from typing import Literal
 
 import numpy as np
 
-from glassbridge import _native
+from glassbridge.vision import _kernels
 from glassbridge.camera.frame import Frame
 
 __all__ = [
@@ -177,7 +177,7 @@ def preprocess(
         raise ValueError(f"crop and dst are (x, y, w, h), got crop={crop!r} dst={dst!r}")
     if dst is not None and (dst_rect[2] <= 0 or dst_rect[3] <= 0):
         raise ValueError(f"dst {dst_rect} must have a positive width and height")
-    _native.preprocess(
+    _kernels.preprocess(
         list(frame.planes),
         frame.format.value,
         frame.width,
@@ -195,12 +195,12 @@ def preprocess(
 
 def isa() -> str:
     """The SIMD path in use: 'ref', 'sse41', 'avx2' or 'neon'."""
-    return str(_native.isa())
+    return str(_kernels.isa())
 
 
 def available_isas() -> list[str]:
     """SIMD paths compiled in and supported by this CPU, best last ('ref' is always first)."""
-    return [str(name) for name in _native.available_isas()]
+    return [str(name) for name in _kernels.available_isas()]
 
 
 @contextlib.contextmanager
@@ -210,8 +210,8 @@ def force_isa(name: str) -> Iterator[None]:
     Process-wide: do not use while other threads preprocess. Unknown or unavailable names raise ValueError.
     """
     previous = isa()
-    _native.set_isa(name)
+    _kernels.set_isa(name)
     try:
         yield
     finally:
-        _native.set_isa(previous)
+        _kernels.set_isa(previous)

@@ -271,7 +271,7 @@ def scenes(settings: E2eBenchSettings) -> Any:
     """
     if settings.images is not None:
         return settings.images
-    from glassbridge.assets.registry import test_image_paths
+    from glassbridge.models.registry import test_image_paths
 
     return test_image_paths([settings.scene])
 

@@ -49,6 +49,10 @@ extern "C" {
 #define GB_MAX_WINDOW 32u                /* the SACK bitmap has 32 bits */
 #define GB_CHANNELS 4u                   /* 0 = link control (engine only), 1 = control, 2 = audio, 3 = bulk */
 
+/* The channels by name (GB_CHANNELS of them): applications send on CONTROL, AUDIO and BULK; LINK is the
+ * engine's own (hellos, acknowledgements, pings). */
+typedef enum { GB_CHANNEL_LINK = 0, GB_CHANNEL_CONTROL = 1, GB_CHANNEL_AUDIO = 2, GB_CHANNEL_BULK = 3 } gb_channel;
+
 /* Frame flags (SPEC.md). */
 #define GB_FLAG_DATA 0x01u   /* carries `seq` and a fragment of a message on `channel` */
 #define GB_FLAG_MORE 0x02u   /* more fragments of the same message follow (in the next sequence numbers) */
@@ -108,9 +112,14 @@ typedef struct {
 
 /* Fills the defaults of every zero field (profile stays as given). Returns GB_ERR_ARG on values out of range. */
 gb_status gb_link_config_normalize(gb_link_config *cfg);
-/* Why gb_link_config_normalize would refuse this configuration (a sentence naming the rule), or NULL if it is
- * valid: for error messages. */
+/* Why gb_link_config_normalize would refuse this configuration (a sentence naming the field and its allowed
+ * range, or the rule between fields), or NULL if it is valid: for error messages. */
 const char *gb_link_config_problem(const gb_link_config *cfg);
+/* Whether `value` fits the numeric field `field` of gb_link_config ("max_frame", "rto_min_ms", ...): NULL if it
+ * does, else the same sentence gb_link_config_problem gives for it (or that there is no such field). For bindings
+ * whose integers are wider than the struct's fields (Python): each value is checked before it is narrowed into
+ * the struct, then gb_link_config_problem checks the fields together. */
+const char *gb_link_config_value_problem(const char *field, int64_t value);
 
 /* Bytes of memory gb_link_init needs for this configuration (after normalisation). */
 size_t gb_link_mem_size(const gb_link_config *cfg);

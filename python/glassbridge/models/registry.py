@@ -9,7 +9,7 @@ that file must then be right: a wrong file is an error, never silently skipped):
    ``tests/data/images/`` (test images);
 3. the installed package's ``glassbridge/models/`` folder (the manifest and the committed model ship there);
 4. the per-user data folder, ``platformdirs.user_data_dir("glassbridge")`` + ``/models`` or ``/images``, where
-   ``glassbridge models fetch`` (``python -m glassbridge.assets.fetch``) puts files after a plain pip install.
+   ``glassbridge models fetch`` (``python -m glassbridge.models.fetch``) puts files after a plain pip install.
 
 The same search path serves every piece of data a command needs (the demos' and `bench e2e`'s camera scenes come
 from `test_image_paths`), so commands work from any working directory; `fetch_destination` says where `glassbridge
@@ -71,7 +71,7 @@ __all__ = [
 ENV_MODEL_DIR = "GLASSBRIDGE_MODEL_DIR"
 APP_NAME = "glassbridge"
 TFLITE_IDENTIFIER = b"TFL3"  # flatbuffers file_identifier of the TFLite schema, at bytes 4..8
-# `glassbridge models fetch` is the same command as `python -m glassbridge.assets.fetch` (glassbridge.cli.models).
+# `glassbridge models fetch` is the same command as `python -m glassbridge.models.fetch` (glassbridge.cli.models).
 FETCH_ADVICE = "run `make setup` in a checkout, or `glassbridge models fetch`, to fetch and verify it"
 
 
@@ -289,7 +289,7 @@ def parse_manifest(text: str, path: Path) -> Manifest:
 
 def checkout_root() -> Path | None:
     """The source checkout this module runs from (an editable install), or None for an installed package."""
-    root = Path(__file__).resolve().parents[3]  # <root>/python/glassbridge/assets/registry.py
+    root = Path(__file__).resolve().parents[3]  # <root>/python/glassbridge/models/registry.py
     if (root / "pyproject.toml").is_file() and (root / "models" / "MANIFEST.toml").is_file():
         return root
     return None
@@ -344,7 +344,7 @@ def image_search_dirs() -> list[Path]:
 
 
 def fetch_destination(kind: str) -> Path:
-    """Where `glassbridge models fetch` puts a "model" or an "image" by default (glassbridge.assets.fetch):
+    """Where `glassbridge models fetch` puts a "model" or an "image" by default (glassbridge.models.fetch):
     $GLASSBRIDGE_MODEL_DIR (images in its images/), else the checkout's models/cache and tests/data/images, else
     the per-user data folder. Every one of them is on the search path."""
     if kind not in ("model", "image"):

@@ -9,7 +9,7 @@ The pitfall (ARCHITECTURE decision 1): while any reference to such a view is ali
 writer, drops it, and only then invokes. Outputs can be read the same way: a `read` callback gets views of the
 output tensors (the C++ decoder reads them in place) and must not keep them either.
 
-Safety: a model file listed in models/MANIFEST.toml is verified (size, sha256) by `glassbridge.assets.registry`
+Safety: a model file listed in models/MANIFEST.toml is verified (size, sha256) by `glassbridge.models.registry`
 before LiteRT sees it. Any other file (a path a user gives) is first loaded, allocated and invoked once in a
 child process: LiteRT can crash the whole process on a corrupt flatbuffer, and a crash in the child becomes a
 `ModelError` naming the file instead of killing the caller.
@@ -33,9 +33,9 @@ from typing import Any, TypeVar, overload
 
 import numpy as np
 
-from glassbridge.assets.registry import TFLITE_IDENTIFIER, ModelError, check_tensors, model_info, model_path
+from glassbridge.models.registry import TFLITE_IDENTIFIER, ModelError, check_tensors, model_info, model_path
 
-__all__ = ["TensorInfo", "TfliteModel", "PROBE_TIMEOUT_S"]
+__all__ = ["TensorInfo", "TfliteModel", "PROBE_TIMEOUT_S", "dequantize_output"]
 
 # Loading, allocating and invoking a small model takes well under a second; the child also imports LiteRT
 # (~0.5 s). A model that needs longer than this to load is not one for the glasses.
@@ -75,6 +75,16 @@ def _litert_info_to_log() -> Iterator[None]:
                     log.debug("LiteRT: %s", line[6:])
                 elif line:
                     print(line, file=sys.stderr)
+
+
+def dequantize_output(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """float32((q - zero_point)) * float32(scale): the affine dequantisation TFLite defines, rounded exactly as the
+    C++ postprocess kernel does (the difference is exact in float32 for 8-bit values, then one float32 multiply).
+    In numpy so the runner (used by vision and audio alike) needs no native module: outputs are small."""
+    s = np.float32(scale)
+    if not (np.isfinite(s) and s > 0):
+        raise ValueError(f"dequantize: scale must be finite and > 0, got {scale}")
+    return (q.astype(np.int32) - np.int32(zero_point)).astype(np.float32) * s
 
 
 @dataclass(frozen=True)
@@ -314,13 +324,11 @@ class TfliteModel:
             raise
 
     def _read_outputs(self, dequantize: bool) -> list[np.ndarray]:
-        from glassbridge import _native
-
         outs = []
         for o in self.outputs:
             value = self._interp.get_tensor(o.index)  # a copy: safe to keep
             if dequantize and o.scale is not None and value.dtype in (np.int8, np.uint8):
-                value = _native.dequantize(np.ascontiguousarray(value), o.scale, o.zero_point)
+                value = dequantize_output(value, o.scale, o.zero_point)
             outs.append(value)
         return outs
 

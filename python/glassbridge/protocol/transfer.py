@@ -1,22 +1,25 @@
-"""Uploads to the phone that resume (SPEC.md sections 10 and 16.5): photo and audio transfers.
+"""Transfers that resume (SPEC.md section 10): the sender's side, once, for both links.
 
-The sender's rules, as this module applies them:
+The sender's rules, as `Upload` applies them:
 
-1. `TransferBegin{id, kind, size, sha256, name}`; the phone answers `TransferStatus{RECEIVING, offset}`: 0 for a
-   new transfer, or what it already holds of this id and sha256 (a resume).
-2. `TransferData` from that offset, consecutive, each sized to fill whole link fragments: the encoded Message is
-   k x (frame - 10) bytes (`transfer_data_size`), so no short fragment pads every message; the phone answers
-   every `ack_every`-th and the last with its offset.
-3. `VERIFIED` ends it; `FAILED` raises TransferFailed with the phone's error; `OFFSET_MISMATCH` resumes from the
-   phone's offset.
-4. Within a link session nothing is lost (the link retransmits across drops): the upload just waits. After a
-   link restart (the phone's PeerReset, or our own new session on a connection with smaller frames) or when
-   unsure (no status while the link is up), it asks `TransferQuery` and resumes from `TransferStatus.offset`, or
-   starts again with `TransferBegin` when the phone answers UNKNOWN. It never assumes more progress than the
-   last offset the phone confirmed.
-5. It always ends: when the phone's confirmed offset has not grown for `stall_timeout` seconds (a phone that
-   answers but never takes the data, a link that never frees room for the next message, resyncs that lead
-   nowhere) it raises PhoneTimeout naming what was confirmed and what went wrong last.
+1. `TransferBegin{id, kind, size, sha256, name}`; the receiver answers `TransferStatus{RECEIVING, offset}`: 0 for
+   a new transfer, or what it already holds of this id and sha256 (a resume). `UNKNOWN` with an error is a
+   refusal; `VERIFIED` means it holds the whole transfer already: nothing more is sent.
+2. The data from that offset, consecutive, in the messages of the link's `ChunkFormat`: `TransferChunk` of at most
+   960 bytes to the MCU (`TransferChunks`), `TransferData` filling whole link fragments to the phone
+   (`TransferDataChunks`, SPEC.md 16.5). The receiver answers every `ack_every`-th and the last with its offset.
+3. `VERIFIED` ends it; `FAILED` raises TransferFailed with the receiver's error; `OFFSET_MISMATCH` resumes from
+   the receiver's offset.
+4. Within a link session nothing is lost (the link retransmits across drops): the upload just waits, by the
+   client's patience rule. After a link restart (the peer's PeerReset, or a new session of our own) or when unsure
+   (no status while the link is up), it asks `TransferQuery` and resumes from `TransferStatus.offset`, or starts
+   again with `TransferBegin` when the receiver answers UNKNOWN. It never assumes more progress than the last
+   offset the receiver confirmed.
+5. It always ends: when the confirmed offset has not grown for `stall_timeout` seconds (a receiver that answers
+   but never takes the data, a link that never frees room for the next message, resyncs that lead nowhere) it
+   raises TransferStalled naming what was confirmed and what went wrong meanwhile.
+
+Why two data messages, TransferChunk and TransferData, for one meaning: SPEC.md 10 ("Two data messages").
 """
 
 from __future__ import annotations
@@ -30,22 +33,74 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from glassbridge.phone.errors import ConnectionLost, PhoneError, PhoneTimeout, TransferFailed
+from glassbridge.protocol.errors import LinkLost, PeerError, PeerTimeout, TransferFailed, TransferStalled
 from glassbridge.protocol.link import Channel
-from glassbridge.protocol.messages import enum_value, pb
+from glassbridge.protocol.messages import LIMITS, enum_name, enum_value, pb
 
-__all__ = ["TRANSFER_DATA_LIMIT", "Upload", "UploadHost", "UploadReport", "transfer_data_size"]
+__all__ = [
+    "ChunkFormat",
+    "DEFAULT_STALL_TIMEOUT",
+    "TRANSFER_CHUNK_LIMIT",
+    "TRANSFER_DATA_LIMIT",
+    "TransferChunks",
+    "TransferDataChunks",
+    "Upload",
+    "UploadHost",
+    "UploadReport",
+    "transfer_data_size",
+]
 
 log = logging.getLogger(__name__)
 
-#: TransferData.data's `limit:` in glassbridge.proto.
-TRANSFER_DATA_LIMIT = 16384
-#: A packet-profile frame's header (SPEC.md 2.3): the payload of a frame is max_frame - 10.
-FRAME_HEADER = 10
+#: TransferChunk.data's `limit:` in glassbridge.proto (the MCU's buffer: one chunk fits one 1 KB frame).
+TRANSFER_CHUNK_LIMIT = LIMITS["glassbridge.v1.TransferChunk.data"]
+#: TransferData.data's `limit:` in glassbridge.proto (the phone link).
+TRANSFER_DATA_LIMIT = LIMITS["glassbridge.v1.TransferData.data"]
 #: Message field 68 (transfer_data), wire type 2: its tag is varint(68 << 3 | 2) = 2 bytes.
 _TAG_TRANSFER_DATA = 2
-#: Seconds an upload may go without the phone confirming more of it before it fails (PhoneTimeout).
+#: Seconds an upload may go without the receiver confirming more of it before it fails (TransferStalled).
 DEFAULT_STALL_TIMEOUT = 60.0
+
+
+# ---- the data messages -------------------------------------------------------------------------------------
+
+
+class ChunkFormat(Protocol):
+    """How a link carries a transfer's data: how many bytes the next message takes, and that message."""
+
+    def size(self, transfer_id: int, offset: int, remaining: int) -> int: ...
+
+    def message(self, transfer_id: int, offset: int, data: bytes) -> pb.Message: ...
+
+
+class TransferChunks:
+    """The MCU link's TransferChunk: at most `limit` bytes each (TRANSFER_CHUNK_LIMIT, the MCU's buffer)."""
+
+    def __init__(self, limit: int = TRANSFER_CHUNK_LIMIT) -> None:
+        if not 0 < limit <= TRANSFER_CHUNK_LIMIT:
+            raise ValueError(f"a TransferChunk carries 1 to {TRANSFER_CHUNK_LIMIT} bytes, not {limit}")
+        self.limit = limit
+
+    def size(self, transfer_id: int, offset: int, remaining: int) -> int:
+        return min(self.limit, remaining)
+
+    def message(self, transfer_id: int, offset: int, data: bytes) -> pb.Message:
+        return pb.Message(transfer_chunk=pb.TransferChunk(transfer_id=transfer_id, offset=offset, data=data))
+
+
+class TransferDataChunks:
+    """The phone link's TransferData, each sized to fill whole fragments of the current link session
+    (`frame_payload()`: its frame size minus the header) within its `max_message()`: SPEC.md 16.5."""
+
+    def __init__(self, frame_payload: Callable[[], int], max_message: Callable[[], int]) -> None:
+        self.frame_payload = frame_payload
+        self.max_message = max_message
+
+    def size(self, transfer_id: int, offset: int, remaining: int) -> int:
+        return transfer_data_size(self.frame_payload(), transfer_id, offset, remaining, self.max_message())
+
+    def message(self, transfer_id: int, offset: int, data: bytes) -> pb.Message:
+        return pb.Message(transfer_data=pb.TransferData(transfer_id=transfer_id, offset=offset, data=data))
 
 
 def _varint_len(value: int) -> int:
@@ -93,9 +148,13 @@ def transfer_data_size(payload: int, transfer_id: int, offset: int, remaining: i
     raise ValueError(f"a {payload}-byte fragment cannot hold a TransferData with any data")
 
 
-class UploadHost(Protocol):
-    """What an Upload needs from the client (Phone implements it; unit tests use a fake)."""
+# ---- the sender -------------------------------------------------------------------------------------------
 
+
+class UploadHost(Protocol):
+    """What an Upload needs of its client (glassbridge.protocol.client.LinkClient; unit tests give a fake)."""
+
+    peer: str
     request_timeout: float
     link_patience: float
 
@@ -105,13 +164,11 @@ class UploadHost(Protocol):
 
     def unregister_request(self, request_id: int) -> None: ...
 
-    async def send_message(self, msg: pb.Message, channel: int = ...) -> None: ...
+    async def send(self, msg: pb.Message, channel: int = ...) -> None: ...
 
-    def frame_payload(self) -> int: ...
+    async def wait_up(self, timeout: float) -> None: ...
 
-    def max_message(self) -> int: ...
-
-    async def wait_until_up(self, timeout: float) -> None: ...
+    def stats(self) -> dict[str, Any]: ...  # the link's counters, for what the stall error says the line did
 
 
 @dataclass
@@ -120,29 +177,40 @@ class UploadReport:
     size: int
     sha256: str
     seconds: float
-    restarts: int = 0  # times the upload asked the phone where it stood and resumed
-    resumed_from: list[int] = field(default_factory=list)
+    restarts: int = 0  # times the upload asked the receiver where it stood and resumed
+    resumed_from: list[int] = field(default_factory=list)  # the offsets it resumed from
     bytes_sent: int = 0  # data bytes queued, resends included
     messages: int = 0
 
 
 class Resync(Exception):
-    """Internal: the link session changed or the upload is unsure; ask the phone where it stands."""
+    """Internal: the link session changed or the upload is unsure; ask the receiver where it stands."""
+
+
+class _Restart(Resync):
+    """Internal: the receiver refused data (OFFSET_MISMATCH): send again from `offset`."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(f"the receiver expects offset {offset}")
+        self.offset = offset
 
 
 class Upload:
     """One transfer's sender side. `queue` receives, for this transfer: pb.Message answers (to our requests),
-    bare pb.TransferStatus (chunk acknowledgements), and markers/PhoneErrors telling of a link restart."""
+    bare pb.TransferStatus (data acknowledgements), and PeerErrors telling of a link restart."""
 
     def __init__(self, host: UploadHost, transfer_id: int, kind: str, data: bytes, name: str,
-                 queue: asyncio.Queue[Any], progress: Callable[[int, int], None] | None = None, *,
-                 fresh: bool = False, all_sent: asyncio.Event | None = None,
-                 stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> None:
-        """`fresh`: the transfer_id was just made, so the phone can only answer TransferBegin with offset 0 (or
+                 queue: asyncio.Queue[Any], chunks: ChunkFormat, progress: Callable[[int, int], None] | None = None,
+                 *, fresh: bool = False, all_sent: asyncio.Event | None = None,
+                 stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+                 stall_detail: Callable[[dict[str, Any]], str] | None = None) -> None:
+        """`fresh`: the transfer_id was just made, so the receiver can only answer TransferBegin with offset 0 (or
         refuse): the data follows the Begin at once instead of one round trip later (the link keeps order; a
         refusal still fails the upload). `all_sent` is set once every byte has been queued on the link (not yet
         verified), so a request that refers to the transfer can be queued right behind it. `stall_timeout`:
-        seconds without the phone confirming more before PhoneTimeout (a finite number above 0)."""
+        seconds without the receiver confirming more before TransferStalled (a finite number above 0);
+        `stall_detail(stats)` adds to its message what the line did since `stats` (host.stats() at the last
+        progress)."""
         if isinstance(stall_timeout, bool) or not isinstance(stall_timeout, (int, float)) or \
                 not math.isfinite(stall_timeout) or stall_timeout <= 0:
             raise ValueError(f"stall_timeout must be a finite number of seconds above 0, got {stall_timeout!r}")
@@ -150,8 +218,10 @@ class Upload:
         if len(data) >= 1 << 32:
             raise ValueError(f"{len(data)} bytes do not fit a transfer (TransferBegin.size is 32 bits)")
         self.host = host
+        self.peer = host.peer
         self.data = bytes(data)
         self.queue = queue
+        self.chunks = chunks
         self.progress = progress
         self.digest = hashlib.sha256(self.data).digest()
         self.begin = pb.TransferBegin(transfer_id=transfer_id, kind=kind_value, size=len(self.data),
@@ -160,11 +230,14 @@ class Upload:
         self.confirmed = 0
         self._restarted_at: int | None = None
         self.name = name or str(transfer_id)
+        self.what = f"transfer {self.name} ({len(self.data)} bytes)"
         self.fresh = fresh
         self.all_sent = all_sent
         self.stall_timeout = float(stall_timeout)
-        self._best = -1  # the largest offset the phone confirmed, and when it grew
+        self.stall_detail = stall_detail
+        self._best = -1  # the largest offset the receiver confirmed, and when it grew
         self._progress_at = time.monotonic()
+        self._progress_stats = host.stats()
         self._last_trouble = "nothing answered yet"
 
     @property
@@ -186,18 +259,18 @@ class Upload:
                         msg = pb.Message(transfer_begin=self.begin, request_id=begin_rid)
                         await self._send(msg)
                         begun = True
-                    elif not begun:  # inside the try: the link may restart before the phone answers the Begin
+                    elif not begun:  # inside the try: the link may restart before the receiver answers the Begin
                         status = await self._ask("TransferBegin", pb.Message(transfer_begin=self.begin))
                         begun = True
                     if await self._step(status):
                         break
                     status = None
                 except Resync as why:
-                    log.info("transfer %d: %s; asking the phone where it stands", self.tid, why)
+                    log.info("transfer %d: %s; asking the %s where it stands", self.tid, why, self.peer)
                     self._last_trouble = str(why)
                     self._check_stall()
                     status = await self._resync()
-                    begun = True  # the phone's answer to TransferQuery says whether it knows the transfer
+                    begun = True  # the answer to TransferQuery says whether the receiver knows the transfer
         finally:
             if begin_rid is not None:
                 self.host.unregister_request(begin_rid)
@@ -205,19 +278,25 @@ class Upload:
         return self.report
 
     async def _step(self, status: Any) -> bool:
-        """One pass: apply `status` (if any), send from the confirmed offset, await the verdict. True when
-        VERIFIED; False to go round again; raises Resync when the phone must be asked where the transfer stands."""
+        """One pass: apply `status` (if any: an answer to Begin or Query), send from the confirmed offset, await
+        the verdict. True when VERIFIED; False to go round again; raises Resync when the receiver must be asked
+        where the transfer stands."""
         while True:
             if status is not None:
                 if status.state == pb.TRANSFER_STATE_UNKNOWN:
+                    # A Begin refused (TOO_LARGE, BAD_REQUEST) ends it; NO_SUCH_TRANSFER (data that reached a
+                    # receiver which forgot the transfer) means begin again, as no error does: SPEC.md 10, rule 5.
+                    if status.error and status.error != pb.ERROR_CODE_NO_SUCH_TRANSFER:
+                        raise TransferFailed(f"the {self.peer} refused {self.what}: {_code(status.error)}",
+                                             peer=self.peer)
                     status = await self._ask("TransferBegin (again)", pb.Message(transfer_begin=self.begin))
                     continue
                 if self._apply(status):
                     return True
-            await self._send_from(self.confirmed)
+            verified = await self._send_from(self.confirmed)
             if self.all_sent is not None:
                 self.all_sent.set()
-            return await self._wait_verdict()
+            return verified or await self._wait_verdict()
 
     # ---- progress -------------------------------------------------------------------------------------
 
@@ -225,6 +304,9 @@ class Upload:
         if offset > self._best:
             self._best = offset
             self._progress_at = time.monotonic()
+            self._progress_stats = self.host.stats()
+        if self.progress is not None:
+            self.progress(offset, len(self.data))
 
     def _left(self) -> float:
         """Seconds until the upload counts as stalled."""
@@ -233,15 +315,17 @@ class Upload:
     def _check_stall(self) -> None:
         if self._left() > 0:
             return
-        raise PhoneTimeout(
-            f"progress on transfer {self.name} ({len(self.data)} bytes)", self.stall_timeout,
-            f"the phone confirmed {max(self._best, 0)} bytes, none more for {time.monotonic() - self._progress_at:.1f} "
-            f"s; last trouble: {self._last_trouble}")
+        idle = time.monotonic() - self._progress_at
+        detail = "" if self.stall_detail is None else f"; meanwhile {self.stall_detail(self._progress_stats)}"
+        raise TransferStalled(
+            f"{self.what}: no progress for {idle:.1f} s, the {self.peer} confirmed {max(self._best, 0)} of "
+            f"{len(self.data)} bytes; last trouble: {self._last_trouble}{detail}", self.stall_timeout,
+            peer=self.peer)
 
     async def _send(self, msg: pb.Message) -> None:
-        """host.send_message, waiting for room on the link only until the upload counts as stalled."""
+        """host.send, waiting for room on the link only until the upload counts as stalled."""
         try:
-            await asyncio.wait_for(self.host.send_message(msg, Channel.BULK), max(0.01, self._left()))
+            await asyncio.wait_for(self.host.send(msg, Channel.BULK), max(0.01, self._left()))
         except asyncio.TimeoutError:
             self._last_trouble = "the link took no message (no room in its queue: nothing acknowledged)"
             self._check_stall()
@@ -252,22 +336,22 @@ class Upload:
     def _apply(self, status: Any) -> bool:
         """Takes a TransferStatus into account; True when VERIFIED. Raises TransferFailed, Resync."""
         if status.state == pb.TRANSFER_STATE_FAILED:
-            raise TransferFailed(f"the phone refused transfer {self.name} ({len(self.data)} bytes): "
-                                 f"{_code(status.error)}")
+            raise TransferFailed(f"the {self.peer} refused {self.what}: {_code(status.error)}", peer=self.peer)
+        offset = int(status.offset)
+        if offset > len(self.data):
+            raise TransferFailed(f"the {self.peer} reports offset {offset} for {self.what}, beyond its size: a fault "
+                                 f"of the {self.peer}'s receiver", peer=self.peer)
         if status.state == pb.TRANSFER_STATE_VERIFIED:
             self.confirmed = len(self.data)
             self._confirmed(self.confirmed)
-            if self.progress is not None:
-                self.progress(self.confirmed, len(self.data))
             return True
-        if status.state == pb.TRANSFER_STATE_UNKNOWN:
-            raise Resync("the phone does not know the transfer")
-        offset = int(status.offset)
-        if offset > len(self.data):
-            raise TransferFailed(f"the phone reports offset {offset} for transfer {self.name} of {len(self.data)} "
-                                 "bytes: a companion bug")
+        if status.state == pb.TRANSFER_STATE_UNKNOWN:  # it forgot the transfer (NO_SUCH_TRANSFER: it restarted)
+            raise Resync(f"the {self.peer} does not know the transfer")
+        if status.state != pb.TRANSFER_STATE_RECEIVING:
+            raise TransferFailed(f"the {self.peer} answered {self.what} with state {status.state}, which this "
+                                 "glassbridge does not know", peer=self.peer)
         if status.error == pb.ERROR_CODE_OFFSET_MISMATCH:
-            self._last_trouble = f"the phone expects offset {offset} (OFFSET_MISMATCH)"
+            self._last_trouble = f"the {self.peer} expects offset {offset} (OFFSET_MISMATCH)"
             self._check_stall()
             if offset == self._restarted_at:
                 return False  # another refusal of a message queued before we restarted at this offset
@@ -276,16 +360,14 @@ class Upload:
             self._restarted_at = offset
             raise _Restart(offset)
         if status.error:
-            raise TransferFailed(f"transfer {self.name}: the phone answered {_code(status.error)}")
-        self.confirmed = offset  # the phone's word, never more
+            raise TransferFailed(f"{self.what}: the {self.peer} answered {_code(status.error)}", peer=self.peer)
+        self.confirmed = offset  # the receiver's word, never more
         self._confirmed(offset)
-        if self.progress is not None:
-            self.progress(offset, len(self.data))
         return False
 
     def _take(self, item: Any) -> Any:
-        """A queue item as a TransferStatus (or None); raises Resync/PhoneError for markers and errors."""
-        if isinstance(item, PhoneError):
+        """A queue item as a TransferStatus (or None); raises Resync for the errors of a link restart."""
+        if isinstance(item, PeerError):
             raise Resync(str(item))
         if isinstance(item, pb.Message):
             body = item.WhichOneof("body")
@@ -294,8 +376,8 @@ class Upload:
             if body == "result":
                 if item.result.code == pb.ERROR_CODE_OK:
                     return None
-                raise TransferFailed(f"transfer {self.name}: the phone answered {_code(item.result.code)}"
-                                     + (f" ({item.result.message})" if item.result.message else ""))
+                raise TransferFailed(f"{self.what}: the {self.peer} answered {_code(item.result.code)}"
+                                     + (f" ({item.result.message})" if item.result.message else ""), peer=self.peer)
             return None
         if isinstance(item, pb.TransferStatus):
             return item
@@ -323,8 +405,8 @@ class Upload:
                 deadline = time.monotonic() + 0.2
                 continue
             if down is not None:
-                raise ConnectionLost(f"transfer {self.name}: the phone link has been down for {down:.1f} s while "
-                                     f"waiting for {what}")
+                raise LinkLost(f"{self.what}: the link to the {self.peer} has been down for {down:.1f} s while "
+                               f"waiting for {what}", peer=self.peer)
             raise Resync(f"no {what} for {host.request_timeout:g} s while the link is up")
 
     async def _ask(self, what: str, msg: pb.Message) -> Any:
@@ -341,7 +423,7 @@ class Upload:
         host = self.host
         for _ in range(8):
             self._check_stall()
-            await host.wait_until_up(host.link_patience)
+            await host.wait_up(host.link_patience)
             while not self.queue.empty():
                 self.queue.get_nowait()
             self._restarted_at = None
@@ -354,19 +436,18 @@ class Upload:
             self.report.restarts += 1
             self.report.resumed_from.append(int(status.offset))
             return status
-        raise PhoneTimeout(f"an answer to TransferQuery for transfer {self.name}", host.request_timeout * 8,
-                           "the link kept restarting")
+        raise PeerTimeout(f"answer to TransferQuery for {self.what}", host.request_timeout * 8,
+                          "the link kept restarting", peer=self.peer)
 
     # ---- data ---------------------------------------------------------------------------------------------
 
-    async def _send_from(self, offset: int) -> None:
-        """Queues TransferData from `offset` to the end, handling statuses that arrive meanwhile."""
-        host = self.host
+    async def _send_from(self, offset: int) -> bool:
+        """Queues the data from `offset` to the end, handling statuses that arrive meanwhile; True when one of
+        them was the verdict VERIFIED (nothing left to wait for)."""
         size = len(self.data)
         while offset < size:
-            n = transfer_data_size(host.frame_payload(), self.tid, offset, size - offset, host.max_message())
-            chunk = pb.TransferData(transfer_id=self.tid, offset=offset, data=self.data[offset:offset + n])
-            await self._send(pb.Message(transfer_data=chunk))
+            n = self.chunks.size(self.tid, offset, size - offset)
+            await self._send(self.chunks.message(self.tid, offset, self.data[offset:offset + n]))
             self.report.bytes_sent += n
             self.report.messages += 1
             offset += n
@@ -374,30 +455,20 @@ class Upload:
                 try:
                     status = self._take(self.queue.get_nowait())
                     if status is not None and self._apply(status):
-                        return
+                        return True
                 except _Restart as restart:
                     offset = restart.offset
+        return False
 
     async def _wait_verdict(self) -> bool:
-        """After the last TransferData: True when VERIFIED, False to send again from the confirmed offset."""
+        """After the last data: True when VERIFIED, False to send again from the confirmed offset."""
         while True:
             try:
-                if self._apply(await self._next_status(f"the phone's verdict on transfer {self.name}")):
+                if self._apply(await self._next_status(f"the {self.peer}'s verdict on {self.what}")):
                     return True
             except _Restart:
                 return False
 
 
-class _Restart(Resync):
-    """Internal: the phone refused a TransferData (OFFSET_MISMATCH): send again from `offset`."""
-
-    def __init__(self, offset: int) -> None:
-        super().__init__(f"the phone expects offset {offset}")
-        self.offset = offset
-
-
 def _code(value: int) -> str:
-    try:
-        return str(pb.ErrorCode.Name(value)).removeprefix("ERROR_CODE_").lower()
-    except ValueError:
-        return f"error {value}"
+    return enum_name(pb.ErrorCode, value, "ERROR_CODE_")

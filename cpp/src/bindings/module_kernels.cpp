@@ -1,0 +1,14 @@
+// glassbridge.vision._kernels: creates the module and hands it to each area's register function (boost-histogram
+// style). Type conversion only lives in src/bindings; the kernels in src/kernels know nothing of Python.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+void register_preprocess(py::module_& m);   // register_preprocess.cpp: preprocess + ISA dispatch
+void register_postprocess(py::module_& m);  // register_postprocess.cpp: BlazeFace decoding, softmax, top-k
+
+PYBIND11_MODULE(_kernels, m) {
+  m.doc() = "glassbridge native kernels (C++): fused preprocessing, postprocessing. See glassbridge.vision.";
+  register_preprocess(m);
+  register_postprocess(m);
+}

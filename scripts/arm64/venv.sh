@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The venv inside the arm64 rootfs with the project's dependencies as aarch64 wheels from the package index.
+#   scripts/arm64/venv.sh [--extras test,bench] [--core CORE]
+# Venv: /opt/glassbridge-venv in the rootfs (a new rootfs starts without one). Its requirements are
+# [project].dependencies of pyproject.toml (plus the extras asked for); they are hashed into
+# /opt/glassbridge-venv/.glassbridge-requirements, and the venv is made anew only when that hash changes.
+# Binary wheels only (--only-binary=:all:): the rootfs has no compiler, so a dependency without an aarch64 wheel
+# fails here by name. The glassbridge wheel itself is installed separately (pip install --no-deps).
+# Prints the venv's python on stdout.
+set -euo pipefail
+GB_ORIG_ARGS="$*"
+GB_LOG_PREFIX=arm64-venv
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+extras= core=neoverse-n1
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --extras) extras=$2; shift 2 ;;
+    --core) core=$2; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) gb_die "unknown argument '$1' (try --help)" ;;
+  esac
+done
+
+venv=/opt/glassbridge-venv
+rootfs=$("$GB_CHECKOUT/scripts/arm64-rootfs.sh" --quiet)
+mkdir -p "$GB_ARM64_CACHE/run"
+reqs=$GB_ARM64_CACHE/run/requirements.txt
+python3 - "$GB_CHECKOUT/pyproject.toml" "$extras" > "$reqs.tmp" <<'PY'
+import sys, tomllib
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+reqs = list(project["dependencies"])
+for extra in filter(None, sys.argv[2].split(",")):
+    reqs += project["optional-dependencies"][extra]
+print("\n".join(reqs))
+PY
+mv "$reqs.tmp" "$reqs"
+want=$(sha256sum < "$reqs" | cut -c1-16)
+if [[ -f $rootfs$venv/.glassbridge-requirements && $(cat "$rootfs$venv/.glassbridge-requirements") == "$want" ]]; then
+  gb_say "up to date: $venv in $rootfs"
+  echo "$venv/bin/python"
+  exit 0
+fi
+
+gb_say "making $venv in the rootfs: $(wc -l < "$reqs") requirements of pyproject.toml${extras:+ (extras: $extras)}, aarch64 wheels"
+t0=$(date +%s)
+"$GB_ARM64_DIR/run.sh" "$core" -- /bin/sh -euc '
+  venv=$1
+  cat > /tmp/requirements.txt
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check --only-binary=:all: -r /tmp/requirements.txt
+  "$venv/bin/python" -m pip list --disable-pip-version-check --format=freeze > "$venv/.glassbridge-freeze.txt"
+' sh "$venv" < "$reqs" >&2
+echo "$want" > "$rootfs$venv/.glassbridge-requirements"
+gb_say "venv made in $(( $(date +%s) - t0 )) s: $(wc -l < "$rootfs$venv/.glassbridge-freeze.txt") packages ($rootfs$venv/.glassbridge-freeze.txt)"
+echo "$venv/bin/python"

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Cross-builds the glasses' package (glassbridge) as a CPython 3.11 aarch64 wheel, on the host, in seconds.
+#   scripts/arm64/wheel.sh [--src DIR] [--out DIR] [--python PY] [--platform-tag TAG]
+#   --src DIR    the source tree (default: this checkout)
+#   --out DIR    where the wheel goes (default: DIR/dist)
+#   --python PY  the host interpreter with scikit-build-core, pybind11, cmake and ninja (default: the checkout's
+#                .venv/bin/python; it must be CPython 3.11 too: the wheel's cp311 tag comes from it)
+#   --platform-tag TAG  linux_aarch64 (default: installs anywhere pip allows, never uploaded) or e.g.
+#                manylinux_2_36_aarch64 (glibc of Debian 12 and of the cross toolchain; not checked by auditwheel)
+# How: scikit-build-core with cmake/aarch64-linux-gnu.cmake (aarch64-linux-gnu-g++), the aarch64 CPython 3.11
+# headers of the arm64 rootfs (libpython3.11-dev; its Debian pyconfig.h is the multiarch one), the extension
+# suffix .cpython-311-aarch64-linux-gnu.so (SETUPTOOLS_EXT_SUFFIX, read by scikit-build-core and pybind11) and the
+# platform tag (_PYTHON_HOST_PLATFORM). Build folder: SRC/build/wheel-cp311-cp311-<tag>. Prints the wheel's path.
+set -euo pipefail
+GB_ORIG_ARGS="$*"
+GB_LOG_PREFIX=arm64-wheel
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+src=$GB_CHECKOUT out= py=$GB_CHECKOUT/.venv/bin/python tag=linux_aarch64
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --src) src=$(cd "$2" && pwd); shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --python) py=$2; shift 2 ;;
+    --platform-tag) tag=$2; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) gb_die "unknown argument '$1' (try --help)" ;;
+  esac
+done
+out=${out:-$src/dist}
+[[ $tag == *_aarch64 ]] || gb_die "--platform-tag $tag is not an aarch64 tag"
+[[ -x $py ]] || gb_die "no host interpreter $py (make venv, or --python)"
+[[ $("$py" -c 'import sys; print(sys.implementation.name, *sys.version_info[:2])') == "cpython 3 11" ]] \
+  || gb_die "$py is not CPython 3.11: the rootfs's interpreter and the wheel's tag are cp311"
+"$GB_CHECKOUT/scripts/system-packages.sh" test >&2   # aarch64-linux-gnu-g++
+
+rootfs=$("$GB_CHECKOUT/scripts/arm64-rootfs.sh" --quiet)
+inc=$rootfs/usr/include/python3.11
+conf=$rootfs/usr/include/aarch64-linux-gnu/python3.11/pyconfig.h
+[[ -f $inc/Python.h && -f $conf ]] || gb_die "the rootfs has no aarch64 CPython 3.11 headers ($inc, $conf)"
+
+# Debian's include/python3.11/pyconfig.h only picks <aarch64-linux-gnu/python3.11/pyconfig.h> by the target's
+# macros, from an include path that would also bring in the rootfs's whole /usr/include; a copy of the headers
+# with the aarch64 pyconfig.h in place keeps the cross toolchain's own sysroot in charge of everything else.
+build=$src/build/wheel-cp311-cp311-$tag
+stage=$build/python-headers/python3.11
+rm -rf "$stage"; mkdir -p "$stage"
+cp -a "$inc/." "$stage/"
+cp "$conf" "$stage/pyconfig.h"
+
+suffix=.cpython-311-aarch64-linux-gnu.so
+mkdir -p "$out"
+gb_say "building the aarch64 wheel of $src ($tag) into $out"
+t0=$(date +%s)
+before=$(ls -1 "$out"/glassbridge-*"$tag".whl 2>/dev/null || true)
+(cd "$src" && env SETUPTOOLS_EXT_SUFFIX=$suffix _PYTHON_HOST_PLATFORM=${tag/_aarch64/-aarch64} \
+  "$py" -m pip wheel . --no-deps --no-build-isolation -q -w "$out" \
+    -C build-dir="$build" \
+    -C cmake.args="-DCMAKE_TOOLCHAIN_FILE=$src/cmake/aarch64-linux-gnu.cmake" \
+    -C cmake.define.Python_INCLUDE_DIR="$stage" -C cmake.define.Python3_INCLUDE_DIR="$stage" \
+    -C cmake.define.PYTHON_MODULE_EXTENSION="$suffix" \
+    -C wheel.tags="cp311-cp311-$tag") >&2
+whl=$(ls -1t "$out"/glassbridge-*-cp311-cp311-"$tag".whl | head -n1)
+# What is in it must be aarch64 code with the aarch64 suffix, nothing of the host's.
+"$py" - "$whl" "$suffix" >&2 <<'PY'
+import sys, zipfile
+whl, suffix = sys.argv[1:]
+sos = [n for n in zipfile.ZipFile(whl).namelist() if n.endswith(".so")]
+assert sos, "no extension module in the wheel"
+for n in sos:
+    head = zipfile.ZipFile(whl).read(n)[:20]
+    machine = int.from_bytes(head[18:20], "little")
+    assert head[:4] == b"\x7fELF" and machine == 183, f"{n}: not an aarch64 ELF (e_machine {machine})"
+    assert n.endswith(suffix), f"{n}: not named *{suffix}"
+    print(f"  {n}: aarch64 ELF")
+PY
+gb_say "built in $(( $(date +%s) - t0 )) s: $whl"
+echo "$whl"
