@@ -20,7 +20,8 @@ HELP = "the phone companion: a BLE GATT peripheral the glasses pair with (offlin
 
 DESCRIPTION = """\
 Run the phone side of the glassbridge phone link (protocol/SPEC.md section 16) on a Bluetooth controller,
-through bumble (a Bluetooth host stack in Python; `pip install glassbridge[companion]`).
+through bumble (a Bluetooth host stack in Python; this command comes with the glassbridge-companion distribution,
+`pip install ./companion` in a checkout).
 
 It hosts the glassbridge GATT service, pairs only with LE Secure Connections numeric comparison (both ends show
 six digits; legacy pairing and Just Works are refused), keeps bonds and its identity in --state (owner-only: 0700

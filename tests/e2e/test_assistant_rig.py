@@ -188,7 +188,7 @@ def test_glassbridge_run_drives_real_ports(tmp_path: Path) -> None:
     drive_glassbridge_run(tmp_path, sys.executable, Path(__file__).resolve().parents[2])
 
 
-def drive_glassbridge_run(tmp_path: Path, python: str, cwd: Path) -> None:
+def drive_glassbridge_run(tmp_path: Path, python: str, cwd: Path, extra_env: dict[str, str] | None = None) -> None:
     """`glassbridge run` (started as `python -m glassbridge.cli.main run` in cwd) on the simulated hardware's real
     interfaces: --serial is the link emulator's pty in front of the firmware, the phone is the rig's companion over
     its BlueZ (bonded beforehand with `glassbridge phone pair` from the same interpreter), no --camera. A tap is
@@ -207,7 +207,7 @@ def drive_glassbridge_run(tmp_path: Path, python: str, cwd: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[assistant]\nspeak = false\n")
     with BleRig(tmp_path / "rig") as ble:
-        env = {**ble.env, "COLUMNS": "200"}
+        env = {**ble.env, "COLUMNS": "200", **(extra_env or {})}
         code, _, err = pair_on_the_command_line(
             ["-m", "glassbridge.cli.main", "phone", "pair", "--bond", str(bond), "--name", ble.companion_name,
              "--timeout", "10"], ble.companion_ctl, env=env, cwd=cwd, python=python)

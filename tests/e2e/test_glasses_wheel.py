@@ -102,7 +102,8 @@ def test_run_from_the_wheel(glasses_wheel: Any, tmp_path: Path) -> None:
     """`glassbridge phone pair` and `glassbridge run` of the wheel against the rig: the same session as the
     source checkout's test (a tap, a notification card, SIGTERM)."""
     _, venv = glasses_wheel
-    drive_glassbridge_run(tmp_path, str(venv / "bin" / "python"), tmp_path)
+    drive_glassbridge_run(tmp_path, str(venv / "bin" / "python"), tmp_path,
+                          {"GLASSBRIDGE_MODEL_DIR": str(ROOT / "models" / "cache")})
 
 
 def test_the_companion_and_rig_wheels_add_their_commands(glasses_wheel: Any, tmp_path: Path) -> None:

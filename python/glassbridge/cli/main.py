@@ -35,9 +35,11 @@ BUILTIN = ("see", "camera", "models", "bench", "mcu", "phone", "run", "config", 
 
 DESCRIPTION = """\
 glassbridge: the open runtime for AI smart glasses. On the glasses' SoC: camera frames, native preprocessing
-kernels and LiteRT models for faces and emotions; the UART link to the glasses' microcontroller and its firmware
-(run on the host or under QEMU when no glasses are attached); the BLE link to the paired phone and the phone's
-companion (on a simulated radio with a private BlueZ when there is no Bluetooth hardware)."""
+kernels and LiteRT models for faces and emotions; the UART link to the glasses' microcontroller; the BLE link to
+the paired phone; the assistant loop. Two more parts add their commands when installed (a source checkout's
+`make setup` installs both): glassbridge-companion, the phone's side (`companion`), and glassbridge-rig, the
+hardware-free rig: the MCU firmware under QEMU or on the host, a private BlueZ on a simulated radio, the simulated
+glasses (`firmware`, `sim`, `demo`, `bench link|ble|e2e`)."""
 
 EPILOG = """\
 examples:
@@ -46,13 +48,13 @@ examples:
   glassbridge camera grab --source pattern       one frame of the test pattern, saved as grab.png
   glassbridge models verify                      are the models present and intact?
   glassbridge info                               version, native kernel paths, LiteRT, models
-  glassbridge firmware run --board host          simulated glasses: the real MCU firmware behind an emulated UART
+  glassbridge firmware run --board host          (rig) the real MCU firmware behind an emulated UART
   glassbridge mcu status --port /tmp/glassbridge-mcu    the MCU's report over the link
-  glassbridge sim ble                            the simulated BLE rig: BlueZ on a private bus + the phone companion
+  glassbridge sim ble                            (rig) the simulated BLE rig: BlueZ on a private bus + the phone companion
   glassbridge phone pair                         pair with the phone running the companion (numeric comparison)
   glassbridge phone status --json                the bonded phone, the BLE link and its counters
-  glassbridge companion --transport usb:0        be the phone: the companion on a USB Bluetooth dongle
-  glassbridge demo --out demo-out                the assistant on simulated glasses: a scripted session
+  glassbridge companion --transport usb:0        (companion) be the phone: the companion on a USB Bluetooth dongle
+  glassbridge demo --out demo-out                (rig) the assistant on simulated glasses: a scripted session
   glassbridge run --serial /dev/ttyS1 --camera /dev/video0   the assistant on the glasses
   glassbridge config init                        the assistant's settings file, every default commented
 
