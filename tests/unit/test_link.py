@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from glassbridge.protocol import (
@@ -229,6 +229,10 @@ def _splitter(rng: random.Random, max_piece: int) -> Callable[[bytes], list[byte
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), max_piece=st.integers(1, 400), junk=st.binary(max_size=64),
        junk_rate=st.floats(0, 0.5))
+# A junk byte before one frame in two (both ways) loses half the frames, whatever their size: the receiver dropped
+# what it had selectively acknowledged at a REWIND whose answers were all lost, and the sender, which had given up
+# asking, waited for ever for acknowledgements of frames it thought held (SPEC.md 6.3, 6.5).
+@example(seed=4294967295, max_piece=202, junk=b"\x01", junk_rate=0.5)
 def test_random_splits_and_garbage_never_deliver_wrong(seed: int, max_piece: int, junk: bytes, junk_rate: float) -> None:
     pair = Pair("uart", seed=seed % 1000 + 1, rate_bytes_per_ms=2000)
     rng = random.Random(seed)

@@ -82,6 +82,22 @@ void gbl_receive_ack(gb_link *l, const gb_frame *f, uint32_t now) {
   }
   l->snd_una = f->ack;
   in_flight = seq_dist(l->snd_nxt, l->snd_una);
+  /* UART: a receiver drops the frames it holds beyond rcv_nxt when a REWIND arrives (SPEC.md 6.5), so a frame it
+   * once acknowledged selectively may be missing again. The wire is FIFO, so every acknowledgement is newer than
+   * the ones before it, and its bitmap shows everything the receiver holds after `ack`: a frame marked sacked that
+   * it no longer shows (the frame at `ack` included) was dropped, and goes again. Without this, a REWIND whose
+   * answer never came (the request given up, the link lost) would leave those frames marked for ever while the
+   * receiver waits for them. The packet profile never rewinds: its receivers drop nothing. */
+  if (l->cfg.profile == GB_PROFILE_UART) {
+    for (uint16_t i = 0; i < in_flight; i++) {
+      tx_slot *s = &l->tx[(uint16_t)(l->snd_una + i) % GB_MAX_WINDOW];
+      bool shown = i > 0u && i <= 32u && (f->sack & (1u << (i - 1u)));
+      if (s->sacked && !shown) {
+        s->sacked = false;
+        s->resend = true;
+      }
+    }
+  }
   /* Selective acknowledgement: bit i stands for ack + 1 + i. */
   uint32_t hi_order = 0;
   bool any_sacked = false, newly_sacked = false;
@@ -228,6 +244,21 @@ static bool rewind_wanted(const gb_link *l, uint16_t seq) {
          s->len > frag_size(l);
 }
 
+/* When the REWIND just sent goes again if still unanswered (SPEC.md 6.5). The receiver answers a REWIND at once,
+ * and only the k frames in flight, all sent before it, can be ahead of it on the line; so, as for a lost
+ * retransmission (7.2), the answer is due within about (k + 1) unloaded round trips: max(rto_min, (k + 1) x the
+ * minimum RTT), doubling with each REWIND of the request (up to 16 times), never later than RTO. Waiting a whole
+ * RTO each time (backed off to rto_max by the losses that called for the rewind) stalled the sender for seconds
+ * on a line that loses one frame in two: no data goes while a REWIND waits, and a REWIND and its answer both
+ * arrive only one time in four. Before any RTT sample the start is rto_initial_ms, RTO without its backoff. */
+static uint32_t rewind_interval(const gb_link *l) {
+  uint32_t repeats = seq_dist(l->rewind_nonce, l->rewind_first); /* REWINDs of this request before this one */
+  uint32_t t = l->min_rtt ? ((uint32_t)inflight(l) + 1u) * l->min_rtt : l->cfg.rto_initial_ms;
+  if (t < l->cfg.rto_min_ms) t = l->cfg.rto_min_ms;
+  t <<= repeats > 4u ? 4u : repeats;
+  return t < l->rto ? t : l->rto;
+}
+
 /* The next fragment of the message at txq_next gets the next sequence number. */
 static size_t send_new_fragment(gb_link *l, uint8_t *out, size_t cap, uint32_t now) {
   uint16_t len;
@@ -266,9 +297,9 @@ bool gbl_poll_data(gb_link *l, uint8_t *out, size_t cap, uint32_t now, size_t *n
       l->rewind_pending = false;
       l->rewind_off = true;
     } else {
-      l->rewind_at = now + l->rto;
       l->rewind_sent_at = now;
       *n = gbl_emit_rewind(l, GB_FLAG_REWIND, l->rewind_seq, ++l->rewind_nonce, out, cap, now);
+      l->rewind_at = now + rewind_interval(l);
       return true;
     }
   }
@@ -281,9 +312,9 @@ bool gbl_poll_data(gb_link *l, uint8_t *out, size_t cap, uint32_t now, size_t *n
     l->rewind_pending = true;
     l->rewind_seq = seq;
     l->rewind_first = (uint16_t)(l->rewind_nonce + 1u);
-    l->rewind_at = now + l->rto;
     l->rewind_sent_at = now;
     *n = gbl_emit_rewind(l, GB_FLAG_REWIND, seq, ++l->rewind_nonce, out, cap, now);
+    l->rewind_at = now + rewind_interval(l);
     return true;
   }
   if (!l->rewind_pending && gbl_can_send_new(l)) {

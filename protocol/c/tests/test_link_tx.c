@@ -209,11 +209,150 @@ static void rewind_unanswered(void) {
         "packet profile: retransmitted as it is");
 }
 
+/* An unanswered REWIND goes again after max(rto_min, (k + 1) x the minimum RTT), k the frames in flight, doubling
+ * with each REWIND of the request up to 16 times that, never later than RTO; before any RTT sample the start is
+ * rto_initial_ms (SPEC.md 6.5). RTO itself may be backed off by the losses that called for the rewind. */
+static void rewind_repeats(void) {
+  static const struct {
+    uint32_t min_rtt, rto, after[7];
+  } cases[] = {
+      {0, 1000, {200, 400, 800, 1000, 1000, 1000, 1000}}, /* no sample: from rto_initial, up to RTO */
+      {10, 400, {30, 60, 120, 240, 400, 400, 400}},       /* (2 + 1) x 10, doubling, up to RTO */
+      {2, 1000, {20, 40, 80, 160, 320, 320, 320}},        /* rto_min, at most 16 times that */
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    gb_link_config ca = fx_config(GB_PROFILE_UART, 0xB1B1u), cb = fx_config(GB_PROFILE_UART, 0xB2B2u);
+    gb_link *a = fx_init(0, &ca, T0), *b = fx_init(1, &cb, T0);
+    fx_handshake(a, b, T0);
+    uint8_t msg[300];
+    memset(msg, 0x3C, sizeof msg);
+    REQUIRE(gb_link_send(a, 1, msg, sizeof msg, T0) == GB_OK, "send");
+    size_t n = 0;
+    uint16_t first = a->snd_nxt;
+    REQUIRE(gbl_poll_data(a, fx_wire, sizeof fx_wire, T0, &n) && gbl_poll_data(a, fx_wire, sizeof fx_wire, T0, &n),
+            "two fragments in flight (lost)");
+    tx_slot *s = &a->tx[first % GB_MAX_WINDOW];
+    s->tx_count = 2;
+    s->resend = true;
+    a->frag_level = 2;
+    a->min_rtt = cases[c].min_rtt;
+    a->rto = cases[c].rto;
+    uint32_t now = T0 + 10u;
+    for (int i = 0; i < 7; i++) {
+      CHECK(gbl_poll_data(a, fx_wire, sizeof fx_wire, now, &n) && n > 0 && a->rewind_pending, "case %u: REWIND %d",
+            (unsigned)c, i);
+      CHECK(a->rewind_at - now == cases[c].after[i], "case %u: REWIND %d goes again after %u ms, not %u",
+            (unsigned)c, i, (unsigned)(a->rewind_at - now), (unsigned)cases[c].after[i]);
+      CHECK(!gbl_poll_data(a, fx_wire, sizeof fx_wire, a->rewind_at - 1u, &n), "case %u: nothing before",
+            (unsigned)c);
+      now = a->rewind_at;
+    }
+    CHECK(a->rewind_nonce == (uint16_t)(a->rewind_first + 6u) && !a->rewind_off, "case %u: one request, 7 REWINDs",
+          (unsigned)c);
+  }
+}
+
+/* A receiver drops what it holds beyond rcv_nxt when a REWIND arrives (SPEC.md 6.5). So on the UART profile the
+ * SACK marks follow the latest acknowledgement (6.3): a frame it no longer shows, or the frame at `ack`, goes
+ * again. The packet profile, whose receivers drop nothing, keeps its marks. */
+static void sack_follows_the_latest_ack(void) {
+  for (int packet = 0; packet < 2; packet++) {
+    gb_profile profile = packet ? GB_PROFILE_PACKET : GB_PROFILE_UART;
+    gb_link_config ca = fx_config(profile, 0xC1C1u), cb = fx_config(profile, 0xC2C2u);
+    gb_link *a = fx_init(0, &ca, T0), *b = fx_init(1, &cb, T0);
+    fx_handshake(a, b, T0);
+    uint8_t msg[700];
+    memset(msg, 0x77, sizeof msg);
+    REQUIRE(gb_link_send(a, 1, msg, sizeof msg, T0) == GB_OK, "send");
+    size_t n = 0;
+    uint16_t first = a->snd_nxt;
+    for (int i = 0; i < 3; i++) REQUIRE(gbl_poll_data(a, fx_wire, sizeof fx_wire, T0, &n), "fragment %d", i);
+    tx_slot *s0 = &a->tx[first % GB_MAX_WINDOW], *s1 = &a->tx[(uint16_t)(first + 1u) % GB_MAX_WINDOW],
+            *s2 = &a->tx[(uint16_t)(first + 2u) % GB_MAX_WINDOW];
+    gb_frame held = fx_ack(first, 3u); /* the peer holds first + 1 and first + 2 */
+    gbl_receive_ack(a, &held, T0 + 5u);
+    CHECK(s1->sacked && s2->sacked && !s1->resend && !s2->resend && s0->resend, "profile %d: both sacked", packet);
+    gb_frame dropped = fx_ack(first, 2u); /* it no longer holds first + 1 */
+    gbl_receive_ack(a, &dropped, T0 + 6u);
+    if (packet)
+      CHECK(s1->sacked && !s1->resend && s2->sacked, "packet: the marks stay");
+    else
+      CHECK(!s1->sacked && s1->resend && s2->sacked && !s2->resend, "uart: first + 1 goes again, first + 2 stays");
+    gb_frame next = fx_ack((uint16_t)(first + 1u), 0u); /* first arrived: ack passes it, nothing held beyond */
+    gbl_receive_ack(a, &next, T0 + 7u);
+    CHECK(a->snd_una == (uint16_t)(first + 1u), "profile %d: first acknowledged", packet);
+    if (packet)
+      CHECK(s1->sacked && s2->sacked && !s2->resend, "packet: the marks stay");
+    else
+      CHECK(!s2->sacked && s2->resend && s1->resend, "uart: nothing is shown held: both go again");
+  }
+}
+
+/* The stall this rule ends (tests/unit/test_link.py, a junk byte before one frame in two): the receiver took a
+ * REWIND and dropped the frames it held, every answer was lost, and the sender, once it had given up asking,
+ * resent only the frames it did not think held and then waited for ever. */
+static void abandoned_rewind_loses_nothing(void) {
+  gb_link_config ca = fx_config(GB_PROFILE_UART, 0xD1D1u), cb = fx_config(GB_PROFILE_UART, 0xD2D2u);
+  gb_link *a = fx_init(0, &ca, T0), *b = fx_init(1, &cb, T0);
+  fx_handshake(a, b, T0);
+  uint8_t msg[600];
+  for (unsigned i = 0; i < sizeof msg; i++) msg[i] = (uint8_t)(i * 13u + 5u);
+  REQUIRE(gb_link_send(a, 2, msg, sizeof msg, T0) == GB_OK, "send");
+  size_t n = 0;
+  uint16_t first = a->snd_nxt;
+  uint32_t now = T0;
+  /* The first fragment is lost; the other two arrive, and b's acknowledgement marks them held. */
+  REQUIRE(gbl_poll_data(a, fx_wire, sizeof fx_wire, now, &n), "fragment 0 (lost)");
+  for (int i = 1; i < 3; i++) {
+    REQUIRE(gbl_poll_data(a, fx_wire, sizeof fx_wire, now, &n), "fragment %d", i);
+    gb_link_receive(b, fx_wire, n, now);
+  }
+  now++;
+  REQUIRE(fx_pass(b, a, now) > 0, "b acknowledges");
+  tx_slot *s0 = &a->tx[first % GB_MAX_WINDOW], *s1 = &a->tx[(uint16_t)(first + 1u) % GB_MAX_WINDOW],
+          *s2 = &a->tx[(uint16_t)(first + 2u) % GB_MAX_WINDOW];
+  CHECK(s1->sacked && s2->sacked && s0->resend, "b holds fragments 1 and 2");
+  /* Fragment 0 goes again and is lost again; meanwhile the line got worse, so its timer calls for a rewind. */
+  REQUIRE(gbl_poll_data(a, fx_wire, sizeof fx_wire, now, &n) && s0->tx_count == 2u, "retransmission (lost)");
+  a->frag_level = 2;
+  s0->resend = true;
+  REQUIRE(gbl_poll_data(a, fx_wire, sizeof fx_wire, now, &n) && a->rewind_pending, "a REWIND");
+  gb_link_receive(b, fx_wire, n, now);
+  CHECK(gbl_sack_bits(b) == 0u && b->rewind_reply, "b dropped what it held and answers");
+  REQUIRE(fx_pass(b, NULL, now) > 0, "the REWOUND (lost)");
+  /* Every further answer is lost too, and a gives up asking (rewind_unanswered shows how). */
+  a->rewind_pending = false;
+  a->rewind_off = true;
+  gb_event ev;
+  bool delivered = false;
+  for (uint32_t t = 0; t < 3000u && !delivered; t++) {
+    now++;
+    for (int k = 0; k < 4; k++) {
+      fx_pass(a, b, now);
+      fx_pass(b, a, now);
+    }
+    while (gb_link_poll_event(b, &ev))
+      if (ev.type == GB_EV_MESSAGE) {
+        CHECK(ev.channel == 2u && ev.len == sizeof msg && memcmp(ev.data, msg, sizeof msg) == 0, "message intact");
+        delivered = true;
+      }
+  }
+  CHECK(delivered, "the message arrives (a: %u in flight, snd_una %u; b: rcv_nxt %u)", (unsigned)inflight(a),
+        (unsigned)a->snd_una, (unsigned)b->rcv_nxt);
+  fx_pass(b, a, now);
+  CHECK(a->txq_msgs == 0u && inflight(a) == 0u, "and leaves a's queue");
+  CHECK(a->stats.retransmits >= 3u, "fragments 1 and 2 went again (%u retransmissions)",
+        (unsigned)a->stats.retransmits);
+}
+
 int main(void) {
   ring();
   fragments_and_acks();
   fragment_sizing();
   rewind_sender();
   rewind_unanswered();
+  rewind_repeats();
+  sack_follows_the_latest_ack();
+  abandoned_rewind_loses_nothing();
   return check_result("test_link_tx");
 }
