@@ -412,7 +412,7 @@ def run_ble_benchmark(settings: BleBenchSettings, progress: Progress | None = No
     cases.sort(key=lambda c: (c["mtu"], c["disconnects_planned"], c["contender"] != "glassbridge"))
     return {
         "benchmark": "ble",
-        "schema": "glassbridge_rig.bench.ble/1",
+        "schema": "glassbridge.bench.ble/1",
         "settings": {
             "upload_bytes": settings.upload_bytes, "kind": "TRANSFER_KIND_PHOTO", "mtus": list(settings.mtus),
             "disconnects": list(settings.disconnects), "runs": settings.runs,

@@ -302,7 +302,7 @@ def run_e2e_benchmark(settings: E2eBenchSettings, progress: Progress | None = No
         r["unaccounted_ms"] = round(r["total_ms"] - sum(r["stages_ms"].values()), 3)
     doc: dict[str, Any] = {
         "benchmark": "e2e",
-        "schema": "glassbridge_rig.bench.e2e/1",
+        "schema": "glassbridge.bench.e2e/1",
         "what": "tap recognised by the MCU -> answer card flushed to the MCU's display (both on the MCU's clock)",
         "settings": {
             "taps": settings.taps, "warmup": settings.warmup, "baud": settings.baud,
