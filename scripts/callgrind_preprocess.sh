@@ -16,7 +16,7 @@ PY=${PY:-.venv/bin/python}
 OUT=${1:-build/callgrind/preprocess_ir.json}
 WORK=build/callgrind
 command -v valgrind >/dev/null || { echo "valgrind is missing: scripts/system-packages.sh bench" >&2; exit 1; }
-"$PY" -c "import glassbridge._native" 2>/dev/null || { echo "glassbridge._native is not built: make native" >&2; exit 1; }
+"$PY" -c "import glassbridge.vision._kernels" 2>/dev/null || { echo "glassbridge.vision._kernels is not built: make native" >&2; exit 1; }
 
 mkdir -p "$WORK"
 "$PY" -m glassbridge.bench.callgrind frames "$WORK/frames"

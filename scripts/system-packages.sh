@@ -17,7 +17,7 @@ want() {  # want <probe: a command name or an absolute path> <package> <reason>
 for group in "$@"; do
   case $group in
     build)
-      want g++ g++ "compiles the C++ kernels (glassbridge._native)"
+      want g++ g++ "compiles the C++ kernels (glassbridge.protocol._link, glassbridge.vision._kernels)"
       want make make "runs the Makefile"
       want /usr/include/python3.11/Python.h python3-dev "headers for the Python extension" ;;
     audio)
