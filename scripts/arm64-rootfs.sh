@@ -22,7 +22,7 @@ for a in "$@"; do
   case $a in
     --force) force=1 ;;
     --quiet) quiet=1 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) gb_usage "$0"; exit 0 ;;
     *) gb_die "unknown argument '$a' (try --help)" ;;
   esac
 done

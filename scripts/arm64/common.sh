@@ -41,9 +41,16 @@ gb_ensure_binfmt() {
 
 # The cache key of the rootfs: what it is built from (the build script, the package list, the suite).
 gb_rootfs_key() {
+  local f
+  for f in "$GB_CHECKOUT/scripts/arm64-rootfs.sh" "$GB_ARM64_DIR/packages.txt"; do
+    [[ -f $f ]] || gb_die "missing $f"
+  done
   { sha256sum "$GB_CHECKOUT/scripts/arm64-rootfs.sh" "$GB_ARM64_DIR/packages.txt" | cut -d' ' -f1
     echo "suite=$GB_ARM64_SUITE arch=arm64"; } | sha256sum | cut -c1-16
 }
 
 # The package list without comments and blank lines, one per line.
 gb_packages() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$GB_ARM64_DIR/packages.txt" | grep -v '^$'; }
+
+# The comment block at the top of a script (after the shebang), as its --help.
+gb_usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"; }

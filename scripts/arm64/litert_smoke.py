@@ -55,6 +55,7 @@ def digest(arrays: list[np.ndarray]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--npz", type=Path, help="also save every raw output here (numpy .npz), to diff two machines")
     args = ap.parse_args()
 
     cpu = Path("/proc/cpuinfo").read_text()
@@ -68,6 +69,7 @@ def main() -> int:
     emo_in = np.clip(np.round(((gray / 255 - 0.5) * 2) / (2 / 255)) - 1, -128, 127).astype(np.int8)[None, :, :, None]
 
     results = {}
+    raw: dict[str, np.ndarray] = {}
     cases = [("face", ROOT / "models/cache/face_detection_full_range_sparse.tflite", face_in),
              ("emotion", ROOT / "models/emotion_fer_int8.tflite", emo_in)]
     for name, model, inp in cases:
@@ -79,11 +81,14 @@ def main() -> int:
             else:
                 q = outs[0][0].astype(np.int32)
                 summary = f"{EMOTIONS[int(q.argmax())]} (int8 logits {q.tolist()})"
+            raw.update({f"{name}/{rname}/{i}": o for i, o in enumerate(outs)})
             results[f"{name}/{rname}"] = {"digest": digest(outs), "summary": summary, "seconds": round(dt, 3),
                                           "outputs": [o.tolist() for o in outs] if name == "emotion" else None}
             print(f"{name:8s} {rname:9s} {digest(outs)}  {summary}  ({dt * 1000:.0f} ms)")
     if args.json:
         args.json.write_text(json.dumps({"machine": platform.machine(), "cpu_part": part, "results": results}))
+    if args.npz:
+        np.savez(args.npz, **raw)
     return 0
 
 

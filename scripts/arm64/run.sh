@@ -58,7 +58,7 @@ if [[ ${1:-} == --in-namespace ]]; then
 fi
 
 # ---- first half: on the host ----
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { gb_usage "$0"; exit "${1:-2}"; }
 binds=("$GB_CHECKOUT") workdir=
 while [[ $# -gt 0 ]]; do
   case $1 in

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The venv inside the arm64 rootfs with the project's dependencies as aarch64 wheels from the package index.
-#   scripts/arm64/venv.sh [--extras test,bench] [--core CORE]
+#   scripts/arm64/venv.sh [--extras test,bench] [--also DIR]... [--core CORE]
 # Venv: /opt/glassbridge-venv in the rootfs (a new rootfs starts without one). Its requirements are
-# [project].dependencies of pyproject.toml (plus the extras asked for); they are hashed into
+# [project].dependencies of pyproject.toml (plus the extras asked for) and those of each --also DIR/pyproject.toml
+# (e.g. companion, rig; their requirements on glassbridge* are left to the wheels); they are hashed into
 # /opt/glassbridge-venv/.glassbridge-requirements, and the venv is made anew only when that hash changes.
 # Binary wheels only (--only-binary=:all:): the rootfs has no compiler, so a dependency without an aarch64 wheel
 # fails here by name. The glassbridge wheel itself is installed separately (pip install --no-deps).
@@ -12,12 +13,13 @@ GB_ORIG_ARGS="$*"
 GB_LOG_PREFIX=arm64-venv
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-extras= core=neoverse-n1
+extras= core=neoverse-n1 also=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --extras) extras=$2; shift 2 ;;
+    --also) also+=("$(cd "$2" && pwd)/pyproject.toml"); shift 2 ;;
     --core) core=$2; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) gb_usage "$0"; exit 0 ;;
     *) gb_die "unknown argument '$1' (try --help)" ;;
   esac
 done
@@ -26,12 +28,15 @@ venv=/opt/glassbridge-venv
 rootfs=$("$GB_CHECKOUT/scripts/arm64-rootfs.sh" --quiet)
 mkdir -p "$GB_ARM64_CACHE/run"
 reqs=$GB_ARM64_CACHE/run/requirements.txt
-python3 - "$GB_CHECKOUT/pyproject.toml" "$extras" > "$reqs.tmp" <<'PY'
-import sys, tomllib
+python3 - "$GB_CHECKOUT/pyproject.toml" "$extras" "${also[@]}" > "$reqs.tmp" <<'PY'
+import re, sys, tomllib
 project = tomllib.load(open(sys.argv[1], "rb"))["project"]
 reqs = list(project["dependencies"])
 for extra in filter(None, sys.argv[2].split(",")):
     reqs += project["optional-dependencies"][extra]
+for other in sys.argv[3:]:
+    reqs += [r for r in tomllib.load(open(other, "rb"))["project"]["dependencies"]
+             if not re.match(r"glassbridge\b", r)]
 print("\n".join(reqs))
 PY
 mv "$reqs.tmp" "$reqs"

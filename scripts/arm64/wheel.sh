@@ -7,27 +7,31 @@
 #                .venv/bin/python; it must be CPython 3.11 too: the wheel's cp311 tag comes from it)
 #   --platform-tag TAG  linux_aarch64 (default: installs anywhere pip allows, never uploaded) or e.g.
 #                manylinux_2_36_aarch64 (glibc of Debian 12 and of the cross toolchain; not checked by auditwheel)
+#   --test-bindings  also glassbridge._testing_native, which the tests import (GLASSBRIDGE_TEST_BINDINGS=ON): a
+#                wheel for the test run only, never to ship (default --out: SRC/build/arm64-test-wheel)
 # How: scikit-build-core with cmake/aarch64-linux-gnu.cmake (aarch64-linux-gnu-g++), the aarch64 CPython 3.11
 # headers of the arm64 rootfs (libpython3.11-dev; its Debian pyconfig.h is the multiarch one), the extension
 # suffix .cpython-311-aarch64-linux-gnu.so (SETUPTOOLS_EXT_SUFFIX, read by scikit-build-core and pybind11) and the
-# platform tag (_PYTHON_HOST_PLATFORM). Build folder: SRC/build/wheel-cp311-cp311-<tag>. Prints the wheel's path.
+# platform tag (wheel.tags, and _PYTHON_HOST_PLATFORM). Build folder: SRC/build/wheel-cp311-cp311-<tag>[-test-bindings].
+# Prints the wheel's path.
 set -euo pipefail
 GB_ORIG_ARGS="$*"
 GB_LOG_PREFIX=arm64-wheel
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-src=$GB_CHECKOUT out= py=$GB_CHECKOUT/.venv/bin/python tag=linux_aarch64
+src=$GB_CHECKOUT out= py=$GB_CHECKOUT/.venv/bin/python tag=linux_aarch64 test_bindings=OFF
 while [[ $# -gt 0 ]]; do
   case $1 in
     --src) src=$(cd "$2" && pwd); shift 2 ;;
     --out) out=$2; shift 2 ;;
     --python) py=$2; shift 2 ;;
     --platform-tag) tag=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --test-bindings) test_bindings=ON; shift ;;
+    -h|--help) gb_usage "$0"; exit 0 ;;
     *) gb_die "unknown argument '$1' (try --help)" ;;
   esac
 done
-out=${out:-$src/dist}
+if [[ $test_bindings == ON ]]; then out=${out:-$src/build/arm64-test-wheel}; else out=${out:-$src/dist}; fi
 [[ $tag == *_aarch64 ]] || gb_die "--platform-tag $tag is not an aarch64 tag"
 [[ -x $py ]] || gb_die "no host interpreter $py (make venv, or --python)"
 [[ $("$py" -c 'import sys; print(sys.implementation.name, *sys.version_info[:2])') == "cpython 3 11" ]] \
@@ -43,30 +47,34 @@ conf=$rootfs/usr/include/aarch64-linux-gnu/python3.11/pyconfig.h
 # macros, from an include path that would also bring in the rootfs's whole /usr/include; a copy of the headers
 # with the aarch64 pyconfig.h in place keeps the cross toolchain's own sysroot in charge of everything else.
 build=$src/build/wheel-cp311-cp311-$tag
+[[ $test_bindings == OFF ]] || build+=-test-bindings
 stage=$build/python-headers/python3.11
 rm -rf "$stage"; mkdir -p "$stage"
 cp -a "$inc/." "$stage/"
-cp "$conf" "$stage/pyconfig.h"
+cp -p "$conf" "$stage/pyconfig.h"   # -a/-p: the mtimes of the originals, so a rebuild recompiles nothing
 
 suffix=.cpython-311-aarch64-linux-gnu.so
 mkdir -p "$out"
-gb_say "building the aarch64 wheel of $src ($tag) into $out"
+what=$tag; [[ $test_bindings == OFF ]] || what+=", with the test bindings"
+gb_say "building the aarch64 wheel of $src ($what) into $out"
 t0=$(date +%s)
-before=$(ls -1 "$out"/glassbridge-*"$tag".whl 2>/dev/null || true)
 (cd "$src" && env SETUPTOOLS_EXT_SUFFIX=$suffix _PYTHON_HOST_PLATFORM=${tag/_aarch64/-aarch64} \
   "$py" -m pip wheel . --no-deps --no-build-isolation -q -w "$out" \
     -C build-dir="$build" \
     -C cmake.args="-DCMAKE_TOOLCHAIN_FILE=$src/cmake/aarch64-linux-gnu.cmake" \
     -C cmake.define.Python_INCLUDE_DIR="$stage" -C cmake.define.Python3_INCLUDE_DIR="$stage" \
     -C cmake.define.PYTHON_MODULE_EXTENSION="$suffix" \
+    -C cmake.define.GLASSBRIDGE_TEST_BINDINGS=$test_bindings \
     -C wheel.tags="cp311-cp311-$tag") >&2
 whl=$(ls -1t "$out"/glassbridge-*-cp311-cp311-"$tag".whl | head -n1)
 # What is in it must be aarch64 code with the aarch64 suffix, nothing of the host's.
-"$py" - "$whl" "$suffix" >&2 <<'PY'
+"$py" - "$whl" "$suffix" "$test_bindings" >&2 <<'PY'
 import sys, zipfile
-whl, suffix = sys.argv[1:]
+whl, suffix, test_bindings = sys.argv[1:]
 sos = [n for n in zipfile.ZipFile(whl).namelist() if n.endswith(".so")]
 assert sos, "no extension module in the wheel"
+testing = [n for n in sos if "_testing_native" in n]
+assert bool(testing) == (test_bindings == "ON"), f"test bindings {test_bindings} but the wheel holds {testing}"
 for n in sos:
     head = zipfile.ZipFile(whl).read(n)[:20]
     machine = int.from_bytes(head[18:20], "little")
