@@ -19,13 +19,20 @@ Show what this installation of glassbridge has: its version and Python; the SIMD
 preprocessing kernels compiled in and usable on this CPU, and the one in use (GLASSBRIDGE_ISA=ref|sse41|avx2|neon
 forces one); the link protocol versions the C link engine speaks; the LiteRT version; which models and test
 images are present and intact; optional extras (V4L2 capture, video files, benchmark references). Text on
-stdout, or JSON with --json."""
+stdout, or JSON with --json.
+
+--self-test runs each model the product uses on a stored input and compares the output with the one LiteRT's
+reference kernels computed (shipped with the package): a line per model, ok, or how far this board's default
+kernels deviate and which kernels glassbridge uses instead, or that even the reference kernels disagree. Run it
+on every new board; the assistant runs it at start-up too. Exit status 1 if a model fails with every kernel."""
 
 EPILOG = """\
 examples:
   glassbridge info
   GLASSBRIDGE_ISA=ref glassbridge info      check that a forced kernel path is taken
-  glassbridge info --json"""
+  glassbridge info --json
+  glassbridge info --self-test              check LiteRT's kernels on this board (exit 1 if a model fails)
+  glassbridge info --self-test --json"""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -34,6 +41,8 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--json", action="store_true", help="print JSON on stdout")
+    parser.add_argument("--self-test", action="store_true",
+                        help="run each model on its stored input and compare with the reference kernels' output")
     parser.set_defaults(func=run)
 
 
@@ -86,7 +95,35 @@ def collect() -> dict[str, Any]:
     return report
 
 
+def self_test(args: argparse.Namespace) -> int:
+    """`info --self-test`: a line per model (or JSON); 1 if any model fails with every kernel."""
+    from glassbridge.models.selftest import run_self_test
+
+    result = run_self_test()
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+        return 0 if result.ok else 1
+    from rich.console import Console
+    from rich.markup import escape
+
+    out = Console(highlight=False, soft_wrap=True)
+    out.print(f"model self-test on {result.machine}, LiteRT {result.litert or 'not installed'} "
+              f"({result.seconds:.2f} s)")
+    colour = {"ok": "green", "fallback": "yellow", "failed": "red", "skipped": "yellow"}
+    for check in result.checks:
+        out.print(f"[{colour[check.status]}]{escape(check.line())}[/]")
+    if result.fell_back or result.failed:
+        features = " ".join(result.cpu_features) or "unknown"
+        out.print(f"CPU features: {escape(features)}")
+    if result.failed:
+        out.print(f"[red]{len(result.failed)} model(s) disagree with their references on every kernel: do not "
+                  "trust their results on this board[/]")
+    return 0 if result.ok else 1
+
+
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "self_test", False):
+        return self_test(args)
     report = collect()
     if args.json:
         print(json.dumps(report, indent=2))
@@ -126,4 +163,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(run(argparse.Namespace(json="--json" in sys.argv)))
+    sys.exit(run(argparse.Namespace(json="--json" in sys.argv, self_test="--self-test" in sys.argv)))

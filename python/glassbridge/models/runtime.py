@@ -13,6 +13,12 @@ Safety: a model file listed in models/MANIFEST.toml is verified (size, sha256) b
 before LiteRT sees it. Any other file (a path a user gives) is first loaded, allocated and invoked once in a
 child process: LiteRT can crash the whole process on a corrupt flatbuffer, and a crash in the child becomes a
 `ModelError` naming the file instead of killing the caller.
+
+Kernels: every model runs with LiteRT's default op resolver (XNNPACK) unless told otherwise: `resolver="builtin"`
+(LiteRT's optimised kernels without XNNPACK) or `"reference"` (its reference kernels: slow, but bit-identical across
+x86_64 and aarch64 for int8). `TfliteModel.from_manifest` uses `preferred_resolver(model_id)`, which is "default"
+until the model self-test (glassbridge.models.selftest) finds that the default kernels of this board disagree with
+the stored reference outputs and records, with `set_preferred_resolver`, one that agrees.
 """
 
 from __future__ import annotations
@@ -29,13 +35,14 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, get_args, overload
 
 import numpy as np
 
 from glassbridge.models.registry import TFLITE_IDENTIFIER, ModelError, check_tensors, model_info, model_path
 
-__all__ = ["TensorInfo", "TfliteModel", "PROBE_TIMEOUT_S", "dequantize_output"]
+__all__ = ["TensorInfo", "TfliteModel", "PROBE_TIMEOUT_S", "RESOLVERS", "Resolver", "dequantize_output",
+           "preferred_resolver", "preferred_resolvers", "reset_preferred_resolvers", "set_preferred_resolver"]
 
 # Loading, allocating and invoking a small model takes well under a second; the child also imports LiteRT
 # (~0.5 s). A model that needs longer than this to load is not one for the glasses.
@@ -46,6 +53,41 @@ T = TypeVar("T")
 _USER_MODEL_ADVICE = "check the path, or re-export the model with the TFLite converter"
 
 log = logging.getLogger(__name__)
+
+#: LiteRT's op resolvers by our name: "default" is what LiteRT picks (its optimised kernels with the XNNPACK
+#: delegate), "builtin" the optimised kernels without XNNPACK, "reference" the reference kernels.
+Resolver = Literal["default", "builtin", "reference"]
+RESOLVERS: tuple[Resolver, ...] = get_args(Resolver)
+_LITERT_RESOLVER = {"default": "AUTO", "builtin": "BUILTIN_WITHOUT_DEFAULT_DELEGATES", "reference": "BUILTIN_REF"}
+
+# model id -> the resolver `from_manifest` uses for it; set by the model self-test only, per process.
+_preferred: dict[str, Resolver] = {}
+
+
+def preferred_resolver(model_id: str) -> Resolver:
+    """The resolver `TfliteModel.from_manifest(model_id)` uses: "default" unless the self-test recorded another."""
+    return _preferred.get(model_id, "default")
+
+
+def preferred_resolvers() -> dict[str, Resolver]:
+    """A copy of every recorded preference (model id -> resolver)."""
+    return dict(_preferred)
+
+
+def set_preferred_resolver(model_id: str, resolver: Resolver | None) -> None:
+    """Make `from_manifest(model_id)` use `resolver` from now on (None or "default": forget the preference).
+    Models already built keep the resolver they were built with."""
+    if resolver is not None and resolver not in RESOLVERS:
+        raise ValueError(f"resolver must be one of {', '.join(RESOLVERS)}, got {resolver!r}")
+    if resolver is None or resolver == "default":
+        _preferred.pop(model_id, None)
+    else:
+        _preferred[model_id] = resolver
+
+
+def reset_preferred_resolvers() -> None:
+    """Forget every preference (tests; a new self-test)."""
+    _preferred.clear()
 
 
 @contextlib.contextmanager
@@ -179,7 +221,7 @@ def probe_in_child(path: Path, *, timeout: float = PROBE_TIMEOUT_S, advice: str 
 
 
 class TfliteModel:
-    """One LiteRT interpreter (XNNPACK, `threads` threads) with zero-copy input filling.
+    """One LiteRT interpreter (`resolver`: XNNPACK by default; `threads` threads) with zero-copy input filling.
 
     Build it from the manifest (`TfliteModel.from_manifest("blazeface_full_range_sparse")`: verified file,
     tensors checked against the manifest) or from a path (`TfliteModel(path)`: probed in a child process first).
@@ -199,20 +241,26 @@ class TfliteModel:
         input_dtype: Any = None,
         verified: bool = False,
         advice: str = _USER_MODEL_ADVICE,
+        resolver: Resolver = "default",
     ) -> None:
-        """verified=True skips the child-process probe: only for files whose sha256 the registry checked."""
+        """verified=True skips the child-process probe: only for files whose sha256 the registry checked.
+        resolver: LiteRT's kernels, "default" (XNNPACK), "builtin" (no XNNPACK) or "reference" (module docstring)."""
         if int(threads) < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
+        if resolver not in RESOLVERS:
+            raise ValueError(f"resolver must be one of {', '.join(RESOLVERS)}, got {resolver!r}")
         self.path = Path(path)
         self.threads = int(threads)
+        self.resolver: Resolver = resolver
         _check_identifier(self.path, advice)
         if not verified:
             probe_in_child(self.path, advice=advice)
-        from ai_edge_litert.interpreter import Interpreter  # imported on first model: keeps `import` light
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType  # on first model: keeps `import` light
 
         try:
             with _litert_info_to_log():
-                self._interp = Interpreter(model_path=str(self.path), num_threads=self.threads)
+                self._interp = Interpreter(model_path=str(self.path), num_threads=self.threads,
+                                           experimental_op_resolver_type=OpResolverType[_LITERT_RESOLVER[resolver]])
                 self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(self.path, f"LiteRT cannot load it ({exc})", advice) from exc
@@ -232,12 +280,14 @@ class TfliteModel:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_manifest(cls, model_id: str, *, threads: int = 1) -> TfliteModel:
-        """The manifest's model `model_id`, verified, with its tensors checked against the manifest."""
+    def from_manifest(cls, model_id: str, *, threads: int = 1, resolver: Resolver | None = None) -> TfliteModel:
+        """The manifest's model `model_id`, verified, with its tensors checked against the manifest; with
+        `preferred_resolver(model_id)` unless `resolver` is given."""
         info = model_info(model_id)
         path = model_path(info)
         spec = info.inputs[0]
-        model = cls(path, threads=threads, input_shape=spec.shape, input_dtype=spec.dtype, verified=True)
+        model = cls(path, threads=threads, input_shape=spec.shape, input_dtype=spec.dtype, verified=True,
+                    resolver=preferred_resolver(model_id) if resolver is None else resolver)
         check_tensors(info, path, model.input_details, model.output_details)
         return model
 
@@ -333,5 +383,6 @@ class TfliteModel:
         return outs
 
     def __repr__(self) -> str:
-        return (f"TfliteModel({self.path.name!r}, threads={self.threads}, input={self.input.dtype.name}"
+        kernels = "" if self.resolver == "default" else f", resolver={self.resolver!r}"
+        return (f"TfliteModel({self.path.name!r}, threads={self.threads}{kernels}, input={self.input.dtype.name}"
                 f"{list(self.input.shape)}, outputs={[list(o.shape) for o in self.outputs]})")
