@@ -12,7 +12,7 @@ NATIVE_SOURCES := $(shell find cpp protocol/c -name '*.cpp' -o -name '*.c' -o -n
 DEMO_OUT ?= demo-out
 
 .PHONY: help stubs setup system-packages venv native models-fetch demo test test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 \
-        test-py bench models clean proto wheel arm64-rootfs wheel-arm64 test-arm64 firmware test-firmware fuzz test-fuzz fuzz-py test-fuzz-py typecheck
+        test-py bench models clean proto wheel arm64-rootfs wheel-arm64 test-arm64 bench-arm64 firmware test-firmware fuzz test-fuzz fuzz-py test-fuzz-py typecheck
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ arm64-rootfs:  ## the arm64 Debian rootfs the aarch64 tests run in (first time ~
 
 wheel-arm64: venv  ## the aarch64 wheel of the glasses' package (CPython 3.11), cross-built: dist/glassbridge-*-linux_aarch64.whl
 	scripts/arm64/wheel.sh --python $(VPY) --out dist
+
+bench-arm64: venv  ## NEON instructions per frame under qemu-aarch64 with a QEMU TCG plugin (~3 min warm; root for the set-up)
+	scripts/arm64/insn_counts.sh build/arm64-insn/preprocess_insn.json
 
 test-arm64: venv models-fetch  ## the package's tests on aarch64 under qemu-user, pinned to Cortex-A53 and Neoverse-N1
 	scripts/arm64/test.sh --python $(VPY)

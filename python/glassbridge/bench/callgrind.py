@@ -13,10 +13,15 @@ call: the very code the timing benchmark measures, Python wrapper included (a fe
 
 valgrind 3.19 cannot decode AVX-512 but hides it from CPUID, so every library dispatches to AVX2 at most under
 it; our extension is built without -march flags (per-file -msse4.1 / -mavx2 only), which valgrind decodes.
+
+scripts/arm64/insn_counts.sh runs the same commands on aarch64 under qemu-aarch64 with QEMU's instruction-count
+plugin; it sets GLASSBRIDGE_BENCH_NO_LIBYUV=1, because with `qemu-aarch64 -L ROOTFS` a guest path missing from
+the rootfs falls through to the host's file, and the host's x86_64 libyuv would be found (and fail to load).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -52,7 +57,8 @@ def _lineup(case_name: str, directory: Path | None):  # type: ignore[no-untyped-
         buf = frame_buffer(case.fmt, case.src_width, case.src_height, seed=1)
     else:
         buf = np.load(_frame_file(directory, case_name))
-    return build_lineup(job, norm), wrap(case.fmt, buf, case.src_width, case.src_height)
+    with_libyuv = os.environ.get("GLASSBRIDGE_BENCH_NO_LIBYUV", "") != "1"
+    return build_lineup(job, norm, with_libyuv=with_libyuv), wrap(case.fmt, buf, case.src_width, case.src_height)
 
 
 def main(argv: list[str]) -> int:
