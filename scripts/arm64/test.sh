@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The package's tests on aarch64 under qemu-user, each pinned core in turn (what `make test-arm64` runs).
+# The package's tests on aarch64 under qemu-user, on each pinned core side by side (what `make test-arm64` runs).
 #   scripts/arm64/test.sh [--python PY] [--cores "cortex-a53 neoverse-n1"] [--full-core CORE] [-- PYTEST_ARGS...]
 # 1. the arm64 rootfs (scripts/arm64-rootfs.sh: cached, built when missing or stale);
 # 2. the glassbridge wheel cross-built with the test bindings (scripts/arm64/wheel.sh --test-bindings) and the
@@ -7,10 +7,13 @@
 # 3. the rootfs's venv with their dependencies and the test extra, as aarch64 wheels (scripts/arm64/venv.sh:
 #    made again only when the requirements change), then the three wheels installed into it;
 # 4. on each core: `glassbridge info` must report the NEON kernels active; then pytest: tests/unit and
-#    tests/conformance on the --full-core (neoverse-n1), the tests of the native code, LiteRT and the audio
-#    frontends (scripts/arm64/native-tests.txt) on the others. PYTEST_ARGS replace those selections.
+#    tests/conformance split between the cores, which run side by side: the tests of the native code, LiteRT, the
+#    audio frontends and the conformance vectors (scripts/arm64/native-tests.txt) on each, the rest of tests/unit
+#    once (scripts/arm64/a53-tests.txt on Cortex-A53, all others on the --full-core, neoverse-n1). PYTEST_ARGS
+#    replace those selections. Each core's output: prefixed with its name, and in build/arm64-test-<core>.log.
 # Models and test images: the checkout's (`make models-fetch`), through GLASSBRIDGE_MODEL_DIR (build/arm64-models,
-# links to models/cache, models/ and tests/data/images). CI is passed on (a skip fails in CI).
+# links to models/cache and tests/data/images; the committed model ships in the wheel). The tests know they test
+# an installed package (tests/checkout.py). CI is passed on (a skip fails in CI).
 set -euo pipefail
 GB_ORIG_ARGS="$*"
 GB_LOG_PREFIX=arm64-test
@@ -45,27 +48,71 @@ vpy=$("$GB_ARM64_DIR/venv.sh" --extras test --also companion --also rig)
   "$vpy" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall ./*.whl)
 lap "venv ready, wheels installed"
 
-# The models and images where an installed package finds them ($GLASSBRIDGE_MODEL_DIR, images in its images/).
+# The models and images where an installed package finds them ($GLASSBRIDGE_MODEL_DIR, images in its images/):
+# links to the checkout's fetched ones (the committed model ships in the wheel, and the tests check that copy).
 models=$GB_CHECKOUT/build/arm64-models
 rm -rf "$models"; mkdir -p "$models/images"
-for f in models/*.tflite models/cache/*.tflite; do [[ -e $f ]] && ln -sfn "$GB_CHECKOUT/$f" "$models/"; done
+for f in models/cache/*.tflite; do [[ -e $f ]] && ln -sfn "$GB_CHECKOUT/$f" "$models/"; done
 for f in tests/data/images/*; do [[ -e $f ]] && ln -sfn "$GB_CHECKOUT/$f" "$models/images/"; done
 
-native_tests=()
-while read -r t; do native_tests+=("$t"); done < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$GB_ARM64_DIR/native-tests.txt" | grep -v '^$')
+# The x86_64 side of the parity tests (tests/arm64/parity.py), computed here on the host with the checkout's build,
+# compared inside on every core by tests/arm64/test_parity.py (collected only where this variable is set).
+parity=$GB_CHECKOUT/build/arm64-parity-x86.npz
+(cd "$GB_CHECKOUT" && "$py" -m tests.arm64.parity write "$parity" >/dev/null 2>&1) \
+  || gb_die "the x86_64 parity reference could not be computed: (cd $GB_CHECKOUT && $py -m tests.arm64.parity write $parity)"
+lap "x86_64 parity reference written"
 
-rc=0
-for core in $cores; do
-  info=$("$GB_ARM64_DIR/run.sh" "$core" -- "${vpy%/python}/glassbridge" info)
-  grep -q '^native kernels: active neon' <<< "$info" \
-    || { echo "$info" >&2; gb_say "$core: the NEON kernels are not active"; rc=1; continue; }
-  if [[ ${#pytest_args[@]} -gt 0 ]]; then sel=("${pytest_args[@]}")
-  elif [[ $core == "$full_core" ]]; then sel=(tests/unit tests/conformance)
-  else sel=("${native_tests[@]}"); fi
-  gb_say "$core: pytest ${sel[*]}"
+# What each core runs (PYTEST_ARGS replace both): native-tests.txt on every core (what can differ between cores:
+# the NEON kernels, the C engine, LiteRT, the audio frontends, the conformance vectors); the rest of tests/unit is
+# split in two, a53-tests.txt on Cortex-A53 and everything else (new test files included) on the --full-core.
+list_of() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$GB_ARM64_DIR/$1" | grep -v '^$'; }
+mapfile -t native_tests < <(list_of native-tests.txt)
+mapfile -t a53_tests < <(list_of a53-tests.txt)
+for t in "${native_tests[@]}" "${a53_tests[@]}"; do
+  [[ -e $t ]] || gb_die "$t (scripts/arm64/*-tests.txt): no such test"
+done
+full_sel=(tests/unit tests/conformance tests/arm64)
+if [[ " $cores " == *" cortex-a53 "* && $full_core != cortex-a53 ]]; then  # else the full core runs them all
+  for t in "${a53_tests[@]}"; do full_sel+=(--ignore "$t"); done
+else
+  a53_tests=()
+fi
+
+# Each core's check and tests, the cores side by side (one emulated process each, on this machine's cores); the
+# output of each is prefixed with its core's name and kept in build/arm64-test-<core>.log.
+run_core() {  # run_core CORE SELECTION...
+  local core=$1 info t rc; shift
+  info=$("$GB_ARM64_DIR/run.sh" "$core" -- "${vpy%/python}/glassbridge" info) || { echo "$info"; return 1; }
+  if ! grep -q '^native kernels: active neon' <<< "$info"; then
+    echo "$info"; gb_say "$core: the NEON kernels are not active"; return 1
+  fi
+  gb_say "$core: $(grep '^native kernels:' <<< "$info"); pytest $*"
   t=$(date +%s)
   "$GB_ARM64_DIR/run.sh" "$core" -- env "CI=${CI:-}" "GLASSBRIDGE_MODEL_DIR=$models" \
-    "$vpy" -m pytest -q -p no:cacheprovider "${sel[@]}" || rc=1
-  lap "$core: pytest took $(( $(date +%s) - t )) s"
+    "GLASSBRIDGE_PARITY_REFERENCE=$parity" "GLASSBRIDGE_ARM64_CORE=$core" \
+    "$vpy" -m pytest -q -p no:cacheprovider "$@" && rc=0 || rc=$?
+  gb_say "$core: pytest took $(( $(date +%s) - t )) s (exit status $rc)"
+  return "$rc"
+}
+
+pids=() logs=()
+for core in $cores; do
+  if [[ ${#pytest_args[@]} -gt 0 ]]; then sel=("${pytest_args[@]}")
+  elif [[ $core == "$full_core" ]]; then sel=("${full_sel[@]}")
+  elif [[ $core == cortex-a53 ]]; then sel=("${native_tests[@]}" "${a53_tests[@]}")
+  else sel=("${native_tests[@]}"); fi
+  log=$GB_CHECKOUT/build/arm64-test-$core.log
+  { run_core "$core" "${sel[@]}" && echo 0 > "$log.rc" || echo $? > "$log.rc"; } 2>&1 \
+    | tee "$log" | sed -u "s/^/$core| /" &
+  pids+=($!) logs+=("$log")
 done
+wait "${pids[@]}" || true
+rc=0
+for log in "${logs[@]}"; do
+  r=$(cat "$log.rc" 2>/dev/null || echo 1); rm -f "$log.rc"
+  summary=$(grep -E '[0-9]+ (passed|failed|errors?)\b' "$log" | tail -n1)
+  gb_say "$(basename "$log" .log | sed 's/^arm64-test-//'): ${summary:-no pytest summary} (exit status $r)"
+  [[ $r -eq 0 ]] || rc=1
+done
+lap "done"
 exit "$rc"

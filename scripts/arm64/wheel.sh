@@ -7,8 +7,10 @@
 #                .venv/bin/python; it must be CPython 3.11 too: the wheel's cp311 tag comes from it)
 #   --platform-tag TAG  linux_aarch64 (default: installs anywhere pip allows, never uploaded) or e.g.
 #                manylinux_2_36_aarch64 (glibc of Debian 12 and of the cross toolchain; not checked by auditwheel)
-#   --test-bindings  also glassbridge._testing_native, which the tests import (GLASSBRIDGE_TEST_BINDINGS=ON): a
-#                wheel for the test run only, never to ship (default --out: SRC/build/arm64-test-wheel)
+#   --test-bindings  also glassbridge._testing_native, which the tests import (GLASSBRIDGE_TEST_BINDINGS=ON), and its
+#                stub beside it (pyproject.toml's wheel.exclude keeps it out of real wheels; the tests compare each
+#                extension with the stub beside it): a wheel for the test run only, never to ship (default --out:
+#                SRC/build/arm64-test-wheel)
 # How: scikit-build-core with cmake/aarch64-linux-gnu.cmake (aarch64-linux-gnu-g++), the aarch64 CPython 3.11
 # headers of the arm64 rootfs (libpython3.11-dev; its Debian pyconfig.h is the multiarch one), the extension
 # suffix .cpython-311-aarch64-linux-gnu.so (SETUPTOOLS_EXT_SUFFIX, read by scikit-build-core and pybind11) and the
@@ -54,6 +56,8 @@ cp -a "$inc/." "$stage/"
 cp -p "$conf" "$stage/pyconfig.h"   # -a/-p: the mtimes of the originals, so a rebuild recompiles nothing
 
 suffix=.cpython-311-aarch64-linux-gnu.so
+exclude=()   # pyproject.toml's wheel.exclude (only the test-only stub); an empty list lets the stub in
+[[ $test_bindings == OFF ]] || exclude=(-C wheel.exclude=)
 mkdir -p "$out"
 what=$tag; [[ $test_bindings == OFF ]] || what+=", with the test bindings"
 gb_say "building the aarch64 wheel of $src ($what) into $out"
@@ -64,7 +68,7 @@ t0=$(date +%s)
     -C cmake.args="-DCMAKE_TOOLCHAIN_FILE=$src/cmake/aarch64-linux-gnu.cmake" \
     -C cmake.define.Python_INCLUDE_DIR="$stage" -C cmake.define.Python3_INCLUDE_DIR="$stage" \
     -C cmake.define.PYTHON_MODULE_EXTENSION="$suffix" \
-    -C cmake.define.GLASSBRIDGE_TEST_BINDINGS=$test_bindings \
+    -C cmake.define.GLASSBRIDGE_TEST_BINDINGS=$test_bindings "${exclude[@]}" \
     -C wheel.tags="cp311-cp311-$tag") >&2
 whl=$(ls -1t "$out"/glassbridge-*-cp311-cp311-"$tag".whl | head -n1)
 # What is in it must be aarch64 code with the aarch64 suffix, nothing of the host's.
@@ -73,8 +77,10 @@ import sys, zipfile
 whl, suffix, test_bindings = sys.argv[1:]
 sos = [n for n in zipfile.ZipFile(whl).namelist() if n.endswith(".so")]
 assert sos, "no extension module in the wheel"
-testing = [n for n in sos if "_testing_native" in n]
-assert bool(testing) == (test_bindings == "ON"), f"test bindings {test_bindings} but the wheel holds {testing}"
+names = zipfile.ZipFile(whl).namelist()
+testing = [n for n in names if "_testing_native" in n]
+expected = ["pyi", "so"] if test_bindings == "ON" else []  # the test-only extension and its stub, or neither
+assert sorted(n.rsplit(".", 1)[1] for n in testing) == expected, f"test bindings {test_bindings}: {testing}"
 for n in sos:
     head = zipfile.ZipFile(whl).read(n)[:20]
     machine = int.from_bytes(head[18:20], "little")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from glassbridge.cli.main import build_parser, main
+from tests.checkout import CHECKOUT, package_is_installed
 
 
 class _Args:
@@ -299,10 +300,16 @@ def test_an_explicit_root_that_is_not_a_checkout_is_an_error(tmp_path: Path, cap
 
     with pytest.raises(FirmwareError, match="not a glassbridge checkout"):
         repo_root(tmp_path)
-    checkout = Path(__file__).resolve().parents[2]
+    checkout = CHECKOUT
     assert repo_root(checkout) == checkout and repo_root(checkout / "firmware" / "src") == checkout
     monkeypatch.chdir(tmp_path)
-    assert repo_root() == checkout  # no --root: found from the installed package, whatever the folder
+    # No --root: an editable install finds its checkout whatever the folder; a wheel (scripts/arm64/test.sh) has no
+    # sources beside it, and outside a clone says so.
+    if package_is_installed("glassbridge_rig"):
+        with pytest.raises(FirmwareError, match="this installation has none .*pass --root <clone>"):
+            repo_root()
+    else:
+        assert repo_root() == checkout
     assert main(["firmware", "build", "--board", "host", "--root", str(tmp_path)]) == 1
     assert f"--root {tmp_path}: not a glassbridge checkout" in capsys.readouterr().err
 

@@ -24,12 +24,14 @@ from typing import Any
 
 import pytest
 
+from tests.checkout import CHECKOUT, use_checkout_data
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = CHECKOUT
 MARKER = ".glassbridge-owner"  # the owner marker's name, as documented in glassbridge.lifetime
 
 
@@ -82,7 +84,7 @@ def manifest_images() -> dict[str, Path]:
 
 @pytest.fixture
 def checkout_images(monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    monkeypatch.delenv("GLASSBRIDGE_MODEL_DIR", raising=False)  # the checkout's images, not a folder of one's own
+    use_checkout_data(monkeypatch)  # the checkout's images, not a folder of one's own
     images = manifest_images()
     missing = [p.name for p in images.values() if not p.is_file()]
     if missing:

