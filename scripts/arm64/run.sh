@@ -97,8 +97,10 @@ if [[ -z $workdir ]]; then
 fi
 
 # A shared lock: scripts/arm64-rootfs.sh (exclusive) waits for the runs using the rootfs before replacing it.
+# Bounded: a build takes ~5 min; one stuck for longer than GB_ARM64_LOCK_WAIT (s) is an error, not a silent hang.
 exec 9>"$GB_ARM64_CACHE/lock"
-flock -s 9
+flock -w "${GB_ARM64_LOCK_WAIT:-1800}" -s 9 || gb_die "the arm64 rootfs is locked by a build for more than \
+${GB_ARM64_LOCK_WAIT:-1800} s ($GB_ARM64_CACHE/lock): is a scripts/arm64-rootfs.sh stuck? (fuser -v $GB_ARM64_CACHE/lock)"
 
 export GB_RUN_ROOTFS=$rootfs GB_RUN_CPUINFO=$cpuinfo GB_RUN_CORE=$core GB_RUN_CA=$ca GB_RUN_WORKDIR=$workdir
 GB_RUN_BINDS=$(IFS=:; echo "${binds[*]}"); export GB_RUN_BINDS
