@@ -1,6 +1,8 @@
 // Preprocessing tests: every available ISA path bit-identical to the scalar reference on random formats, sizes,
 // strides, crops, destination rectangles, output types and channels (odd sizes, widths that are not multiples of
-// any vector width, one-pixel crops, upscaling, crops touching every edge), and validation errors.
+// any vector width, one-pixel crops, upscaling, crops touching every edge), deterministic cases for the SIMD fast
+// paths (window tables per downscale, mul == 1 with `add` on rounding boundaries, extreme pixel data), and
+// validation errors.
 // Accuracy against an independent float64 reference is tested in Python (tests/unit/test_preprocess.py).
 // Every buffer is allocated at its exact size so AddressSanitizer catches any read or write past it, and output
 // row padding is checked to stay untouched.
@@ -22,6 +24,12 @@ namespace gb = glassbridge;
 
 namespace {
 
+// Source pixel data: random bytes, or the extremes (every byte 0 or 255, alternating 0 / 255 sample columns, rows
+// or both), or a mosaic of 16x16-pixel tiles (luma / RGB: 0, 255, alternating columns, random; chroma of NV12,
+// I420 and YUYV per tile: neutral 128, 0 or 255), so that normalised values reach both ends of 0..255 in one image.
+enum class Fill : int { Random = 0, Zero, Full, AltCols, AltRows, Checker, Mosaic };
+constexpr int kFills = 7;
+
 struct Case {
   gb::PixelFormat format = gb::PixelFormat::NV12;
   int width = 0, height = 0;
@@ -34,14 +42,18 @@ struct Case {
   gb::OutputType type = gb::OutputType::UInt8;
   float mul[3] = {1, 1, 1}, add[3] = {0, 0, 0}, pad[3] = {0, 0, 0};
   int out_stride_pad = 0;
+  Fill fill = Fill::Random;
 
   std::string describe() const {
-    char buf[320];
+    char buf[480];
     std::snprintf(buf, sizeof buf,
-                  "%s %dx%d range %d crop (%d,%d,%d,%d) -> out %dx%d dst (%d,%d,%d,%d) channels %d type %d",
-                  gb::to_string(format), width, height, static_cast<int>(range), crop.x, crop.y, crop.width,
-                  crop.height, out_w, out_h, dst.x, dst.y, dst.width, dst.height, static_cast<int>(channels),
-                  static_cast<int>(type));
+                  "%s %dx%d range %d stride pad (%d,%d,%d) fill %d crop (%d,%d,%d,%d) -> out %dx%d dst (%d,%d,%d,%d) "
+                  "channels %d type %d mul (%.9g,%.9g,%.9g) add (%.9g,%.9g,%.9g)",
+                  gb::to_string(format), width, height, static_cast<int>(range), stride_pad[0], stride_pad[1],
+                  stride_pad[2], static_cast<int>(fill), crop.x, crop.y, crop.width, crop.height, out_w, out_h, dst.x,
+                  dst.y, dst.width, dst.height, static_cast<int>(channels), static_cast<int>(type),
+                  static_cast<double>(mul[0]), static_cast<double>(mul[1]), static_cast<double>(mul[2]),
+                  static_cast<double>(add[0]), static_cast<double>(add[1]), static_cast<double>(add[2]));
     return buf;
   }
 };
@@ -65,7 +77,48 @@ void plane_geometry(gb::PixelFormat f, int w, int h, int i, int& rows, int& row_
   }
 }
 
-// Planes of exactly the bytes the image needs (the last row ends the allocation), filled with random bytes.
+// Byte `b` of row `row` of plane i under c.fill (not Random: the row padding and Random bytes come from the caller).
+uint8_t fill_byte(const Case& c, int i, int row, int b, std::mt19937& rng) {
+  int unit = 1;                   // bytes of one sample column of the plane
+  bool chroma = i > 0;            // NV12 / I420 chroma planes, subsampled 2x2
+  const bool sub = i > 0;
+  switch (c.format) {
+    case gb::PixelFormat::NV12: unit = i == 0 ? 1 : 2; break;
+    case gb::PixelFormat::YUYV: unit = 2; chroma = b % 2 == 1; break;  // Y0 U Y1 V: one pixel per 2 bytes
+    case gb::PixelFormat::RGB565: unit = 2; break;
+    case gb::PixelFormat::RGB888:
+    case gb::PixelFormat::BGR888: unit = 3; break;
+    case gb::PixelFormat::RGBA8888: unit = 4; break;
+    default: break;
+  }
+  const int col = b / unit;
+  const auto ext = [](bool hi) { return static_cast<uint8_t>(hi ? 255 : 0); };
+  switch (c.fill) {
+    case Fill::Zero: return 0;
+    case Fill::Full: return 255;
+    case Fill::AltCols: return ext(col & 1);
+    case Fill::AltRows: return ext(row & 1);
+    case Fill::Checker: return ext((col ^ row) & 1);
+    case Fill::Mosaic: {
+      const int tx = (sub ? 2 * col : col) / 16, ty = (sub ? 2 * row : row) / 16;  // tiles in luma pixels
+      if (chroma) {
+        const uint8_t kChroma[3] = {128, 0, 255};
+        return kChroma[(tx + ty) % 3];
+      }
+      switch ((tx + 3 * ty) % 4) {
+        case 0: return 0;
+        case 1: return 255;
+        case 2: return ext(col & 1);
+        default: return static_cast<uint8_t>(rng());
+      }
+    }
+    case Fill::Random: break;
+  }
+  return static_cast<uint8_t>(rng());
+}
+
+// Planes of exactly the bytes the image needs (the last row ends the allocation), filled as c.fill says (row
+// padding always random).
 struct Source {
   std::vector<std::vector<uint8_t>> planes;
   gb::SourceImage image;
@@ -84,7 +137,15 @@ Source make_source(const Case& c, std::mt19937& rng) {
     const int stride = row_bytes + c.stride_pad[i];
     auto& p = s.planes[static_cast<size_t>(i)];
     p.resize(static_cast<size_t>(rows - 1) * static_cast<size_t>(stride) + static_cast<size_t>(row_bytes));
-    for (auto& b : p) b = static_cast<uint8_t>(rng());
+    if (c.fill == Fill::Random) {
+      for (auto& b : p) b = static_cast<uint8_t>(rng());
+    } else {
+      for (size_t k = 0; k < p.size(); ++k) {
+        const int row = static_cast<int>(k / static_cast<size_t>(stride));
+        const int b = static_cast<int>(k % static_cast<size_t>(stride));
+        p[k] = b < row_bytes ? fill_byte(c, i, row, b, rng) : static_cast<uint8_t>(rng());
+      }
+    }
     s.image.plane[i] = p.data();
     s.image.stride[i] = stride;
     s.image.plane_size[i] = p.size();
@@ -168,9 +229,9 @@ Case random_case(std::mt19937& rng, int max_src, int max_out) {
   return c;
 }
 
-// Runs the case on the reference and on every available ISA; returns the number of mismatching ISAs.
-int compare_isas(const Case& c, std::mt19937& rng) {
-  Source src = make_source(c, rng);
+// Runs the case on the reference and on every available ISA with a source made for it (make_source(c) or one of the
+// same format, size, strides, range and fill); returns the number of mismatching ISAs.
+int compare_source(const Case& c, const Source& src) {
   std::vector<uint8_t> want_buf;
   const gb::OutputSpec want_spec = make_spec(c, want_buf);
   gb::preprocess_ref(src.image, c.crop, want_spec);
@@ -190,6 +251,8 @@ int compare_isas(const Case& c, std::mt19937& rng) {
   }
   return bad;
 }
+
+int compare_isas(const Case& c, std::mt19937& rng) { return compare_source(c, make_source(c, rng)); }
 
 void test_random_cases(int count, int max_src, int max_out, unsigned seed) {
   std::mt19937 rng(seed);
@@ -289,6 +352,198 @@ void test_row_ends() {
       }
     }
   }
+}
+
+// Deterministic cases for the window-table and mul == 1 fast paths of the SIMD row kernels (the random cases draw
+// mul from a continuous range and rarely pick the shapes). Which table a NEON plan gets, by the horizontal
+// downscale of NV12 / I420 with rows fused (crop height >= 2x the destination's): up to ~4.3x 8 columns in 32 bytes
+// (vqtbl2q), up to ~8.8x in 64 bytes (vqtbl4q), up to ~10x the split table (4 columns per 32 bytes, vqtbl2q +
+// vqtbx2q); the plane's last row (and last chroma row) keeps the staged loads. Every case compares every ISA with
+// the reference byte for byte.
+Case yuv_case(gb::PixelFormat f, int w, int h, int pad, gb::Rect crop, int ow, int oh, gb::Rect dst, Fill fill) {
+  Case c;
+  c.format = f;
+  c.width = w;
+  c.height = h;
+  for (int& sp : c.stride_pad) sp = pad;
+  c.crop = crop;
+  c.out_w = ow;
+  c.out_h = oh;
+  c.dst = dst;
+  c.fill = fill;
+  return c;
+}
+
+void set_norm(Case& c, gb::Channels ch, gb::OutputType ty, float mul, float add) {
+  c.channels = ch;
+  c.type = ty;
+  for (int j = 0; j < 3; ++j) {
+    c.mul[j] = mul;
+    c.add[j] = add;
+    c.pad[j] = 255.f;
+  }
+}
+
+// mul == 1 for every channel (the int8 [-1, 1] models, identity uint8): NEON converts the sum with 21 fraction bits
+// and, when both ends of 0..255 plus add round into the output type's range (unit_norm), narrows without saturation.
+// `add` on each side of those boundaries: uint8 -0.5 and 0.49 fit (-0.51, 0.5 do not), int8 -128.5 fits (-128.51,
+// -127.49 do not); 127, -129 and 0 saturate one end or fit only uint8. The mosaic fill reaches v = 0 and v = 255 in
+// every channel, where a wrong range check wraps instead of saturating. Each table, a tail block (33 columns), rows
+// fused with two weighted rows or one (vertical 3x and 5x: one row carries all the weight).
+void test_unit_mul() {
+  std::mt19937 rng(2025);
+  const float adds[] = {0.f, -0.5f, -0.51f, 0.49f, 0.5f, -128.5f, -128.51f, -127.49f, 127.f, -129.f};
+  struct Shape {
+    int w, h, ow, oh;
+  };
+  // 32-byte table (vertical 2.67x), 64-byte (5x, one row), split (4x), 32-byte (3x, one row).
+  const Shape shapes[] = {{96, 64, 33, 24}, {198, 60, 33, 12}, {330, 52, 33, 13}, {96, 72, 33, 24}};
+  const gb::PixelFormat formats[] = {gb::PixelFormat::NV12, gb::PixelFormat::I420};
+  int bad = 0, n = 0;
+  for (gb::PixelFormat f : formats) {
+    for (int si = 0; si < 4; ++si) {
+      const Shape& sh = shapes[si];
+      Case c = yuv_case(f, sh.w, sh.h, si == 2 ? 2 : si, {0, 0, sh.w, sh.h}, sh.ow, sh.oh, {0, 0, 0, 0},
+                        Fill::Mosaic);
+      c.range = static_cast<gb::YuvRange>(si % 2);
+      const Source src = make_source(c, rng);
+      for (int ty = 0; ty < 3; ++ty) {
+        for (int ch = 0; ch < 3; ++ch) {
+          for (float a : adds) {
+            set_norm(c, static_cast<gb::Channels>(ch), static_cast<gb::OutputType>(ty), 1.f, a);
+            bad += compare_source(c, src);
+            ++n;
+          }
+          // One channel past a boundary while the others fit; a mul one ulp below 1; gray reads channel 0 only.
+          const bool i8 = ty == 1;
+          set_norm(c, static_cast<gb::Channels>(ch), static_cast<gb::OutputType>(ty), 1.f, i8 ? -128.5f : -0.5f);
+          c.add[2] = i8 ? -127.49f : 0.5f;
+          bad += compare_source(c, src);
+          set_norm(c, static_cast<gb::Channels>(ch), static_cast<gb::OutputType>(ty), 1.f, i8 ? -128.5f : 0.f);
+          c.mul[1] = 0.99999994f;
+          c.add[0] = i8 ? -128.51f : -0.51f;
+          c.add[2] = i8 ? -128.f : 0.49f;
+          bad += compare_source(c, src);
+          set_norm(c, static_cast<gb::Channels>(ch), static_cast<gb::OutputType>(ty), 1.f, i8 ? -128.5f : 0.f);
+          c.mul[1] = 0.5f;
+          c.mul[2] = 3.f;
+          c.add[1] = c.add[2] = 300.f;
+          bad += compare_source(c, src);
+          n += 3;
+        }
+      }
+    }
+  }
+  CHECK(n == 2 * 4 * 3 * 3 * 13);
+  CHECK(bad == 0);
+}
+
+// NV12 / I420 window tables on product shapes and on odd ones: 640x480 -> 224 (2.9x, 32-byte), 1080p -> 320x180
+// (6x, 64-byte), 1080p -> 192x192 letterboxed to 192x108 (10x, split), with mul == 1 and a general scale; then odd
+// widths and heights, stride padding (the windows read past a row's end into the next row), even and odd crop
+// offsets, crops touching the bottom row, every fill.
+void test_yuv_windows() {
+  std::mt19937 rng(77);
+  const gb::PixelFormat formats[] = {gb::PixelFormat::NV12, gb::PixelFormat::I420};
+  struct Norm {
+    gb::Channels ch;
+    gb::OutputType ty;
+    float mul, add;
+  };
+  const Norm norms[] = {{gb::Channels::RGB, gb::OutputType::Int8, 1.f, -128.5f},
+                        {gb::Channels::BGR, gb::OutputType::UInt8, 1.f, 0.f},
+                        {gb::Channels::Gray, gb::OutputType::Float32, 1.f, -0.5f},
+                        {gb::Channels::RGB, gb::OutputType::Int8, 0.0078431377f, -1.f}};
+  int bad = 0;
+  for (gb::PixelFormat f : formats) {
+    {
+      Case c = yuv_case(f, 640, 480, 0, {0, 0, 640, 480}, 224, 224, {0, 0, 0, 0}, Fill::Random);
+      const Source src = make_source(c, rng);
+      for (const Norm& m : norms) {
+        set_norm(c, m.ch, m.ty, m.mul, m.add);
+        bad += compare_source(c, src);
+      }
+    }
+    {
+      Case c = yuv_case(f, 1920, 1080, f == gb::PixelFormat::I420 ? 3 : 0, {0, 0, 1920, 1080}, 320, 180,
+                        {0, 0, 0, 0}, Fill::Random);
+      const Source src = make_source(c, rng);
+      for (int k = 0; k < 3; ++k) {
+        set_norm(c, norms[k].ch, norms[k].ty, norms[k].mul, norms[k].add);
+        bad += compare_source(c, src);
+      }
+      c.out_w = c.out_h = 192;  // letterbox: 10x horizontally
+      c.dst = {0, 42, 192, 108};
+      for (int k = 1; k < 4; ++k) {
+        set_norm(c, norms[k].ch, norms[k].ty, norms[k].mul, norms[k].add);
+        bad += compare_source(c, src);
+      }
+    }
+    struct Shape {
+      int w, h, pad;
+      gb::Rect crop;
+      int ow, oh;
+    };
+    const Shape shapes[] = {
+        {641, 481, 3, {0, 0, 641, 481}, 221, 150},     // 2.9x, 32-byte; odd sizes, last chroma row half used
+        {647, 363, 1, {2, 3, 642, 360}, 107, 60},      // 6x, 64-byte
+        {1001, 501, 37, {10, 0, 990, 501}, 99, 50},    // 10x, split; crop touching the bottom row
+        {333, 200, 0, {1, 1, 330, 199}, 33, 19},       // 10x from an odd column: the split table does not fit
+        {91, 40, 5, {3, 20, 88, 20}, 21, 9},           // 4.2x from an odd column, the last rows, a short row
+    };
+    for (const Shape& sh : shapes) {
+      for (int fi = 0; fi < kFills; ++fi) {
+        Case c = yuv_case(f, sh.w, sh.h, sh.pad, sh.crop, sh.ow, sh.oh, {0, 0, 0, 0}, static_cast<Fill>(fi));
+        c.range = static_cast<gb::YuvRange>(fi % 2);
+        const Norm& m = norms[fi % 4];
+        set_norm(c, static_cast<gb::Channels>(fi % 3), m.ty, m.mul, m.add);
+        bad += compare_isas(c, rng);
+      }
+    }
+  }
+  CHECK(bad == 0);
+}
+
+// RGB888 / BGR888 / RGBA8888 hrow through 64-byte windows per 4 columns (downscales of about 3x to 6x; 6x is too
+// wide for RGBA8888, which keeps the staged loads), the plane's last row through the old code: odd widths, stride
+// padding, a vertical upscale (the last row feeds several output rows), crops touching the last row and the right
+// edge, a row narrower than a window (the windows read into the next row), every fill, output channel and type.
+void test_rgb_windows() {
+  std::mt19937 rng(5);
+  const gb::PixelFormat formats[] = {gb::PixelFormat::RGB888, gb::PixelFormat::BGR888, gb::PixelFormat::RGBA8888};
+  struct Shape {
+    int w, h, pad;
+    gb::Rect crop;
+    int ow, oh;
+  };
+  const Shape shapes[] = {
+      {641, 97, 0, {0, 0, 641, 97}, 160, 33},      // 4x, odd width
+      {333, 61, 1, {0, 0, 333, 61}, 111, 20},      // 3x
+      {463, 90, 4, {0, 0, 463, 90}, 101, 31},      // 4.6x
+      {383, 200, 2, {0, 0, 383, 200}, 64, 64},     // 6x
+      {301, 77, 7, {5, 40, 296, 37}, 70, 12},      // 4.2x, crop touching the last row
+      {257, 40, 1, {107, 20, 150, 20}, 37, 7},     // 4x, crop touching the last row and the right edge
+      {300, 10, 0, {0, 0, 300, 10}, 75, 25},       // 4x, vertical upscale
+      {23, 9, 5, {0, 0, 23, 9}, 5, 3},             // 4.6x, a row of 69 or 92 bytes
+      {21, 9, 0, {0, 0, 21, 9}, 5, 4},             // 4.2x, no padding
+  };
+  const float muls[] = {1.f, 0.0078431377f, 1.f / 58.f};
+  const float adds[] = {-128.5f, -1.f, -2.1f};
+  int bad = 0, k = 0;
+  for (gb::PixelFormat f : formats) {
+    for (const Shape& sh : shapes) {
+      for (int rep = 0; rep < 2; ++rep, ++k) {
+        Case c = yuv_case(f, sh.w, sh.h, sh.pad, sh.crop, sh.ow, sh.oh, {0, 0, 0, 0}, static_cast<Fill>(k % kFills));
+        set_norm(c, static_cast<gb::Channels>(k % 3), static_cast<gb::OutputType>((k / 3) % 3), muls[k % 3],
+                 adds[k % 3]);
+        if (c.type == gb::OutputType::UInt8) {
+          for (float& a : c.add) a = a == -128.5f ? 0.f : 128.f;
+        }
+        bad += compare_isas(c, rng);
+      }
+    }
+  }
+  CHECK(bad == 0);
 }
 
 // validate() rejects inconsistent input with std::invalid_argument whose message names the problem.
@@ -419,6 +674,9 @@ int main() {
   test_random_cases(emulated ? 40 : 60, 400, 260, 99);
   test_product_shapes();
   test_row_ends();
+  test_unit_mul();
+  test_yuv_windows();
+  test_rgb_windows();
   gb::set_isa(gb::best_isa());
   return gb_test::finish("test_preprocess");
 }

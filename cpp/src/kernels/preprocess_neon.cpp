@@ -12,12 +12,22 @@
 // pass, chroma terms computed once when they share a chroma row, straight to the output.
 // Coverage: hrow for every format (RGB and gray outputs), vrow for every output type and channel order, row2 for
 // NV12, I420 and YUYV (one source row converted once when it carries all the weight). Wide chroma loads may read
-// into the next row (readable_row_bytes), so only a plane's last row stages exact bytes near its end; when 8
-// columns' taps span at most 32 or 64 bytes, window loads and vqtbl2q / vqtbl4q replace the staging (build_windows).
-// Instruction counts (qemu-aarch64 TCG insn plugin, NV12 -> 224 int8, per frame): 1080p 1.73 M (was 2.34 M),
-// 640x480 1.50 M (was 2.32 M); reference 21.0 M at 1080p.
+// into the next row (readable_row_bytes), so only a plane's last row stages exact bytes near its end.
+// Window tables replace the staging where the taps of a few columns lie close together (built once per call):
+// NV12 / I420 row2, 8 columns within 32 or 64 bytes (vqtbl2q / vqtbl4q), else 4 columns within 32 (two windows per
+// 8 columns, vqtbl2q + vqtbx2q), 16 output pixels per step (build_windows, row2_win); RGB888 / BGR888 / RGBA8888
+// hrow, 4 columns within 64 bytes (build_rgb_windows). The tables order each column's taps as base (the heavier)
+// and other, so the interpolation of doubled taps is one vqrdmulh (hinterp2), and the clamp of a doubled tap is a
+// saturating shift and an unsigned min (tap2). With mul == 1 (int8 models with scale 2/255 and zero point -1, or
+// identity uint8) row2 converts a with 21 fraction bits instead of multiplying, and narrows without saturation
+// when no value can leave the type's range (unit_norm).
+// Instruction counts (qemu-aarch64 -cpu cortex-a53, TCG insn plugin, per frame, kernel called directly from C++):
+// NV12 -> 224 int8: 1080p 1.23 M (was 1.89 M), 640x480 1.06 M (was 1.62 M); NV12 1080p -> 192x108 float32 0.58 M
+// (was 0.99 M); RGB888 720p -> 224 uint8 1.48 M (was 2.55 M); reference 21.0 M at 1080p.
 // What does not depend on the instruction set (staging, loops, tables, kernel selection) is in preprocess_simd.h.
 #include <arm_neon.h>
+
+#include <cmath>
 
 #include "preprocess_simd.h"
 
@@ -309,16 +319,17 @@ struct Hrow {  // for select_kernels
 
 // ---- vrow --------------------------------------------------------------------------------------------------------
 // 8 output pixels from columns ox .. ox + 7 of the row planes.
-inline void vrow_block(const Plan& p, const int16_t* const* top, const int16_t* const* bot, int16x4_t wy0,
-                       int16x4_t wy1, int ox, uint8_t* o) {
+inline void vrow_block(const Plan& p, const int16_t* const* top, const int16_t* const* bot, int16x8_t wy0,
+                       int16x8_t wy1, int ox, uint8_t* o) {
   const bool is_float = p.type == OutputType::Float32, is_u8 = p.type == OutputType::UInt8;
   float32x4x3_t f[2];
   uint8x8x3_t bytes;
   for (int j = 0; j < p.out_channels; ++j) {
     const int pl = p.perm[j];
     const int16x8_t t = vld1q_s16(top[pl] + ox), b = vld1q_s16(bot[pl] + ox);
-    const int32x4_t acc_lo = vmlal_s16(vmull_s16(vget_low_s16(t), wy0), vget_low_s16(b), wy1);
-    const int32x4_t acc_hi = vmlal_s16(vmull_s16(vget_high_s16(t), wy0), vget_high_s16(b), wy1);
+    const int32x4_t acc_lo =
+        vmlal_s16(vmull_s16(vget_low_s16(t), vget_low_s16(wy0)), vget_low_s16(b), vget_low_s16(wy1));
+    const int32x4_t acc_hi = vmlal_high_s16(vmull_high_s16(t, wy0), b, wy1);
     const float32x4_t mk = vdupq_n_f32(p.mulk[j]), ad = vdupq_n_f32(p.add[j]);
     const float32x4_t ya = vaddq_f32(vmulq_f32(vcvtq_f32_s32(acc_lo), mk), ad);
     const float32x4_t yb = vaddq_f32(vmulq_f32(vcvtq_f32_s32(acc_hi), mk), ad);
@@ -350,7 +361,7 @@ inline void vrow_block(const Plan& p, const int16_t* const* top, const int16_t* 
 
 void vrow_neon(const Plan& p, const int16_t* const* top, const int16_t* const* bot, int wy0, int wy1, int x0, int x1,
                uint8_t* out) {
-  const int16x4_t w0 = vdup_n_s16(static_cast<int16_t>(wy0)), w1 = vdup_n_s16(static_cast<int16_t>(wy1));
+  const int16x8_t w0 = vdupq_n_s16(static_cast<int16_t>(wy0)), w1 = vdupq_n_s16(static_cast<int16_t>(wy1));
   vrow_blocks<8, 16>(p, x0, x1, out,
                      [&](int ox, uint8_t* o) GB_LAMBDA_INLINE { vrow_block(p, top, bot, w0, w1, ox, o); });
 }
@@ -358,68 +369,237 @@ void vrow_neon(const Plan& p, const int16_t* const* top, const int16_t* const* b
 // ---- window tables (NV12, I420 row2) -------------------------------------------------------------------------
 // When the taps of 8 consecutive output columns span at most 32 (or 64) source bytes (downscales up to about 4x,
 // or 8.8x), a 32-byte (64-byte) window load and vqtbl2q (vqtbl4q) replace the scalar staging of each column's pair:
-// tap a and tap b of 8 columns come out of one table lookup. The indices depend only on the columns, so they are
-// built once per call. Plan::isa_cols[0] holds the window size in bytes; then per 8-column group g, kWinInts int32
-// at isa_cols[kWinInts * (g + 1)]: [0] the Y window offset (i0 of the group's first column), [1] the chroma window
-// offset, then bytes: [4..7] the Y indices (tap a of columns 0-7, then tap b), [8..11] NV12: U then V of tap a, or
-// I420: tap a then tap b (for the U and the V plane alike), [12..15] NV12: U then V of tap b.
-constexpr int kWinInts = 16;
+// both taps of 8 columns come out of one table lookup. The indices depend only on the columns, so they are built
+// once per call. Plan::isa_cols[0] holds the window size in bytes; then per 8-column group g, kWinInts int32 at
+// isa_cols[kWinInts * (g + 1)]: [0] the Y window offset (i0 of the group's first column), [1] the chroma window
+// offset, then bytes: [4..7] the Y indices (the base tap of columns 0-7, then the other tap), [8..11] NV12: U then V
+// of the base tap, or I420: the base tap then the other tap (for the U and the V plane alike), [12..15] NV12: U then
+// V of the other tap; [16..19] 8 int16: 2 * the other tap's weight.
+//
+// Base and other tap: the one with the larger weight is the base, so the other's weight w is at most 2^13 (a tap
+// pair is symmetric in the interpolation). With taps doubled (T = 2 t, clamped to 0 .. 2 * kTapMax by one
+// saturating shift and one unsigned min), (t_base * (2^14 - w) + t_other * w + 2^12) >> 13 equals
+// T_base + ((T_other - T_base) * 2w * 2 + 2^15) >> 16, which is one vqrdmulh (T_base * 2^13 is exact in the sum;
+// T_other - T_base and 2w fit int16): 3 instructions per 8 columns and channel instead of 6.
+constexpr int kWinInts = 20;
+// The split table (isa_cols[0] == kSplitWin): two windows of 32 bytes per 8-column group, one per 4 columns, each
+// group kSplitInts int32 at isa_cols[kSplitInts * (g + 1)]: [0, 1] the Y window offsets, [2, 3] the chroma window
+// offsets, then index bytes laid out as above but one vector per window (the other window's lanes 0xff): [4..7]
+// and [8..11] Y, [12..15] and [16..19] NV12 U, V of the base tap or I420 both taps, [20..23] and [24..27] NV12 U,
+// V of the other tap; [28..31] 2 * the other tap's weights.
+constexpr int kSplitInts = 32;
+constexpr int kSplitWin = 0;  // isa_cols[0] and the kWin of the kernels for the split table
 
-bool build_windows(Plan& p, bool i420, int bytes) {
-  const bool ok = build_window_table<8, 1, kWinInts>(
-      p, i420, bytes, kWinInts,
-      [](int32_t* t, int, int yo, int co) {
-        t[0] = yo;
-        t[1] = co;
-      },
-      [i420](int32_t* t, int, int m, int dy, int ca, int cb) {
-        uint8_t* b = reinterpret_cast<uint8_t*>(t + 4);
-        b[m] = static_cast<uint8_t>(dy);
-        b[8 + m] = static_cast<uint8_t>(dy + 1);
-        if (i420) {
-          b[16 + m] = static_cast<uint8_t>(ca);
-          b[24 + m] = static_cast<uint8_t>(cb);
-        } else {
-          b[16 + m] = static_cast<uint8_t>(ca);
-          b[24 + m] = static_cast<uint8_t>(ca + 1);
-          b[32 + m] = static_cast<uint8_t>(cb);
-          b[40 + m] = static_cast<uint8_t>(cb + 1);
-        }
-      });
-  if (ok) p.isa_cols[0] = bytes;
-  return ok;
-}
+// The int32 per group of the table a row2_win<kWin> reads (its last 4 hold the weights).
+template <int kWin>
+constexpr int kGroupInts = kWin == kSplitWin ? kSplitInts : kWinInts;
 
-template <int kBytes>
-GB_INLINE uint8x16_t window(const uint8_t* row, int off, uint8x16_t idx) {
-  const uint8_t* r = row + off;
-  if constexpr (kBytes == 32) {
-    return vqtbl2q_u8(uint8x16x2_t{{vld1q_u8(r), vld1q_u8(r + 16)}}, idx);
+template <bool split>
+bool build_windows_t(Plan& p, bool i420, int bytes) {
+  constexpr int ints = split ? kSplitInts : kWinInts;
+  // Byte offsets in a group of the index vectors of window `lane` (split; else the one window): Y, the chroma of
+  // tap a, of tap b (NV12; before the base / other swap below).
+  const auto y_idx = [](int lane) { return 16 + (split ? 16 * lane : 0); };
+  const auto ca_idx = [](int lane) { return split ? 48 + 16 * lane : 32; };
+  const auto cb_idx = [](int lane) { return split ? 80 + 16 * lane : 48; };
+  const auto put_col = [&](int32_t* t, int lane, int m, int dy, int ca, int cb) {
+    uint8_t* b = reinterpret_cast<uint8_t*>(t);
+    const int j = split ? 4 * lane + m : m;  // the output lane
+    b[y_idx(lane) + j] = static_cast<uint8_t>(dy);
+    b[y_idx(lane) + 8 + j] = static_cast<uint8_t>(dy + 1);
+    if (i420) {
+      b[ca_idx(lane) + j] = static_cast<uint8_t>(ca);
+      b[ca_idx(lane) + 8 + j] = static_cast<uint8_t>(cb);
+    } else {
+      b[ca_idx(lane) + j] = static_cast<uint8_t>(ca);
+      b[ca_idx(lane) + 8 + j] = static_cast<uint8_t>(ca + 1);
+      b[cb_idx(lane) + j] = static_cast<uint8_t>(cb);
+      b[cb_idx(lane) + 8 + j] = static_cast<uint8_t>(cb + 1);
+    }
+  };
+  bool ok;
+  if constexpr (split) {
+    ok = build_window_table<4, 2, kSplitInts>(
+        p, i420, 32, kSplitInts,
+        [](int32_t* t, int lane, int yo, int co) {
+          if (lane == 0) std::memset(t + 4, 0xff, 24 * sizeof(int32_t));  // lanes of the other window
+          t[lane] = yo;
+          t[2 + lane] = co;
+        },
+        put_col);
   } else {
-    return vqtbl4q_u8(uint8x16x4_t{{vld1q_u8(r), vld1q_u8(r + 16), vld1q_u8(r + 32), vld1q_u8(r + 48)}}, idx);
+    ok = build_window_table<8, 1, kWinInts>(
+        p, i420, bytes, kWinInts,
+        [](int32_t* t, int, int yo, int co) {
+          t[0] = yo;
+          t[1] = co;
+        },
+        put_col);
   }
+  if (!ok) return false;
+  p.isa_cols[0] = bytes;
+  // Base and other tap per column: tap a unless tap b weighs more; the other tap's weight, doubled.
+  const int groups = static_cast<int>(p.x.i0.size()) / 8;
+  for (int g = 0; g < groups; ++g) {
+    int32_t* t = p.isa_cols.data() + static_cast<size_t>(ints) * (g + 1);
+    uint8_t* b = reinterpret_cast<uint8_t*>(t);
+    int16_t w2[8];
+    for (int j = 0; j < 8; ++j) {
+      const int x = 8 * g + j;
+      const int w0 = p.x.w[2 * static_cast<size_t>(x)], w1 = p.x.w[2 * static_cast<size_t>(x) + 1];
+      int w = w1;
+      if (w1 > w0) {  // tap b is the base
+        w = w0;
+        const int lane = split ? j / 4 : 0;
+        std::swap(b[y_idx(lane) + j], b[y_idx(lane) + 8 + j]);
+        if (i420) {
+          std::swap(b[ca_idx(lane) + j], b[ca_idx(lane) + 8 + j]);
+        } else {
+          std::swap(b[ca_idx(lane) + j], b[cb_idx(lane) + j]);
+          std::swap(b[ca_idx(lane) + 8 + j], b[cb_idx(lane) + 8 + j]);
+        }
+      }
+      w2[j] = static_cast<int16_t>(2 * w);  // w <= 2^13 (w0 + w1 == 2^14, or both 0 past dst.width)
+    }
+    std::memcpy(t + ints - 4, w2, sizeof w2);
+  }
+  return true;
 }
+bool build_windows(Plan& p, bool i420, int bytes) {
+  return bytes == kSplitWin ? build_windows_t<true>(p, i420, bytes) : build_windows_t<false>(p, i420, bytes);
+}
+
 GB_INLINE uint8x16_t win_idx(const int32_t* t, int k) { return vld1q_u8(reinterpret_cast<const uint8_t*>(t + k)); }
 
-// Q7 results of the 8 columns of window group t for one row (chroma terms: computed here unless `shared`).
-template <PixelFormat kFmt, bool kGray, int kBytes>
-GB_INLINE void window_row(const YuvRow<kFmt>& r, const int32_t* t, const W8& w, const YuvK& k, Terms& ta, Terms& tb,
-                          bool shared, int16x8_t* res) {
+// The bytes of one window (kBytes from row + off), to pick from with tbl (window_pick).
+template <int kBytes>
+struct Win {
+  std::conditional_t<kBytes == 32, uint8x16x2_t, uint8x16x4_t> v;
+  GB_INLINE Win(const uint8_t* row, int off) {
+    if constexpr (kBytes == 32) v = vld1q_u8_x2(row + off);
+    else v = vld1q_u8_x4(row + off);
+  }
+  GB_INLINE uint8x16_t pick(uint8x16_t idx) const {
+    if constexpr (kBytes == 32) return vqtbl2q_u8(v, idx);
+    else return vqtbl4q_u8(v, idx);
+  }
+};
+
+// (C - 128) * 256 of 16 chroma bytes as two int16x8 (low and high 8 bytes): xor 0x80 gives C - 128 as int8, and the
+// widening shift by 8 puts it in the high byte, sign included.
+GB_INLINE void chroma16(uint8x16_t c, int16x8_t& lo, int16x8_t& hi) {
+  const int8x16_t s = vreinterpretq_s8_u8(veorq_u8(c, vdupq_n_u8(0x80)));
+  lo = vshll_n_s8(vget_low_s8(s), 8);
+  hi = vshll_high_n_s8(s, 8);
+}
+// The constants of window_row: the BT.601 coefficients (ky, kvr, kug, kvg, kub), yoff as in YuvK, and 2 * kTapMax.
+// kLanes: the coefficients as lanes of one register (vqrdmulh by lane), which holds fewer registers across the
+// loop; measured better with 32-byte windows, worse with 64-byte ones (vqtbl4q's four consecutive registers).
+template <bool kLanes>
+struct WinK {
+  int16x8_t yoff, c[5];  // kLanes: c[0] holds all five
+  uint16x8_t tmax2;
+  explicit WinK(const YuvCoeffs& k)
+      : yoff(vdupq_n_s16(static_cast<int16_t>(k.y_offset * 128))), tmax2(vdupq_n_u16(2 * kTapMax)) {
+    const int16_t c8[8] = {static_cast<int16_t>(k.ky),  static_cast<int16_t>(k.kvr), static_cast<int16_t>(k.kug),
+                           static_cast<int16_t>(k.kvg), static_cast<int16_t>(k.kub), 0, 0, 0};
+    if constexpr (kLanes) {
+      c[0] = vld1q_s16(c8);
+    } else {
+      for (int i = 0; i < 5; ++i) c[i] = vdupq_n_s16(c8[i]);
+    }
+  }
+  // vqrdmulh by coefficient i (0 ky, 1 kvr, 2 kug, 3 kvg, 4 kub).
+  template <int kI>
+  GB_INLINE int16x8_t mul(int16x8_t x) const {
+    if constexpr (kLanes) return vqrdmulhq_laneq_s16(x, c[0], kI);
+    else return vqrdmulhq_s16(x, c[kI]);
+  }
+};
+template <typename K>
+GB_INLINE Terms terms16(int16x8_t u, int16x8_t v, const K& k) {
+  return Terms{k.template mul<1>(v), vaddq_s16(k.template mul<2>(u), k.template mul<3>(v)), k.template mul<4>(u)};
+}
+
+// A tap doubled and clamped: 2 * clamp(v, 0, kTapMax) from v (int16, saturated sums saturate the same way).
+GB_INLINE int16x8_t tap2(int16x8_t v, uint16x8_t tmax2) {
+  return vreinterpretq_s16_u16(vminq_u16(vqshluq_n_s16(v, 1), tmax2));
+}
+// Q7 interpolation of doubled taps (see above): T_base + vqrdmulh(T_other - T_base, 2w).
+GB_INLINE int16x8_t hinterp2(int16x8_t tb, int16x8_t to, int16x8_t w2) {
+  return vaddq_s16(tb, vqrdmulhq_s16(vsubq_s16(to, tb), w2));
+}
+
+// The taps of window group t: the Y bytes (the base tap of columns 0-7, then the other tap), and the chroma bytes:
+// NV12 c0: U then V of the base tap, c1: of the other; I420 c0: U of base then other, c1: V of the same. kWin 32 or
+// 64: one window per group; kSplitWin: two 32-byte windows of 4 columns each, vqtbl2q for the first half's lanes
+// and vqtbx2q for the second's (an index out of range keeps the lane).
+template <PixelFormat kFmt, int kWin>
+struct WinPick {
+  static GB_INLINE uint8x16_t y(const YuvRow<kFmt>& r, const int32_t* t) {
+    if constexpr (kWin == kSplitWin) {
+      return vqtbx2q_u8(vqtbl2q_u8(vld1q_u8_x2(r.yrow + t[0]), win_idx(t, 4)), vld1q_u8_x2(r.yrow + t[1]),
+                        win_idx(t, 8));
+    } else {
+      return Win<kWin>(r.yrow, t[0]).pick(win_idx(t, 4));
+    }
+  }
+  static GB_INLINE void chroma(const YuvRow<kFmt>& r, const int32_t* t, uint8x16_t& c0, uint8x16_t& c1) {
+    if constexpr (kWin == kSplitWin) {
+      if constexpr (kFmt == PixelFormat::I420) {
+        c0 = vqtbx2q_u8(vqtbl2q_u8(vld1q_u8_x2(r.c1 + t[2]), win_idx(t, 12)), vld1q_u8_x2(r.c1 + t[3]),
+                        win_idx(t, 16));
+        c1 = vqtbx2q_u8(vqtbl2q_u8(vld1q_u8_x2(r.c2 + t[2]), win_idx(t, 12)), vld1q_u8_x2(r.c2 + t[3]),
+                        win_idx(t, 16));
+      } else {
+        const uint8x16x2_t w0 = vld1q_u8_x2(r.c1 + t[2]), w1 = vld1q_u8_x2(r.c1 + t[3]);
+        c0 = vqtbx2q_u8(vqtbl2q_u8(w0, win_idx(t, 12)), w1, win_idx(t, 16));
+        c1 = vqtbx2q_u8(vqtbl2q_u8(w0, win_idx(t, 20)), w1, win_idx(t, 24));
+      }
+    } else if constexpr (kFmt == PixelFormat::I420) {
+      c0 = Win<kWin>(r.c1, t[1]).pick(win_idx(t, 8));
+      c1 = Win<kWin>(r.c2, t[1]).pick(win_idx(t, 8));
+    } else {
+      const Win<kWin> w(r.c1, t[1]);
+      c0 = w.pick(win_idx(t, 8));
+      c1 = w.pick(win_idx(t, 12));
+    }
+  }
+};
+
+// Q7 results of the 8 columns of window group t for one row (chroma terms of the base and the other tap: computed
+// here unless `shared`).
+template <PixelFormat kFmt, bool kGray, int kWin, typename K>
+GB_INLINE void window_row(const YuvRow<kFmt>& r, const int32_t* t, int16x8_t w2, const K& k, Terms& ta,
+                          Terms& tb, bool shared, int16x8_t* res) {
+  const uint16x8_t tmax2 = k.tmax2;
   if constexpr (!kGray) {
     if (!shared) {
-      if constexpr (kFmt == PixelFormat::I420) {
-        const uint8x16_t u = window<kBytes>(r.c1, t[1], win_idx(t, 8)), v = window<kBytes>(r.c2, t[1], win_idx(t, 8));
-        ta = terms(vget_low_u8(u), vget_low_u8(v), k);
-        tb = terms(vget_high_u8(u), vget_high_u8(v), k);
-      } else {
-        const uint8x16_t a = window<kBytes>(r.c1, t[1], win_idx(t, 8)), b = window<kBytes>(r.c1, t[1], win_idx(t, 12));
-        ta = terms(vget_low_u8(a), vget_high_u8(a), k);
-        tb = terms(vget_low_u8(b), vget_high_u8(b), k);
+      uint8x16_t b0, b1;
+      WinPick<kFmt, kWin>::chroma(r, t, b0, b1);
+      int16x8_t c0, c1, c2, c3;
+      chroma16(b0, c0, c1);
+      chroma16(b1, c2, c3);
+      if constexpr (kFmt == PixelFormat::I420) {  // c0 U base, c1 U other, c2 V base, c3 V other
+        ta = terms16(c0, c2, k);
+        tb = terms16(c1, c3, k);
+      } else {  // c0 U base, c1 V base, c2 U other, c3 V other
+        ta = terms16(c0, c1, k);
+        tb = terms16(c2, c3, k);
       }
     }
   }
-  const uint8x16_t y = window<kBytes>(r.yrow, t[0], win_idx(t, 4));
-  finish_taps<kGray>(vget_low_u8(y), vget_high_u8(y), ta, tb, w, k, res);
+  const uint8x16_t y = WinPick<kFmt, kWin>::y(r, t);
+  const int16x8_t ya = k.template mul<0>(vsubq_s16(vreinterpretq_s16_u16(vshll_n_u8(vget_low_u8(y), 7)), k.yoff));
+  const int16x8_t yb = k.template mul<0>(vsubq_s16(vreinterpretq_s16_u16(vshll_high_n_u8(y, 7)), k.yoff));
+  if constexpr (kGray) {
+    res[0] = hinterp2(tap2(ya, tmax2), tap2(yb, tmax2), w2);
+  } else {
+    // R and B may exceed int16 before the clamp (limited range): saturating adds clamp to the same kTapMax.
+    res[0] = hinterp2(tap2(vqaddq_s16(ya, ta.rv), tmax2), tap2(vqaddq_s16(yb, tb.rv), tmax2), w2);
+    res[1] = hinterp2(tap2(vsubq_s16(ya, ta.guv), tmax2), tap2(vsubq_s16(yb, tb.guv), tmax2), w2);
+    res[2] = hinterp2(tap2(vqaddq_s16(ya, ta.bu), tmax2), tap2(vqaddq_s16(yb, tb.bu), tmax2), w2);
+  }
 }
 
 // ---- row2: both source rows straight to the output (YUV formats) ------------------------------------------------
@@ -436,16 +616,19 @@ GB_INLINE void emit8(const float32x4_t (&y)[3][2], uint8_t* o) {
       vst3q_f32(of + 12, float32x4x3_t{{y[0][1], y[1][1], y[2][1]}});
     }
   } else {
-    uint8x8_t b[3];
-    for (int j = 0; j < kCh; ++j) {
-      // AArch64 float -> int conversion saturates: no float clamp needed (see vrow_block).
-      const int16x8_t q = vcombine_s16(vqmovn_s32(vcvtnq_s32_f32(y[j][0])), vqmovn_s32(vcvtnq_s32_f32(y[j][1])));
-      b[j] = kType == OutputType::UInt8 ? vqmovun_s16(q) : vreinterpret_u8_s8(vqmovn_s16(q));
-    }
+    // AArch64 float -> int conversion saturates: no float clamp needed (see vrow_block).
+    const auto q8 = [&](int j) GB_LAMBDA_INLINE {
+      const int16x8_t q = vqmovn_high_s32(vqmovn_s32(vcvtnq_s32_f32(y[j][0])), vcvtnq_s32_f32(y[j][1]));
+      return kType == OutputType::UInt8 ? vqmovun_s16(q) : vreinterpret_u8_s8(vqmovn_s16(q));
+    };
     if constexpr (kCh == 1) {
-      vst1_u8(o, b[0]);
+      vst1_u8(o, q8(0));
     } else {
-      vst3_u8(o, uint8x8x3_t{{b[0], b[1], b[2]}});
+      uint8x8x3_t b;
+      b.val[0] = q8(0);
+      b.val[1] = q8(1);
+      b.val[2] = q8(2);
+      vst3_u8(o, b);
     }
   }
 }
@@ -453,7 +636,7 @@ GB_INLINE void emit8(const float32x4_t (&y)[3][2], uint8_t* o) {
 // Vertical interpolation of 8 columns' Q7 results, normalisation and the store (the last partial block through a
 // buffer). kOne: a = h * 2^14, what the multiply-accumulate gives when one row carries all the weight.
 template <OutputType kType, int kCh, bool kBgr, bool kOne>
-GB_INLINE void vertical_emit(const Plan& p, const int16x8_t* ht, const int16x8_t* hb, int16x4_t w0, int16x4_t w1,
+GB_INLINE void vertical_emit(const Plan& p, const int16x8_t* ht, const int16x8_t* hb, int16x8_t w0, int16x8_t w1,
                              const float32x4_t* mk, const float32x4_t* ad, int ox, int x1, uint8_t* out) {
   float32x4_t y[3][2];
   for (int ch = 0; ch < kCh; ++ch) {
@@ -463,8 +646,8 @@ GB_INLINE void vertical_emit(const Plan& p, const int16x8_t* ht, const int16x8_t
       lo = vshll_n_s16(vget_low_s16(ht[pl]), kWeightBits);
       hi = vshll_high_n_s16(ht[pl], kWeightBits);
     } else {
-      lo = vmlal_s16(vmull_s16(vget_low_s16(ht[pl]), w0), vget_low_s16(hb[pl]), w1);
-      hi = vmlal_s16(vmull_s16(vget_high_s16(ht[pl]), w0), vget_high_s16(hb[pl]), w1);
+      lo = vmlal_s16(vmull_s16(vget_low_s16(ht[pl]), vget_low_s16(w0)), vget_low_s16(hb[pl]), vget_low_s16(w1));
+      hi = vmlal_high_s16(vmull_high_s16(ht[pl], w0), hb[pl], w1);
     }
     y[ch][0] = vaddq_f32(vmulq_f32(vcvtq_f32_s32(lo), mk[ch]), ad[ch]);
     y[ch][1] = vaddq_f32(vmulq_f32(vcvtq_f32_s32(hi), mk[ch]), ad[ch]);
@@ -474,8 +657,7 @@ GB_INLINE void vertical_emit(const Plan& p, const int16x8_t* ht, const int16x8_t
 
 // kOne: ra == rb, one source row carries all the weight; it is staged and converted once, and a = h * 2^14 is what
 // the vertical multiply-accumulate would give.
-// kWin: the window size of Plan::isa_cols (32 or 64 bytes), used when the table is there.
-template <PixelFormat kFmt, bool kGray, bool kBgr, OutputType kType, bool kOne, int kWin>
+template <PixelFormat kFmt, bool kGray, bool kBgr, OutputType kType, bool kOne>
 void row2_rows(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
   constexpr bool kI420 = kFmt == PixelFormat::I420;
   constexpr int kCh = kGray ? 1 : 3;
@@ -486,28 +668,10 @@ void row2_rows(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
   const int x1 = p.dst.width;
   const int limit = kGray ? INT_MAX : (kOne ? top.limit : std::min(top.limit, bot.limit));
   const int safe = std::min(x1, p.cols_with_i0_below(limit));
-  const int16x4_t w0 = vdup_n_s16(static_cast<int16_t>(wy0)), w1 = vdup_n_s16(static_cast<int16_t>(wy1));
+  const int16x8_t w0 = vdupq_n_s16(static_cast<int16_t>(wy0)), w1 = vdupq_n_s16(static_cast<int16_t>(wy1));
   const NormConsts<128, kCh> nk(p);
   const float32x4_t* mk = nk.mk;
   const float32x4_t* ad = nk.ad;
-  // Window loads unless a row is its plane's last (or its chroma row is): they may read into the next row.
-  const int last = std::max(ra, rb);
-  if constexpr (kFmt != PixelFormat::YUYV) {
-    if (!p.isa_cols.empty() && last + 1 < p.src_height && (last >> 1) + 1 < (p.src_height + 1) / 2) {
-      for (int ox = 0; ox < x1; ox += 8) {
-        if ((ox & 15) == 0) p.prefetch.step();  // one step per 16 columns
-        const int32_t* t = p.isa_cols.data() + kWinInts * (ox / 8 + 1);
-        const int16x8x2_t wv = vld2q_s16(p.x.w.data() + 2 * ox);  // padded taps (kColPad)
-        const W8 w{wv.val[0], wv.val[1]};
-        Terms ta{}, tb{};
-        int16x8_t ht[3], hb[3];
-        window_row<kFmt, kGray, kWin>(top, t, w, k, ta, tb, false, ht);
-        if constexpr (!kOne) window_row<kFmt, kGray, kWin>(bot, t, w, k, ta, tb, same_chroma, hb);
-        vertical_emit<kType, kCh, kBgr, kOne>(p, ht, hb, w0, w1, mk, ad, ox, x1, out);
-      }
-      return;
-    }
-  }
   alignas(16) uint16_t yt[kStage], yb[kStage];
   alignas(16) uint32_t ct[kStage], cb[kStage];
   for (int c = 0; c < x1; c += kChunk) {
@@ -583,16 +747,149 @@ void row2_rows(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
   }
 }
 
+// ---- row2 with window tables (NV12, I420) -------------------------------------------------------------------------
+// 16 output pixels per step: two window groups of 8 columns per source row, the vertical interpolation and
+// normalisation, one interleaving store. kUnit (see unit_norm): mul == 1 for every channel (mulk == 2^-21), so
+// a * mulk is the conversion of a with 21 fraction bits, exactly (scaling by a power of two is exact in float32
+// here); and for uint8 / int8, every rounded y lies in the type's range, so the narrowing keeps the low bytes.
+template <OutputType kType, int kCh, bool kExact>
+GB_INLINE void emit16(const float32x4_t (&y)[3][4], uint8_t* o) {
+  if constexpr (kType == OutputType::Float32) {
+    float* of = reinterpret_cast<float*>(o);
+    for (int q = 0; q < 4; ++q) {
+      if constexpr (kCh == 1) {
+        vst1q_f32(of + 4 * q, y[0][q]);
+      } else {
+        float32x4x3_t v;
+        v.val[0] = y[0][q];
+        v.val[1] = y[1][q];
+        v.val[2] = y[2][q];
+        vst3q_f32(of + 12 * q, v);
+      }
+    }
+  } else {
+    // AArch64 float -> int conversion saturates: no float clamp needed (see vrow_block).
+    const auto q8 = [&](int j) GB_LAMBDA_INLINE {
+      if constexpr (kExact) {  // every rounded value is in the type's range: the low bytes are the result
+        const int16x8_t lo = vuzp1q_s16(vreinterpretq_s16_s32(vcvtnq_s32_f32(y[j][0])),
+                                        vreinterpretq_s16_s32(vcvtnq_s32_f32(y[j][1])));
+        const int16x8_t hi = vuzp1q_s16(vreinterpretq_s16_s32(vcvtnq_s32_f32(y[j][2])),
+                                        vreinterpretq_s16_s32(vcvtnq_s32_f32(y[j][3])));
+        return vuzp1q_u8(vreinterpretq_u8_s16(lo), vreinterpretq_u8_s16(hi));
+      }
+      const int16x8_t lo = vqmovn_high_s32(vqmovn_s32(vcvtnq_s32_f32(y[j][0])), vcvtnq_s32_f32(y[j][1]));
+      const int16x8_t hi = vqmovn_high_s32(vqmovn_s32(vcvtnq_s32_f32(y[j][2])), vcvtnq_s32_f32(y[j][3]));
+      if constexpr (kType == OutputType::UInt8) return vqmovun_high_s16(vqmovun_s16(lo), hi);
+      else return vreinterpretq_u8_s8(vqmovn_high_s16(vqmovn_s16(lo), hi));
+    };
+    if constexpr (kCh == 1) {
+      vst1q_u8(o, q8(0));
+    } else {
+      uint8x16x3_t b;
+      b.val[0] = q8(0);
+      b.val[1] = q8(1);
+      b.val[2] = q8(2);
+      vst3q_u8(o, b);
+    }
+  }
+}
+
+template <PixelFormat kFmt, bool kGray, bool kBgr, OutputType kType, bool kOne, int kWin, bool kUnit>
+void row2_win(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
+  constexpr int kCh = kGray ? 1 : 3;
+  constexpr int kPix = kCh * (kType == OutputType::Float32 ? 4 : 1);  // == p.pixel_bytes
+  const YuvRow<kFmt> top(p, ra), bot(p, rb);
+  const WinK<kWin == 32> k(p.yuv());
+  const bool same_chroma = kOne || (ra >> 1) == (rb >> 1);  // rows 2k and 2k + 1 share a chroma row
+  const int x1 = p.dst.width;
+  const int16x8_t w0 = vdupq_n_s16(static_cast<int16_t>(wy0)), w1 = vdupq_n_s16(static_cast<int16_t>(wy1));
+  const NormConsts<128, kCh> nk(p);
+  constexpr int kInts = kGroupInts<kWin>;
+  const int32_t* t = p.isa_cols.data() + kInts;  // a local: prefetch.step() stores through the plan
+  for (int ox = 0; ox < x1; ox += 16, t += 2 * kInts) {
+    p.prefetch.step();  // one step per 16 columns
+    int16x8_t ht[2][3], hb[2][3];
+#pragma GCC unroll 2
+    for (int g = 0; g < 2; ++g) {  // the padded taps (kColPad) make whole groups
+      const int32_t* tg = t + g * kInts;
+      const int16x8_t w2 = vld1q_s16(reinterpret_cast<const int16_t*>(tg + kInts - 4));
+      Terms ta{}, tb{};
+      window_row<kFmt, kGray, kWin>(top, tg, w2, k, ta, tb, false, ht[g]);
+      if constexpr (!kOne) window_row<kFmt, kGray, kWin>(bot, tg, w2, k, ta, tb, same_chroma, hb[g]);
+    }
+    float32x4_t y[3][4];
+    for (int ch = 0; ch < kCh; ++ch) {
+      const int pl = kBgr ? 2 - ch : ch;
+      for (int g = 0; g < 2; ++g) {
+        int32x4_t lo, hi;
+        if constexpr (kOne) {
+          lo = vshll_n_s16(vget_low_s16(ht[g][pl]), kWeightBits);
+          hi = vshll_high_n_s16(ht[g][pl], kWeightBits);
+        } else {
+          lo = vmlal_s16(vmull_s16(vget_low_s16(ht[g][pl]), vget_low_s16(w0)), vget_low_s16(hb[g][pl]),
+                         vget_low_s16(w1));
+          hi = vmlal_high_s16(vmull_high_s16(ht[g][pl], w0), hb[g][pl], w1);
+        }
+        if constexpr (kUnit) {
+          y[ch][2 * g] = vaddq_f32(vcvtq_n_f32_s32(lo, kAccFrac), nk.ad[ch]);
+          y[ch][2 * g + 1] = vaddq_f32(vcvtq_n_f32_s32(hi, kAccFrac), nk.ad[ch]);
+        } else {
+          y[ch][2 * g] = vaddq_f32(vmulq_f32(vcvtq_f32_s32(lo), nk.mk[ch]), nk.ad[ch]);
+          y[ch][2 * g + 1] = vaddq_f32(vmulq_f32(vcvtq_f32_s32(hi), nk.mk[ch]), nk.ad[ch]);
+        }
+      }
+    }
+    uint8_t* o = out + static_cast<size_t>(ox) * kPix;
+    if (ox + 16 <= x1) {
+      emit16<kType, kCh, kUnit>(y, o);
+    } else {  // the row's last partial block through a buffer
+      alignas(16) uint8_t buf[16 * kPix];
+      emit16<kType, kCh, kUnit>(y, buf);
+      std::memcpy(o, buf, static_cast<size_t>(x1 - ox) * kPix);
+    }
+  }
+}
+
+// True when row2_win's kUnit applies: mulk == 2^-21 for every output channel and, for uint8 / int8, y = v + add
+// rounds into [lo, hi] for every v = a / 2^21 in 0 .. 255 (a <= 32640 * 2^14): y is non-decreasing in v, so its
+// two ends decide.
+inline bool unit_norm(const Plan& p) {
+  constexpr float kUnitMul = 1.0f / static_cast<float>(1 << kAccFrac);
+  for (int j = 0; j < p.out_channels; ++j) {
+    if (p.mulk[j] != kUnitMul) return false;
+    if (p.type == OutputType::Float32) continue;
+    const float y0 = 0.f + p.add[j], y1 = 255.f + p.add[j];  // float32 sums, as the kernel computes them
+    if (!(std::nearbyint(y0) >= p.lo && std::nearbyint(y1) <= p.hi)) return false;
+  }
+  return true;
+}
+
+template <PixelFormat kFmt, bool kGray, bool kBgr, OutputType kType, bool kOne, int kWin>
+GB_INLINE void row2_win_unit(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out) {
+  unit_norm(p) ? row2_win<kFmt, kGray, kBgr, kType, kOne, kWin, true>(p, ra, rb, wy0, wy1, out)
+       : row2_win<kFmt, kGray, kBgr, kType, kOne, kWin, false>(p, ra, rb, wy0, wy1, out);
+}
+
 template <PixelFormat kFmt, bool kGray, bool kBgr, OutputType kType>
 void row2_neon(const Plan& p, int ra, int rb, int wy0, int wy1, uint8_t* out, int16_t* const*, int16_t* const*) {
-  const bool wide = !p.isa_cols.empty() && p.isa_cols[0] == 64;
-  if (ra == rb) {
-    wide ? row2_rows<kFmt, kGray, kBgr, kType, true, 64>(p, ra, rb, wy0, wy1, out)
-         : row2_rows<kFmt, kGray, kBgr, kType, true, 32>(p, ra, rb, wy0, wy1, out);
-  } else {
-    wide ? row2_rows<kFmt, kGray, kBgr, kType, false, 64>(p, ra, rb, wy0, wy1, out)
-         : row2_rows<kFmt, kGray, kBgr, kType, false, 32>(p, ra, rb, wy0, wy1, out);
+  // Window loads unless a row is its plane's last (or its chroma row is): they may read into the next row.
+  if constexpr (kFmt != PixelFormat::YUYV) {
+    const int last = std::max(ra, rb);
+    if (!p.isa_cols.empty() && last + 1 < p.src_height && (last >> 1) + 1 < (p.src_height + 1) / 2) {
+      const auto run = [&](auto one) GB_LAMBDA_INLINE {
+        constexpr bool kOne = decltype(one)::value;
+        switch (p.isa_cols[0]) {
+          case 32: row2_win_unit<kFmt, kGray, kBgr, kType, kOne, 32>(p, ra, rb, wy0, wy1, out); break;
+          case 64: row2_win_unit<kFmt, kGray, kBgr, kType, kOne, 64>(p, ra, rb, wy0, wy1, out); break;
+          default: row2_win_unit<kFmt, kGray, kBgr, kType, kOne, kSplitWin>(p, ra, rb, wy0, wy1, out); break;
+        }
+      };
+      ra == rb ? run(std::true_type{}) : run(std::false_type{});
+      return;
+    }
   }
+  ra == rb ? row2_rows<kFmt, kGray, kBgr, kType, true>(p, ra, rb, wy0, wy1, out)
+           : row2_rows<kFmt, kGray, kBgr, kType, false>(p, ra, rb, wy0, wy1, out);
 }
 
 // NV12, I420, YUYV: hrow and row2 (window loads for NV12 and I420 when a 32- or 64-byte table applies).
@@ -600,7 +897,8 @@ template <PixelFormat kFmt>
 struct YuvKernels {
   static void set(Plan& p, RowKernels& k) {
     if (kFmt != PixelFormat::YUYV && p.fuse_rows) {
-      if (!build_windows(p, kFmt == PixelFormat::I420, 32)) build_windows(p, kFmt == PixelFormat::I420, 64);
+      const bool i420 = kFmt == PixelFormat::I420;
+      if (!build_windows(p, i420, 32) && !build_windows(p, i420, 64)) build_windows(p, i420, kSplitWin);
     }
     k.hrow = p.row_planes == 1 ? hrow_neon<YuvHrow<kFmt, true>> : hrow_neon<YuvHrow<kFmt, false>>;
     // No float clamp in any row2 instance: the conversions saturate (see vrow_block).
@@ -611,8 +909,109 @@ struct YuvKernels {
   }
 };
 
+// ---- RGB888 / BGR888 / RGBA8888 hrow with window tables ------------------------------------------------------------
+// When the pixel pairs of 4 consecutive output columns lie within 64 bytes of the row (downscales up to about 6x for
+// 3 bytes per pixel), two 64-byte window loads per 8 columns and vqtbl4q / vqtbx4q pick each channel's bytes of both
+// taps (the base tap of columns 0-7, then the other tap; see the YUV windows for base and other), replacing the
+// scalar staging. Taps doubled: 2 * (v << 6) = v << 7 by a widening shift (gray: 2 * the Q6 luma), then hinterp2.
+// Plan::isa_cols: kRgbInts int32 of header ([0] the bytes readable from a row's start that the windows need), then
+// per 8-column group g, kRgbInts int32 at isa_cols[kRgbInts * (g + 1)]: [0, 1] the byte offsets of the two windows
+// (columns 0-3 and 4-7), then index bytes, one vector per channel and window (the other window's lanes 0xff): [4..7]
+// and [8..11] R, [12..15] and [16..19] G, [20..23] and [24..27] B; [28..31] 2 * the other tap's weights.
+constexpr int kRgbInts = 32;
+
+bool build_rgb_windows(Plan& p, int bpp, bool bgr) {
+  if (p.src_height < 2) return false;  // only rows with a next row may be read past their end
+  const int groups = static_cast<int>(p.x.i0.size()) / 8;  // padded to whole blocks
+  std::vector<int32_t> tab(static_cast<size_t>(kRgbInts) * (groups + 1), 0);
+  const int ch_off[3] = {bgr ? 2 : 0, 1, bgr ? 0 : 2};
+  int end = 0;
+  for (int g = 0; g < groups; ++g) {
+    int32_t* t = tab.data() + static_cast<size_t>(kRgbInts) * (g + 1);
+    uint8_t* b = reinterpret_cast<uint8_t*>(t);
+    std::memset(t + 4, 0xff, 24 * sizeof(int32_t));
+    int16_t w2[8];
+    for (int h = 0; h < 2; ++h) {
+      const int off = bpp * p.x.i0[8 * static_cast<size_t>(g) + 4 * h];
+      t[h] = off;
+      end = std::max(end, off + 64);
+      for (int m = 0; m < 4; ++m) {
+        const int j = 4 * h + m;  // the output lane
+        const size_t x = 8 * static_cast<size_t>(g) + j;
+        const int i0 = p.x.i0[x], w0 = p.x.w[2 * x], w1 = p.x.w[2 * x + 1];
+        const bool swap = w1 > w0;  // tap b is the base
+        const int pb = swap ? i0 + 1 : i0, po = swap ? i0 : i0 + 1;
+        if (bpp * (i0 + 1) + bpp - 1 - off >= 64) return false;
+        for (int c = 0; c < 3; ++c) {
+          uint8_t* v = b + 16 + 32 * c + 16 * h;
+          v[j] = static_cast<uint8_t>(bpp * pb + ch_off[c] - off);
+          v[8 + j] = static_cast<uint8_t>(bpp * po + ch_off[c] - off);
+        }
+        w2[j] = static_cast<int16_t>(2 * (swap ? w0 : w1));  // <= 2^14 (w0 + w1 == 2^14, or both 0)
+      }
+    }
+    std::memcpy(t + 28, w2, sizeof w2);
+  }
+  if (end > readable_row_bytes(p.stride[0], p.src_height, 0, bpp * p.src_width)) return false;
+  tab[0] = end;
+  p.isa_cols = std::move(tab);
+  return true;
+}
+
+template <int kBpp, bool kBgr, bool kGray>
+void hrow_rgb_win(const Plan& p, int sy, int x0, int x1, int16_t* const* rows) {
+  if (x0 % 8 != 0 || sy + 1 >= p.src_height) {  // the plane's last row: the exact loads of the staged hrow
+    hrow_neon<Rgb<kBpp, kBgr>>(p, sy, x0, x1, rows);
+    return;
+  }
+  const uint8_t* row = p.plane[0] + sy * p.stride[0];
+  int16_t* const r0 = rows[0];
+  int16_t* const r1 = kGray ? nullptr : rows[1];
+  int16_t* const r2 = kGray ? nullptr : rows[2];
+  const int32_t* t = p.isa_cols.data() + kRgbInts * (x0 / 8 + 1);  // a local: prefetch.step() stores via the plan
+  for (int ox = x0; ox < x1; ox += 8, t += kRgbInts) {
+    if ((ox & 15) == 0) p.prefetch.step();  // one step per 16 columns
+    const uint8x16x4_t wa = vld1q_u8_x4(row + t[0]), wb = vld1q_u8_x4(row + t[1]);
+    const auto pick = [&](int k) GB_LAMBDA_INLINE {
+      return vqtbx4q_u8(vqtbl4q_u8(wa, win_idx(t, k)), wb, win_idx(t, k + 4));
+    };
+    const uint8x16_t r = pick(4), g = pick(12), b = pick(20);
+    const int16x8_t w2 = vld1q_s16(reinterpret_cast<const int16_t*>(t + 28));  // padded taps (kColPad)
+    if constexpr (kGray) {
+      const int16x8_t ga = Rgb<kBpp, kBgr>::gray_taps(vget_low_u8(r), vget_low_u8(g), vget_low_u8(b));
+      const int16x8_t gb = Rgb<kBpp, kBgr>::gray_taps(vget_high_u8(r), vget_high_u8(g), vget_high_u8(b));
+      vst1q_s16(r0 + ox, hinterp2(vshlq_n_s16(ga, 1), vshlq_n_s16(gb, 1), w2));
+    } else {
+      const auto h = [&](uint8x16_t v) GB_LAMBDA_INLINE {
+        return hinterp2(vreinterpretq_s16_u16(vshll_n_u8(vget_low_u8(v), 7)),
+                        vreinterpretq_s16_u16(vshll_high_n_u8(v, 7)), w2);
+      };
+      vst1q_s16(r0 + ox, h(r));
+      vst1q_s16(r1 + ox, h(g));
+      vst1q_s16(r2 + ox, h(b));
+    }
+  }
+}
+
+template <int kBpp, bool kBgr>
+void set_rgb_windows(Plan& p, RowKernels& k) {
+  if (!build_rgb_windows(p, kBpp, kBgr)) return;
+  k.hrow = p.row_planes == 1 ? hrow_rgb_win<kBpp, kBgr, true> : hrow_rgb_win<kBpp, kBgr, false>;
+}
+
 }  // namespace
 
-RowKernels kernels_neon(Plan& p) { return select_kernels<Hrow, YuvKernels, Rgb, Rgb565, Gray8>(p, vrow_neon); }
+RowKernels kernels_neon(Plan& p) {
+  RowKernels k = select_kernels<Hrow, YuvKernels, Rgb, Rgb565, Gray8>(p, vrow_neon);
+  if (p.src_width >= 2) {  // the pair loads need i1 == i0 + 1
+    switch (p.format) {
+      case PixelFormat::RGB888: set_rgb_windows<3, false>(p, k); break;
+      case PixelFormat::BGR888: set_rgb_windows<3, true>(p, k); break;
+      case PixelFormat::RGBA8888: set_rgb_windows<4, false>(p, k); break;
+      default: break;
+    }
+  }
+  return k;
+}
 
 }  // namespace glassbridge::detail
