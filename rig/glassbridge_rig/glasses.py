@@ -165,12 +165,24 @@ class SimGlasses:
         self._stack = contextlib.AsyncExitStack()
         self.started_at = 0.0
         self.startup_seconds = 0.0
+        self._phase = "not started"  # what _start is doing, for the error when it takes too long
 
     # ---- life cycle -----------------------------------------------------------------------------------------
 
     async def __aenter__(self) -> SimGlasses:
+        from glassbridge_rig.runner import board, build_firmware, prebuilt_image
+
+        if prebuilt_image(board("host")) is None:
+            # Before the start's clock: a first build takes a few seconds here and minutes on a slow board (the
+            # demo under qemu-user: 60 s and more); later calls find it up to date in a fraction of a second.
+            await asyncio.to_thread(build_firmware, board("host"))
         try:
             await asyncio.wait_for(self._start(), self.start_timeout)
+        except TimeoutError:
+            await self._stop()
+            raise SimGlassesError(f"the simulated glasses did not start: timed out {self._phase}, "
+                                  f"{time.monotonic() - self.started_at:.1f} s into the start (which may take "
+                                  f"{self.start_timeout:g} s)") from None
         except BaseException:
             await self._stop()
             raise
@@ -189,6 +201,7 @@ class SimGlasses:
 
         self.started_at = time.monotonic()
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self._phase = "starting the BLE rig (D-Bus, the BlueZ facade, the phone companion)"
         self.rig = BleRig(self.workdir / "rig", timing=BleTiming(connection_interval_ms=self.interval_ms),
                           companion_args=self.companion_args)
         await asyncio.to_thread(self.rig.start)
@@ -196,6 +209,7 @@ class SimGlasses:
         # bleak finds "BlueZ" on the system bus: point it at the rig's (put back when the stack unwinds).
         self._stack.enter_context(self.rig.system_bus())
 
+        self._phase = "starting the MCU firmware (host port) and its link"
         self.fw = await self._stack.enter_async_context(FirmwareRunner("host", baud=self.baud))
         self.mcu = await self._stack.enter_async_context(await Mcu.connect(self.fw.port, baudrate=self.baud,
                                                                             timeout=10))
@@ -206,15 +220,19 @@ class SimGlasses:
             if hook is not None:
                 await hook(code, self)
 
+        self._phase = "pairing the phone (the code on the display, a nod)"
         self.pairing = await pair_with_nod(self.rig, self.fw, self.mcu, store, on_code=shown)
         self.phone = await self._stack.enter_async_context(
             await Phone.open(bonds=store, policy=ReconnectPolicy(**FAST_RECONNECT)))
+        self._phase = "connecting to the bonded phone"
         await self.phone.wait_until_up(30)
         self.camera = RigCamera(self.images, self.fw, fps=self.sensor_fps)
         if self.initial_scene is not None:
             self.camera.set_scene(self.initial_scene)
         if self.want_assistant:
+            self._phase = "starting the assistant (models, voice, wake word)"
             await self._start_assistant()
+        self._phase = "up"
         self.startup_seconds = time.monotonic() - self.started_at
         log.info("simulated glasses up in %.1f s", self.startup_seconds)
 

@@ -157,6 +157,19 @@ def elf_machine(path: Path) -> str | None:
     return _ELF_MACHINES.get(code, f"ELF machine {code}")
 
 
+def prebuilt_image(b: Board) -> Path | None:
+    """The board's image in $GLASSBRIDGE_FIRMWARE_DIR, used as it is; None when the variable is not set.
+    FirmwareError when that folder has no image for the board."""
+    folder = os.environ.get(FIRMWARE_DIR_ENV)
+    if not folder:
+        return None
+    image = Path(folder) / f"fw-{b.cmake_name}" / b.artifact
+    if not image.is_file():
+        raise FirmwareError(f"${FIRMWARE_DIR_ENV} is {folder}, which has no {b.name} image ({image}); unset it to "
+                            "build from the checkout")
+    return image
+
+
 def _this_machine() -> str:
     machine = platform.machine()
     return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine.lower(), machine)
@@ -330,13 +343,8 @@ class FirmwareRunner:
     # -- life cycle -------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        prebuilt = os.environ.get(FIRMWARE_DIR_ENV)
-        if prebuilt:
-            self._artifact = Path(prebuilt) / f"fw-{self.board.cmake_name}" / self.board.artifact
-            if not self._artifact.is_file():
-                raise FirmwareError(f"${FIRMWARE_DIR_ENV} is {prebuilt}, which has no {self.board.name} image "
-                                    f"({self._artifact}); unset it to build from the checkout")
-        else:
+        self._artifact = prebuilt_image(self.board)
+        if self._artifact is None:
             root = repo_root(self.root)  # an explicit root must be a checkout: never silently another one
             self.root = root
             if self.build:

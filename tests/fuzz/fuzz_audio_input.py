@@ -19,15 +19,11 @@ import io
 import struct
 import sys
 import wave
-from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 
-from glassbridge.audio import OpusDecoder, OpusEncoder, pack_opus_stream, unpack_opus_stream  # noqa: E402
-from glassbridge.audio.opus import OpusCodecError  # noqa: E402
-from glassbridge.audio.wav import WavError, read_wav  # noqa: E402
+from glassbridge.audio import OpusDecoder, OpusEncoder, pack_opus_stream, unpack_opus_stream
+from glassbridge.audio.opus import OpusCodecError
+from glassbridge.audio.wav import WavError, read_wav
 
 _MAX_PACKET_SAMPLES = 16000 * 120 // 1000
 _decoder: OpusDecoder | None = None

@@ -31,17 +31,13 @@ import inspect
 import struct
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 
-from glassbridge_companion.link import PyLink, initial_sequence  # noqa: E402
-from glassbridge.protocol.errors import LinkError  # noqa: E402
-from glassbridge.protocol.glassbridge_pb2 import Hello  # noqa: E402
-from glassbridge.protocol.link import (  # noqa: E402
+from glassbridge_companion.link import PyLink, initial_sequence
+from glassbridge.protocol.errors import LinkError
+from glassbridge.protocol.glassbridge_pb2 import Hello
+from glassbridge.protocol.link import (
     LinkEvent,
     LinkState,
     MessageReceived,

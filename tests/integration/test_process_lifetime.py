@@ -180,9 +180,13 @@ def test_a_child_of_popen_dies_when_its_parent_is_killed(tmp_path: Path) -> None
 
 @pytest.fixture(scope="module")
 def host_firmware() -> Path:
-    """The host port's build (built if missing; an existing one is used as is: the test is not about building)."""
-    from glassbridge_rig.runner import artifact_path, board, build_firmware, repo_root
+    """The host port's build (built if missing; an existing one is used as is: the test is not about building),
+    or the image in $GLASSBRIDGE_FIRMWARE_DIR where that is set (the aarch64 rootfs has no compiler)."""
+    from glassbridge_rig.runner import artifact_path, board, build_firmware, prebuilt_image, repo_root
 
+    prebuilt = prebuilt_image(board("host"))
+    if prebuilt is not None:
+        return prebuilt
     artifact = artifact_path(board("host"), repo_root())
     return artifact if artifact.is_file() else build_firmware(board("host"))
 
