@@ -487,3 +487,31 @@ def test_images_from_the_firmware_dir_run_as_they_are(tmp_path: Path, monkeypatc
             await FirmwareRunner("mps2-an386", link=tmp_path / "tty2").start()
 
     asyncio.run(main())
+
+
+def test_cli_run_needs_no_checkout_with_a_firmware_dir(tmp_path: Path) -> None:
+    """`firmware run` from outside any checkout, its image from $GLASSBRIDGE_FIRMWARE_DIR (as in the aarch64 rootfs):
+    it starts and stops cleanly. (Without the variable an installed package says it has no sources:
+    tests/unit's test of repo_root outside a clone.)"""
+    import signal
+    import subprocess
+
+    images = _stand_in_root(tmp_path) / "build"
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    cmd = [sys.executable, "-m", "glassbridge.cli.main", "firmware", "run", "--board", "host", "--no-build",
+           "--link", str(tmp_path / "tty"), "--json"]
+    env = {**os.environ, "GLASSBRIDGE_FIRMWARE_DIR": str(images)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=outside, env=env)
+    try:
+        assert proc.stdout is not None
+        ready = json.loads(proc.stdout.readline())
+        assert ready["event"] == "ready" and ready["port"] == str(tmp_path / "tty")
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
+    assert not os.path.lexists(tmp_path / "tty")

@@ -63,7 +63,11 @@ examples:
   glassbridge firmware run --board host
   glassbridge firmware run --board mps2-an386 --baud 115200 --latency-ms 1
   glassbridge firmware run --board netduinoplus2 --faults ber=1e-3,cut=1e-5,seed=3 --link /tmp/mcu0
-  glassbridge firmware run --board host --json | head -1                     the ready line, for scripts"""
+  glassbridge firmware run --board host --json | head -1                     the ready line, for scripts
+
+environment:
+  GLASSBRIDGE_FIRMWARE_DIR  a folder laid out like build/ (fw-host/glassbridge-fw-host, ...) whose images are run
+                            as they are, nothing built and no checkout needed: for a machine without a compiler"""
 
 TEST_DESCRIPTION = """\
 Run the firmware's unit tests built for the board: on the QEMU boards each test is a Cortex-M4F program run by
@@ -187,10 +191,12 @@ def run_test(args: argparse.Namespace) -> int:
 # -- run -------------------------------------------------------------------------------------------------------
 
 def run_run(args: argparse.Namespace) -> int:
-    from glassbridge_rig.runner import FirmwareRunner, board, repo_root
+    from glassbridge_rig.runner import FirmwareRunner, board, prebuilt_image, repo_root
 
-    board(args.board)  # an unknown board or a --root that is not a checkout: errors before anything starts
-    root = repo_root(args.root)
+    # An unknown board, a --root that is not a checkout, or $GLASSBRIDGE_FIRMWARE_DIR without this board's image:
+    # errors before anything starts. With that folder's image no checkout is needed (nothing is built).
+    prebuilt = prebuilt_image(board(args.board))
+    root = repo_root(args.root) if args.root is not None or prebuilt is None else None
     runner = FirmwareRunner(args.board, root=root, build=not args.no_build, baud=args.baud,
                             latency_ms=args.latency_ms, faults=args.faults, link=args.link)
     return asyncio.run(_serve(runner, as_json=args.json))
