@@ -31,6 +31,7 @@ for group in "$@"; do
       if [[ $(uname -m) != aarch64 ]]; then  # on aarch64 the native build is the NEON one: nothing to cross-build
         want aarch64-linux-gnu-g++ g++-aarch64-linux-gnu "cross-compiles the NEON kernels for the aarch64 test run"
         want qemu-aarch64 qemu-user "runs the aarch64 C++ tests (NEON path) under emulation"
+        want ccache ccache "keeps the aarch64 wheel's cross-compiled objects between clones (make test-arm64)"
       fi
       want valgrind valgrind "checks the C++ tests' memory accesses, SIMD gathers included (memcheck)" ;;
     firmware)

@@ -666,6 +666,17 @@ int main() {
   std::printf("ISAs:");
   for (gb::Isa isa : gb::available_isas()) std::printf(" %s", gb::isa_name(isa));
   std::printf("%s\n", emulated ? " (under an emulator)" : "");
+  // Every comparison below is against the reference: with only the reference available (a SIMD path lost to a
+  // build flag or define) they would compare it with itself and pass. NEON is part of every AArch64 core; every
+  // x86-64 core this runs on has at least SSE4.1.
+#if defined(__aarch64__) || defined(__x86_64__)
+  CHECK(gb::available_isas().size() >= 2);
+#endif
+#if defined(__aarch64__)
+  bool neon = false;
+  for (gb::Isa isa : gb::available_isas()) neon = neon || std::string(gb::isa_name(isa)) == "neon";
+  CHECK(neon);
+#endif
   test_validation();
   test_constant_image();
   test_all_widths();

@@ -55,6 +55,15 @@ rm -rf "$stage"; mkdir -p "$stage"
 cp -a "$inc/." "$stage/"
 cp -p "$conf" "$stage/pyconfig.h"   # -a/-p: the mtimes of the originals, so a rebuild recompiles nothing
 
+# ccache (scripts/system-packages.sh test) keeps the cross-compiled objects in <cache>/ccache, so a fresh clone (as
+# CI's) compiles only what changed: paths are hashed relative to the checkout (CCACHE_BASEDIR, CCACHE_NOHASHDIR).
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  export CCACHE_DIR=${CCACHE_DIR:-$GB_ARM64_CACHE/ccache} CCACHE_BASEDIR=$src CCACHE_NOHASHDIR=1 \
+    CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-2G}
+  launcher=(-C cmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache -C cmake.define.CMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
+
 suffix=.cpython-311-aarch64-linux-gnu.so
 exclude=()   # pyproject.toml's wheel.exclude (only the test-only stub); an empty list lets the stub in
 [[ $test_bindings == OFF ]] || exclude=(-C wheel.exclude=)
@@ -68,7 +77,7 @@ t0=$(date +%s)
     -C cmake.args="-DCMAKE_TOOLCHAIN_FILE=$src/cmake/aarch64-linux-gnu.cmake" \
     -C cmake.define.Python_INCLUDE_DIR="$stage" -C cmake.define.Python3_INCLUDE_DIR="$stage" \
     -C cmake.define.PYTHON_MODULE_EXTENSION="$suffix" \
-    -C cmake.define.GLASSBRIDGE_TEST_BINDINGS=$test_bindings "${exclude[@]}" \
+    -C cmake.define.GLASSBRIDGE_TEST_BINDINGS=$test_bindings "${exclude[@]}" "${launcher[@]}" \
     -C wheel.tags="cp311-cp311-$tag") >&2
 whl=$(ls -1t "$out"/glassbridge-*-cp311-cp311-"$tag".whl | head -n1)
 # What is in it must be aarch64 code with the aarch64 suffix, nothing of the host's.
