@@ -8,7 +8,7 @@
 #    made again only when the requirements change), then the three wheels installed into it;
 # 4. on each core: `glassbridge info` must report the NEON kernels active; then pytest: tests/unit and
 #    tests/conformance and tests/integration (but test_runner.py) split between the cores, which run side by side:
-#    the tests of the NEON kernels, LiteRT and the audio frontends
+#    the tests of the NEON kernels, LiteRT with the wake word, and the parity
 #    (scripts/arm64/native-tests.txt) on each, the rest once (scripts/arm64/a53-tests.txt on Cortex-A53, all
 #    others on the --full-core, neoverse-n1). PYTEST_ARGS
 #    replace those selections. Each core's output: prefixed with its name, and in build/arm64-test-<core>.log.
@@ -73,7 +73,7 @@ parity=$GB_CHECKOUT/build/arm64-parity-x86.npz
 lap "x86_64 parity reference written"
 
 # What each core runs (PYTEST_ARGS replace both): native-tests.txt on every core (what can differ between cores:
-# the NEON kernels, LiteRT, the audio frontends, the parity tests); the rest of tests/unit, tests/conformance and
+# the NEON kernels, LiteRT with the wake word, the parity tests); the rest of tests/unit, tests/conformance and
 # tests/integration is split in two, a53-tests.txt on Cortex-A53 and everything else (new test files included) on
 # the --full-core.
 list_of() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$GB_ARM64_DIR/$1" | grep -v '^$'; }
