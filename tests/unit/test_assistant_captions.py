@@ -158,3 +158,54 @@ def test_sweep_with_zero_retention_removes_every_transcript(tmp_path: Path) -> N
     t.append("hello")
     assert sweep_transcripts(tmp_path, 0) == [t.path]
     assert sweep_transcripts(tmp_path / "missing", 30) == []
+
+
+def test_sweep_spares_the_kept_file_and_the_latest(tmp_path: Path) -> None:
+    a = Transcript(tmp_path, 1, "transcription", "en", now=time.time() - 3600)
+    b = Transcript(tmp_path, 2, "transcription", "en")
+    os.utime(a.path, (time.time() - 3600,) * 2)
+    assert sweep_transcripts(tmp_path, 0, keep=a.path) == [b.path] and a.path.exists()
+    c = Transcript(tmp_path, 3, "transcription", "en")
+    assert sweep_transcripts(tmp_path, 0, keep_latest=True) == [a.path] and c.path.exists()
+
+
+def test_retention_applies_at_start_up_and_when_a_session_ends(tmp_path: Path) -> None:
+    """An old transcript goes when the assistant starts, without any caption session, and one that turned old
+    during a session goes when that session ends; with retention_days = 0 start-up keeps the latest session's."""
+    old = tmp_path / "transcript-20200101-120000-7.txt"
+    old.write_text("# an old meeting\n")
+    os.utime(old, (time.time() - 40 * 86400,) * 2)
+    recent = tmp_path / "transcript-20260101-120000-9.txt"
+    recent.write_text("# last week's meeting\n")
+
+    async def start_only() -> None:
+        rig = await start_rig(fast_settings(captions={"transcript_dir": str(tmp_path), "retention_days": 30}))
+        await rig.timeline.wait_for("transcripts_deleted", timeout=5)
+        await stop_rig(rig)
+
+    run(start_only)
+    assert not old.exists() and recent.exists()
+
+    async def one_session() -> None:
+        rig = await start_rig(fast_settings(captions={"transcript_dir": str(tmp_path), "retention_days": 30}))
+        rig.mcu.press("main", "double_tap")
+        await rig.timeline.wait_for("captions_on", timeout=5)
+        await rig.settle()
+        old.write_text("# turned old while the meeting ran\n")
+        os.utime(old, (time.time() - 40 * 86400,) * 2)
+        rig.mcu.press("main", "double_tap")
+        await rig.timeline.wait_for("captions_off", timeout=5)
+        await rig.settle()
+        await stop_rig(rig)
+
+    run(one_session)
+    assert not old.exists() and recent.exists() and len(list(tmp_path.glob("transcript-*.txt"))) == 2
+
+    async def start_keeping_none() -> None:
+        rig = await start_rig(fast_settings(captions={"transcript_dir": str(tmp_path), "retention_days": 0}))
+        await rig.timeline.wait_for("transcripts_deleted", timeout=5)
+        await stop_rig(rig)
+
+    newest = max(tmp_path.glob("transcript-*.txt"), key=lambda p: p.stat().st_mtime)
+    run(start_keeping_none)
+    assert list(tmp_path.glob("transcript-*.txt")) == [newest]

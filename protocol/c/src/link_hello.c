@@ -1,4 +1,4 @@
-/* The link engine's handshake (link_internal.h, SPEC.md "Handshake"): Hello frames on channel 0, protocol
+/* The link engine's handshake (link_internal.h, SPEC.md section 4.4, "Handshake rules"): Hello frames on channel 0, protocol
  * versions, the negotiated frame size and window, peer sessions (a restarted peer resets the sequences) and the
  * hello timer. The Hello message itself is encoded and decoded by hello.c. */
 #include <string.h>

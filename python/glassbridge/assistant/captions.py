@@ -78,6 +78,21 @@ class CaptionSkill:
             else:
                 await self._stop("stopped by a double tap", announce=True)
 
+    async def sweep(self, *, keep: Path | None = None, keep_latest: bool = False) -> None:
+        """[captions] retention_days applied to the transcript folder (at start-up, and as sessions start and end);
+        a folder that cannot be swept is logged, never fatal."""
+        c = self.ctx.settings.captions
+        if not c.keep_transcripts:
+            return
+        try:
+            deleted = await asyncio.to_thread(sweep_transcripts, self._folder(), c.retention_days, keep=keep,
+                                              keep_latest=keep_latest)
+        except OSError as exc:
+            log.warning("captions: the transcript folder %s could not be swept: %s", self._folder(), exc)
+            return
+        if deleted:
+            self.ctx.timeline.mark("transcripts_deleted", count=len(deleted), retention_days=c.retention_days)
+
     async def stop(self, reason: str, *, announce: bool = True) -> None:
         if self._lock is None:
             self._lock = asyncio.Lock()
@@ -112,11 +127,8 @@ class CaptionSkill:
             return
         transcript = None
         if c.keep_transcripts:
-            folder = self._folder()
-            deleted = await asyncio.to_thread(sweep_transcripts, folder, c.retention_days)
-            if deleted:
-                ctx.timeline.mark("transcripts_deleted", count=len(deleted), retention_days=c.retention_days)
-            transcript = await asyncio.to_thread(Transcript, folder, stream_id, kind, language)
+            await self.sweep()
+            transcript = await asyncio.to_thread(Transcript, self._folder(), stream_id, kind, language)
         self.session = CaptionSession(stream_id, kind, language, ctx.audio.encoder(c.bitrate), transcript,
                                       ctx.clock())
         self._failing = False
@@ -148,6 +160,8 @@ class CaptionSkill:
             self.finished.pop(next(iter(self.finished)))
         ctx.timeline.mark("captions_off", stream=session.stream_id, reason=reason, packets=session.packets,
                           lines=len(session.lines))
+        if session.transcript is not None:
+            await self.sweep(keep=session.transcript.path)
         ctx.settle()
         if announce:
             where = f" Transcript: {session.transcript.path.name}." if session.transcript else ""

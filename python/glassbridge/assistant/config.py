@@ -142,8 +142,8 @@ class CaptionSettings:
     transcript_dir: str = _doc("where transcripts are kept (\"\" = <user data dir>/glassbridge/transcripts)",
                                default="")
     keep_transcripts: bool = _doc("write each session's final lines to a text file", default=True)
-    retention_days: int = _doc("delete transcripts older than this many days when a session starts (0 = keep "
-                               "only the latest session's)", default=30)
+    retention_days: int = _doc("delete transcripts older than this many days, at start-up and as sessions start "
+                               "and end (0 = keep only the latest session's)", default=30)
     bitrate: int = _doc("Opus bitrate of the microphone audio sent to the phone, bits/s", default=24000)
     start_timeout_s: float = _doc("seconds the phone has to accept or refuse captions", default=5.0)
 

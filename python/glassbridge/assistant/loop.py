@@ -236,6 +236,9 @@ class Assistant:
                            emotions=self.settings.privacy.emotions,
                            share_emotions=self.settings.privacy.share_emotions)
         self.mic.update()
+        # Transcripts past their retention go now, not only when the next caption session starts (the newest stays
+        # when retention_days = 0: it is the latest session's).
+        await self.captions.sweep(keep_latest=True)
         try:
             while True:
                 event = await self._inbox.get()

@@ -2,7 +2,9 @@
 
 Each session writes transcript-YYYYMMDD-HHMMSS-<stream id>.txt in the transcript folder: a header line, then one
 line per final caption, "HH:MM:SS text". Old files are deleted when a session starts and when it ends (by their
-modification time, so a transcript counts from its last line). Only files named like ours are ever deleted.
+modification time, so a transcript counts from its last line) when the assistant starts, when a session starts,
+and when one ends (keeping the session just ended, whose late lines may still come). Only files named like ours
+are ever deleted. retention_days = 0 keeps only the latest session's.
 What people said near the wearer is personal data: the folder is 0700 and each file 0600 (tightened, and logged,
 when an earlier version left them readable by other users: glassbridge.private).
 """
@@ -27,16 +29,23 @@ def default_transcript_dir() -> Path:
     return Path(platformdirs.user_data_dir("glassbridge")) / "transcripts"
 
 
-def sweep_transcripts(folder: Path, retention_days: float, *, now: float | None = None) -> list[Path]:
-    """Deletes our transcript files older than retention_days (0: all of them); returns what was deleted."""
+def sweep_transcripts(folder: Path, retention_days: float, *, now: float | None = None, keep: Path | None = None,
+                      keep_latest: bool = False) -> list[Path]:
+    """Deletes our transcript files older than retention_days (0: all of them) but `keep` and, with keep_latest,
+    the most recently written one; returns what was deleted."""
     if not folder.is_dir():
         return []
     now = time.time() if now is None else now
     cutoff = now - retention_days * 86400
     deleted = []
     tighten(folder)
-    for path in sorted(folder.iterdir()):
-        if not (_NAME.match(path.name) and path.is_file()):
+    ours = [p for p in sorted(folder.iterdir()) if _NAME.match(p.name) and p.is_file()]
+    spared = {keep} if keep is not None else set()
+    if keep_latest and ours:
+        spared.add(max(ours, key=lambda p: (p.stat().st_mtime, p.name)))
+    for path in ours:
+        if path in spared:
+            tighten(path)
             continue
         if retention_days == 0 or path.stat().st_mtime < cutoff:
             path.unlink()

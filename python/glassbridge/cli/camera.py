@@ -88,7 +88,8 @@ def add_parser(subparsers: Any) -> None:
     grab.add_argument("--json", action="store_true", help="print JSON on stdout")
     grab.add_argument("--faces", action="store_true",
                       help="run the face pipeline of `glassbridge see` on every frame, straight from the camera's "
-                           "own format (NV12, YUYV, ...): faces, expressions and the time each frame took")
+                           "own format (NV12, YUYV, ...): faces, expressions (a developer's tool: expression "
+                           "recognition runs by default here, opt-in in the assistant) and the time each frame took")
     grab.add_argument("--no-emotion", action="store_true", help="with --faces: find faces only")
     parser.set_defaults(func=run, print_help=parser.print_help)
 

@@ -27,8 +27,9 @@ than 8 bits are scaled, not clipped: 16-bit (PNG, TIFF, PGM) as round(v / 257), 
 the image's own min..max when its values lie outside [0, 1]).
 An image that cannot be read is reported on stderr in one line naming the file; the exit status is then 1.
 
-Emotion recognition judges an expression, not a feeling, and its training data has known biases (see
-models/cards/). Use --no-emotion to find faces only."""
+A developer's tool: it runs expression recognition by default, where the assistant does so only when the wearer
+opts in ([privacy] emotions). Emotion recognition judges an expression, not a feeling, and its training data
+has known biases (see models/cards/). Use --no-emotion to find faces only."""
 
 EPILOG = """\
 examples:

@@ -202,7 +202,7 @@ typedef enum gb_Response {
 #define GB_HELLO_FIRMWARE_VERSION_LIMIT 31u
 #define GB_HELLO_MAX_SIZE 98u
 typedef struct gb_Hello {
-  uint32_t protocol_version; /* 1: the sender's link protocol version (SPEC.md "Versioning"): currently 1 */
+  uint32_t protocol_version; /* 1: the sender's link protocol version (SPEC.md section 9, "Versions"): currently 1 */
   uint32_t min_protocol_version; /* 2: the oldest version the sender can still speak */
   uint32_t session; /* 3: random, new at every start of the sender's engine (never 0) */
   uint32_t peer_session; /* 4: the last session heard from the peer, 0 if none: proves liveness both ways */
