@@ -34,6 +34,7 @@ import platform
 import shutil
 import signal
 import subprocess
+import sysconfig
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,13 +183,17 @@ def _runs_here(program: Path) -> bool:
 
 
 def tool(name: str, root: Path | None = None) -> str:
-    """A program, preferring the project's .venv (CMake and Ninja come from PyPI there), when that .venv is this
-    machine's (a checkout seen from the aarch64 rootfs has the host's)."""
-    if root is not None:
+    """A program: from the running environment (CMake and Ninja come from PyPI into the venv), then PATH, then the
+    checkout's .venv when its interpreter is built for this machine (a checkout seen from the aarch64 rootfs has
+    the host's; a venv linking the system's python cannot be told apart that way, hence last)."""
+    own = Path(sysconfig.get_path("scripts")) / name
+    if own.is_file() and os.access(own, os.X_OK):
+        return os.fspath(own)
+    found = shutil.which(name)
+    if found is None and root is not None:
         local = root / ".venv" / "bin" / name
         if local.is_file() and os.access(local, os.X_OK) and _runs_here(root / ".venv" / "bin" / "python"):
             return os.fspath(local)
-    found = shutil.which(name)
     if found is None:
         if name in ("cmake", "ninja", "ctest"):
             hint = "run `make venv` (it installs cmake and ninja into .venv from PyPI)"
@@ -221,14 +226,20 @@ def build_firmware(b: Board, root: Path | None = None, *, jobs: int = 2, force: 
     if force or not (out / "build.ninja").is_file():
         steps.append(("configure", configure_command(b, root)))
     steps.append(("build", [tool("cmake", root), "--build", os.fspath(out), "-j", str(jobs)]))
-    # CMake's Ninja generator needs ninja on PATH; the .venv's counts.
+    # CMake's Ninja generator needs ninja on PATH; the running environment's or the .venv's counts.
     env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([os.fspath(root / ".venv" / "bin"), env.get("PATH", "")])
+    env["PATH"] = os.pathsep.join([sysconfig.get_path("scripts"), os.fspath(root / ".venv" / "bin"),
+                                   env.get("PATH", "")])
     with open(log, "w") as sink:
         for what, cmd in steps:
             sink.write(f"$ {' '.join(cmd)}\n")
             sink.flush()
-            result = subprocess.run(cmd, cwd=root, stdout=sink, stderr=subprocess.STDOUT, env=env, check=False)
+            try:
+                result = subprocess.run(cmd, cwd=root, stdout=sink, stderr=subprocess.STDOUT, env=env, check=False)
+            except OSError as exc:  # not runnable here: another machine's program, a broken venv
+                raise BuildError(f"{what} of the {b.name} firmware could not run {cmd[0]} ({exc.strerror or exc}); "
+                                 f"where nothing can be built, set ${FIRMWARE_DIR_ENV} to images built "
+                                 "elsewhere") from exc
             if result.returncode != 0:
                 sink.close()
                 raise BuildError(f"{what} of the {b.name} firmware failed (exit {result.returncode}); end of "

@@ -513,3 +513,18 @@ def test_cli_run_needs_no_checkout_with_a_firmware_dir(tmp_path: Path) -> None:
             proc.communicate()
     assert proc.returncode == 0
     assert not os.path.lexists(tmp_path / "tty")
+
+
+def test_a_build_tool_that_cannot_run_here_is_a_build_error_saying_what_to_do(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CMake that exists but cannot run on this machine (another machine's program, as the host's .venv seen
+    from the aarch64 rootfs): a BuildError naming it and $GLASSBRIDGE_FIRMWARE_DIR, not a bare OSError."""
+    import glassbridge_rig.runner as runner
+
+    alien = tmp_path / "cmake"
+    alien.write_bytes(b"\x00\x01 neither ELF nor a script\n")  # execve: ENOEXEC (another machine's ELF
+    alien.chmod(0o755)                                            # may run here through binfmt_misc and qemu)
+    monkeypatch.setattr(runner, "tool", lambda name, root=None: str(alien))
+    with pytest.raises(BuildError, match=r"configure of the host firmware could not run .*cmake.*"
+                                         r"GLASSBRIDGE_FIRMWARE_DIR"):
+        build_firmware(board("host"), _stand_in_root(tmp_path))
