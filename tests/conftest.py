@@ -15,14 +15,19 @@ import pytest
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def _fail_in_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """A skip, in CI, becomes a failure carrying the skip's reason."""
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    report.outcome = "failed"
+    report.longrepr = f"skipped in CI, which must run every test: {reason}"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, None, None]:
     outcome = yield
     report = outcome.get_result()
     if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        report.outcome = "failed"
-        report.longrepr = f"skipped in CI, which must run every test: {reason}"
+        _fail_in_ci(report)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -30,6 +35,4 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, N
     outcome = yield
     report = outcome.get_result()
     if IN_CI and report.skipped:
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        report.outcome = "failed"
-        report.longrepr = f"skipped in CI, which must run every test: {reason}"
+        _fail_in_ci(report)
