@@ -72,6 +72,8 @@ MAX_MESSAGE = 65535  # 16-bit record length in the C engine's transmit queue
 QUEUE_OVERHEAD = 4  # bytes of transmit queue a message costs besides its payload (SPEC.md 6.1)
 MAX_FIRMWARE_VERSION = 31  # bytes of UTF-8 in a Hello
 MAX_LINK_EVENTS = 7  # link events that wait for the application; further ones are counted (SPEC.md 11)
+PEER_LINK_TIMEOUT_DEFAULT = 1000  # a Hello without link_timeout_ms comes from an older peer: SPEC.md's default
+PING_FRACTION = 4  # ping after at most a quarter of the peer's link timeout without sending (SPEC.md 4.5)
 SEQ_MOD = 0x10000
 _U32 = 0xFFFFFFFF
 
@@ -132,9 +134,11 @@ def hello_wire_problem(payload: bytes) -> str | None:
     """Why the glassbridge codec refuses these Hello bytes although protobuf's parser takes them, or None.
 
     protocol/CODEC.md lists the codec's deliberate differences from protobuf: a known field with the wrong wire
-    type, a group, a uint32 varint above 2^32-1, a varint with bits above 2^64 are errors there (no conforming
-    encoder writes them). The C engine thus discards such a Hello as not parsing (SPEC.md 4.3); checking the same
-    here keeps both ends agreeing on which Hellos exist. Unknown fields of the usual wire types stay skipped.
+    type, a group, a uint32 varint above 2^32-1, a varint with bits above 2^64, and in any occurrence of
+    firmware_version (not only the last, which protobuf keeps) more than 31 bytes or a NUL are errors there (no
+    conforming encoder writes them). The C engine thus discards such a Hello as not parsing (SPEC.md 4.3); checking
+    the same here keeps both ends agreeing on which Hellos exist (CODEC.md, "Which codec is the contract", lists
+    the checks). Unknown fields of the usual wire types stay skipped.
     """
     at = 0
     try:
@@ -156,6 +160,12 @@ def hello_wire_problem(payload: bytes) -> str | None:
                 at += 4
             else:
                 length, at = _varint(payload, at)
+                # Every occurrence counts, also one a later one replaces (protobuf keeps only the last): the C
+                # codec refuses a firmware_version over 31 bytes or holding a NUL wherever it appears.
+                if known == FieldDescriptor.TYPE_STRING and length > MAX_FIRMWARE_VERSION:
+                    return f"field {number} is {length} bytes, over its limit of {MAX_FIRMWARE_VERSION}"
+                if known == FieldDescriptor.TYPE_STRING and 0 in payload[at:at + length]:
+                    return f"field {number} holds a NUL"
                 at += length
     except ValueError as exc:
         return str(exc)
@@ -304,6 +314,7 @@ class PyLink:
 
         self._state = LinkState.HANDSHAKE
         self._peer: PeerInfo | None = None
+        self._peer_link_timeout = PEER_LINK_TIMEOUT_DEFAULT  # Hello.link_timeout_ms of the peer (SPEC.md 4.5)
         self._mismatch_reported: int | None = None  # the peer session VERSION_MISMATCH was raised for
         # Negotiated limits (SPEC.md 5); our own until a compatible peer is known.
         self._frame = self._max_frame
@@ -450,7 +461,7 @@ class PyLink:
         # UP: anything ready goes at once, else the earliest timer.
         if self._hello_answer or any(f.marked for f in self._flight) or self._can_cut():
             return now
-        times = [self._last_rx + self._cfg["link_timeout_ms"], (self._last_tx or now) + self._cfg["heartbeat_ms"]]
+        times = [self._last_rx + self._cfg["link_timeout_ms"], (self._last_tx or now) + self._heartbeat()]
         if self._ack_at is not None:
             times.append(self._ack_at)
         rto_at = self._earliest_rto_deadline()
@@ -575,6 +586,7 @@ class PyLink:
     def _new_peer(self, h: Hello, now: int) -> None:
         restart = self._peer is not None
         self._peer = _peer_info(h)
+        self._peer_link_timeout = h.link_timeout_ms or PEER_LINK_TIMEOUT_DEFAULT
         if self._compatible(h):
             self._frame = min(self._max_frame, h.max_frame)
             self._snd_window = min(self._window, h.window, MAX_WINDOW)
@@ -640,6 +652,7 @@ class PyLink:
             firmware_version=self.firmware_version,
             reject=reject,
             max_message=self._max_message,
+            link_timeout_ms=self._cfg["link_timeout_ms"],
         )
         # PING ("answer me") on every Hello sent while not UP (SPEC.md 4.3), but not on a reject: nobody answers a
         # reject (rule 3), so it asks for nothing (SPEC.md 4.4 sends PING Hellos in HANDSHAKE and DOWN).
@@ -703,9 +716,15 @@ class PyLink:
             return self._cut_fragment(now)
         if self._ack_at is not None and now >= self._ack_at:
             return self._control_frame(0, now)
-        if self._last_tx is None or now - self._last_tx >= self._cfg["heartbeat_ms"]:
+        if self._last_tx is None or now - self._last_tx >= self._heartbeat():
             return self._control_frame(FLAG_PING, now)
         return None
+
+    def _heartbeat(self) -> int:
+        """How long we may send nothing before a ping (SPEC.md 4.5): our heartbeat_ms, or a quarter of the peer's
+        link timeout (its Hello's link_timeout_ms) when that is shorter, at least 1 ms. The peer's link timer runs
+        on what we send."""
+        return min(self._cfg["heartbeat_ms"], max(1, self._peer_link_timeout // PING_FRACTION))
 
     def _can_cut(self) -> bool:
         return bool(self._unsent) and len(self._flight) < self._snd_window
@@ -843,7 +862,9 @@ class PyLink:
             while self._rcv_nxt in self._rx:
                 self._rcv_nxt = (self._rcv_nxt + 1) & 0xFFFF
             self._inorder_unacked += 1
-            if self._inorder_unacked >= 2:
+            # Every second in-order frame at once, and every one when the negotiated window is 1: the peer can
+            # send nothing else until it is acknowledged, a delay would only stall it (SPEC.md 6.3).
+            if self._inorder_unacked >= 2 or self._snd_window == 1:
                 self._ack_at = now
             elif self._ack_at is None:
                 self._ack_at = now + self._cfg["ack_delay_ms"]

@@ -11,6 +11,7 @@
 - protocol/c/include/glassbridge/messages.h and protocol/c/src/messages.c: protocol/tools/gen_c.py.
 - protocol/vectors/messages.txt and the fuzzer seeds protocol/c/fuzz/corpus_messages/:
   protocol/tools/make_message_vectors.py (runs after the pb2 it uses).
+- protocol/vectors/app_transcripts.txt: protocol/tools/make_app_vectors.py (the same pb2).
 
 Usage: ``python protocol/tools/gen_all.py [--root DIR]``; with --root the files go under DIR (the up-to-date
 test regenerates into a temporary directory and compares).
@@ -101,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
 
     write({make_message_vectors.OUT: make_message_vectors.render()}, args.root)
     make_message_vectors.write_corpus(args.root)
+    import make_app_vectors  # noqa: E402, PLC0415  (the MCU link's application transcripts, from the same pb2)
+
+    write({make_app_vectors.OUT: make_app_vectors.render()}, args.root)
     return 0
 
 

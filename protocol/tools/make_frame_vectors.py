@@ -125,6 +125,7 @@ class Side:
     firmware_version: str = ""
     protocol_version: int = 1
     min_protocol_version: int = 1
+    link_timeout_ms: int = 1000  # SPEC.md 12's default; 0 = absent (a Hello from before the field)
 
     def hello(self, peer_session: int = 0, reject: bool = False) -> bytes:
         h = PB.Hello(
@@ -140,6 +141,7 @@ class Side:
             firmware_version=self.firmware_version,
             reject=reject,
             max_message=self.max_message,
+            link_timeout_ms=self.link_timeout_ms,
         )
         return bytes(h.SerializeToString(deterministic=True))
 
@@ -203,8 +205,9 @@ def cobs_vectors() -> str:
     }
     for name, data in cases.items():
         o.add(f"name={name}", f"data={data.hex()}", f"encoded={cobs_encode(data).hex()}")
-    return o.text("COBS as in Cheshire & Baker's paper: encoded has no 0x00 and no delimiter.\n"
-                  "Decoders must also accept the encoding without its final 0x01 after a 0xFF block (README).")
+    return o.text("COBS as in Cheshire & Baker's paper: encoded has no 0x00 and no delimiter; encoders MUST produce\n"
+                  "exactly these bytes. Decoders SHOULD also accept the variant without the final 0x01 block after a\n"
+                  "data run that is a multiple of 254 bytes (SPEC.md 3.1).")
 
 
 def frame_vectors() -> str:
@@ -240,31 +243,42 @@ def hello_vectors() -> str:
                            firmware_version="soc-0.1"), 0, False),
         "widest": (Side(session=0xFFFFFFFF, role=PB.ROLE_PHONE, max_frame=4096, window=32, max_message=65535,
                         boot_counter=0xFFFFFFFF, capabilities=0xFFFFFFFF, firmware_version="x" * 31,
-                        protocol_version=0xFFFFFFFF, min_protocol_version=0xFFFFFFFF), 0xFFFFFFFF, True),
+                        protocol_version=0xFFFFFFFF, min_protocol_version=0xFFFFFFFF, link_timeout_ms=0xFFFFFFFF),
+                   0xFFFFFFFF, True),
         "reject_v2": (Side(session=0x00000002, role=PB.ROLE_MCU, max_frame=128, window=1, max_message=1,
                            protocol_version=2, min_protocol_version=2), 0x1234ABCD, True),
+        # A newer peer (versions 1..2, so compatible) declaring limits beyond v1's (SPEC.md 4.3, 5): not an error;
+        # a v1 receiver negotiates min(own, peer), which its own limits bound.
+        "limits_beyond_v2": (Side(session=0x0000C0DE, role=PB.ROLE_PHONE, max_frame=8192, window=64,
+                                  max_message=100000, protocol_version=2, min_protocol_version=1,
+                                  link_timeout_ms=6000), 0, False),
     }
     for name, (s, peer, reject) in sides.items():
         o.add(f"name={name}", f"protocol_version={s.protocol_version}",
               f"min_protocol_version={s.min_protocol_version}", f"session={s.session}", f"peer_session={peer}",
               f"boot_counter={s.boot_counter}", f"max_frame={s.max_frame}", f"window={s.window}",
               f"capabilities={s.capabilities}", f"role={s.role}", f"firmware_version={s.firmware_version}",
-              f"reject={int(reject)}", f"max_message={s.max_message}", f"payload={s.hello(peer, reject).hex()}")
+              f"reject={int(reject)}", f"max_message={s.max_message}", f"link_timeout_ms={s.link_timeout_ms}",
+              f"payload={s.hello(peer, reject).hex()}")
+    widest = len(sides["widest"][0].hello(0xFFFFFFFF, True))
     return o.text("Hello payloads (protobuf, serialised by Python's protobuf). Integers are decimal.\n"
-                  "The widest (84 bytes) is the largest Hello a v1 engine sends: with header and CRC it fits GB_MIN_FRAME.")
+                  f"The widest ({widest} bytes) is the largest v1 Hello: with header and CRC it fits GB_MIN_FRAME.\n"
+                  "limits_beyond_v2 is compatible with a v1 end, which negotiates min(own, peer) (SPEC.md 5).")
 
 
 def transcript(profile: str) -> str:
     """Engine A (the SoC, under test) against a scripted MCU B: every frame A must write, at the time it must
     write it, given what it receives. Steps follow SPEC.md "Link layer"; default timers (hello 100 ms, ack delay
-    2 ms, heartbeat 250 ms, link timeout 1000 ms, initial RTO 200 ms)."""
+    2 ms, heartbeat 250 ms, link timeout 1000 ms, initial RTO 200 ms). B declares link timeout 1000 ms in its
+    Hellos, then, restarted, 600 ms: A's heartbeat becomes min(250, 600 / 4) = 150 ms (SPEC.md 4.5)."""
     o = Out()
     a = Side(session=0x1234ABCD, role=PB.ROLE_SOC, max_frame=256, window=8, max_message=1024,
              firmware_version="soc-0.1")
     b = Side(session=0x5EED0001, role=PB.ROLE_MCU, max_frame=512, window=16, max_message=2048, boot_counter=7,
              capabilities=0xFF, firmware_version="fw-1.0.0")
+    # The restarted B declares a shorter link timeout: A then pings after a quarter of it (SPEC.md 4.5).
     b2 = Side(session=0x5EED0002, role=PB.ROLE_MCU, max_frame=512, window=16, max_message=2048, boot_counter=8,
-              capabilities=0xFF, firmware_version="fw-1.0.0")
+              capabilities=0xFF, firmware_version="fw-1.0.0", link_timeout_ms=600)
     overhead = UART_OVERHEAD if profile == "uart" else PACKET_OVERHEAD
     s0 = isn(a.session, b.session)
 
@@ -338,6 +352,13 @@ def transcript(profile: str) -> str:
     o.add("t=1410", "send=1", f"data={b'again'.hex()}")
     out(1410, Frame(FLAG_DATA, 1, s1, s1, 0, b"again"), f"new ISN {s1:#06x}")
     o.add("t=1410 quiet")
+    inp(1415, Frame(0, 0, s1, s1 + 1), "B acknowledges")
+    o.add("t=1415 quiet pending=0")
+    # B's Hello declared link_timeout_ms 600: A pings after min(heartbeat 250, 600 / 4) = 150 ms without sending.
+    o.add("t=1559 quiet")
+    out(1560, Frame(FLAG_PING, 0, s1 + 1, s1), "heartbeat after 150 ms: a quarter of B's link timeout")
+    o.add("t=1709 quiet")
+    out(1710, Frame(FLAG_PING, 0, s1 + 1, s1), "and again")
     return o.text(f"Link transcript, {profile} profile: engine A (config line) against a scripted peer B.\n"
                   "Replay in order: in = feed to A; out = A's next poll_tx must equal it; quiet = poll_tx gives\n"
                   "nothing; send = A sends; event = A's next event; pending = A's tx_pending. See README.md.")

@@ -5,6 +5,8 @@ Every message type of glassbridge.proto appears with non-default fields, plus ed
 sint32 extremes, strings and bytes at their exact `limit:`, multi-byte UTF-8, empty oneof members, unknown
 fields, unknown and negative enum values), inputs that decode but re-encode differently (unknown fields
 dropped, duplicates merged, non-canonical varints), and invalid inputs with the error the C codec must give.
+Every error category has vectors of both Message and Hello; the invalid ones protobuf accepts (`python ok`) are the
+checks an implementation on stock protobuf adds itself (protocol/CODEC.md, "Which codec is the contract").
 
 The reference is protobuf itself: `input` is what SerializeToString produced (or raw bytes built here for the
 malformed cases), `output` is what protobuf gives after parsing `input` and normalising it the way a C struct
@@ -136,7 +138,7 @@ def full_hello() -> pb.Hello:
     return pb.Hello(protocol_version=1, min_protocol_version=1, session=0xFFFFFFFF, peer_session=0x00000001,
                     boot_counter=17, max_frame=1024, window=16, capabilities=0xFF, role=pb.ROLE_MCU,
                     firmware_version=at_limit("glassbridge-fw/mps2-an386 v1.0.0", 31), reject=True,
-                    max_message=4096)
+                    max_message=4096, link_timeout_ms=6000)
 
 
 def open_enum_hello(role: int) -> bytes:
@@ -240,6 +242,25 @@ def valid_vectors() -> list[Vector]:
         Vector("utf8_four_byte", "strings with 2-, 3- and 4-byte UTF-8 sequences", "Message",
                ld(2, ld(2, "é€😀".encode()))),
     ]
+    # The same non-canonical inputs as a Hello (the link's own parser must take them too: SPEC.md 4.3).
+    session = tag(3, 5) + (5).to_bytes(4, "little")
+    out += [
+        Vector("hello_unknown_fields", "unknown fields of all four wire types in a Hello: skipped", "Hello",
+               vi(1, 1) + vi(99, 123456) + ld(100, b"future") + session + tag(101, 5) + b"\x01\x02\x03\x04"
+               + tag(102, 1) + bytes(8) + vi(536870911, 5)),
+        Vector("hello_duplicate_scalar", "Hello.session twice: the last one wins", "Hello",
+               tag(3, 5) + (4).to_bytes(4, "little") + session),
+        Vector("hello_duplicate_string", "Hello.firmware_version twice: the last one wins", "Hello",
+               session + ld(10, b"first version") + ld(10, b"2nd")),
+        Vector("hello_overlong_varint", "Hello.max_frame 256 as a 4-byte varint: re-encoded in 2 bytes", "Hello",
+               session + tag(6, 0) + b"\x80\x82\x80\x00"),
+        Vector("hello_bool_two", "Hello.reject sent as 2 reads as true and is re-encoded as 1", "Hello",
+               session + tag(11, 0) + b"\x02"),
+        Vector("hello_role_wider_than_32_bits", "an enum varint above 2^32 keeps its low 32 bits, as protobuf",
+               "Hello", session + vi(9, 2**32 + 2)),
+        Vector("hello_session_zero", "session 0 is valid to the codec; the link discards such a Hello (SPEC.md 4.3, "
+               "a link rule, not a codec error)", "Hello", vi(1, 1) + vi(2, 1) + vi(6, 256)),
+    ]
     return out
 
 
@@ -247,8 +268,14 @@ def invalid_vectors() -> list[Vector]:
     def card_title(n: int) -> bytes:
         return ld(13, ld(4, b"t" * n))
 
+    session = tag(3, 5) + (5).to_bytes(4, "little")  # Hello.session = 5, so that only the flaw is wrong
+
     return [
         Vector("truncated_tag", "a varint tag cut short", "Message", b"\x88", "TRUNCATED"),
+        Vector("tag_overlong", "request_id's tag (08) written in 6 bytes: a tag is at most 5", "Message",
+               b"\x88\x80\x80\x80\x80\x00\x01", "VARINT"),
+        Vector("hello_tag_overlong", "Hello.protocol_version's tag written in 6 bytes", "Hello",
+               session + b"\x88\x80\x80\x80\x80\x00\x01", "VARINT"),
         Vector("truncated_varint", "request_id's value cut inside its varint", "Message", b"\x08\xff\xff",
                "TRUNCATED"),
         Vector("truncated_value", "a tag with no value", "Message", b"\x08", "TRUNCATED"),
@@ -280,6 +307,8 @@ def invalid_vectors() -> list[Vector]:
                "VARINT"),
         Vector("varint_10th_byte_high", "a 10-byte varint whose last byte carries bits above 2^64", "Message",
                ld(7, tag(2, 0) + b"\xff" * 9 + b"\x7f"), "VARINT"),
+        Vector("uint64_10th_byte_high", "AudioFrame.first_sample (uint64) as a 10-byte varint with bits above 2^64",
+               "Message", ld(11, tag(2, 0) + b"\xff" * 9 + b"\x7f"), "VARINT"),
         Vector("uint32_above_2_32", "request_id = 2^32: refused (protobuf would truncate to 0)", "Message",
                vi(1, 2**32), "VARINT"),
         Vector("sint32_above_2_32", "Imu.accel_x_mg with a varint above 2^32", "Message",
@@ -297,6 +326,49 @@ def invalid_vectors() -> list[Vector]:
                "UTF8"),
         Vector("string_with_nul", "a NUL inside a string: valid protobuf, but a C string cannot hold it", "Message",
                ld(2, ld(2, b"a\x00b")), "UTF8"),
+        Vector("uint32_as_fixed64", "request_id sent as fixed64: refused (protobuf keeps it as unknown)", "Message",
+               tag(1, 1) + bytes([1]) + bytes(7), "WIRE_TYPE"),
+        # Every occurrence counts, not only the one protobuf keeps (last wins; a later oneof member replaces).
+        Vector("duplicate_string_first_over_limit", "title of 48 bytes (limit 47), then a short title", "Message",
+               ld(13, ld(4, b"t" * 48) + ld(4, b"ok")), "TOO_LARGE"),
+        Vector("duplicate_string_first_with_nul", "a title holding a NUL, then a clean title", "Message",
+               ld(13, ld(4, b"a\x00b") + ld(4, b"ok")), "UTF8"),
+        Vector("duplicate_uint32_first_above_2_32", "request_id = 2^32, then request_id = 1", "Message",
+               vi(1, 2**32) + vi(1, 1), "VARINT"),
+        Vector("oneof_switch_first_over_limit", "a card whose title is over its limit, replaced by a button",
+               "Message", card_title(48) + ld(5, vi(2, 1)), "TOO_LARGE"),
+        # The same refusals in a Hello (SPEC.md 4.3: a Hello that does not parse is discarded, a framing error).
+        Vector("hello_session_as_varint", "Hello.session (fixed32) sent as a varint: refused (protobuf keeps it as "
+               "unknown, so session reads 0)", "Hello", vi(3, 5), "WIRE_TYPE"),
+        Vector("hello_version_as_fixed32", "Hello.protocol_version (uint32) sent as fixed32", "Hello",
+               tag(1, 5) + b"\x01\x00\x00\x00" + session, "WIRE_TYPE"),
+        Vector("hello_version_string_as_varint", "Hello.firmware_version sent as a varint", "Hello",
+               session + vi(10, 1), "WIRE_TYPE"),
+        Vector("hello_group", "a group in a Hello: refused (protobuf skips it as unknown)", "Hello",
+               session + tag(30, 3) + vi(1, 1) + tag(30, 4), "WIRE_TYPE"),
+        Vector("hello_wire_type_6", "wire type 6 does not exist", "Hello", session + tag(20, 6) + b"\x00",
+               "WIRE_TYPE"),
+        Vector("hello_max_frame_above_2_32", "Hello.max_frame = 2^32 + 256: refused (protobuf truncates it to 256)",
+               "Hello", session + vi(6, 2**32 + 256), "VARINT"),
+        Vector("hello_varint_10th_byte_high", "Hello.max_frame as a 10-byte varint with bits above 2^64", "Hello",
+               session + tag(6, 0) + b"\xff" * 9 + b"\x7f", "VARINT"),
+        Vector("hello_unknown_varint_10th_byte_high", "an unknown field's 10-byte varint with bits above 2^64",
+               "Hello", session + tag(99, 0) + b"\xff" * 9 + b"\x7f", "VARINT"),
+        Vector("hello_varint_11_bytes", "a varint longer than 10 bytes", "Hello",
+               session + tag(6, 0) + b"\xff" * 10 + b"\x01", "VARINT"),
+        Vector("hello_duplicate_first_above_2_32", "Hello.window = 2^32, then window = 16", "Hello",
+               session + vi(7, 2**32) + vi(7, 16), "VARINT"),
+        Vector("hello_version_with_nul", "Hello.firmware_version holding a NUL", "Hello",
+               session + ld(10, b"fw\x001.0"), "UTF8"),
+        Vector("hello_version_utf8_invalid", "Hello.firmware_version with a lone continuation byte", "Hello",
+               session + ld(10, b"fw\x80"), "UTF8"),
+        Vector("hello_duplicate_version_first_over_limit", "firmware_version of 32 bytes (limit 31), then a short "
+               "one", "Hello", session + ld(10, b"v" * 32) + ld(10, b"ok"), "TOO_LARGE"),
+        Vector("hello_field_number_zero", "field number 0 in a Hello", "Hello", session + b"\x00\x01", "FIELD"),
+        Vector("hello_truncated_length", "Hello.firmware_version longer than the input", "Hello",
+               session + b"\x52\x05ab", "TRUNCATED"),
+        Vector("hello_truncated_varint", "Hello.max_frame cut inside its varint", "Hello", session + b"\x30\x80",
+               "TRUNCATED"),
     ]
 
 

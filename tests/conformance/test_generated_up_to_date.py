@@ -59,6 +59,13 @@ def test_committed_files_are_up_to_date(generated: dict[Path, str]) -> None:
     assert not stale, f"generated files out of date: {', '.join(stale)}; {FIX}"
 
 
+def test_app_transcripts_are_up_to_date() -> None:
+    """protocol/vectors/app_transcripts.txt is what protocol/tools/make_app_vectors.py writes (`make proto`)."""
+    make_app_vectors = load_tool("make_app_vectors")
+    path = REPO / make_app_vectors.OUT
+    assert path.exists() and path.read_text() == make_app_vectors.render(), f"{make_app_vectors.OUT} is stale; {FIX}"
+
+
 def test_c_banner(generated: dict[Path, str]) -> None:
     for rel, text in generated.items():
         if rel.suffix in (".h", ".c"):

@@ -333,6 +333,120 @@ def test_stats_link_down_peer_reset_and_events_dropped() -> None:
     assert link.tx_pending == 0 and link.state == LinkState.HANDSHAKE
 
 
+# ---- heartbeat against the peer's declared link timeout (SPEC.md 4.5) --------------------------------------
+
+
+@pytest.mark.parametrize(("declared", "heartbeat", "interval"), [
+    (None, 1000, 250),        # a Hello without field 13 (an older peer): its link timeout is taken as 1000 ms
+    (1000, 1000, 250),        # the BLE heartbeat against the UART default link timeout
+    (6000, 1000, 1000),       # both BLE: the own heartbeat is the shorter
+    (400, 250, 100),
+    (2, 1000, 1),             # never below 1 ms
+    (0xFFFFFFFF, 250, 250),
+])
+def test_ping_after_a_quarter_of_the_peers_link_timeout(declared: int | None, heartbeat: int, interval: int) -> None:
+    """An end pings after min(heartbeat_ms, the link_timeout_ms of the peer's Hello / 4) without sending: the peer's
+    link timer runs on what this end sends. PyLink and the C engine alike."""
+    fields = {} if declared is None else {"link_timeout_ms": declared}
+    for link in both(heartbeat_ms=heartbeat, link_timeout_ms=6000):
+        up(link, **fields)
+        link.receive(frame(PING, seq=ISN, ack=ISN), 10)  # answered at once: nothing sent after t = 10
+        assert struct.unpack_from("<BB", link.poll_tx(10)) == (0, 0)
+        assert link.next_deadline(10) == 10 + interval, type(link).__name__
+        assert link.poll_tx(10 + interval - 1) is None
+        ping = link.poll_tx(10 + interval)
+        assert ping is not None and struct.unpack_from("<BB", ping) == (PING, 0), type(link).__name__
+        assert link.next_deadline(10 + interval) == 10 + 2 * interval
+
+
+def test_own_hello_declares_link_timeout() -> None:
+    for link in both(link_timeout_ms=3456):
+        raw = link.poll_tx(0)
+        assert raw is not None
+        h = Hello()
+        h.ParseFromString(raw[10:])
+        assert h.link_timeout_ms == 3456, type(link).__name__
+
+
+def test_hello_timing_rules() -> None:
+    """SPEC.md 4.4: every Hello sent while not UP, answers included, restarts and doubles the interval; a new peer
+    resets it and gets exactly one Hello at once. PyLink and the C engine alike."""
+    for link in both():
+        name = type(link).__name__
+        sent = [t for t in range(0, 720) if link.poll_tx(t) is not None]
+        assert sent == [0, 100, 300, 700], name  # unanswered: 100, 200, 400 apart
+        link.receive(hello(peer_session=0, ping=True), 750)  # the first peer: HANDSHAKE entered
+        first = link.poll_tx(750)
+        assert first is not None and first[0] == HELLO | PING, name
+        h = Hello()
+        h.ParseFromString(first[10:])
+        assert h.peer_session == PEER, name
+        assert link.poll_tx(750) is None, name  # one Hello, not two
+        assert link.poll_tx(849) is None and link.poll_tx(850) is not None, name  # back to 100; the next 200 later
+        link.receive(hello(peer_session=0, ping=True), 900)  # asks again: the answer counts as a Hello sent
+        assert link.poll_tx(900) is not None, name
+        assert link.poll_tx(1299) is None and link.poll_tx(1300) is not None, name  # 400 after the answer, not 1050
+        assert link.poll_tx(2099) is None and link.poll_tx(2100) is not None, name  # then 800
+
+
+def test_compatible_hello_from_an_incompatible_session_is_not_answered() -> None:
+    """SPEC.md 4.4 rule 3: the session found incompatible sends a compatible Hello (a faulty peer): nothing changes,
+    nothing is answered; another incompatible one is answered with a reject again."""
+    for link in both():
+        name = type(link).__name__
+        link.poll_tx(0)
+        link.receive(hello(peer_session=0, ping=True, protocol_version=2, min_protocol_version=2), 1)
+        assert link.state == LinkState.INCOMPATIBLE, name
+        reject = link.poll_tx(1)
+        assert reject is not None and reject[0] == HELLO, name
+        assert [type(e) for e in link.poll_events()] == [VersionMismatch], name
+        link.receive(hello(peer_session=OWN, ping=True), 2)
+        assert link.state == LinkState.INCOMPATIBLE and link.poll_tx(2) is None and link.poll_events() == [], name
+        link.receive(hello(peer_session=0, ping=True, protocol_version=2, min_protocol_version=2), 3)
+        again = link.poll_tx(3)
+        assert again is not None and again[0] == HELLO and link.poll_events() == [], name
+
+
+def run_pair(make: Any, a_kw: dict[str, Any], b_kw: dict[str, Any], ms: int, *, cut_b_after: int,
+             seed: int = 5) -> tuple[Any, Any, int]:
+    """Two idle ends on a wire of 2 ms latency where half the datagrams wait 1..6 ms more; from `cut_b_after` on
+    everything B sends is lost. Returns both ends and the frames A sent after the cut."""
+    import random
+
+    rng = random.Random(seed)
+    a, b = make(session=OWN, **a_kw), make(session=PEER, **b_kw)
+    wire: list[tuple[int, int, bytes]] = []  # (arrival, destination 0 = a / 1 = b, datagram)
+    a_frames_after_cut = 0
+    for now in range(ms):
+        due = [w for w in wire if w[0] <= now]
+        wire = [w for w in wire if w[0] > now]
+        for _, dst, data in sorted(due, key=lambda w: w[0]):
+            (a if dst == 0 else b).receive(data, now)
+        for i, link in enumerate((a, b)):
+            while (out := link.poll_tx(now)) is not None:
+                if i == 0 and now >= cut_b_after:
+                    a_frames_after_cut += 1
+                if i == 1 and now >= cut_b_after:
+                    continue
+                extra = rng.randint(1, 6) if rng.random() < 0.5 else 0
+                wire.append((now + 2 + extra, 1 - i, out))
+            link.poll_events()
+    return a, b, a_frames_after_cut
+
+
+@pytest.mark.parametrize("engine", ["pylink", "c"])
+def test_ble_timers_against_uart_defaults_stay_up(engine: str) -> None:
+    """A with the BLE settings (heartbeat 1000, link timeout 6000), B with the defaults (heartbeat 250, link timeout
+    1000), both idle: 20 s on a working wire, then 5 s in which everything B sends is lost, so that only A's pings
+    feed B's link timer. A pings every 250 ms (a quarter of the timeout B declared); at its own 1000 ms, a few ms of
+    jitter made B's silence longer than its timeout and B dropped the link."""
+    make = PyLink if engine == "pylink" else (lambda **kw: Link(profile="packet", **kw))
+    a, b, pings = run_pair(make, {"heartbeat_ms": 1000, "link_timeout_ms": 6000}, {}, 25_000, cut_b_after=20_000)
+    assert a.stats.link_downs == 0 and b.stats.link_downs == 0
+    assert a.state == LinkState.UP and b.state == LinkState.UP
+    assert 19 <= pings <= 21  # every 250 ms for 5 s
+
+
 def test_receiver_that_does_not_take_messages_closes_the_window() -> None:
     """SPEC.md 6.2: one complete message waits for the application; then only what fits the window is stored and
     acknowledged, so the sender's window closes; taking the messages frees it."""

@@ -224,6 +224,11 @@ void gb_app_run(void) {
   }
 }
 
+uint32_t gb_app_peer_session(void) {
+  gb_peer_info soc;
+  return gb_link_get_peer(gb_app.link, &soc) ? soc.session : 0u;
+}
+
 gb_link_state gb_app_link_state(void) { return gb_link_get_state(gb_app.link); }
 uint32_t gb_app_failsafe_trips(void) { return gb_app.failsafe_trips; }
 void gb_app_link_stats(gb_link_stats *out) { gb_link_get_stats(gb_app.link, out); }

@@ -52,12 +52,17 @@ typedef struct {
   /* counters */
   uint32_t events_dropped;   /* events the link queue could not take */
   uint32_t decode_errors;
+  uint32_t ignored;          /* messages not answered by rule (SPEC.md 10.1): answers, events, unknown without id */
 } gb_app_state;
 
 extern gb_app_state gb_app;
 
 /* Encodes and queues one message; false (and counted) when the link cannot take it now. */
 bool gb_app_send(uint8_t channel, const gb_Message *m);
+
+/* The SoC's link session as the engine saw it in the peer's Hello (0 before the first): what orders display cards
+ * and owns a running transfer (app.c). */
+uint32_t gb_app_peer_session(void);
 
 /* One received message on `channel`: answers it (dispatch.c). */
 void gb_dispatch(uint8_t channel, const uint8_t *data, size_t len, uint32_t now);

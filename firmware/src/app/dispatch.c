@@ -1,6 +1,8 @@
-/* The message dispatcher: decodes each Message from the SoC, acts on it and answers on the same channel with
- * the request's request_id (Status, CameraState, TransferStatus, or Result). Every failure is answered with a
- * Result naming what was wrong, never silently dropped (except speaker audio: a stream, not a request). */
+/* The message dispatcher (SPEC.md 10.1): decodes each Message from the SoC, acts on it and answers on the channel
+ * it came on with its request_id (Status, CameraState, TransferStatus, or Result). Every failed request is answered
+ * with a Result naming what was wrong. Not answered: speaker audio (a stream), accepted TransferChunks other than
+ * every ack_every-th and the last, the bodies the MCU itself sends (answers and events: answering them could make
+ * two ends answer each other for ever), and a body the MCU does not know that carries no request_id. */
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +26,9 @@ _Static_assert((int)GB_XERR_HASH_MISMATCH == (int)GB_ERROR_CODE_HASH_MISMATCH, "
 _Static_assert((int)GB_XERR_NO_SUCH_TRANSFER == (int)GB_ERROR_CODE_NO_SUCH_TRANSFER, "ErrorCode");
 _Static_assert((int)GB_XERR_TOO_LARGE == (int)GB_ERROR_CODE_TOO_LARGE, "ErrorCode");
 _Static_assert((int)GB_XERR_BAD_REQUEST == (int)GB_ERROR_CODE_BAD_REQUEST, "ErrorCode");
+_Static_assert((int)GB_XERR_BUSY == (int)GB_ERROR_CODE_BUSY, "ErrorCode");
+_Static_assert((int)GB_XKIND_FIRMWARE == (int)GB_TRANSFER_KIND_FIRMWARE, "TransferKind");
+_Static_assert((int)GB_XKIND_ASSET == (int)GB_TRANSFER_KIND_ASSET, "TransferKind");
 _Static_assert((int)GB_BTN_LONG_PRESS == (int)GB_BUTTON_ACTION_LONG_PRESS, "ButtonAction");
 _Static_assert((int)GB_GEST_SHAKE == (int)GB_GESTURE_SHAKE, "Gesture");
 _Static_assert((int)GB_BAT_CRITICAL == (int)GB_BATTERY_LEVEL_CRITICAL, "BatteryLevel");
@@ -101,6 +106,18 @@ static void transfer_reply(uint8_t channel, uint32_t request_id, const gb_transf
   reply(channel, request_id);
 }
 
+/* The Message field number of the body in `data` (the last top-level field other than request_id), for the text
+ * of UNKNOWN_MESSAGE: the codec skips fields it does not know, so the decoded Message says only "no body". */
+static uint32_t body_field(const uint8_t *data, size_t len) {
+  gb_pb_reader r;
+  gb_pb_field_t f;
+  uint32_t field = 0;
+  gb_pb_reader_init(&r, data, len);
+  while (gb_pb_next(&r, &f))
+    if (f.field != 1) field = f.field;
+  return field;
+}
+
 static bool has(uint32_t capability) { return (gb_app.board->capabilities & capability) != 0; }
 
 static void speaker(const gb_AudioFrame *a) {
@@ -163,7 +180,10 @@ void gb_dispatch(uint8_t ch, const uint8_t *data, size_t len, uint32_t now) {
       return;
 
     case GB_MESSAGE_SPEAKER_AUDIO_TAG:
-      if (!has(GB_CAPABILITY_SPEAKER)) break;
+      if (!has(GB_CAPABILITY_SPEAKER)) { /* a stream, never answered: a Result per frame would flood the link */
+        gb_app.ignored++;
+        return;
+      }
       speaker(&in.body.speaker_audio);
       return;
 
@@ -176,8 +196,7 @@ void gb_dispatch(uint8_t ch, const uint8_t *data, size_t len, uint32_t now) {
       }
       /* Ids order the cards of one SoC link session (a late answer must not replace a newer card); a new session
        * (glassbridge restarted, numbering from 1 again) shows its cards whatever the id on the display. */
-      gb_peer_info soc;
-      uint32_t session = gb_link_get_peer(gb_app.link, &soc) ? soc.session : 0u;
+      uint32_t session = gb_app_peer_session();
       if (gb_app.card_id != 0 && gb_app.card_session == session && c->card_id < gb_app.card_id) {
         char text[GB_RESULT_MESSAGE_LIMIT + 1];
         snprintf(text, sizeof text, "card %lu is older than the shown card %lu", (unsigned long)c->card_id,
@@ -201,7 +220,7 @@ void gb_dispatch(uint8_t ch, const uint8_t *data, size_t len, uint32_t now) {
       const gb_TransferBegin *b = &in.body.transfer_begin;
       gb_transfer_status st;
       gb_transfer_begin(&gb_app.transfer, b->transfer_id, (uint32_t)b->kind, b->size, b->sha256.bytes,
-                        b->sha256.size, &st);
+                        b->sha256.size, gb_app_peer_session(), now, &st);
       transfer_reply(ch, rid, &st);
       return;
     }
@@ -210,7 +229,7 @@ void gb_dispatch(uint8_t ch, const uint8_t *data, size_t len, uint32_t now) {
       if (!has(GB_CAPABILITY_BULK_TRANSFER)) break;
       const gb_TransferChunk *c = &in.body.transfer_chunk;
       gb_transfer_status st;
-      if (gb_transfer_chunk(&gb_app.transfer, c->transfer_id, c->offset, c->data.bytes, c->data.size, &st))
+      if (gb_transfer_chunk(&gb_app.transfer, c->transfer_id, c->offset, c->data.bytes, c->data.size, now, &st))
         transfer_reply(ch, rid, &st);
       return;
     }
@@ -223,9 +242,28 @@ void gb_dispatch(uint8_t ch, const uint8_t *data, size_t len, uint32_t now) {
       return;
     }
 
+    /* What the MCU sends itself: answers and events, never requests to it. Ignored (counted). */
+    case GB_MESSAGE_RESULT_TAG:
+    case GB_MESSAGE_STATUS_TAG:
+    case GB_MESSAGE_BUTTON_TAG:
+    case GB_MESSAGE_GESTURE_TAG:
+    case GB_MESSAGE_BATTERY_TAG:
+    case GB_MESSAGE_CAMERA_STATE_TAG:
+    case GB_MESSAGE_MIC_AUDIO_TAG:
+    case GB_MESSAGE_TRANSFER_STATUS_TAG:
+    case GB_MESSAGE_FAILSAFE_TAG:
+      gb_app.ignored++;
+      return;
+
     default: {
+      /* A body this firmware does not know (a newer SoC's, the phone link's fields 64-127, none at all): the codec
+       * skipped it. Answered when it is a request (a request_id); a message without one is not, so ignored. */
+      if (rid == 0) {
+        gb_app.ignored++;
+        return;
+      }
       char text[GB_RESULT_MESSAGE_LIMIT + 1];
-      snprintf(text, sizeof text, "the MCU does not handle Message body %lu", (unsigned long)in.which_body);
+      snprintf(text, sizeof text, "the MCU does not handle Message body %lu", (unsigned long)body_field(data, len));
       result(ch, rid, GB_ERROR_CODE_UNKNOWN_MESSAGE, text);
       return;
     }

@@ -26,6 +26,7 @@ bool gb_link_hello_encode(const gb_hello_fields *h, uint8_t *buf, size_t cap, si
   m.firmware_version[n] = 0;
   m.reject = h->reject;
   m.max_message = i->max_message;
+  m.link_timeout_ms = h->link_timeout_ms;
   gb_pb_status err;
   return gb_Hello_encode(&m, buf, cap, len, &err);
 }
@@ -53,6 +54,7 @@ bool gb_link_hello_decode(const uint8_t *buf, size_t len, gb_hello_fields *out, 
   i->firmware_version[sizeof i->firmware_version - 1] = 0;
   out->reject = m.reject;
   i->max_message = m.max_message;
+  out->link_timeout_ms = m.link_timeout_ms;
   if (err) *err = GB_PB_OK;
   return true;
 }

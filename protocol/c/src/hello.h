@@ -14,6 +14,7 @@ typedef struct {
   gb_peer_info info;     /* protocol versions, session, boot counter, limits, capabilities, role, firmware */
   uint32_t peer_session; /* field 4 */
   bool reject;           /* field 11 */
+  uint32_t link_timeout_ms; /* field 13: the sender's link timeout, 0 from an older sender (SPEC.md 4.5) */
 } gb_hello_fields;
 
 /* GB_HELLO_MAX_SIZE (messages.h): the largest Hello, every field at its widest. */

@@ -302,7 +302,7 @@ size_t gb_link_poll_tx(gb_link *link, uint8_t *out, size_t cap, uint32_t now) {
   size_t n;
   if (gbl_poll_data(l, out, cap, now, &n)) return n; /* a REWIND, a retransmission or a new fragment */
   if (l->ack_now || (l->ack_pending && due(now, l->ack_due))) return gbl_emit_control(l, 0, l->snd_nxt, out, cap, now);
-  if (tdiff(now, l->last_tx) >= (int32_t)l->cfg.heartbeat_ms)
+  if (tdiff(now, l->last_tx) >= (int32_t)gbl_heartbeat(l))
     return gbl_emit_control(l, GB_FLAG_PING, l->snd_nxt, out, cap, now);
   return 0;
 }

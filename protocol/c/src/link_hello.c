@@ -99,8 +99,12 @@ void gbl_receive_hello(gb_link *l, const gb_frame *f, uint32_t now) {
       gbl_reset_sequences(l, false);
     }
     l->peer_known = true;
+    l->peer_link_timeout = h.link_timeout_ms ? h.link_timeout_ms : PEER_LINK_TIMEOUT_DEFAULT;
     l->state = GB_LINK_HANDSHAKE;
+    /* As on entering DOWN: the interval starts again and a Hello is due at once (it is also rule 5's answer, which
+     * a new peer's Hello always asks for: one Hello, not two). */
     l->hello_interval = l->cfg.hello_interval_ms;
+    l->hello_at = now;
     negotiate(l);
   }
   l->stats.frames_rx++;
@@ -130,6 +134,7 @@ size_t gbl_emit_hello(gb_link *l, bool ping, uint8_t *out, size_t cap, uint32_t 
   h.info.max_frame = l->cfg.max_frame;
   h.info.window = l->cfg.window;
   h.info.max_message = l->cfg.max_message;
+  h.link_timeout_ms = l->cfg.link_timeout_ms;
   h.info.capabilities = l->cfg.capabilities;
   h.info.role = l->cfg.role;
   memcpy(h.info.firmware_version, l->fw, sizeof l->fw);

@@ -43,6 +43,8 @@
 #define ADAPT_PERIOD 32u      /* data frame transmissions per fragment-size decision (SPEC.md 6.1) */
 #define MIN_FRAGMENT 24u      /* fragments are not cut below this many payload bytes */
 #define REWIND_TRIES 12u      /* unanswered REWINDs after which a peer that never answered one is left alone */
+#define PEER_LINK_TIMEOUT_DEFAULT 1000u /* a Hello without link_timeout_ms (an older peer): SPEC.md's default */
+#define PING_FRACTION 4u      /* ping after peer link_timeout / 4 without sending, at the latest (SPEC.md 4.5) */
 
 typedef struct {
   uint32_t msg_at;  /* ring index of the message record */
@@ -81,6 +83,7 @@ struct gb_link {
   /* peer and negotiated limits */
   bool peer_known;
   gb_peer_info peer;
+  uint32_t peer_link_timeout; /* the peer's Hello.link_timeout_ms (PEER_LINK_TIMEOUT_DEFAULT when absent) */
   size_t payload_tx;   /* largest fragment: min(both max_frame) - overhead */
   /* Fragment size adaptation (SPEC.md 6.1): per period of ADAPT_PERIOD data frame transmissions (first ones and
    * retransmissions alike), how many were retransmissions; fragments are payload_tx >> frag_level. */
@@ -166,6 +169,16 @@ static inline uint32_t elapsed(uint32_t now, uint32_t t) { return tdiff(now, t) 
 
 /* Frames sent and not yet cumulatively acknowledged. */
 static inline uint16_t inflight(const gb_link *l) { return seq_dist(l->snd_nxt, l->snd_una); }
+
+/* How long we may send nothing before a ping (SPEC.md 4.5): our heartbeat_ms, or a quarter of the peer's link
+ * timeout if that is shorter. The peer's link timer runs on what we send; its own pings' answers alone would leave
+ * it at the mercy of one lost frame when our heartbeat is as long as its timeout (BLE settings against UART
+ * defaults: heartbeat 1000 ms, link timeout 1000 ms). */
+static inline uint32_t gbl_heartbeat(const gb_link *l) {
+  uint32_t t = l->peer_link_timeout / PING_FRACTION;
+  if (t == 0) t = 1;
+  return t < l->cfg.heartbeat_ms ? t : l->cfg.heartbeat_ms;
+}
 
 /* Fragment size (SPEC.md 6.1, UART only): payload_tx >> frag_level, never below MIN_FRAGMENT. */
 static inline size_t frag_size(const gb_link *l) { return l->payload_tx >> l->frag_level; }

@@ -61,8 +61,10 @@ void gbl_schedule_ack(gb_link *l, uint32_t now, bool immediate) {
     l->ack_now = true;
     return;
   }
-  /* Delayed acknowledgement: every second in-order frame at once, else within ack_delay_ms. */
-  if (++l->unacked >= 2) {
+  /* Delayed acknowledgement: every second in-order frame at once, else within ack_delay_ms. With a negotiated
+   * window of 1 every frame at once (SPEC.md 6.3): the peer cannot send anything else until this one is
+   * acknowledged, so a delay would only stall it, ack_delay_ms per frame. */
+  if (++l->unacked >= 2 || l->window_tx == 1u) {
     l->ack_now = true;
   } else if (!l->ack_pending) {
     l->ack_pending = true;

@@ -136,7 +136,7 @@ uint32_t gb_link_next_deadline(const gb_link *link, uint32_t now) {
   if (l->ack_pending) earliest(now, &best, l->ack_due);
   uint32_t at = 0;
   if (gbl_rto_deadline(l, &at)) earliest(now, &best, at);
-  earliest(now, &best, l->last_tx + l->cfg.heartbeat_ms);
+  earliest(now, &best, l->last_tx + gbl_heartbeat(l));
   earliest(now, &best, l->last_rx + l->cfg.link_timeout_ms);
   return best;
 }

@@ -306,8 +306,9 @@ static const gb_field_desc gb_Hello_fields[] = {
   {10, GB_FT_STRING, 0, offsetof(gb_Hello, firmware_version), 32, NULL},
   {11, GB_FT_BOOL, 0, offsetof(gb_Hello, reject), 0, NULL},
   {12, GB_FT_UINT32, 0, offsetof(gb_Hello, max_message), 0, NULL},
+  {13, GB_FT_UINT32, 0, offsetof(gb_Hello, link_timeout_ms), 0, NULL},
 };
-static const gb_msg_desc gb_Hello_desc = {gb_Hello_fields, NULL, 12, 0, sizeof(gb_Hello)};
+static const gb_msg_desc gb_Hello_desc = {gb_Hello_fields, NULL, 13, 0, sizeof(gb_Hello)};
 bool gb_Hello_encode(const gb_Hello *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err) {
   return gb_encode(&gb_Hello_desc, m, buf, cap, len, err);
 }

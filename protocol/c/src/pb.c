@@ -170,7 +170,13 @@ static bool get_fixed(gb_pb_reader *r, unsigned n, uint64_t *out) {
 bool gb_pb_next(gb_pb_reader *r, gb_pb_field_t *f) {
   if (r->status != GB_PB_OK || r->p >= r->end) return false;
   uint64_t key;
+  const uint8_t *tag_start = r->p;
   if (!get_varint(r, &key)) return false;
+  /* A tag is a 32-bit varint: at most 5 bytes, as protobuf's parsers require (CODEC.md). */
+  if (r->p - tag_start > 5) {
+    r->status = GB_PB_ERR_VARINT;
+    return false;
+  }
   uint64_t field = key >> 3;
   if (field == 0 || field > 0x1fffffffu) {
     r->status = GB_PB_ERR_FIELD;

@@ -149,6 +149,7 @@ static void gb_dump_Hello(gb_dump *d, const char *prefix, const gb_Hello *m) {
   gb_dump_str(d, prefix, "firmware_version", m->firmware_version, sizeof m->firmware_version);
   gb_dump_bool(d, prefix, "reject", m->reject);
   gb_dump_u64(d, prefix, "max_message", m->max_message);
+  gb_dump_u64(d, prefix, "link_timeout_ms", m->link_timeout_ms);
 }
 static bool gb_dump_decode_Hello(const uint8_t *buf, size_t len, void *out, gb_pb_status *err) {
   return gb_Hello_decode(buf, len, (gb_Hello *)out, err);

@@ -250,6 +250,41 @@ static void cable_pulled(gb_profile profile) {
   sim_free(&s);
 }
 
+/* Ends with different timers (SPEC.md 4.5): A with the BLE settings (heartbeat 1000 ms, link timeout 6000 ms), B
+ * with the defaults (heartbeat 250 ms, link timeout 1000 ms), both idle, on a wire that delays half the datagrams by
+ * 1..6 ms. B's link timer runs on what A sends. First 20 s on a working wire; then 5 s in which everything B sends is
+ * lost, so that B's own pings go unanswered and only A's pings feed B's timer: A must ping after a quarter of the
+ * link timeout B declared in its Hello (250 ms), not after its own 1000 ms, which a few ms of jitter turn into a
+ * silence longer than B's timeout (LINK_DOWN). */
+static void mixed_timers(void) {
+  static sim s; /* megabytes: not on the stack */
+  setup(&s, GB_PROFILE_PACKET, 0x71, 0);
+  gb_link_config a = s.side[0].cfg;
+  a.heartbeat_ms = 1000;
+  a.link_timeout_ms = 6000;
+  sim_init_side(&s, 0, &a);
+  s.reorder_rate = 0.5;
+  for (int i = 0; i < 200; i++) sim_step(&s);
+  REQUIRE(gb_link_get_state(s.side[0].link) == GB_LINK_UP && gb_link_get_state(s.side[1].link) == GB_LINK_UP,
+          "mixed timers: handshake");
+  for (int i = 0; i < 20000; i++) sim_step(&s);
+  CHECK(s.side[0].link_downs == 0 && s.side[1].link_downs == 0, "mixed timers, 20 s idle: link downs %d %d",
+        s.side[0].link_downs, s.side[1].link_downs);
+  gb_link_stats before, after;
+  gb_link_get_stats(s.side[0].link, &before);
+  s.pipe[1].cut = true;
+  s.pipe[1].n = 0;
+  for (int i = 0; i < 5000; i++) sim_step(&s);
+  gb_link_get_stats(s.side[0].link, &after);
+  CHECK(s.side[1].link_downs == 0 && gb_link_get_state(s.side[1].link) == GB_LINK_UP,
+        "mixed timers, B unheard for 5 s: B lost the link %d times", s.side[1].link_downs);
+  CHECK(gb_link_get_state(s.side[0].link) == GB_LINK_UP, "A's own timeout is 6 s");
+  CHECK(after.acks_tx - before.acks_tx >= 19u && after.acks_tx - before.acks_tx <= 21u,
+        "A pinged every 250 ms: %u pings in 5 s", after.acks_tx - before.acks_tx);
+  CHECK(s.errors == 0, "mixed timers: %d engine errors", s.errors);
+  sim_free(&s);
+}
+
 static void version_mismatch(void) {
   static sim s; /* megabytes: not on the stack */
   setup(&s, GB_PROFILE_UART, 3, 0);
@@ -566,6 +601,7 @@ int main(void) {
   cable_pulled(GB_PROFILE_UART);
   cable_pulled(GB_PROFILE_PACKET);
   version_mismatch();
+  mixed_timers();
   garbage();
   hole_lost_twice();
   noisy(256, 120000);

@@ -30,8 +30,9 @@ static void our_hello(void) {
   CHECK(h.info.session == 0xC0FFEEu && h.info.boot_counter == 7u && h.info.capabilities == 5u &&
             h.info.role == GB_ROLE_MCU && h.info.max_frame == 256u && h.info.window == 8u &&
             h.info.max_message == 1024u && h.info.protocol_version == GB_LINK_PROTOCOL_VERSION &&
-            strcmp(h.info.firmware_version, "fw-1.2") == 0 && h.peer_session == 0u && !h.reject,
-        "fields");
+            strcmp(h.info.firmware_version, "fw-1.2") == 0 && h.peer_session == 0u && !h.reject &&
+            h.link_timeout_ms == 1000u,
+        "fields (link_timeout_ms %u)", (unsigned)h.link_timeout_ms);
   /* Unanswered: 100, 200, 400, 800, then 1000 (10 x hello_interval) apart. */
   uint32_t at = T0, gaps[6] = {100, 200, 400, 800, 1000, 1000};
   for (int i = 0; i < 6; i++) {
@@ -44,6 +45,38 @@ static void our_hello(void) {
   REQUIRE(parse_hello(n, &f, &h), "a Hello");
   gbl_receive_hello(l, &f, at);
   CHECK(!l->peer_known && !l->hello_reply && l->stats.frames_rx == 0u, "echo ignored");
+
+  /* The configured link timeout goes into the Hello (SPEC.md 4.5: the peer pings after a quarter of it). */
+  c.link_timeout_ms = 3000;
+  l = fx_init(0, &c, T0);
+  REQUIRE(parse_hello(gbl_poll_handshake(l, fx_wire, sizeof fx_wire, T0), &f, &h), "a Hello");
+  CHECK(h.link_timeout_ms == 3000u, "link_timeout_ms %u", (unsigned)h.link_timeout_ms);
+
+  /* A new peer (HANDSHAKE entered, rule 2) while the interval had grown: the interval starts again and exactly one
+   * Hello goes at once (rule 5's answer, with PING), the next hello_interval_ms later (SPEC.md 4.4). */
+  for (uint32_t t = T0 + 100u; t < T0 + 2000u; t += 100u) gbl_poll_handshake(l, fx_wire, sizeof fx_wire, t);
+  CHECK(l->hello_interval == 1000u, "interval grown: %u", (unsigned)l->hello_interval);
+  gb_hello_fields p;
+  memset(&p, 0, sizeof p);
+  p.info.protocol_version = p.info.min_protocol_version = 1;
+  p.info.session = 0xABCDu;
+  p.info.max_frame = 256;
+  p.info.window = 8;
+  p.info.max_message = 1024;
+  static uint8_t payload[GB_HELLO_MAX_SIZE];
+  size_t plen = 0;
+  REQUIRE(gb_link_hello_encode(&p, payload, sizeof payload, &plen), "encode");
+  gb_frame pf = {GB_FLAG_HELLO, 0, 0, 0, 0, payload, plen}; /* without PING: rule 5 answers it all the same */
+  uint32_t t1 = T0 + 2050u;
+  gbl_receive_hello(l, &pf, t1);
+  CHECK(l->state == GB_LINK_HANDSHAKE && l->hello_interval == 100u && l->hello_at == t1, "reset: at %d",
+        (int)(l->hello_at - t1));
+  REQUIRE(parse_hello(gbl_poll_handshake(l, fx_wire, sizeof fx_wire, t1), &f, &h), "one Hello at once");
+  CHECK(f.flags == (GB_FLAG_HELLO | GB_FLAG_PING) && h.peer_session == 0xABCDu, "it asks and names the peer");
+  CHECK(gbl_poll_handshake(l, fx_wire, sizeof fx_wire, t1) == 0u, "not two");
+  CHECK(gbl_poll_handshake(l, fx_wire, sizeof fx_wire, t1 + 99u) == 0u &&
+            gbl_poll_handshake(l, fx_wire, sizeof fx_wire, t1 + 100u) > 0u,
+        "the next after hello_interval_ms, an answer counting as a Hello with PING sent");
 }
 
 static void negotiation(void) {

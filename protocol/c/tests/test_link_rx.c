@@ -130,6 +130,46 @@ static void rewind_receiver(void) {
   CHECK(!l->rewind_reply, "answered once");
 }
 
+/* SPEC.md 6.3: with a negotiated window of 1 every in-order data frame is acknowledged at once (the peer cannot
+ * send anything until it is): either end's window of 1 makes the negotiated one 1. With a wider window the first
+ * in-order frame still waits ack_delay_ms (in_order above). Before the rule a stop-and-wait sender waited
+ * ack_delay_ms for every frame. */
+static void window_of_one_acknowledges_at_once(void) {
+  for (int own = 0; own < 2; own++) {
+    gb_link_config ca = fx_config(GB_PROFILE_UART, 0x1234u), cb = fx_config(GB_PROFILE_UART, 0x4321u);
+    if (own) ca.window = 1;
+    else cb.window = 1;
+    gb_link *a = fx_init(0, &ca, T0), *b = fx_init(1, &cb, T0);
+    fx_handshake(a, b, T0);
+    a->ack_now = a->ack_pending = false;
+    a->unacked = 0;
+    REQUIRE(a->window_tx == 1u, "negotiated window %u", (unsigned)a->window_tx);
+    uint16_t s = a->rcv_nxt;
+    gb_frame f0 = fx_data(s, false, payload[0], 10);
+    gbl_receive_data(a, &f0, T0 + 1u);
+    CHECK(a->ack_now, "%s window of 1: the first in-order frame is acknowledged at once", own ? "own" : "peer's");
+    /* And it goes out now, not ack_delay_ms later: an acknowledgement carrying the new rcv_nxt. */
+    size_t n = gb_link_poll_tx(a, fx_wire, sizeof fx_wire, T0 + 1u);
+    REQUIRE(n > 2 && fx_wire[n - 1] == 0, "a frame at once");
+    uint8_t raw[64];
+    gb_cobs_result r = gb_cobs_decode(fx_wire, n - 1, raw, sizeof raw);
+    gb_frame f;
+    REQUIRE(r.status == GB_COBS_OK && gb_frame_parse(GB_PROFILE_UART, raw, r.len, &f) == GB_FRAME_OK, "parses");
+    CHECK(f.flags == 0u && f.ack == (uint16_t)(s + 1u), "an acknowledgement of the frame: flags %#x ack %u",
+          f.flags, f.ack);
+  }
+  /* Packet profile too (the rule is about the window, not the wire). */
+  gb_link_config ca = fx_config(GB_PROFILE_PACKET, 0x1234u), cb = fx_config(GB_PROFILE_PACKET, 0x4321u);
+  ca.window = 1;
+  gb_link *a = fx_init(0, &ca, T0), *b = fx_init(1, &cb, T0);
+  fx_handshake(a, b, T0);
+  a->ack_now = a->ack_pending = false;
+  a->unacked = 0;
+  gb_frame f0 = fx_data(a->rcv_nxt, false, payload[0], 10);
+  gbl_receive_data(a, &f0, T0 + 1u);
+  CHECK(a->ack_now, "packet profile, window of 1: acknowledged at once");
+}
+
 int main(void) {
   for (unsigned k = 0; k < 3; k++)
     for (unsigned i = 0; i < sizeof payload[k]; i++) payload[k][i] = (uint8_t)(i * (k + 3u) + k);
@@ -137,5 +177,6 @@ int main(void) {
   out_of_order_and_duplicates();
   oversize();
   rewind_receiver();
+  window_of_one_acknowledges_at_once();
   return check_result("test_link_rx");
 }

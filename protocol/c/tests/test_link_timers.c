@@ -1,6 +1,7 @@
 /* The link engine's timers (link_timers.c), through its internal functions: the RTT estimator (RFC 6298 in
  * scaled integers, clamps), retransmission deadlines with backoff, the lost-retransmission probe (SPEC.md 7.2),
  * the link timeout, and gb_link_next_deadline in each state. */
+#include "../src/hello.h"
 #include "link_fixture.h"
 
 #define T0 0xFFFFFF00u /* close to the wrap of the millisecond counter: every comparison must be wrap-safe */
@@ -89,6 +90,7 @@ static void retransmission(void) {
 static void link_timeout_and_deadlines(void) {
   gb_link_config ca = fx_config(GB_PROFILE_UART, 0x4004u), cb = fx_config(GB_PROFILE_UART, 0x5005u);
   ca.heartbeat_ms = 300;
+  cb.link_timeout_ms = 2000; /* a quarter of it is more than 300: a's own heartbeat applies (SPEC.md 4.5) */
   gb_link *a = fx_init(0, &ca, T0), *b = fx_init(1, &cb, T0);
   CHECK(gb_link_next_deadline(a, T0) == T0, "first Hello at once");
   CHECK(fx_pass(a, NULL, T0) > 0 && gb_link_next_deadline(a, T0 + 1u) == T0 + 100u, "next Hello after 100 ms");
@@ -127,9 +129,65 @@ static void link_timeout_and_deadlines(void) {
   CHECK(gb_link_next_deadline(a, up) == up, "a Hello to answer");
 }
 
+/* A Hello from session `session` declaring link timeout `timeout_ms` (0: the field absent, an older peer), fed to l. */
+static void hello_from(gb_link *l, uint32_t session, uint32_t timeout_ms, uint32_t now) {
+  gb_hello_fields h;
+  memset(&h, 0, sizeof h);
+  h.info.protocol_version = h.info.min_protocol_version = 1;
+  h.info.session = session;
+  h.info.max_frame = 256;
+  h.info.window = 8;
+  h.info.max_message = 1024;
+  h.link_timeout_ms = timeout_ms;
+  static uint8_t payload[GB_HELLO_MAX_SIZE];
+  size_t len = 0;
+  REQUIRE(gb_link_hello_encode(&h, payload, sizeof payload, &len), "hello encode");
+  gb_frame f = {(uint8_t)(GB_FLAG_HELLO | GB_FLAG_PING), 0, 0, 0, 0, payload, len};
+  gbl_receive_hello(l, &f, now);
+}
+
+/* SPEC.md 4.5: an end pings after min(heartbeat_ms, the peer's link_timeout_ms / 4) without sending; the peer's
+ * link timeout comes from its Hello (absent: 1000 ms). */
+static void heartbeat_follows_peer(void) {
+  gb_link_config ca = fx_config(GB_PROFILE_PACKET, 0x6006u), cb = fx_config(GB_PROFILE_PACKET, 0x7007u);
+  ca.heartbeat_ms = 1000; /* the BLE settings against the defaults (heartbeat 250, link timeout 1000) */
+  ca.link_timeout_ms = 6000;
+  gb_link *a = fx_init(0, &ca, T0), *b = fx_init(1, &cb, T0);
+  fx_handshake(a, b, T0);
+  CHECK(a->peer_link_timeout == 1000u && b->peer_link_timeout == 6000u, "declared timeouts: %u %u",
+        (unsigned)a->peer_link_timeout, (unsigned)b->peer_link_timeout);
+  CHECK(gbl_heartbeat(a) == 250u && gbl_heartbeat(b) == 250u, "heartbeats %u %u", (unsigned)gbl_heartbeat(a),
+        (unsigned)gbl_heartbeat(b));
+  uint32_t last = a->last_tx;
+  CHECK(gb_link_next_deadline(a, last) == last + 250u, "deadline: a quarter of B's link timeout");
+  CHECK(gb_link_poll_tx(a, fx_wire, sizeof fx_wire, last + 249u) == 0u, "no ping before 250 ms");
+  size_t n = gb_link_poll_tx(a, fx_wire, sizeof fx_wire, last + 250u);
+  CHECK(n == GB_PACKET_HEADER_SIZE && fx_wire[0] == GB_FLAG_PING && fx_wire[1] == 0u, "a ping at 250 ms");
+  CHECK(gb_link_next_deadline(a, last + 250u) == last + 500u, "the next one 250 ms later");
+
+  /* Both with the BLE settings: each end's own heartbeat (1000 < 6000 / 4). */
+  cb.heartbeat_ms = 1000;
+  cb.link_timeout_ms = 6000;
+  a = fx_init(0, &ca, T0);
+  b = fx_init(1, &cb, T0);
+  fx_handshake(a, b, T0);
+  CHECK(gbl_heartbeat(a) == 1000u && gbl_heartbeat(b) == 1000u, "BLE both: %u %u", (unsigned)gbl_heartbeat(a),
+        (unsigned)gbl_heartbeat(b));
+
+  /* A peer whose Hello lacks the field (older): 1000 ms assumed. A tiny declared timeout: never below 1 ms. */
+  hello_from(a, 0x8008u, 0, T0 + 5u);
+  CHECK(a->peer.session == 0x8008u && a->peer_link_timeout == 1000u && gbl_heartbeat(a) == 250u,
+        "older peer: %u", (unsigned)a->peer_link_timeout);
+  hello_from(a, 0x9009u, 2, T0 + 6u);
+  CHECK(a->peer_link_timeout == 2u && gbl_heartbeat(a) == 1u, "2 ms peer: heartbeat %u", (unsigned)gbl_heartbeat(a));
+  hello_from(a, 0xA00Au, 0xFFFFFFFFu, T0 + 7u);
+  CHECK(gbl_heartbeat(a) == 1000u, "a huge declared timeout: own heartbeat");
+}
+
 int main(void) {
   rtt_estimator();
   retransmission();
   link_timeout_and_deadlines();
+  heartbeat_follows_peer();
   return check_result("test_link_timers");
 }

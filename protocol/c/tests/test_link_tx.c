@@ -345,6 +345,100 @@ static void abandoned_rewind_loses_nothing(void) {
         (unsigned)a->stats.retransmits);
 }
 
+/* The frame in fx_wire (n bytes on the wire), parsed (UART profile). */
+static gb_frame parsed(size_t n, uint8_t *raw, size_t cap) {
+  gb_frame f;
+  memset(&f, 0, sizeof f);
+  REQUIRE(n > 2 && fx_wire[n - 1] == 0, "a frame");
+  gb_cobs_result r = gb_cobs_decode(fx_wire, n - 1, raw, cap);
+  REQUIRE(r.status == GB_COBS_OK && gb_frame_parse(GB_PROFILE_UART, raw, r.len, &f) == GB_FRAME_OK, "parses");
+  return f;
+}
+
+/* SPEC.md 6.3, UART: an acknowledgement owed (here the delayed one of a first in-order frame, still within
+ * ack_delay_ms) goes on its own ahead of a data frame of 256 payload bytes or more, new or retransmitted; a
+ * shorter data frame carries it, and so does every data frame when nothing is owed. Before the rule the
+ * acknowledgement rode on the long frame and reached the peer only with its last byte. */
+static void owed_ack_goes_ahead_of_a_long_frame(void) {
+  gb_link_config ca = fx_config(GB_PROFILE_UART, 0x4444u), cb = fx_config(GB_PROFILE_UART, 0x5555u);
+  ca.max_frame = cb.max_frame = 1024;
+  ca.tx_queue_bytes = cb.tx_queue_bytes = 4096;
+  gb_link *a = fx_init(0, &ca, T0), *b = fx_init(1, &cb, T0);
+  fx_handshake(a, b, T0);
+  static uint8_t big[1000], small[255], raw[1100];
+  memset(big, 0xA5, sizeof big);
+  memset(small, 0x5A, sizeof small);
+  uint8_t one = 7;
+  uint32_t now = T0 + 10u;
+
+  /* The peer's reply arrives; a has a long message to send: the acknowledgement first, alone. */
+  gb_frame reply = fx_data(a->rcv_nxt, false, &one, 1);
+  gbl_receive_data(a, &reply, now);
+  REQUIRE(a->ack_pending && !a->ack_now, "a delayed acknowledgement is owed");
+  REQUIRE(gb_link_send(a, 3, big, sizeof big, now) == GB_OK, "send");
+  uint16_t data_seq = a->snd_nxt;
+  size_t n = gb_link_poll_tx(a, fx_wire, sizeof fx_wire, now);
+  gb_frame f = parsed(n, raw, sizeof raw);
+  CHECK(f.flags == 0u && f.payload_len == 0u && f.ack == a->rcv_nxt && n < 24u,
+        "an acknowledgement alone (%u bytes, flags %#x)", (unsigned)n, f.flags);
+  CHECK(!a->ack_pending && !a->ack_now && a->snd_nxt == data_seq,
+        "it cleared what was owed; no data frame sent yet");
+  n = gb_link_poll_tx(a, fx_wire, sizeof fx_wire, now);
+  f = parsed(n, raw, sizeof raw);
+  CHECK((f.flags & GB_FLAG_DATA) && f.seq == data_seq && f.payload_len == sizeof big, "then the data frame");
+
+  /* Its retransmission: the same rule (an acknowledgement owed goes first). */
+  gb_frame reply2 = fx_data(a->rcv_nxt, false, &one, 1);
+  gbl_receive_data(a, &reply2, now);
+  a->tx[data_seq % GB_MAX_WINDOW].resend = true;
+  n = gb_link_poll_tx(a, fx_wire, sizeof fx_wire, now);
+  f = parsed(n, raw, sizeof raw);
+  CHECK(f.flags == 0u && f.ack == a->rcv_nxt, "ahead of a retransmission too: flags %#x", f.flags);
+  n = gb_link_poll_tx(a, fx_wire, sizeof fx_wire, now);
+  f = parsed(n, raw, sizeof raw);
+  CHECK((f.flags & GB_FLAG_DATA) && f.seq == data_seq, "then the retransmission");
+
+  /* A short data frame (255 bytes) carries the acknowledgement itself: one frame. */
+  gb_frame reply3 = fx_data(a->rcv_nxt, false, &one, 1);
+  gbl_receive_data(a, &reply3, now);
+  REQUIRE(gb_link_send(a, 1, small, sizeof small, now) == GB_OK, "send");
+  n = gb_link_poll_tx(a, fx_wire, sizeof fx_wire, now);
+  f = parsed(n, raw, sizeof raw);
+  CHECK((f.flags & GB_FLAG_DATA) && f.payload_len == sizeof small && f.ack == a->rcv_nxt && !a->ack_pending,
+        "a short frame carries the acknowledgement: flags %#x len %u", f.flags, (unsigned)f.payload_len);
+
+  /* Nothing owed: a long data frame goes at once. */
+  REQUIRE(gb_link_send(a, 3, big, sizeof big, now) == GB_OK, "send");
+  n = gb_link_poll_tx(a, fx_wire, sizeof fx_wire, now);
+  f = parsed(n, raw, sizeof raw);
+  CHECK((f.flags & GB_FLAG_DATA) && f.payload_len == sizeof big, "nothing owed: the data frame");
+
+  /* A Hello (ack 0) does not clear an owed acknowledgement (SPEC.md 6.3). */
+  gb_frame reply4 = fx_data(a->rcv_nxt, false, &one, 1);
+  gbl_receive_data(a, &reply4, now);
+  REQUIRE(a->ack_pending, "owed");
+  n = gbl_emit_hello(a, false, fx_wire, sizeof fx_wire, now);
+  CHECK(n > 0 && a->ack_pending, "still owed after a Hello");
+}
+
+/* The packet profile (a datagram arrives whole) keeps the acknowledgement on the data frame. */
+static void packet_profile_acks_ride_on_data(void) {
+  gb_link_config ca = fx_config(GB_PROFILE_PACKET, 0x6666u), cb = fx_config(GB_PROFILE_PACKET, 0x7777u);
+  ca.max_frame = cb.max_frame = 1024;
+  ca.tx_queue_bytes = cb.tx_queue_bytes = 4096;
+  gb_link *a = fx_init(0, &ca, T0), *b = fx_init(1, &cb, T0);
+  fx_handshake(a, b, T0);
+  static uint8_t big[1000];
+  uint8_t one = 7;
+  gb_frame reply = fx_data(a->rcv_nxt, false, &one, 1);
+  gbl_receive_data(a, &reply, T0 + 10u);
+  REQUIRE(gb_link_send(a, 3, big, sizeof big, T0 + 10u) == GB_OK, "send");
+  size_t n = gb_link_poll_tx(a, fx_wire, sizeof fx_wire, T0 + 10u);
+  gb_frame f;
+  REQUIRE(gb_frame_parse(GB_PROFILE_PACKET, fx_wire, n, &f) == GB_FRAME_OK, "parses");
+  CHECK((f.flags & GB_FLAG_DATA) && f.ack == a->rcv_nxt && !a->ack_pending, "the data frame carries it");
+}
+
 int main(void) {
   ring();
   fragments_and_acks();
@@ -354,5 +448,7 @@ int main(void) {
   rewind_repeats();
   sack_follows_the_latest_ack();
   abandoned_rewind_loses_nothing();
+  owed_ack_goes_ahead_of_a_long_frame();
+  packet_profile_acks_ride_on_data();
   return check_result("test_link_tx");
 }

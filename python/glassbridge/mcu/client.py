@@ -59,6 +59,8 @@ from glassbridge.protocol.transfer import TRANSFER_CHUNK_LIMIT, TransferChunks
 __all__ = [
     # the client
     "EVENT_QUEUE",
+    "MCU_TRANSFER_IDLE",
+    "MCU_TRANSFER_LIMITS",
     "Mcu",
     "SAMPLE_RATE",
     "TRANSFER_CHUNK",
@@ -83,6 +85,13 @@ log = logging.getLogger(__name__)
 
 #: Audio of the MCU link: PCM16 mono at 16 kHz (32,000 bytes/s, a third of the UART at 921600 baud).
 SAMPLE_RATE = 16000
+#: The MCU's size limit per transfer kind (firmware/src/app/transfer.h, SPEC.md 10.1): larger ones are refused with
+#: TOO_LARGE, other kinds with BAD_REQUEST.
+MCU_TRANSFER_LIMITS: dict[str, int] = {"firmware": 1024 * 1024, "asset": 256 * 1024}
+#: Seconds without progress after which the MCU lets another transfer of the same SoC session replace a running
+#: one (before that it answers BUSY; a new SoC session replaces it at once).
+MCU_TRANSFER_IDLE = 30.0
+
 #: Largest chunk of a bulk transfer: the `limit: 960` of TransferChunk.data, so one chunk fits one 1 KB frame.
 TRANSFER_CHUNK = TRANSFER_CHUNK_LIMIT
 #: Events a slow consumer of events() may fall behind before it loses the oldest.
@@ -333,10 +342,15 @@ class Mcu(PeerClient["_McuLink", McuEvent]):
         transfer stands (TransferQuery) and resumes from the confirmed offset (or from the start when the MCU has
         forgotten it).
 
+        The MCU takes kinds "firmware" (at most MCU_TRANSFER_LIMITS["firmware"] = 1 MiB, its image slot) and
+        "asset" (256 KiB), one transfer at a time (SPEC.md 10.1).
+
         It always ends: VERIFIED returns (at once when the MCU already holds the whole transfer, e.g. the same
-        transfer_id sent again). TransferFailed when the MCU refuses it (FAILED, a size it cannot take) or reports
-        an offset beyond the size; TransferStalled when it confirms no progress for `stall_timeout` seconds (the
-        message names the line's losses); LinkStalled when nothing gets through at all; LinkLost or NotConnected
+        transfer_id sent again). TransferFailed when the MCU refuses it (FAILED; too_large over the kind's limit;
+        bad_request for another kind; busy while it receives another transfer of this SoC session that made
+        progress in the last MCU_TRANSFER_IDLE seconds: not retried here) or reports an offset beyond the size;
+        TransferStalled when it confirms no progress for `stall_timeout` seconds (the message names the line's
+        losses); LinkStalled when nothing gets through at all; LinkLost or NotConnected
         when the link stays down."""
         tid = transfer_id or (secrets.randbits(31) | 1)
         return await self._link.upload(kind, data, name, TransferChunks(), transfer_id=tid, progress=progress,

@@ -12,6 +12,13 @@ When the port disappears (a pulled USB-serial cable, the emulator unplugging) th
 keeping every unacknowledged message) and reopens the port every `reopen_interval` seconds, reporting
 `PortBack`: the engine re-handshakes with the same MCU session and retransmits, so nothing is lost.
 
+The writer keeps the queue in front of the line short (about 4 ms of line, `queue_ahead`): it takes the next
+frame from the engine only when the port's output queue (TIOCOUTQ where the driver reports it; a pty reports
+0, so also what the line cannot have carried yet at baudrate / 10 bytes a second) is below that. A frame still
+in the engine can become, or carry, an acknowledgement; one already written cannot be overtaken. Writing the
+whole window (16 x 1 KB) at once queued 175 ms in front of the acknowledgement of every MCU reply, and the MCU
+sent its replies again (SPEC.md 6.3).
+
 Nothing waits for ever: `send()` waits for room in the engine's transmit queue (backpressure) only while the
 link makes progress (the MCU acknowledges something, a message enters the queue); after `stall_timeout` seconds
 without any it raises LinkLost (the link is down) or LinkStalled (it is up but the line loses nearly everything),
@@ -46,6 +53,11 @@ log = logging.getLogger(__name__)
 
 #: The UART rate of the glasses' MCU link (8N1: 92,160 bytes/s). Both ends must agree; the emulator charges it.
 DEFAULT_BAUD = 921600
+#: Line time (seconds) the writer keeps queued in front of the line at most before it takes another frame from
+#: the engine (SPEC.md 6.3): an acknowledgement waits behind this plus the frame on the line, no more.
+QUEUE_AHEAD_S = 0.004
+#: Seconds a write may wait for the OS (pyserial's write_timeout), and the driver's output queue may not move.
+WRITE_TIMEOUT = 2.0
 #: Seconds `send()` waits for room in the engine's queue while nothing at all gets through before it gives up.
 DEFAULT_STALL_TIMEOUT = 20.0
 
@@ -106,8 +118,10 @@ class SerialTransport:
         reopen_interval: float = 0.2,
         open_port: Callable[[str, int], Any] | None = None,
         stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+        queue_ahead: float = QUEUE_AHEAD_S,
     ) -> None:
         check_positive("baudrate", baudrate, integer=True)
+        check_positive("queue_ahead", queue_ahead)
         check_positive("reopen_interval", reopen_interval)
         check_positive("stall_timeout", stall_timeout)
         self.port = port
@@ -132,6 +146,13 @@ class SerialTransport:
         self._progress_stats: dict[str, int] = {}
         self._progress_mark: tuple[int, int] = (-1, -1)
         self._fed = 0  # messages moved into the engine
+        # The writer (_write_frames): when the line will have carried everything written so far, at 8N1.
+        self._byte_rate = baudrate / 10.0
+        self._line_free_at = 0.0
+        self._queue_limit = max(1.0, self._byte_rate * queue_ahead)
+        self._held_back = False
+        self._reported = 0  # the driver's output queue at the last look, and since when it has not shrunk
+        self._stuck_since = time.monotonic()
 
     # ---- asyncio side ---------------------------------------------------------------------------------
 
@@ -308,6 +329,61 @@ class SerialTransport:
                 self._fed += 1
             self._resolve(item, None)
 
+    # ---- the writer: a short queue in front of the line ------------------------------------------------
+
+    def _queued(self) -> float:
+        """Bytes written to the port that the line has not carried yet: the OS's output queue where the driver
+        reports it (TIOCOUTQ, pyserial's out_waiting: a real UART), and never less than what the line, at
+        baudrate / 10 bytes a second (8N1), cannot have carried since they were written (a pty reports 0)."""
+        now = time.monotonic()
+        model = max(0.0, (self._line_free_at - now) * self._byte_rate)
+        try:
+            reported = int(getattr(self._serial, "out_waiting", 0) or 0)
+        except (serial.SerialException, OSError, TypeError, ValueError):
+            reported = 0
+        if reported < self._reported or reported == 0:
+            self._stuck_since = now
+        self._reported = reported
+        return max(model, float(reported))
+
+    def _room_in(self) -> float:
+        """Seconds until the queue in front of the line is short enough for the next frame."""
+        return max(0.0, (self._queued() - self._queue_limit) / self._byte_rate)
+
+    def _write_frames(self, now: int) -> None:
+        """Writes the engine's frames while the queue in front of the line is short (SPEC.md 6.3).
+
+        A frame the engine has not yet produced can still become an acknowledgement (or carry one): whatever
+        the engine emits next leaves after the bytes already queued. Writing every frame the window allows
+        (16 x 1 KB) queued 16 KB, 175 ms at 921600 baud, in front of the acknowledgement of the MCU's reply, and
+        the MCU, whose RTO is 20 ms after a few quick round trips, sent the reply again. So a frame is taken
+        from the engine only while less than `queue_ahead` of line time (4 ms: 368 bytes at 921600 baud) waits
+        for the line, as Linux's byte queue limits do for a NIC: an acknowledgement then waits behind at most
+        the frame just written plus that (15 ms with 1 KB frames at 921600 baud). The line stays busy as long as
+        the thread comes back within `queue_ahead`; it sleeps until then (no polling)."""
+        self._held_back = False
+        if self._serial is not None and self._queued() >= self._queue_limit and \
+                time.monotonic() - self._stuck_since > WRITE_TIMEOUT:
+            # The driver's queue has not shrunk at all for that long (flow control holding the line, a wedged
+            # adapter): what a blocking write used to time out on. The port counts as lost and is reopened.
+            self._stuck_since = time.monotonic()
+            self._lose_port(f"nothing written left the output queue for {WRITE_TIMEOUT:g} s ({self._reported} "
+                            "bytes waiting): flow control holds the line, or the adapter is wedged")
+        while self._serial is None or self._queued() < self._queue_limit:
+            frame = self.link.poll_tx(now)
+            if frame is None:
+                return
+            if self._serial is None:
+                continue  # the wire is gone: the engine retransmits what this frame carried
+            try:
+                self._serial.write(frame)
+            except (serial.SerialException, OSError) as exc:
+                self._lose_port(str(exc))
+                continue
+            t = time.monotonic()
+            self._line_free_at = max(t, self._line_free_at) + len(frame) / self._byte_rate
+        self._held_back = True
+
     def _run(self) -> None:
         try:
             self._loop_body()
@@ -328,6 +404,10 @@ class SerialTransport:
             if self._serial is not None:
                 # Sleep in the read until data, the engine's deadline or a wake-up from send()/close().
                 wait = max(0, link.next_deadline(now) - now) / 1000.0
+                if self._held_back:
+                    # The engine has frames for the line (its deadline is now), the queue in front of the line is
+                    # full: look again when there is room for one (or something arrives).
+                    wait = max(0.0005, self._room_in())
                 wait = min(wait, 0.05 if hasattr(self._serial, "cancel_read") else 0.005)
                 try:
                     self._serial.timeout = wait
@@ -348,13 +428,7 @@ class SerialTransport:
                     next_reopen = time.monotonic() + self.reopen_interval
                     self._try_reopen()
             self._feed_outgoing(now)
-            while (frame := link.poll_tx(now)) is not None:
-                if self._serial is None:
-                    continue  # the wire is gone: the engine retransmits what this frame carried
-                try:
-                    self._serial.write(frame)
-                except (serial.SerialException, OSError) as exc:
-                    self._lose_port(str(exc))
+            self._write_frames(now)
             for event in link.poll_events():
                 self._post(event)
             self._feed_outgoing(now)
@@ -378,4 +452,4 @@ def _open_serial(port: str, baudrate: int) -> Any:
     """Opens any pyserial URL in raw binary mode with no flow control (the link engine paces itself), exclusively
     on POSIX (a second program opening the same device gets an error instead of half of every frame)."""
     options: dict[str, Any] = {"exclusive": True} if os.name == "posix" else {}
-    return serial.serial_for_url(port, baudrate=baudrate, timeout=0, write_timeout=2.0, **options)
+    return serial.serial_for_url(port, baudrate=baudrate, timeout=0, write_timeout=WRITE_TIMEOUT, **options)

@@ -269,7 +269,7 @@ RESPONSE_CONFIRM: Response
 RESPONSE_DISMISS: Response
 
 class Hello(_message.Message):
-    __slots__ = ("protocol_version", "min_protocol_version", "session", "peer_session", "boot_counter", "max_frame", "window", "capabilities", "role", "firmware_version", "reject", "max_message")
+    __slots__ = ("protocol_version", "min_protocol_version", "session", "peer_session", "boot_counter", "max_frame", "window", "capabilities", "role", "firmware_version", "reject", "max_message", "link_timeout_ms")
     PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
     MIN_PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
     SESSION_FIELD_NUMBER: _ClassVar[int]
@@ -282,6 +282,7 @@ class Hello(_message.Message):
     FIRMWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
     REJECT_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    LINK_TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
     protocol_version: int
     min_protocol_version: int
     session: int
@@ -294,7 +295,8 @@ class Hello(_message.Message):
     firmware_version: str
     reject: bool
     max_message: int
-    def __init__(self, protocol_version: _Optional[int] = ..., min_protocol_version: _Optional[int] = ..., session: _Optional[int] = ..., peer_session: _Optional[int] = ..., boot_counter: _Optional[int] = ..., max_frame: _Optional[int] = ..., window: _Optional[int] = ..., capabilities: _Optional[int] = ..., role: _Optional[_Union[Role, str]] = ..., firmware_version: _Optional[str] = ..., reject: _Optional[bool] = ..., max_message: _Optional[int] = ...) -> None: ...
+    link_timeout_ms: int
+    def __init__(self, protocol_version: _Optional[int] = ..., min_protocol_version: _Optional[int] = ..., session: _Optional[int] = ..., peer_session: _Optional[int] = ..., boot_counter: _Optional[int] = ..., max_frame: _Optional[int] = ..., window: _Optional[int] = ..., capabilities: _Optional[int] = ..., role: _Optional[_Union[Role, str]] = ..., firmware_version: _Optional[str] = ..., reject: _Optional[bool] = ..., max_message: _Optional[int] = ..., link_timeout_ms: _Optional[int] = ...) -> None: ...
 
 class Result(_message.Message):
     __slots__ = ("code", "message")

@@ -9,7 +9,9 @@ The sender's rules, as `Upload` applies them:
    960 bytes to the MCU (`TransferChunks`), `TransferData` filling whole link fragments to the phone
    (`TransferDataChunks`, SPEC.md 16.5). The receiver answers every `ack_every`-th and the last with its offset.
 3. `VERIFIED` ends it; `FAILED` raises TransferFailed with the receiver's error; `OFFSET_MISMATCH` resumes from
-   the receiver's offset.
+   the receiver's offset; `UNKNOWN` with an error other than NO_SUCH_TRANSFER (a refused Begin: TOO_LARGE,
+   BAD_REQUEST, BUSY while the MCU receives another transfer) raises TransferFailed at once, never a retry
+   loop: the caller decides whether to try again later.
 4. Within a link session nothing is lost (the link retransmits across drops): the upload just waits, by the
    client's patience rule. After a link restart (the peer's PeerReset, or a new session of our own) or when unsure
    (no status while the link is up), it asks `TransferQuery` and resumes from `TransferStatus.offset`, or starts
@@ -284,11 +286,10 @@ class Upload:
         while True:
             if status is not None:
                 if status.state == pb.TRANSFER_STATE_UNKNOWN:
-                    # A Begin refused (TOO_LARGE, BAD_REQUEST) ends it; NO_SUCH_TRANSFER (data that reached a
+                    # A Begin refused (TOO_LARGE, BAD_REQUEST, BUSY) ends it; NO_SUCH_TRANSFER (data that reached a
                     # receiver which forgot the transfer) means begin again, as no error does: SPEC.md 10, rule 5.
                     if status.error and status.error != pb.ERROR_CODE_NO_SUCH_TRANSFER:
-                        raise TransferFailed(f"the {self.peer} refused {self.what}: {_code(status.error)}",
-                                             peer=self.peer)
+                        raise self._refused(status.error)
                     status = await self._ask("TransferBegin (again)", pb.Message(transfer_begin=self.begin))
                     continue
                 if self._apply(status):
@@ -345,8 +346,10 @@ class Upload:
             self.confirmed = len(self.data)
             self._confirmed(self.confirmed)
             return True
-        if status.state == pb.TRANSFER_STATE_UNKNOWN:  # it forgot the transfer (NO_SUCH_TRANSFER: it restarted)
-            raise Resync(f"the {self.peer} does not know the transfer")
+        if status.state == pb.TRANSFER_STATE_UNKNOWN:
+            if status.error and status.error != pb.ERROR_CODE_NO_SUCH_TRANSFER:
+                raise self._refused(status.error)  # a refused Begin (a pipelined one's answer arrives here)
+            raise Resync(f"the {self.peer} does not know the transfer")  # it forgot it (NO_SUCH_TRANSFER: restarted)
         if status.state != pb.TRANSFER_STATE_RECEIVING:
             raise TransferFailed(f"the {self.peer} answered {self.what} with state {status.state}, which this "
                                  "glassbridge does not know", peer=self.peer)
@@ -364,6 +367,13 @@ class Upload:
         self.confirmed = offset  # the receiver's word, never more
         self._confirmed(offset)
         return False
+
+    def _refused(self, error: int) -> TransferFailed:
+        """The error for a TransferBegin the receiver refused (state UNKNOWN with `error`): SPEC.md 10, rule 5."""
+        why = _code(error)
+        if error == pb.ERROR_CODE_BUSY:
+            why += f" (the {self.peer} is receiving another transfer: try again once that one has ended)"
+        return TransferFailed(f"the {self.peer} refused {self.what}: {why}", peer=self.peer)
 
     def _take(self, item: Any) -> Any:
         """A queue item as a TransferStatus (or None); raises Resync for the errors of a link restart."""

@@ -44,7 +44,7 @@ extern "C" {
 #define GB_UART_HEADER_SIZE 13u          /* version, flags, channel, seq, ack, sack, length */
 #define GB_PACKET_HEADER_SIZE 10u        /* flags, channel, seq, ack, sack */
 #define GB_CRC_SIZE 4u                   /* CRC-32C, UART profile only */
-#define GB_MIN_FRAME 128u                /* every engine accepts frames this large: a Hello (<= 89 B) fits */
+#define GB_MIN_FRAME 128u                /* every engine accepts frames this large: a Hello (<= 86 B) fits */
 #define GB_MAX_FRAME 4096u
 #define GB_MAX_WINDOW 32u                /* the SACK bitmap has 32 bits */
 #define GB_CHANNELS 4u                   /* 0 = link control (engine only), 1 = control, 2 = audio, 3 = bulk */
@@ -98,8 +98,10 @@ typedef struct {
                                  * 65536, at least max_message + 4 */
   /* Timers in milliseconds; 0 selects the default given in SPEC.md "Timers". */
   uint16_t hello_interval_ms;   /* default 100, doubling to 1000 while unanswered */
-  uint16_t heartbeat_ms;        /* default 250: a PING when nothing was sent for this long */
-  uint16_t link_timeout_ms;     /* default 1000: nothing received for this long = link down */
+  uint16_t heartbeat_ms;        /* default 250: a PING when nothing was sent for this long, or for a quarter of the
+                                 * peer's link_timeout_ms if that is shorter (SPEC.md 4.5) */
+  uint16_t link_timeout_ms;     /* default 1000: nothing received for this long = link down; declared in our Hello,
+                                 * so that the peer pings at least every quarter of it */
   uint16_t ack_delay_ms;        /* default 2: an in-order frame is acknowledged within this (or with the 2nd) */
   uint16_t rto_initial_ms;      /* default 200 */
   uint16_t rto_min_ms;          /* default 20 */

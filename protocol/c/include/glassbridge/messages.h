@@ -125,6 +125,7 @@ typedef enum gb_Icon {
   GB_ICON__FORCE_INT32 = 0x7FFFFFFF
 } gb_Icon;
 
+/* The MCU takes FIRMWARE (at most 1 MiB = 1048576 bytes, the smallest board's image slot) and ASSET (at most 256 KiB = 262144 bytes); a larger size gets UNKNOWN + TOO_LARGE, another kind UNKNOWN + BAD_REQUEST (SPEC.md 10.1). The phone link takes PHOTO, AUDIO and AUDIO_OPUS. */
 typedef enum gb_TransferKind {
   GB_TRANSFER_KIND_UNSPECIFIED = 0,
   GB_TRANSFER_KIND_FIRMWARE = 1, /* the image a firmware update will flash (this issue: verified, not flashed) */
@@ -200,7 +201,7 @@ typedef enum gb_Response {
 /* ---- messages ---- */
 
 #define GB_HELLO_FIRMWARE_VERSION_LIMIT 31u
-#define GB_HELLO_MAX_SIZE 98u
+#define GB_HELLO_MAX_SIZE 104u
 typedef struct gb_Hello {
   uint32_t protocol_version; /* 1: the sender's link protocol version (SPEC.md section 9, "Versions"): currently 1 */
   uint32_t min_protocol_version; /* 2: the oldest version the sender can still speak */
@@ -214,6 +215,7 @@ typedef struct gb_Hello {
   char firmware_version[GB_HELLO_FIRMWARE_VERSION_LIMIT + 1]; /* 10: limit: 31 */
   bool reject; /* 11: the sender cannot talk to the receiver (versions): see SPEC.md */
   uint32_t max_message; /* 12: the largest reassembled message the sender accepts */
+  uint32_t link_timeout_ms; /* 13: the sender's link timeout: the receiver pings after at most a quarter of it */
 } gb_Hello;
 bool gb_Hello_encode(const gb_Hello *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
 bool gb_Hello_decode(const uint8_t *buf, size_t len, gb_Hello *out, gb_pb_status *err);
@@ -398,7 +400,7 @@ typedef struct gb_FailsafeEvent {
 bool gb_FailsafeEvent_encode(const gb_FailsafeEvent *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
 bool gb_FailsafeEvent_decode(const uint8_t *buf, size_t len, gb_FailsafeEvent *out, gb_pb_status *err);
 
-/* SoC -> MCU: announce a transfer. Answered with TransferStatus (offset 0, or the confirmed offset when the MCU already holds the beginning of the same transfer_id + sha256: resume). */
+/* SoC -> MCU: announce a transfer. Answered with TransferStatus (SPEC.md 10 step 1, the MCU's rules in 10.1): RECEIVING at offset 0, or at the kept offset when the MCU holds the same transfer_id + kind + size + sha256 unfinished (resume); VERIFIED with offset = size when it holds it verified; UNKNOWN + BAD_REQUEST (id 0, sha256 not 32 bytes, a kind it does not take), + TOO_LARGE (over the kind's limit), + BUSY (another transfer of the same SoC link session is RECEIVING and moved within 30 s). */
 #define GB_TRANSFER_BEGIN_SHA256_LIMIT 32u
 #define GB_TRANSFER_BEGIN_NAME_LIMIT 31u
 #define GB_TRANSFER_BEGIN_MAX_SIZE 90u
@@ -431,6 +433,7 @@ typedef struct gb_TransferQuery {
 bool gb_TransferQuery_encode(const gb_TransferQuery *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
 bool gb_TransferQuery_decode(const uint8_t *buf, size_t len, gb_TransferQuery *out, gb_pb_status *err);
 
+/* MCU -> SoC (and phone -> glasses): the answer to TransferBegin and TransferQuery (their request_id) and to chunks (the chunk's request_id, 0 as glassbridge sends them: matched by transfer_id). A refused chunk (OFFSET_MISMATCH, TOO_LARGE) leaves the state RECEIVING at the kept offset. */
 #define GB_TRANSFER_STATUS_MAX_SIZE 40u
 typedef struct gb_TransferStatus {
   uint32_t transfer_id; /* 1 */
