@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from glassbridge_rig.bench.ble import BASELINE
+from glassbridge_rig.bench.ble import BASELINE, BleBenchSettings, case_name, drop_detection
 from glassbridge.cli.main import main
 from glassbridge.protocol.gatt import LINK_SETTINGS, frame_limit
 
@@ -63,3 +63,26 @@ def test_bench_ble_quick_writes_json_and_chart(tmp_path: Path) -> None:
             assert abs(forward["write_request"] - reverse["write_response"]) <= c["disconnects"], c
             assert c["reverse_pdus"] > forward["write_request"], c  # write responses plus the link's own messages
     assert cases["glassbridge_mtu247_clean"]["duplicated"] == 0
+    # Quick runs only drops detected at once (the link's own figure); the supervision-timeout cases are full-run.
+    assert doc["settings"]["supervision_timeouts_ms"] == [] and doc["settings"]["drop_silence_ms"] == 0
+    for name, c in cases.items():
+        assert c["supervision_timeout_ms"] == 0, c
+        assert c["drop_detection"] == ("no drop" if name.endswith("clean") else drop_detection(1, 0)), c
+
+
+def test_supervision_timeout_cases_are_named_and_labelled_apart() -> None:
+    """A drop noticed after the radio's supervision timeout is its own case, never mixed with the instant one."""
+    from glassbridge.bench.report import _ble_faults
+
+    assert case_name("glassbridge", 247, 3) == "glassbridge_mtu247_3drops"
+    assert case_name("glassbridge", 247, 3, 720) == "glassbridge_mtu247_3drops_sto720ms"
+    assert case_name("glassbridge", 247, 0, 720) == "glassbridge_mtu247_clean"
+    assert "link's own figure" in drop_detection(3, 0) and "supervision timeout 4000 ms" in drop_detection(3, 4000)
+    base = {"disconnects": 3, "disconnects_planned": 3}
+    assert _ble_faults({**base, "supervision_timeout_ms": 0}) == "3/3 drops, instant"
+    assert _ble_faults({**base, "supervision_timeout_ms": 720.0}) == "3/3 drops, supervision 720 ms"
+    settings = BleBenchSettings()
+    assert settings.drop_silence_ms == 0 and {720.0, 4000.0} <= set(settings.supervision_timeouts_ms)
+    assert BleBenchSettings.quick_settings().supervision_timeouts_ms == ()
+    with pytest.raises(ValueError, match="supervision timeout"):
+        BleBenchSettings(supervision_timeouts_ms=(40000.0,)).validate()

@@ -146,6 +146,92 @@ def test_run_interleaved_refuses_duplicate_names() -> None:
 # --- benchmark frames -----------------------------------------------------------------------------------------
 
 
+def _float_path(job: Any, pixels: np.ndarray) -> np.ndarray:
+    """What the float32 normalisation stores for uint8 pixels, written out here: v * mul + add in float32, then
+    round half to even and saturate for integer outputs."""
+    c = job.n_channels
+    y = pixels.astype(np.float32) * np.asarray(job.mul[:c], np.float32) + np.asarray(job.add[:c], np.float32)
+    if job.out_type != "float32":
+        lo, hi = {"uint8": (0, 255), "int8": (-128, 127)}[job.out_type]
+        y = np.clip(np.rint(y), lo, hi)
+    return y.astype(job.out_dtype)
+
+
+@pytest.mark.parametrize("backend", ["cv2", "numpy"])
+@pytest.mark.parametrize("out_type,mul,add", [
+    ("uint8", (1.0, 1.0, 1.0), (0.0, 0.0, 0.0)),           # identity
+    ("int8", (1.0, 1.0, 1.0), (-128.5, -128.5, -128.5)),   # the int8 [-1, 1] models
+    ("uint8", (0.5, 1.5, 2.0), (3.0, -20.0, 0.25)),        # per channel, saturating both ways
+    ("int8", (0.7, 0.7, 0.7), (-100.25, -100.25, -100.25)),
+    ("float32", (2 / 255, 2 / 255, 2 / 255), (-1.0, -1.0, -1.0)),
+])
+def test_normaliser_stores_what_the_float_path_stores(backend: str, out_type: str, mul: tuple[float, ...],
+                                                      add: tuple[float, ...]) -> None:
+    """Every mode (nothing for identity, a 256-entry table through cv2.LUT or np.take, float multiply-add) is
+    exact: the same values as the float32 path, letterbox padding included."""
+    from glassbridge.bench.geometry import Job, Rect
+    from glassbridge.bench.normalise import Normaliser, expand_range_lut
+    from glassbridge.camera.frame import PixelFormat
+
+    for channels in ("rgb", "gray"):
+        job = Job(PixelFormat.RGB888, 64, 48, Rect(0, 0, 64, 48), 20, 16, Rect(2, 3, 15, 11), channels, out_type,
+                  mul, add, pad=7.0)
+        pixels = np.random.default_rng(3).integers(0, 256, (11, 15, job.n_channels), dtype=np.uint8)
+        pixels[0, : min(15, 256)] = 0
+        pixels[1, :] = 255
+        norm = Normaliser(job, backend)
+        if norm.mode == "identity":
+            assert out_type == "uint8" and norm.direct(job.new_output()) is not None
+        else:
+            assert norm.mode == ("float" if out_type == "float32" else "lut")
+        out = job.new_output()
+        norm(pixels, out)
+        expected = np.full(job.out_shape, _float_path(job, np.full((1, 1, job.n_channels), 7, np.uint8))[0, 0])
+        expected[3:14, 2:17] = _float_path(job, pixels)
+        np.testing.assert_array_equal(out, expected)
+        if channels == "gray" and out_type != "float32":  # a table applied first is folded into the same lookup
+            pre = expand_range_lut()
+            out = job.new_output()
+            Normaliser(job, backend, pre_lut=pre)(pixels[..., 0], out)
+            expected[3:14, 2:17] = _float_path(job, pre[pixels])
+            np.testing.assert_array_equal(out, expected)
+
+
+def test_normaliser_numpy_backend_takes_the_table_only_where_it_is_cheaper() -> None:
+    """np.take for small images, the float path for large ones (measured), cv2.LUT always: all exact."""
+    from glassbridge.bench.geometry import Job, Rect
+    from glassbridge.bench.normalise import TABLE_MAX_ELEMENTS, Normaliser
+    from glassbridge.camera.frame import PixelFormat
+
+    side = 80  # 80 x 80 x 3 values: above the threshold
+    assert side * side * 3 > TABLE_MAX_ELEMENTS
+    job = Job(PixelFormat.RGB888, 640, 480, Rect(0, 0, 640, 480), side, side, Rect(0, 0, side, side), "rgb",
+              "int8", (1.0,) * 3, (-128.5,) * 3)
+    pixels = np.random.default_rng(4).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    for backend, mode in (("numpy", "float"), ("cv2", "lut")):
+        norm = Normaliser(job, backend)
+        assert norm.mode == mode
+        out = job.new_output()
+        norm(pixels, out)
+        np.testing.assert_array_equal(out, _float_path(job, pixels))
+
+
+def test_vision_and_preprocessing_size_their_cold_pools_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    from glassbridge.bench import machine, vision
+    from glassbridge.bench.preprocess import Settings
+
+    mib = machine.MIB
+    monkeypatch.setattr(machine, "last_level_cache_bytes", lambda: 504 * mib)
+    assert machine.default_cold_pool_bytes() == 568 * mib
+    monkeypatch.setattr(machine, "last_level_cache_bytes", lambda: 32 * mib)
+    assert machine.default_cold_pool_bytes() == 256 * mib
+    monkeypatch.setattr(machine, "last_level_cache_bytes", lambda: None)
+    assert machine.default_cold_pool_bytes() == 256 * mib
+    assert vision.VisionSettings().cold_pool_bytes is None and Settings().cold_pool_bytes is None  # both automatic
+    pool = harness.cold_pool(np.arange(10, dtype=np.uint8), 25)
+    assert pool.shape == (3, 10) and (pool == np.arange(10)).all()
+
+
 def test_benchmark_frames_are_legal_range_bt601_as_opencv_encodes_them() -> None:
     cv2 = pytest.importorskip("cv2")
     rgb = natural_rgb(120, 160, seed=4)

@@ -17,6 +17,7 @@ import numpy as np
 
 from glassbridge.bench import libyuv
 from glassbridge.bench.geometry import Job
+from glassbridge.bench.normalise import Normaliser
 from glassbridge.bench.numpy_fused import NumpyFused
 from glassbridge.bench.opencv import OpenCvConvertResize, OpenCvResizePlanes
 from glassbridge.bench.synthetic import BenchFrame
@@ -90,20 +91,27 @@ def build_lineup(job: Job, norm: Any, *, isas: bool = True, with_libyuv: bool = 
         for name in api.available_isas():
             c.append(Candidate(f"ours[{name}]", f"glassbridge fused kernel forced to the {name} path",
                                _ours(api, job, norm, name), job.new_output(), TOL_OURS))
-    c.append(Candidate("opencv", "OpenCV cvtColor + resize INTER_LINEAR + numpy normalisation (baseline)",
+    cv_norm = Normaliser(job, "cv2").describe()
+    np_norm = Normaliser(job, "numpy").describe()
+    convert = "cvtColor + " if job.fmt is PixelFormat.NV12 or job.channels != "rgb" else ""
+    c.append(Candidate("opencv", f"OpenCV {convert}resize INTER_LINEAR, then {cv_norm} (baseline)",
                        OpenCvConvertResize(job), job.new_output(), TOL_OPENCV))
     if job.fmt is PixelFormat.NV12:
-        c.append(Candidate("opencv_fast", "OpenCV resize Y and UV planes, then cvtColor (inexact at chroma edges)"
-                           if job.channels != "gray" else "OpenCV resize the luma plane, expand range by LUT",
+        gray_norm = Normaliser(job, "cv2", pre_lut=np.arange(256, dtype=np.uint8)).describe()
+        c.append(Candidate("opencv_fast", "OpenCV resize Y and UV planes, then cvtColor (inexact at chroma edges), "
+                           f"then {cv_norm}" if job.channels != "gray" else
+                           f"OpenCV resize the luma plane, then one {gray_norm} (range expansion + normalisation)",
                            OpenCvResizePlanes(job), job.new_output(), None))
     else:
         notes.append("opencv_fast: not applicable to an RGB source (no colour conversion to reorder)")
-    c.append(Candidate("numpy", "numpy fused gather of the four taps, LUT colour conversion (float32)",
+    c.append(Candidate("numpy", "numpy fused gather of the four taps, LUT colour conversion, float32 "
+                       "interpolation and normalisation",
                        NumpyFused(job), job.new_output(), TOL_NUMPY))
     if with_libyuv and libyuv.find_libyuv() is not None:
-        desc = {"gray": "libyuv ScalePlane (luma) + LUT range expansion + numpy normalisation"}.get(
-            job.channels, "libyuv NV12ToARGB + ARGBScale bilinear + numpy normalisation"
-            if job.fmt is PixelFormat.NV12 else "libyuv RGBScale bilinear + numpy normalisation")
+        gray_norm = Normaliser(job, "numpy", pre_lut=np.arange(256, dtype=np.uint8)).describe()
+        desc = {"gray": f"libyuv ScalePlane (luma), then one {gray_norm} (range expansion + normalisation)"}.get(
+            job.channels, f"libyuv NV12ToARGB + ARGBScale bilinear, then {np_norm}"
+            if job.fmt is PixelFormat.NV12 else f"libyuv RGBScale bilinear, then {np_norm}")
         c.append(Candidate("libyuv", desc, libyuv.LibyuvConvertScale(job), job.new_output(), TOL_LIBYUV))
     elif with_libyuv:
         notes.append("libyuv: skipped, not installed (apt-get install libyuv0)")

@@ -164,6 +164,15 @@ class SameItem:
         return self._item
 
 
+def cold_pool(buf: np.ndarray, pool_bytes: int) -> np.ndarray:
+    """Copies of an input buffer filling at least pool_bytes (at least two), for a `Cycle`: each item then comes
+    from DRAM when the pool is larger than the last-level cache (machine.default_cold_pool_bytes sizes it)."""
+    n = max(2, -(-pool_bytes // buf.nbytes))
+    pool = np.empty((n,) + buf.shape, buf.dtype)
+    pool[:] = buf  # distinct memory (every copy touched once here, so no page faults while timing)
+    return pool
+
+
 class Cycle:
     """DRAM-cold input: the items of a pool in turn, so an item comes back only after all others were read."""
 

@@ -1,9 +1,11 @@
 """The libyuv contender, through ctypes on the system's libyuv (Debian/Ubuntu package libyuv0).
 
 libyuv is the reference for fast colour conversion and scaling in C (Chromium, WebRTC). Its natural pipeline for
-our job is convert-then-scale: NV12ToARGB of the crop, ARGBScale with bilinear filtering, then the user's numpy
-normalisation into the model's tensor (libyuv has no quantisation). RGB888 sources scale with RGBScale; gray
-models scale the luma plane with ScalePlane and expand the range with a lookup table.
+our job is convert-then-scale: NV12ToARGB of the crop, ARGBScale with bilinear filtering, then the cheapest exact
+numpy normalisation into the model's tensor (libyuv has no quantisation; normalise.py): none for an identity
+uint8 output (RGBScale writes straight into the tensor), np.take of a 256-entry table for integer outputs, a
+float32 multiply-add for float outputs. RGB888 sources scale with RGBScale; gray models scale the luma plane
+with ScalePlane, then one table expands the range and normalises.
 
 When the library is absent the contender is skipped with a note, never faked.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from glassbridge.bench.geometry import Job
-from glassbridge.bench.normalise import Normaliser
+from glassbridge.bench.normalise import Normaliser, expand_range_lut
 from glassbridge.bench.synthetic import BenchFrame
 from glassbridge.camera.frame import PixelFormat
 
@@ -73,10 +75,9 @@ class LibyuvConvertScale:
         self._small_argb = np.empty((d.height, d.width, 4), np.uint8)
         self._small_rgb = np.empty((d.height, d.width, 3), np.uint8)
         self._small_gray = np.empty((d.height, d.width), np.uint8)
-        self._expanded = np.empty((d.height, d.width), np.uint8)
-        self._lut = np.clip(np.rint((np.arange(256) - 16) * 255 / 219), 0, 255).astype(np.uint8)
         self._gray_rgb = np.empty((d.height, d.width), np.float32)
-        self._normalise = Normaliser(job)
+        self._normalise = Normaliser(job, "numpy")
+        self._normalise_gray = Normaliser(job, "numpy", pre_lut=expand_range_lut())
 
     def __call__(self, item: BenchFrame, out: np.ndarray) -> None:
         lib, job, c, d = self.lib, self.job, self.job.crop, self.job.dst
@@ -88,8 +89,7 @@ class LibyuvConvertScale:
             if job.channels == "gray":
                 lib.ScalePlane(y_ptr, sy, c.width, c.height, _ptr(self._small_gray), d.width, d.width, d.height,
                                K_FILTER_BILINEAR)
-                np.take(self._lut, self._small_gray, out=self._expanded)
-                self._normalise(self._expanded[..., None], out)
+                self._normalise_gray(self._small_gray, out)
                 return
             uv_ptr = _ptr(uv, (c.y // 2) * suv + c.x)
             lib.NV12ToARGB(y_ptr, sy, uv_ptr, suv, _ptr(self._argb), c.width * 4, c.width, c.height)
@@ -101,6 +101,12 @@ class LibyuvConvertScale:
             return
         (rgb,) = planes
         s = rgb.strides[0]
+        direct = self._normalise.direct(out) if job.channels == "rgb" else None
+        if direct is not None and direct.strides[1:] == (3, 1):  # identity: scale straight into the tensor
+            lib.RGBScale(_ptr(rgb, c.y * s + c.x * 3), s, c.width, c.height, _ptr(direct), direct.strides[0],
+                         d.width, d.height, K_FILTER_BILINEAR)
+            self._normalise.pad(out)
+            return
         lib.RGBScale(_ptr(rgb, c.y * s + c.x * 3), s, c.width, c.height, _ptr(self._small_rgb), d.width * 3,
                      d.width, d.height, K_FILTER_BILINEAR)
         pix = self._small_rgb

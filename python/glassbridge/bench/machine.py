@@ -66,6 +66,20 @@ def last_level_cache_bytes() -> int | None:
     return best
 
 
+MIB = 1024 * 1024
+# DRAM-cold pools (the preprocessing and vision benchmarks): at least 256 MiB, and more than the last-level cache
+# the (virtual) CPU reports, so a frame is evicted before it comes back; capped to keep memory use bounded.
+MIN_COLD_POOL = 256 * MIB
+MAX_COLD_POOL = 1024 * MIB
+QUICK_COLD_POOL = 16 * MIB  # --quick: a smoke run, its cold figures say nothing about DRAM
+
+
+def default_cold_pool_bytes() -> int:
+    """The DRAM-cold frame pool's size: max(256 MiB, last-level cache + 64 MiB), at most 1 GiB."""
+    llc = last_level_cache_bytes() or 0
+    return int(min(MAX_COLD_POOL, max(MIN_COLD_POOL, llc + 64 * MIB)))
+
+
 def _versions() -> dict[str, str | None]:
     v: dict[str, str | None] = {}
     for dist in _VERSIONED:

@@ -62,6 +62,16 @@ class NumpyFused:
         self._wm = [self._w * m for m in self._mul]
         self._vals = np.empty((job.n_channels, d.height * d.width), np.float32)
         self._luts: tuple[np.ndarray, ...] | None = None
+        # The cheapest exact normalisation: no add when it is zero (identity), no clamp when v * mul + add cannot
+        # leave the output type's range for v in [0, 255] (with 0.25 of slack for float32 interpolation error:
+        # rint then keeps every value inside the range).
+        self._needs_add = bool(np.any(self._add != 0))
+        self._needs_clip = job.out_type in INT_LIMITS and not self._in_range()
+
+    def _in_range(self) -> bool:
+        lo, hi = INT_LIMITS[self.job.out_type]
+        ends = np.stack([self._add, self._mul * 255 + self._add]).astype(np.float64)
+        return bool(ends.min() >= lo - 0.25 and ends.max() <= hi + 0.25)
 
     # Tables -----------------------------------------------------------------------------------------------
     def _tap_offsets(self, frame: Frame) -> tuple[np.ndarray, ...]:
@@ -140,11 +150,13 @@ class NumpyFused:
                 for ch, plane in zip(order, (r, g, b)):
                     self._interp(plane, ch)
         vals = self._vals
-        vals += self._add[:, None]
+        if self._needs_add:
+            vals += self._add[:, None]
         if job.out_type in INT_LIMITS:
-            lo, hi = INT_LIMITS[job.out_type]
             np.rint(vals, out=vals)
-            np.clip(vals, lo, hi, out=vals)
+            if self._needs_clip:
+                lo, hi = INT_LIMITS[job.out_type]
+                np.clip(vals, lo, hi, out=vals)
         d = job.dst
         out[d.y : d.y + d.height, d.x : d.x + d.width] = vals.T.reshape(d.height, d.width, job.n_channels)
         if job.letterboxed:

@@ -1,7 +1,9 @@
 """The OpenCV contenders, written as an OpenCV user would, into preallocated buffers.
 
 - `OpenCvConvertResize` (the baseline every ratio is against): cvtColor the frame to RGB, resize with
-  INTER_LINEAR, normalise in numpy. Exact up to the rounding of the intermediate RGB image (<= 1-2 levels).
+  INTER_LINEAR, then the cheapest exact normalisation (normalise.py): none for an identity uint8 output (the
+  resize writes straight into the tensor), cv2.LUT with a 256-entry table for integer outputs, a float32
+  multiply-add for float outputs. Exact up to the rounding of the intermediate RGB image (<= 1-2 levels).
 - `OpenCvResizePlanes` (OpenCV's fastest path): resize the Y and UV planes first, then convert the small NV12
   image. It touches far fewer pixels, but it interpolates chroma on its own half-resolution grid and mixes
   colours across hard edges before converting, so it is wrong at chroma edges: its accuracy is reported, not
@@ -16,21 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from glassbridge.bench.cv import import_cv2
 from glassbridge.bench.geometry import Job
-from glassbridge.bench.normalise import Normaliser
+from glassbridge.bench.normalise import Normaliser, expand_range_lut
 from glassbridge.bench.synthetic import BenchFrame
 from glassbridge.camera.frame import PixelFormat
-
-
-def import_cv2() -> Any:
-    """cv2, single-threaded (the benchmark compares one core against one core)."""
-    try:
-        import cv2
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError(
-            "the OpenCV contenders need opencv-python-headless: pip install 'glassbridge[bench]'") from exc
-    cv2.setNumThreads(1)
-    return cv2
 
 
 def _check_even(job: Job, what: str) -> None:
@@ -54,7 +46,7 @@ class OpenCvConvertResize:
         self._rgb = np.empty((c.height, c.width, 3), np.uint8)
         self._gray = np.empty((c.height, c.width), np.uint8)
         self._small = np.empty((d.height, d.width) + ((3,) if job.n_channels == 3 else ()), np.uint8)
-        self._normalise = Normaliser(job)
+        self._normalise = Normaliser(job, "cv2")
         cv2 = self.cv2
         self._to_rgb = cv2.COLOR_YUV2BGR_NV12 if job.channels == "bgr" else cv2.COLOR_YUV2RGB_NV12
 
@@ -82,6 +74,11 @@ class OpenCvConvertResize:
             elif job.channels == "gray":
                 cv2.cvtColor(pix, cv2.COLOR_RGB2GRAY, dst=self._gray)
                 pix = self._gray
+        direct = self._normalise.direct(out)
+        if direct is not None:  # identity: resize straight into the tensor
+            cv2.resize(pix, (d.width, d.height), dst=direct, interpolation=cv2.INTER_LINEAR)
+            self._normalise.pad(out)
+            return
         cv2.resize(pix, (d.width, d.height), dst=self._small, interpolation=cv2.INTER_LINEAR)
         self._normalise(self._small if self._small.ndim == 3 else self._small[..., None], out)
 
@@ -89,7 +86,8 @@ class OpenCvConvertResize:
 class OpenCvResizePlanes:
     """OpenCV's fastest NV12 path: resize the Y and UV planes, then cvtColor the small NV12 image.
 
-    Gray output needs no chroma: resize the luma plane and expand limited range with a lookup table.
+    Gray output needs no chroma: resize the luma plane, then one cv2.LUT that expands limited range and
+    normalises (the two 256-entry tables composed).
     """
 
     def __init__(self, job: Job) -> None:
@@ -104,10 +102,9 @@ class OpenCvResizePlanes:
         self._small_nv12 = np.empty((d.height * 3 // 2, d.width), np.uint8)
         self._small = np.empty((d.height, d.width, 3), np.uint8)
         self._gray = np.empty((d.height, d.width), np.uint8)
-        self._expanded = np.empty((d.height, d.width), np.uint8)
+        self._normalise = Normaliser(job, "cv2")
         # Limited-range luma to full-range gray, as the contract's gray output: (Y - 16) * 255 / 219, clamped.
-        self._lut = np.clip(np.rint((np.arange(256) - 16) * 255 / 219), 0, 255).astype(np.uint8)
-        self._normalise = Normaliser(job)
+        self._normalise_gray = Normaliser(job, "cv2", pre_lut=expand_range_lut())
         cv2 = self.cv2
         self._to_rgb = cv2.COLOR_YUV2BGR_NV12 if job.channels == "bgr" else cv2.COLOR_YUV2RGB_NV12
 
@@ -117,12 +114,16 @@ class OpenCvResizePlanes:
         y_crop = y[c.y : c.y + c.height, c.x : c.x + c.width]
         if job.channels == "gray":
             cv2.resize(y_crop, (d.width, d.height), dst=self._gray, interpolation=cv2.INTER_LINEAR)
-            cv2.LUT(self._gray, self._lut, dst=self._expanded)
-            self._normalise(self._expanded[..., None], out)
+            self._normalise_gray(self._gray, out)
             return
         uv_crop = uv[c.y // 2 : (c.y + c.height) // 2, c.x : c.x + c.width].reshape(c.height // 2, c.width // 2, 2)
         cv2.resize(y_crop, (d.width, d.height), dst=self._small_nv12[: d.height], interpolation=cv2.INTER_LINEAR)
         small_uv = self._small_nv12[d.height :].reshape(d.height // 2, d.width // 2, 2)
         cv2.resize(uv_crop, (d.width // 2, d.height // 2), dst=small_uv, interpolation=cv2.INTER_LINEAR)
+        direct = self._normalise.direct(out)
+        if direct is not None:  # identity: convert straight into the tensor
+            cv2.cvtColor(self._small_nv12, self._to_rgb, dst=direct)
+            self._normalise.pad(out)
+            return
         cv2.cvtColor(self._small_nv12, self._to_rgb, dst=self._small)
         self._normalise(self._small, out)

@@ -160,29 +160,39 @@ def plot_ble(doc: dict[str, Any], path: str | Path) -> Path:
 
     cases = doc["cases"]
     mtus = sorted({c["mtu"] for c in cases})
-    series = []  # (contender, disconnects_planned) in a fixed order: ours first, clean before drops
-    for c in sorted(cases, key=lambda c: (c["contender"] != "glassbridge", c["disconnects_planned"])):
-        pair = (c["contender"], c["disconnects_planned"])
-        if pair not in series:
-            series.append(pair)
+    # (contender, disconnects_planned, supervision timeout) in a fixed order: ours first, clean before drops, drops
+    # detected at once (the link's own figure) before those noticed after the radio's supervision timeout.
+    series: list[tuple[str, int, float]] = []
+    for c in sorted(cases, key=lambda c: (c["contender"] != "glassbridge", c["disconnects_planned"],
+                                          c.get("supervision_timeout_ms", 0))):
+        key3 = (c["contender"], c["disconnects_planned"], float(c.get("supervision_timeout_ms", 0)))
+        if key3 not in series:
+            series.append(key3)
     colours = {("glassbridge", False): "#2b6cb0", ("glassbridge", True): "#90cdf4",
                ("baseline", False): "#718096", ("baseline", True): "#cbd5e0"}
-    by_key = {(c["contender"], c["disconnects_planned"], c["mtu"]): c for c in cases}
+    supervision_colours = ["#f6ad55", "#dd6b20", "#9c4221"]  # glassbridge's drops behind a supervision timeout
+    by_key = {(c["contender"], c["disconnects_planned"], float(c.get("supervision_timeout_ms", 0)), c["mtu"]): c
+              for c in cases}
+    timeouts = sorted({sto for _, _, sto in series if sto})
     fig, axes = plt.subplots(1, 2, figsize=(11, 5.0))
     width = 0.8 / max(1, len(series))
     panels = (("payload_efficiency", "payload efficiency\n(upload bytes / ATT value bytes written)"),
               ("goodput_fraction_of_model_ceiling", "goodput / model ceiling\n(write without response, same MTU)"))
     for ax, (key, label) in zip(axes, panels):
-        for i, (contender, drops) in enumerate(series):
+        for i, (contender, drops, sto) in enumerate(series):
             xs, values = [], []
             for j, mtu in enumerate(mtus):
-                c = by_key.get((contender, drops, mtu))
+                c = by_key.get((contender, drops, sto, mtu))
                 if c is not None:
                     xs.append(j + (i - (len(series) - 1) / 2) * width)
                     values.append(c[key])
             kind = "glassbridge" if contender == "glassbridge" else "baseline"
             name = f"{contender}, {'clean' if drops == 0 else f'{drops} drops'}"
-            bars = ax.bar(xs, values, width * 0.95, color=colours[(kind, drops > 0)], label=name,
+            if drops:
+                name += f", supervision {sto / 1000:g} s" if sto else ", detected at once"
+            colour = (supervision_colours[timeouts.index(sto) % len(supervision_colours)] if sto
+                      else colours[(kind, drops > 0)])
+            bars = ax.bar(xs, values, width * 0.95, color=colour, label=name,
                           edgecolor="#2d3748" if kind == "glassbridge" else "#a0aec0", linewidth=0.5)
             ax.bar_label(bars, fmt="%.3f", padding=2, fontsize=6.5, rotation=90)
         for j, mtu in enumerate(mtus):

@@ -17,18 +17,13 @@ from typing import Any
 import numpy as np
 
 from glassbridge.bench import accuracy, libyuv, machine
+from glassbridge.bench.machine import MIB, QUICK_COLD_POOL, default_cold_pool_bytes
 from glassbridge.bench.cases import Case, select
 from glassbridge.bench.contenders import Candidate, build_lineup, kernel_api
-from glassbridge.bench.harness import Contender, Cycle, SameItem, run_interleaved, speedup
+from glassbridge.bench.harness import Contender, Cycle, SameItem, cold_pool, run_interleaved, speedup
 from glassbridge.bench.synthetic import BenchFrame, frame_buffer, wrap
 
 SCHEMA = "glassbridge.bench.preprocess/1"
-MIB = 1024 * 1024
-# DRAM-cold pool: at least 256 MiB, and more than the last-level cache the (virtual) CPU reports, so a frame
-# is evicted before it comes back; capped to keep the benchmark's memory use bounded.
-MIN_COLD_POOL = 256 * MIB
-MAX_COLD_POOL = 1024 * MIB
-QUICK_COLD_POOL = 16 * MIB
 
 
 @dataclass
@@ -38,7 +33,7 @@ class Settings:
     quick: bool = False
     cases: list[str] | None = None
     variants: tuple[str, ...] = ("hot", "cold")
-    cold_pool_bytes: int | None = None  # None: automatic (see default_cold_pool_bytes)
+    cold_pool_bytes: int | None = None  # None: automatic (machine.default_cold_pool_bytes)
     isas: bool = True                   # also time each available ISA path of ours
     libyuv: bool = True
     extra_notes: list[str] = field(default_factory=list)
@@ -47,11 +42,6 @@ class Settings:
     def quick_settings(cls, **kw: Any) -> Settings:
         """A few seconds: 5 rounds, a small pool (cold figures then say nothing about DRAM; marked in JSON)."""
         return cls(rounds=5, quick=True, cold_pool_bytes=QUICK_COLD_POOL, **kw)
-
-
-def default_cold_pool_bytes() -> int:
-    llc = machine.last_level_cache_bytes() or 0
-    return int(min(MAX_COLD_POOL, max(MIN_COLD_POOL, llc + 64 * MIB)))
 
 
 class _FrameCache:
@@ -68,10 +58,8 @@ class _FrameCache:
 
 
 def _pool(case: Case, buf: np.ndarray, pool_bytes: int) -> tuple[np.ndarray, list[BenchFrame]]:
-    n = max(2, -(-pool_bytes // buf.nbytes))
-    pool = np.empty((n,) + buf.shape, np.uint8)
-    pool[:] = buf  # distinct memory (every frame touched once here, so no page faults while timing)
-    return pool, [wrap(case.fmt, pool[i], case.src_width, case.src_height) for i in range(n)]
+    pool = cold_pool(buf, pool_bytes)
+    return pool, [wrap(case.fmt, pool[i], case.src_width, case.src_height) for i in range(len(pool))]
 
 
 def _check_accuracy(job: Any, item: BenchFrame, lineup: Sequence[Candidate]) -> dict[str, dict[str, Any]]:
@@ -144,7 +132,7 @@ def run_benchmark(settings: Settings, reporter: Any = None) -> dict[str, Any]:
 
     reporter: optional object with start(label, total), advance(n), stop(), warn(msg) (the CLI's rich progress).
     """
-    from glassbridge.bench.opencv import import_cv2
+    from glassbridge.bench.cv import import_cv2
 
     cv2 = import_cv2()
     api = kernel_api()

@@ -9,7 +9,8 @@ process, interleaved round by round:
 - pipeline: FacePipeline.run(frame), detection then the expression of every face found
 and, beside each, the same model(s) doing invoke() alone on an input already filled (the floor). Overhead =
 (stage - invoke) / invoke; the issue's target is at most 15% for the pipeline. Two variants: the same frame
-(cache-hot) and a pool of frames larger than the last-level cache (DRAM-cold, as a fresh camera buffer is).
+(cache-hot) and a pool of frames larger than the last-level cache (DRAM-cold, as a fresh camera buffer is), sized
+as the preprocessing benchmark's: max(256 MiB, LLC + 64 MiB), at most 1 GiB (machine.default_cold_pool_bytes).
 
 It also reports each model's invoke latency with 1 and 2 LiteRT threads.
 """
@@ -23,13 +24,13 @@ from typing import Any
 import numpy as np
 
 from glassbridge.bench import machine
-from glassbridge.bench.harness import Contender, Cycle, RunResult, SameItem, run_interleaved
+from glassbridge.bench.harness import Contender, Cycle, RunResult, SameItem, cold_pool, run_interleaved
+from glassbridge.bench.machine import QUICK_COLD_POOL, default_cold_pool_bytes
 from glassbridge.bench.synthetic import BenchFrame, natural_rgb, rgb_to_nv12, wrap
 from glassbridge.camera.frame import PixelFormat
 
 SCHEMA = "glassbridge.bench.vision/1"
 TARGET_OVERHEAD_PCT = 15.0
-MIB = 1024 * 1024
 FRAME_W, FRAME_H = 1920, 1080
 # The astronaut photo (512x512, face ~105 px) pasted at 2x: a ~210 px face, someone about 2 m in front of the
 # glasses, which the full-range detector finds with a high score (spikes: 200 px -> 0.91).
@@ -43,13 +44,13 @@ class VisionSettings:
     seed: int = 20261121
     quick: bool = False
     variants: tuple[str, ...] = ("hot", "cold")
-    cold_pool_bytes: int = 256 * MIB
+    cold_pool_bytes: int | None = None  # None: automatic, as the preprocessing benchmark's pool
     thread_counts: tuple[int, ...] = (1, 2)
     notes: list[str] = field(default_factory=list)
 
     @classmethod
     def quick_settings(cls) -> VisionSettings:
-        return cls(rounds=5, quick=True, cold_pool_bytes=16 * MIB)
+        return cls(rounds=5, quick=True, cold_pool_bytes=QUICK_COLD_POOL)
 
 
 def face_frame_buffer() -> np.ndarray:
@@ -156,15 +157,16 @@ def run_vision_benchmark(settings: VisionSettings, reporter: Any = None) -> dict
     contenders = _pipeline_contenders(pipeline, box, len(faces))
     pipelines: list[dict[str, Any]] = []
     raw: dict[str, Any] = {}
+    pool_bytes = settings.cold_pool_bytes or default_cold_pool_bytes()
+    pool_info: dict[str, Any] | None = None
     for variant in settings.variants:
         pool = None
         if variant == "hot":
             source: Any = SameItem(item)
         else:
-            n = max(2, -(-settings.cold_pool_bytes // buf.nbytes))
-            pool = np.empty((n,) + buf.shape, np.uint8)
-            pool[:] = buf
-            source = Cycle([wrap(PixelFormat.NV12, pool[i], FRAME_W, FRAME_H) for i in range(n)])
+            pool = cold_pool(buf, pool_bytes)
+            pool_info = {"frames": len(pool), "mib": round(pool.nbytes / machine.MIB, 1)}
+            source = Cycle([wrap(PixelFormat.NV12, pool[i], FRAME_W, FRAME_H) for i in range(len(pool))])
         run = run_interleaved(contenders, source, rounds=settings.rounds, seed=settings.seed,
                               hot=variant == "hot", progress=reporter, label=f"vision pipeline vs invoke [{variant}]")
         raw[variant] = _stats_json(run)
@@ -197,6 +199,7 @@ def run_vision_benchmark(settings: VisionSettings, reporter: Any = None) -> dict
         "frame": {"format": "NV12", "size": [FRAME_W, FRAME_H], "faces": [f.to_json() for f in faces]},
         "pipelines": pipelines,
         "contenders": raw,
+        "cold_pool": pool_info,
         "models": models,
         "notes": notes,
         "machine": info,

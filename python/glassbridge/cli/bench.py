@@ -137,7 +137,8 @@ def check_plot(path: Path) -> None:
 def _run_preprocess(args: argparse.Namespace, console: Any) -> int:
     from glassbridge.bench import report
     from glassbridge.bench.cases import CASES, select
-    from glassbridge.bench.preprocess import MIB, Settings, run_benchmark
+    from glassbridge.bench.machine import MIB
+    from glassbridge.bench.preprocess import Settings, run_benchmark
 
     if args.list_cases:
         for c in CASES:

@@ -82,6 +82,10 @@ def add_ble(sub: Any) -> None:
                     help="ATT MTU of the companion (repeatable; default 185, 247 and 517)")
     pble.add_argument("--drops", type=positive_int, metavar="N",
                       help="forced disconnects in the faulty case (default 3)")
+    pble.add_argument("--supervision", type=float_in(100.0, 32000.0), action="append", dest="supervision",
+                      metavar="MS", help="a radio supervision timeout for a further drop case of glassbridge "
+                      "(repeatable; default 720 and 4000, none with --quick): each drop is noticed only after it, "
+                      "as on a phone; the drops detected at once remain the link's own figure")
     pble.add_argument("--workdir", type=Path, metavar="DIR",
                     help="keep the rigs' logs and state here (default: a temporary folder, removed)")
 
@@ -158,6 +162,8 @@ def _run_ble(args: argparse.Namespace, console: Any) -> int:
     if args.drops is not None:
         at_least("--drops", args.drops, 1)
         settings.disconnects = (0, args.drops)
+    if args.supervision:
+        settings.supervision_timeouts_ms = tuple(dict.fromkeys(args.supervision))
     settings.workdir = args.workdir
     if args.plot is not None:
         check_plot(args.plot)
