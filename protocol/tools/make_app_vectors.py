@@ -21,10 +21,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "python"))
+from glassbridge.protocol import glassbridge_pb2 as pb  # the generated module only
 
-from glassbridge.protocol import glassbridge_pb2 as pb  # noqa: E402  (the generated module only)
+REPO = Path(__file__).resolve().parents[2]
 
 OUT = Path("protocol/vectors/app_transcripts.txt")
 
