@@ -107,8 +107,8 @@ def test_a_driver_queue_that_never_drains_counts_as_a_lost_port() -> None:
 
     async def body() -> tuple[float, str]:
         transport = SerialTransport("stuck-port", Link(role=Role.SOC), open_port=lambda _p, _b: port)
+        started = time.monotonic()  # before start(): the first write, and the stuck clock, may begin inside it
         await transport.start()
-        started = time.monotonic()
         try:
             while True:
                 event = await asyncio.wait_for(transport.events.get(), 10)
@@ -118,5 +118,5 @@ def test_a_driver_queue_that_never_drains_counts_as_a_lost_port() -> None:
             await transport.close()
 
     elapsed, reason = asyncio.run(body())
-    assert WRITE_TIMEOUT <= elapsed < WRITE_TIMEOUT + 2.0, elapsed
+    assert WRITE_TIMEOUT <= elapsed < WRITE_TIMEOUT + 3.0, elapsed  # slack for emulated cores (qemu-user)
     assert "output queue" in reason and "5000 bytes" in reason, reason
