@@ -278,7 +278,9 @@ class CompanionApp:
                 "glasses": session.identity, "request_id": request_id, "parts": parts,
                 "brain_ms": round((done - arrived) * 1000 - self.answer_delay_ms, 3),
                 "first_part_ms": round(first_ms, 3), "recognise_ms": round((recognised - arrived) * 1000, 3),
-                "queued_ms": req.queued_ms, "source": self.brain.name}])[-100:]
+                "queued_ms": req.queued_ms, "source": self.brain.name,
+                # faces the glasses pixelated in the photo before sending it (None: no perception came)
+                "faces_blurred": req.perception.faces_blurred if req.HasField("perception") else None}])[-100:]
         except Exception as exc:  # a brain failure is an answer too: the glasses must not wait forever
             log.exception("brain %s failed on request %d", self.brain.name, request_id)
             self._result(session, request_id, pb.ERROR_CODE_INTERNAL, f"brain failed: {exc}")

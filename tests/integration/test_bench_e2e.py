@@ -37,7 +37,7 @@ def test_bench_e2e_json_is_consistent(tmp_path: Path) -> None:
     out, png = tmp_path / "e2e.json", tmp_path / "e2e.png"
     proc = subprocess.run(
         [sys.executable, "-m", "glassbridge.cli.main", "bench", "e2e", "--taps", "5", "--warmup", "1",
-         "--json", str(out), "--plot", str(png)],
+         "--json", str(out), "--plot", str(png), "--photos", str(tmp_path / "photos")],
         cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "120"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads(out.read_text())
@@ -63,6 +63,9 @@ def test_bench_e2e_json_is_consistent(tmp_path: Path) -> None:
         # The phone answers only once the whole photo crossed the radio: no faster than the model's ceiling.
         assert stages["ble_round_trip"] + stages["brain"] >= 1000 * t["jpeg_bytes"] / ceiling, t
         assert t["mcu"]["card_flushed_at_ms"] > t["mcu"]["tap_at_ms"]
+        # The astronaut's face was pixelated before the photo left ([privacy] blur_faces by default), in well
+        # under a millisecond (a loaded CI machine gets 5 ms).
+        assert t["faces_blurred"] == 1 and 0 < stages["blur"] < 5, t
     # Means telescope exactly: the stages' mean times add up to the mean total.
     mean_sum = sum(s["mean_ms"] for s in doc["stages"].values())
     assert mean_sum == pytest.approx(doc["total"]["mean_ms"], abs=1.0)
@@ -70,4 +73,12 @@ def test_bench_e2e_json_is_consistent(tmp_path: Path) -> None:
     assert doc["firmware_counters"]["uart_rx_overruns"] == 0
     assert abs(doc["clock"]["offset_change_ms"]) < 2.0  # one CLOCK_MONOTONIC on both sides: no drift
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Every photo that left the glasses (warm-up included): the detector that finds the astronaut in the frame
+    # finds no face in what the phone got.
+    photos = sorted((tmp_path / "photos").glob("tap-*.jpg"))
+    assert len(photos) == 6
+    seen = subprocess.run([sys.executable, "-m", "glassbridge.cli.main", "see", "--no-emotion", "--json",
+                           *map(str, photos)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert seen.returncode == 0, seen.stderr[-2000:]
+    assert all(image["faces"] == [] for image in json.loads(seen.stdout)["images"])
     assert "p50" in proc.stdout and "ble_round_trip" in proc.stdout  # the table on stdout

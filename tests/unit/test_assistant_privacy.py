@@ -128,7 +128,7 @@ def test_summary_sentences_for_positions_and_crowds() -> None:
 
 def test_photo_is_scaled_like_pillow_does_and_never_enlarged() -> None:
     frame = read_image(IMAGES / "coffee.png", format=PixelFormat.NV12)  # 600x400
-    jpeg, size = photo_for_phone(frame, max_width=300, max_height=300, quality=90)
+    jpeg, size = photo_for_phone(frame, faces=(), max_width=300, max_height=300, quality=90)
     assert size == (300, 200)
     got = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float64)
     with Image.open(IMAGES / "coffee.png") as img:
@@ -136,7 +136,7 @@ def test_photo_is_scaled_like_pillow_does_and_never_enlarged() -> None:
     assert got.shape == want.shape
     # NV12 chroma subsampling, bilinear vs Pillow's filter and JPEG at 90 all differ a little, nothing more
     assert np.abs(got - want).mean() < 6.0
-    _, same = photo_for_phone(frame, max_width=1280, max_height=720, quality=80)
+    _, same = photo_for_phone(frame, faces=(), max_width=1280, max_height=720, quality=80)
     assert same == (600, 400)
     assert fit_size(1280, 720, 320, 240) == (320, 180)
     with pytest.raises(ValueError, match="sizes must be positive"):

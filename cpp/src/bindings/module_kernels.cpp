@@ -6,9 +6,11 @@ namespace py = pybind11;
 
 void register_preprocess(py::module_& m);   // register_preprocess.cpp: preprocess + ISA dispatch
 void register_postprocess(py::module_& m);  // register_postprocess.cpp: BlazeFace decoding, softmax, top-k
+void register_redact(py::module_& m);       // register_redact.cpp: pixelating boxes (faces in the phone's photo)
 
 PYBIND11_MODULE(_kernels, m) {
-  m.doc() = "glassbridge native kernels (C++): fused preprocessing, postprocessing. See glassbridge.vision.";
+  m.doc() = "glassbridge native kernels (C++): fused preprocessing, postprocessing, redaction. See glassbridge.vision.";
   register_preprocess(m);
   register_postprocess(m);
+  register_redact(m);
 }

@@ -109,8 +109,11 @@ class CameraSettings:
 
 @dataclass(frozen=True)
 class PrivacySettings:
-    """[privacy]: emotion recognition is opt-in, runs on the glasses, and stays there unless shared."""
+    """[privacy]: faces blurred in photos that leave the glasses; expressions opt-in, kept unless shared."""
 
+    blur_faces: bool = _doc("pixelate every face the glasses find in the photo sent to the phone (the glasses' own "
+                            "perception still reads the unblurred frame; turning it off is announced on the display "
+                            "at start)", default=True)
     emotions: bool = _doc("recognise the expression of people in view, on the glasses (off by default; "
                           "prohibited at work and in education under the EU AI Act)", default=False)
     share_emotions: bool = _doc("also send the expressions to the phone's brain (needs emotions = true)",

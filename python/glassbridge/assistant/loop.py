@@ -80,6 +80,8 @@ STATES = ("idle", "listening", "capturing", "thinking", "answering", "streaming"
 MCU_TIMEOUT_S = 4.0
 #: Seconds stop() gives captions and the microphone to close down cleanly.
 SHUTDOWN_S = 3.0
+#: On the display once at start when the wearer turned [privacy] blur_faces off.
+FACES_NOT_BLURRED = "Faces are not blurred in photos sent to the phone ([privacy] blur_faces = false)."
 
 _STOP = object()
 
@@ -234,7 +236,10 @@ class Assistant:
         self.phone_down_since = None if self.phone.up else self.clock()
         self.timeline.mark("started", phone_up=bool(self.phone.up), wake_word=self.wake.enabled,
                            emotions=self.settings.privacy.emotions,
-                           share_emotions=self.settings.privacy.share_emotions)
+                           share_emotions=self.settings.privacy.share_emotions,
+                           blur_faces=self.settings.privacy.blur_faces)
+        if not self.settings.privacy.blur_faces:  # the wearer turned it off: said once, at start, on the display
+            self.spawn(self.notice("Privacy", FACES_NOT_BLURRED, icon="warning", speak=False), "privacy notice")
         self.mic.update()
         # Transcripts past their retention go now, not only when the next caption session starts (the newest stays
         # when retention_days = 0: it is the latest session's).

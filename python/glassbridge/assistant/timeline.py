@@ -26,8 +26,8 @@ __all__ = ["STAGES", "Timeline", "TimelineEvent"]
 log = logging.getLogger(__name__)
 
 #: The stage events of one question, in the order they happen.
-STAGES = ("button", "wake_word", "question_recorded", "camera_on", "frame", "camera_off", "perception", "jpeg",
-          "request_sent", "answer_first", "answer_final", "card_shown")
+STAGES = ("button", "wake_word", "question_recorded", "camera_on", "frame", "camera_off", "perception",
+          "faces_blurred", "jpeg", "request_sent", "answer_first", "answer_final", "card_shown")
 
 
 @dataclass(frozen=True)

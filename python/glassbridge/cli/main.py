@@ -31,7 +31,7 @@ from typing import Any
 
 #: The glasses' own commands (modules of this package). The companion and the rig add theirs (companion; firmware,
 #: sim, demo; bench link/ble/e2e) through entry points when they are installed: see glassbridge.cli.plugins.
-BUILTIN = ("see", "camera", "models", "bench", "mcu", "phone", "run", "config", "info")
+BUILTIN = ("see", "photo", "camera", "models", "bench", "mcu", "phone", "run", "config", "info")
 
 DESCRIPTION = """\
 glassbridge: the open runtime for AI smart glasses. On the glasses' SoC: camera frames, native preprocessing
@@ -45,6 +45,7 @@ EPILOG = """\
 examples:
   glassbridge see photo.jpg                      faces and how each person looks, one line per face
   glassbridge see photo.jpg --out faces.png      ... and an annotated copy of the photo
+  glassbridge photo me.jpg --out sent.jpg        exactly the photo the assistant would send (faces blurred)
   glassbridge camera grab --source pattern       one frame of the test pattern, saved as grab.png
   glassbridge models verify                      are the models present and intact?
   glassbridge info                               version, native kernel paths, LiteRT, models

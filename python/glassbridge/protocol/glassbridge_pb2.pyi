@@ -593,20 +593,22 @@ class Face(_message.Message):
     def __init__(self, x: _Optional[float] = ..., y: _Optional[float] = ..., width: _Optional[float] = ..., height: _Optional[float] = ..., score: _Optional[float] = ..., emotion: _Optional[str] = ..., emotion_score: _Optional[float] = ...) -> None: ...
 
 class Perception(_message.Message):
-    __slots__ = ("faces", "image_width", "image_height", "emotions_withheld", "summary", "elapsed_us")
+    __slots__ = ("faces", "image_width", "image_height", "emotions_withheld", "summary", "elapsed_us", "faces_blurred")
     FACES_FIELD_NUMBER: _ClassVar[int]
     IMAGE_WIDTH_FIELD_NUMBER: _ClassVar[int]
     IMAGE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     EMOTIONS_WITHHELD_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     ELAPSED_US_FIELD_NUMBER: _ClassVar[int]
+    FACES_BLURRED_FIELD_NUMBER: _ClassVar[int]
     faces: _containers.RepeatedCompositeFieldContainer[Face]
     image_width: int
     image_height: int
     emotions_withheld: bool
     summary: str
     elapsed_us: int
-    def __init__(self, faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ..., image_width: _Optional[int] = ..., image_height: _Optional[int] = ..., emotions_withheld: _Optional[bool] = ..., summary: _Optional[str] = ..., elapsed_us: _Optional[int] = ...) -> None: ...
+    faces_blurred: int
+    def __init__(self, faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ..., image_width: _Optional[int] = ..., image_height: _Optional[int] = ..., emotions_withheld: _Optional[bool] = ..., summary: _Optional[str] = ..., elapsed_us: _Optional[int] = ..., faces_blurred: _Optional[int] = ...) -> None: ...
 
 class AssistantAnswer(_message.Message):
     __slots__ = ("text", "final", "source", "offline")

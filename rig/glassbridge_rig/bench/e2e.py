@@ -19,7 +19,10 @@ What a tap measures, and on which clock:
       event_uart      tap recognised on the MCU -> ButtonPressed handled on the SoC (link emulator, Mcu client)
       capture         -> camera powered by the MCU, the sensor's next frame (30 fps), camera powered off again
       perception      -> faces found (BlazeFace; expressions only when the bench's settings opt in)
-      jpeg            -> the frame scaled and encoded for the phone ([camera] width/height/quality)
+      blur            the faces pixelated in the upload image ([privacy] blur_faces): the native kernel's own
+                      time, measured inside the photo pass (the `faces_blurred` mark's elapsed_ms)
+      jpeg            -> the frame scaled and encoded for the phone ([camera] width/height/quality), the blur
+                         taken out
       ble_round_trip  -> the first answer part back from the phone: upload of the JPEG, the request, the answer
                          over the BLE rig (the brain's time taken out when the companion reports it)
       brain           the phone's own time from the request's arrival to its first answer part (the companion's
@@ -55,7 +58,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 #: The stages of one tap, in the order they happen (see the module docstring).
-STAGES = ("event_uart", "capture", "perception", "jpeg", "ble_round_trip", "brain", "answer_stream", "card_uart")
+STAGES = ("event_uart", "capture", "perception", "blur", "jpeg", "ble_round_trip", "brain", "answer_stream", "card_uart")
 #: Issue 5's target for the median tap-to-card latency.
 TARGET_P50_MS = 250.0
 #: Timeline kinds a tap must have produced, in order, for its stages to be computed.
@@ -83,6 +86,7 @@ class E2eBenchSettings:
     companion_args: tuple[str, ...] = ()
     workdir: Path | None = None  # logs and state; None = a temporary folder, removed afterwards
     images: Path | None = None  # a folder of scenes; None = the manifest's test images, found like the models
+    photos: Path | None = None  # keep each photo sent to the phone here (tap-N.jpg, N counting warm-up taps)
 
     def validate(self) -> None:
         if self.taps < 1:
@@ -165,11 +169,14 @@ async def _one_tap(glasses: Any, clock: _Clock, settings: E2eBenchSettings) -> d
     flushed_ms = int(status["display_flushed_at_ms"])
     t = {k: timeline.start + v for k, v in marks.items()}
     recognised, flushed = clock.host(at_ms), clock.host(flushed_ms)
+    blurred: dict[str, Any] = next((e.detail for e in timeline.find("faces_blurred", question=q)), {})
+    blur_s = float(blurred.get("elapsed_ms", 0.0)) / 1000
     stages = {
         "event_uart": t["button"] - recognised,
         "capture": t["camera_off"] - t["button"],
         "perception": t["perception"] - t["camera_off"],
-        "jpeg": t["jpeg"] - t["perception"],
+        "blur": blur_s,
+        "jpeg": t["jpeg"] - t["perception"] - blur_s,
         "ble_round_trip": t["answer_first"] - t["jpeg"],
         "brain": 0.0,  # filled in from the companion's report afterwards, when it has one
         "answer_stream": t["answer_final"] - t["answer_first"],
@@ -192,6 +199,7 @@ async def _one_tap(glasses: Any, clock: _Clock, settings: E2eBenchSettings) -> d
         "card_shown_confirmed_ms": round((t["card_shown"] - recognised) * 1000, 3),
         "mcu": {"tap_at_ms": at_ms, "card_flushed_at_ms": flushed_ms, "card_id": status["card_id"]},
         "jpeg_bytes": jpeg.get("bytes"),
+        "faces_blurred": blurred.get("faces"),
         "jpeg_size": [jpeg.get("width"), jpeg.get("height")],
         "answer_parts": final.get("parts"),
         "answer": final.get("text", ""),
@@ -232,6 +240,8 @@ async def _session(settings: E2eBenchSettings, workdir: Path, say: Progress) -> 
                           scene=settings.scene, baud=settings.baud, interval_ms=settings.interval_ms,
                           companion_args=settings.companion_args, sensor_fps=settings.sensor_fps) as glasses:
         startup = glasses.startup_seconds
+        if settings.photos is not None:
+            _keep_photos(glasses.assistant.ports.phone, settings.photos)
         clock = await _measure_clock(glasses)
         records: list[dict[str, Any]] = []
         for i in range(settings.warmup + settings.taps):
@@ -263,6 +273,23 @@ async def _session(settings: E2eBenchSettings, workdir: Path, say: Progress) -> 
             "not reported by the companion: the brain's time is inside ble_round_trip",
             "firmware": {k: firmware.get(k) for k in ("uart_rx_overruns", "retransmits", "crc_errors",
                                                       "events_dropped", "display_flushes")}}
+
+
+def _keep_photos(phone: Any, folder: Path) -> None:
+    """Writes every photo the Assistant hands to the phone port to folder/tap-N.jpg (the exact bytes sent), by
+    wrapping the port's ask_stream on this instance: what leaves the glasses can then be checked afterwards."""
+    folder.mkdir(parents=True, exist_ok=True)
+    inner = phone.ask_stream
+    count = 0
+
+    def ask_stream(*args: Any, photo: bytes | None = None, **kwargs: Any) -> Any:
+        nonlocal count
+        if photo is not None:
+            count += 1
+            (folder / f"tap-{count}.jpg").write_bytes(photo)
+        return inner(*args, photo=photo, **kwargs)
+
+    phone.ask_stream = ask_stream
 
 
 def scenes(settings: E2eBenchSettings) -> Any:
@@ -361,7 +388,8 @@ def e2e_table(doc: dict[str, Any]) -> Any:
     return table
 
 
-_COLOURS = {"event_uart": "#4c78a8", "capture": "#f58518", "perception": "#54a24b", "jpeg": "#b79a20",
+_COLOURS = {"event_uart": "#4c78a8", "capture": "#f58518", "perception": "#54a24b", "blur": "#7f7f7f",
+            "jpeg": "#b79a20",
             "ble_round_trip": "#e45756", "brain": "#ff9da6", "answer_stream": "#9d755d", "card_uart": "#72b7b2"}
 
 

@@ -111,6 +111,9 @@ def add_e2e(sub: Any) -> None:
                     help="largest size of the JPEG sent to the phone (default: the [camera] width and height)")
     pe.add_argument("--jpeg-quality", type=int_in(1, 100), metavar="Q",
                     help="JPEG quality 1..100 (default: [camera] quality)")
+    pe.add_argument("--photos", type=Path, metavar="DIR",
+                    help="keep every photo the glasses sent to the phone in DIR (tap-N.jpg, the bytes as sent: "
+                         "check them with `glassbridge see DIR/*.jpg`; faces are blurred by default)")
     pe.add_argument("--interval", type=float_in(7.5, 4000.0), default=15.0, metavar="MS",
                     help="BLE connection interval, 7.5..4000 (default 15)")
     pe.add_argument("--baud", type=int_in(1200, 20_000_000), default=921600, metavar="N",
@@ -186,7 +189,7 @@ def _run_e2e(args: argparse.Namespace, console: Any) -> int:
     at_least("--warmup", args.warmup, 0)
     settings = E2eBenchSettings(taps=args.taps, warmup=args.warmup, scene=args.scene, emotions=args.emotions,
                                 speak=args.speak, interval_ms=args.interval, baud=args.baud, workdir=args.workdir,
-                                jpeg_quality=args.jpeg_quality)
+                                jpeg_quality=args.jpeg_quality, photos=args.photos)
     if args.jpeg_size is not None:
         settings.jpeg_width, settings.jpeg_height = args.jpeg_size
     try:
