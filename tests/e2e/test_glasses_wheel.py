@@ -61,7 +61,7 @@ def test_the_venv_has_no_phone_or_rig_software(glasses_wheel: Any, tmp_path: Pat
     assert done.returncode == 0, done.stderr
     offered = {line.split()[0] for line in done.stdout.split("commands:")[1].split("examples:")[0].splitlines()
                if line.startswith("    ") and not line.startswith("      ")}
-    assert offered == {"see", "camera", "models", "bench", "mcu", "phone", "run", "config", "info"}, offered
+    assert offered == {"see", "photo", "camera", "models", "bench", "mcu", "phone", "run", "config", "info"}, offered
     bench = _cli(venv, "bench", "--help", cwd=tmp_path)
     assert bench.returncode == 0 and "preprocess" in bench.stdout
     assert "unavailable" not in bench.stdout

@@ -18,7 +18,7 @@ full range 0.48/0.43/0.49/0.48/0.64, short range 0.46/0.50/0.68/0.59/0.74 (the d
 unblurred faces score 0.86+). Fewer blocks leave less of a head's shape; 4 had the lowest worst case.
 
 The kernel (cpp/src/kernels/redact.cpp, contract in cpp/include/glassbridge/redact.h) costs the boxes' area, not
-the image's: `glassbridge bench vision` reports it on a 480x360 upload.
+the image's: `glassbridge bench redact` reports it on a 480x360 upload (and `bench e2e` as its `blur` stage).
 """
 
 from __future__ import annotations
