@@ -74,6 +74,7 @@ MAX_FIRMWARE_VERSION = 31  # bytes of UTF-8 in a Hello
 MAX_LINK_EVENTS = 7  # link events that wait for the application; further ones are counted (SPEC.md 11)
 PEER_LINK_TIMEOUT_DEFAULT = 1000  # a Hello without link_timeout_ms comes from an older peer: SPEC.md's default
 PING_FRACTION = 4  # ping after at most a quarter of the peer's link timeout without sending (SPEC.md 4.5)
+PEER_PING_FLOOR_MS = 20  # ...but a peer's tiny declared timeout cannot make us ping more often than this (4.5)
 SEQ_MOD = 0x10000
 _U32 = 0xFFFFFFFF
 
@@ -722,9 +723,10 @@ class PyLink:
 
     def _heartbeat(self) -> int:
         """How long we may send nothing before a ping (SPEC.md 4.5): our heartbeat_ms, or a quarter of the peer's
-        link timeout (its Hello's link_timeout_ms) when that is shorter, at least 1 ms. The peer's link timer runs
-        on what we send."""
-        return min(self._cfg["heartbeat_ms"], max(1, self._peer_link_timeout // PING_FRACTION))
+        link timeout (its Hello's link_timeout_ms) when that is shorter, but not below PEER_PING_FLOOR_MS on the
+        peer's account (a peer declaring 1 ms would have us send a thousand pings a second). The peer's link timer
+        runs on what we send."""
+        return min(self._cfg["heartbeat_ms"], max(PEER_PING_FLOOR_MS, self._peer_link_timeout // PING_FRACTION))
 
     def _can_cut(self) -> bool:
         return bool(self._unsent) and len(self._flight) < self._snd_window

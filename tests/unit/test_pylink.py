@@ -341,12 +341,18 @@ def test_stats_link_down_peer_reset_and_events_dropped() -> None:
     (1000, 1000, 250),        # the BLE heartbeat against the UART default link timeout
     (6000, 1000, 1000),       # both BLE: the own heartbeat is the shorter
     (400, 250, 100),
-    (2, 1000, 1),             # never below 1 ms
+    (100, 250, 25),
+    # A peer declaring a tiny timeout cannot make this end ping more often than every 20 ms (a misbehaving or
+    # hostile peer would otherwise fill the line with pings: 1 ms asked for 1,000 a second); its own pings,
+    # answered at once, keep its timer running. The end's own heartbeat_ms is its own choice and still applies.
+    (79, 250, 20),
+    (2, 1000, 20),
+    (1, 10, 10),
     (0xFFFFFFFF, 250, 250),
 ])
 def test_ping_after_a_quarter_of_the_peers_link_timeout(declared: int | None, heartbeat: int, interval: int) -> None:
-    """An end pings after min(heartbeat_ms, the link_timeout_ms of the peer's Hello / 4) without sending: the peer's
-    link timer runs on what this end sends. PyLink and the C engine alike."""
+    """An end pings after min(heartbeat_ms, max(20, the link_timeout_ms of the peer's Hello / 4)) without sending:
+    the peer's link timer runs on what this end sends. PyLink and the C engine alike."""
     fields = {} if declared is None else {"link_timeout_ms": declared}
     for link in both(heartbeat_ms=heartbeat, link_timeout_ms=6000):
         up(link, **fields)

@@ -45,6 +45,7 @@
 #define REWIND_TRIES 12u      /* unanswered REWINDs after which a peer that never answered one is left alone */
 #define PEER_LINK_TIMEOUT_DEFAULT 1000u /* a Hello without link_timeout_ms (an older peer): SPEC.md's default */
 #define PING_FRACTION 4u      /* ping after peer link_timeout / 4 without sending, at the latest (SPEC.md 4.5) */
+#define PEER_PING_FLOOR_MS 20u /* ...but a peer's tiny declared timeout cannot make us ping more often (4.5) */
 
 typedef struct {
   uint32_t msg_at;  /* ring index of the message record */
@@ -173,10 +174,11 @@ static inline uint16_t inflight(const gb_link *l) { return seq_dist(l->snd_nxt, 
 /* How long we may send nothing before a ping (SPEC.md 4.5): our heartbeat_ms, or a quarter of the peer's link
  * timeout if that is shorter. The peer's link timer runs on what we send; its own pings' answers alone would leave
  * it at the mercy of one lost frame when our heartbeat is as long as its timeout (BLE settings against UART
- * defaults: heartbeat 1000 ms, link timeout 1000 ms). */
+ * defaults: heartbeat 1000 ms, link timeout 1000 ms). Never below PEER_PING_FLOOR_MS on the peer's account: a
+ * misbehaving peer declaring 1 ms would otherwise have us fill the line with a thousand pings a second. */
 static inline uint32_t gbl_heartbeat(const gb_link *l) {
   uint32_t t = l->peer_link_timeout / PING_FRACTION;
-  if (t == 0) t = 1;
+  if (t < PEER_PING_FLOOR_MS) t = PEER_PING_FLOOR_MS;
   return t < l->cfg.heartbeat_ms ? t : l->cfg.heartbeat_ms;
 }
 

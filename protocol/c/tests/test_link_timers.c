@@ -174,12 +174,12 @@ static void heartbeat_follows_peer(void) {
   CHECK(gbl_heartbeat(a) == 1000u && gbl_heartbeat(b) == 1000u, "BLE both: %u %u", (unsigned)gbl_heartbeat(a),
         (unsigned)gbl_heartbeat(b));
 
-  /* A peer whose Hello lacks the field (older): 1000 ms assumed. A tiny declared timeout: never below 1 ms. */
+  /* A peer whose Hello lacks the field (older): 1000 ms assumed. A tiny declared timeout: never below 20 ms. */
   hello_from(a, 0x8008u, 0, T0 + 5u);
   CHECK(a->peer.session == 0x8008u && a->peer_link_timeout == 1000u && gbl_heartbeat(a) == 250u,
         "older peer: %u", (unsigned)a->peer_link_timeout);
   hello_from(a, 0x9009u, 2, T0 + 6u);
-  CHECK(a->peer_link_timeout == 2u && gbl_heartbeat(a) == 1u, "2 ms peer: heartbeat %u", (unsigned)gbl_heartbeat(a));
+  CHECK(a->peer_link_timeout == 2u && gbl_heartbeat(a) == 20u, "2 ms peer: heartbeat %u", (unsigned)gbl_heartbeat(a));
   hello_from(a, 0xA00Au, 0xFFFFFFFFu, T0 + 7u);
   CHECK(gbl_heartbeat(a) == 1000u, "a huge declared timeout: own heartbeat");
 }
