@@ -25,11 +25,14 @@ setup: system-packages venv native models-fetch  ## .venv, the native build, sys
 system-packages:
 	@scripts/system-packages.sh build audio test ble
 
-$(VENV)/.deps: pyproject.toml companion/pyproject.toml rig/pyproject.toml
+# The companion's offline OCR engine comes last: pinned, hash-checked and without its declared opencv-python
+# (companion/ocr-engine.txt says why); its real dependencies are the companion's `ocr` extra.
+$(VENV)/.deps: pyproject.toml companion/pyproject.toml companion/ocr-engine.txt rig/pyproject.toml
 	@test -x $(VPY) || $(PY) -m venv $(VENV)
 	$(VPIP) install -q --upgrade pip
 	$(VPIP) install -q "scikit-build-core>=0.10" "pybind11>=3.0" "cmake>=3.18" ninja "hatchling>=1.25"
-	$(VPIP) install -q -e ".[test,bench]" -e ./companion -e ./rig --no-build-isolation
+	$(VPIP) install -q -e ".[test,bench]" -e "./companion[ocr]" -e ./rig --no-build-isolation
+	$(VPIP) install -q --no-deps --require-hashes -r companion/ocr-engine.txt
 	@touch $@
 
 venv: $(VENV)/.deps

@@ -33,7 +33,10 @@ for group in "$@"; do
         want qemu-aarch64 qemu-user "runs the aarch64 C++ tests (NEON path) under emulation"
         want ccache ccache "keeps the aarch64 wheel's cross-compiled objects between clones (make test-arm64)"
       fi
-      want valgrind valgrind "checks the C++ tests' memory accesses, SIMD gathers included (memcheck)" ;;
+      want valgrind valgrind "checks the C++ tests' memory accesses, SIMD gathers included (memcheck)"
+      # The offline sign-reading tests render their own signs (tests/integration/test_companion_ocr.py).
+      want /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf fonts-dejavu-core "Latin fonts the OCR tests render English signs in"
+      want /usr/share/fonts/truetype/wqy/wqy-microhei.ttc fonts-wqy-microhei "a Chinese font the OCR tests render Chinese signs in" ;;
     firmware)
       want arm-none-eabi-gcc gcc-arm-none-eabi "cross-compiles the MCU firmware for Cortex-M4F (mps2-an386, netduinoplus2)"
       want /usr/lib/arm-none-eabi/newlib/libc.a libnewlib-arm-none-eabi "the C library the bare-metal firmware links (string.h, memcpy)"

@@ -9,12 +9,15 @@ hears raw `mic_audio` frames (the older PCM caption path) with `hear`.
 `OfflineBrain` has no model and says so. It composes its answer from what the glasses measured and sent: how many
 faces and where (left, ahead, right from each box's centre), their emotions when the wearer shares them (and that
 they stayed on the glasses when not), the recognised question, the photo's measurable facts (size, brightness,
-colour, decoded with Pillow). Reading and translating text need the online brain, and it says that instead of
-guessing. It never pretends to understand the picture.
+colour, decoded with Pillow). It reads text offline (READ_TEXT, or a question about text: "what does this sign
+say?") with the OCR engine of glassbridge_companion.ocr, whose models ship inside its wheel: "The sign says:
+Platform 3 / Exit B." with the lines in reading order, or plainly that it found no readable text. Translating needs
+the online brain, and it says that instead of guessing. It never pretends to understand the picture.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import math
 import re
@@ -26,7 +29,8 @@ from typing import Protocol
 from glassbridge.protocol.messages import pb
 
 __all__ = ["AnswerPart", "Brain", "BrainUnavailable", "CaptionLine", "OfflineBrain", "Question", "describe_audio",
-           "describe_pcm", "describe_perception", "describe_photo", "preamble", "wants_reading"]
+           "describe_pcm", "describe_perception", "describe_photo", "preamble", "read_sign", "wants_reading",
+           "wants_translation"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,36 @@ def preamble(question: Question) -> str:
 
 
 _READING = re.compile(r"\b(read|sign|say|says|written|translate|text)\b", re.IGNORECASE)
+
+
+def wants_translation(question: Question) -> bool:
+    """The question asks for a translation (task TRANSLATE, or "translate" in its words)."""
+    return question.task == pb.ASSISTANT_TASK_TRANSLATE or bool(re.search(r"\btranslat", question.text, re.IGNORECASE))
+
+
+# The sign's text on the glasses' display and in the spoken answer ([assistant] speak_max_chars is 200 by default).
+SIGN_MAX_CHARS = 160
+
+
+async def read_sign(photo: bytes | None) -> str:
+    """The offline answer to "what does this sign say?": the text in reading order, or why there is none."""
+    from glassbridge_companion import ocr
+
+    if photo is None:
+        return "Reading text needs a photo, and none came with the question."
+    try:
+        reading = await asyncio.to_thread(ocr.read_photo, photo)
+    except ocr.OcrUnavailable:
+        return (f"Offline reading is not installed on the phone: pip install --no-deps {ocr.ENGINE} (with "
+                f"glassbridge-companion[ocr]); or {ONLINE_HINT}.")
+    except ocr.OcrError as exc:
+        return f"I could not read the photo: {exc}."
+    text = reading.text
+    if not text:
+        return "I can't find any readable text in the photo."
+    if len(text) > SIGN_MAX_CHARS:
+        text = text[:SIGN_MAX_CHARS - 1].rstrip() + "\u2026"
+    return f"The sign says: {text}" + ("" if text[-1] in ".!?\u3002\uff01\uff1f\u2026" else ".")
 
 
 def wants_reading(question: Question) -> bool:
@@ -258,10 +292,12 @@ class OfflineBrain:
         rest: list[str] = []
         p = question.perception
         reading = wants_reading(question)
-        if reading:
-            what = "Translating" if question.task == pb.ASSISTANT_TASK_TRANSLATE or \
-                re.search(r"\btranslat", question.text, re.IGNORECASE) else "Reading text"
-            first.append(f"{what} needs the online brain; offline I cannot read signs or text ({ONLINE_HINT}).")
+        read = False  # the sign's text is in the answer (then the photo's colours are left out)
+        if reading and wants_translation(question):
+            first.append(f"Translating needs the online brain; offline I cannot translate ({ONLINE_HINT}).")
+        elif reading:
+            first.append(await read_sign(question.photo))
+            read = first[-1].startswith("The sign says:")
         if p is not None:
             (rest if reading else first).append(describe_perception(p))
             note = _emotion_note(question, p)
@@ -275,7 +311,7 @@ class OfflineBrain:
                          "glasses measured.")
         if question.text and not question.spoken and question.queued_ms < 1000:
             rest.append(f'(You asked: "{question.text}".)')
-        if question.photo is not None:
+        if question.photo is not None and not read:
             rest.append(f"The photo: {describe_photo(question.photo)}.")
         if question.audio is not None and not (question.spoken and question.text):
             rest.append(f"The recording: {describe_pcm(question.audio)}.")

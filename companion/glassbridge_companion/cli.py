@@ -32,8 +32,9 @@ on this machine with pocketsphinx.
 
 Brains (--brain):
   offline  (default) composes answers from what the glasses measured and sent: faces and where they are, their
-           emotions when the wearer shares them, the recognised question, the photo's size and colours. It says
-           plainly that reading text and translating need the online brain.
+           emotions when the wearer shares them, the recognised question, the photo's size and colours. It reads
+           signs and text in the photo offline (RapidOCR: Chinese and English, models inside its wheel) or says
+           plainly that it found none; translating needs the online brain.
   openai   any OpenAI-compatible chat-completions endpoint with image input: --base-url, --model, and the API
            key in the environment variable named by --api-key-env (never logged). Examples:
              Qwen-VL on DashScope: --base-url https://dashscope.aliyuncs.com/compatible-mode/v1

@@ -10,7 +10,7 @@
 #    tests/conformance and tests/integration (but test_runner.py) split between the cores, which run side by side:
 #    the tests of the NEON kernels, LiteRT with the wake word, and the parity
 #    (scripts/arm64/native-tests.txt) on each, the rest once (scripts/arm64/a53-tests.txt on Cortex-A53, all
-#    others on the --full-core, neoverse-n1). PYTEST_ARGS
+#    others on the --full-core, neoverse-n1; scripts/arm64/host-only-tests.txt nowhere). PYTEST_ARGS
 #    replace those selections. Each core's output: prefixed with its name, and in build/arm64-test-<core>.log.
 # Models and test images: the checkout's (`make models-fetch`), through GLASSBRIDGE_MODEL_DIR (build/arm64-models,
 # links to models/cache and tests/data/images; the committed model ships in the wheel). The tests know they test
@@ -44,7 +44,9 @@ rm -f "$wheels"/*.whl
 "$py" -m pip wheel ./companion ./rig --no-deps --no-build-isolation -q -w "$wheels"
 lap "wheels built: $(cd "$wheels" && echo *.whl)"
 
-vpy=$("$GB_ARM64_DIR/venv.sh" --extras test --also companion --also rig)
+# The companion with its offline OCR (the `ocr` extra, then the engine without its declared opencv-python, as
+# `make setup` installs it on the host).
+vpy=$("$GB_ARM64_DIR/venv.sh" --extras test --also "companion[ocr]" --no-deps companion/ocr-engine.txt --also rig)
 (cd "$wheels" && "$GB_ARM64_DIR/run.sh" --workdir "$wheels" neoverse-n1 -- \
   "$vpy" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall ./*.whl)
 lap "venv ready, wheels installed"
@@ -79,12 +81,15 @@ lap "x86_64 parity reference written"
 list_of() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$GB_ARM64_DIR/$1" | grep -v '^$'; }
 mapfile -t native_tests < <(list_of native-tests.txt)
 mapfile -t a53_tests < <(list_of a53-tests.txt)
-for t in "${native_tests[@]}" "${a53_tests[@]}"; do
+mapfile -t host_only_tests < <(list_of host-only-tests.txt)
+for t in "${native_tests[@]}" "${a53_tests[@]}" "${host_only_tests[@]}"; do
   [[ -e $t ]] || gb_die "$t (scripts/arm64/*-tests.txt): no such test"
 done
 # tests/integration too, but test_runner.py: it runs the MCU boards under qemu-system-arm (a system emulator) and
 # builds the firmware (the rootfs has no compiler). tests/e2e: all of it runs a system emulator.
+# host-only-tests.txt: left out on aarch64 (each with its reason there).
 full_sel=(tests/unit tests/conformance tests/arm64 tests/integration --ignore tests/integration/test_runner.py)
+for t in "${host_only_tests[@]}"; do full_sel+=(--ignore "$t"); done
 if [[ " $cores " == *" cortex-a53 "* && $full_core != cortex-a53 ]]; then  # else the full core runs them all
   for t in "${a53_tests[@]}"; do full_sel+=(--ignore "$t"); done
 else

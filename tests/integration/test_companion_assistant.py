@@ -164,7 +164,7 @@ def test_spoken_questions_as_wav_and_opus_are_recognised_quoted_and_answered(rec
     run(body())
 
 
-def test_reading_needs_the_online_brain_and_bad_recordings_get_a_clear_result(recogniser: Recogniser) -> None:
+def test_reading_without_a_photo_and_bad_recordings_get_a_clear_result(recogniser: Recogniser) -> None:
     async def body() -> None:
         app = CompanionApp(OfflineBrain(), TransferStore(), recogniser=recogniser)
         g = FakeGlasses(app)
@@ -173,7 +173,7 @@ def test_reading_needs_the_online_brain_and_bad_recordings_get_a_clear_result(re
                 task=pb.ASSISTANT_TASK_READ_TEXT, text="what does this sign say", perception=pb.Perception())))
             await g.wait(lambda m: m.request_id == 20 and m.assistant_answer.final, "the reading answer")
             text = g.answer_text(20)
-            assert text.startswith("Reading text needs the online brain") and "No one in view." in text
+            assert text.startswith("Reading text needs a photo, and none came") and "No one in view." in text
 
             g.upload(4, b"RIFF not a wav at all", pb.TRANSFER_KIND_AUDIO)
             g.deliver(1, pb.Message(request_id=21, assistant_request=pb.AssistantRequest(audio_transfer_id=4)))

@@ -147,7 +147,7 @@ def test_offline_brain_answers_in_two_parts_and_never_claims_understanding() -> 
         return [p.text async for p in OfflineBrain().answer(q)]
 
     first, second = asyncio.run(collect())
-    assert first.startswith("Reading text needs the online brain")
+    assert first == "I can't find any readable text in the photo."  # read offline (glassbridge_companion.ocr)
     assert '"what does the sign say?"' in second and "mostly blue" in second
     assert second.endswith("(Answered offline on the phone: no cloud assistant is connected.)")
 
