@@ -128,3 +128,23 @@ def test_photo_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert not (tmp_path / "x.jpg").exists()
     assert main(["photo", str(tmp_path / "missing.png")]) == 2  # --out is required: a usage error
     assert "required: --out" in capsys.readouterr().err
+
+
+def test_phone_ask_photo_leaves_with_its_faces_pixelated(perceiver: object, tmp_path: Path) -> None:
+    """`glassbridge phone ask --photo FILE` is a photo leaving the glasses too: its faces are pixelated ([privacy]
+    blur_faces, on by default) before the upload, at the image's own size; off, the file goes as it is."""
+    from glassbridge.cli.phone import _photo
+
+    for name in FACES:
+        src = image_path(name)
+        assert len(perceiver.perceive(read_image(src), emotions=False).faces) == 1  # type: ignore[attr-defined]
+        sent = _photo(src)
+        with Image.open(io.BytesIO(sent)) as img, Image.open(src) as orig:
+            assert img.format == "JPEG" and img.size == orig.size
+        assert not perceiver.perceive(decoded(sent), emotions=False).faces, name  # type: ignore[attr-defined]
+        plain = _photo(src, blur_faces=False)
+        assert len(perceiver.perceive(decoded(plain), emotions=False).faces) == 1, name  # type: ignore[attr-defined]
+    # A JPEG without a face goes byte for byte as it is.
+    cup = tmp_path / "coffee.jpg"
+    Image.open(image_path("coffee")).convert("RGB").save(cup, "JPEG", quality=85)
+    assert _photo(cup) == cup.read_bytes()

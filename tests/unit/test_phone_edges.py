@@ -72,3 +72,19 @@ def test_the_command_line_refuses_a_non_image_photo_without_touching_bluetooth(t
 def test_bad_numbers_and_language_tags_are_usage_errors(args: list[str]) -> None:
     result = glassbridge("phone", *args)
     assert result.returncode == 2 and "error: argument" in result.stderr, result.stderr
+
+
+def test_a_photo_whose_faces_cannot_be_looked_for_is_not_sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blurring fails closed: when the detector cannot run (its model missing or damaged), nothing is uploaded."""
+    import glassbridge.assistant.perception as perception
+    from glassbridge.models.registry import ModelError
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise ModelError("face_detection_full_range_sparse.tflite", "not found")
+
+    monkeypatch.setattr(perception, "FacePerceiver", broken)
+    shot = tmp_path / "shot.png"
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(shot)
+    with pytest.raises(ValueError, match="cannot look for faces to blur .*nothing was sent"):
+        _photo(shot)
+    assert _photo(shot, blur_faces=False)[:2] == b"\xff\xd8"  # off: the wearer's choice, no detector needed

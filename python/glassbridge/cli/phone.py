@@ -103,8 +103,13 @@ def add_parser(subparsers: Any) -> None:
     common(p)
     p.add_argument("question")
     p.add_argument("--photo", metavar="FILE", type=Path,
-                   help="an image to ask about (a JPEG is sent as it is; another format is converted to JPEG); "
-                        "uploaded first, with a progress bar on the terminal")
+                   help="an image to ask about, uploaded first with a progress bar on the terminal. Faces in it "
+                        "are pixelated first, as in every photo that leaves the glasses ([privacy] blur_faces, on "
+                        "by default; the image is then re-encoded at its own size, quality 90); otherwise a JPEG "
+                        "is sent as it is and another format converted to JPEG")
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="settings for [privacy] blur_faces (TOML; default: $GLASSBRIDGE_CONFIG, else the user "
+                        "config, as `run` reads)")
     p.add_argument("--task", default="unspecified",
                    help="ask, describe, read_text, translate, transcribe (default: the assistant decides)")
     p.add_argument("--language", type=language_tag, default="",
@@ -253,9 +258,12 @@ async def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _photo(path: Path) -> bytes:
-    """The photo to upload: a JPEG as it is, any other image Pillow reads converted to JPEG (quality 90).
-    ValueError naming the file when it is not an image (nothing is uploaded then)."""
+def _photo(path: Path, *, blur_faces: bool = True) -> bytes:
+    """The photo to upload. With blur_faces (the default, as [privacy] blur_faces): the glasses' perception looks
+    for faces in it, and when it finds any the photo goes with them pixelated (glassbridge.assistant.photo.make_photo
+    at the image's own size, quality 90), as every photo that leaves the glasses. Otherwise a JPEG goes as it is and
+    any other image Pillow reads is converted to JPEG (quality 90). ValueError naming the file when it is not an
+    image, or when faces cannot be looked for (the detector model missing): nothing is uploaded then."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -265,21 +273,55 @@ def _photo(path: Path) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()  # decodes it all: a truncated or corrupt file fails here, not on the phone
-            if img.format == "JPEG":
-                return data
             rgb = img.convert("RGB")
+            fmt = img.format
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ValueError(f"--photo {path}: not an image this tool can read ({exc}); give a JPEG or PNG") from exc
+    if blur_faces:
+        blurred = _blurred(path, rgb)
+        if blurred is not None:
+            return blurred
+    if fmt == "JPEG":
+        return data
     out = io.BytesIO()
     rgb.save(out, "JPEG", quality=90)
-    print(f"--photo {path}: {img.format} converted to JPEG ({len(out.getvalue())} bytes)", file=sys.stderr)
+    print(f"--photo {path}: {fmt} converted to JPEG ({len(out.getvalue())} bytes)", file=sys.stderr)
     return out.getvalue()
+
+
+def _blurred(path: Path, rgb: Any) -> bytes | None:
+    """The photo with every face the glasses' perception finds in it pixelated, or None when it finds none. Fails
+    closed: if the faces cannot be looked for, nothing is sent (ValueError saying how to go on)."""
+    import numpy as np
+
+    from glassbridge.assistant.perception import FacePerceiver
+    from glassbridge.assistant.photo import make_photo
+    from glassbridge.camera.convert import frame_from_rgb
+    from glassbridge.camera.frame import PixelFormat
+
+    frame = frame_from_rgb(np.asarray(rgb, dtype=np.uint8), PixelFormat.RGB888, timestamp_ns=0)
+    try:
+        local = FacePerceiver().perceive(frame, emotions=False)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ValueError(f"--photo {path}: cannot look for faces to blur ({exc}); nothing was sent. Fetch the "
+                         "models (`glassbridge models fetch`) or turn [privacy] blur_faces off") from exc
+    if not local.faces:
+        return None
+    photo = make_photo(frame, [f.box for f in local.faces], max_width=frame.width, max_height=frame.height,
+                       quality=90, blur_faces=True)
+    print(f"--photo {path}: {photo.faces_blurred} face(s) pixelated before it leaves ([privacy] blur_faces), "
+          f"re-encoded as JPEG ({len(photo.jpeg)} bytes)", file=sys.stderr)
+    return photo.jpeg
 
 
 async def _ask(args: argparse.Namespace) -> int:
     from glassbridge.phone.client import Phone
 
-    photo = _photo(args.photo) if args.photo else None
+    photo = None
+    if args.photo:
+        from glassbridge.cli.config import load_checked_settings
+
+        photo = _photo(args.photo, blur_faces=load_checked_settings(args.config).privacy.blur_faces)
     async with await Phone.open(bonds=_store(args), adapter=args.adapter) as phone:
         await phone.wait_until_up(args.timeout)
         if args.json:
