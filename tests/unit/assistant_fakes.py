@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from glassbridge._events import Broadcaster, EventStream
 from glassbridge.assistant import Assistant, AudioTools, Settings, Timeline
@@ -519,3 +521,30 @@ async def stop_rig(rig: Rig) -> None:
     rig.assistant.stop()
     assert rig.task is not None
     await asyncio.wait_for(rig.task, 10)
+
+
+def run(test: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
+    """Run an async test body, bounded: a hang fails after `timeout` seconds instead of holding the suite."""
+    return asyncio.run(asyncio.wait_for(test(), timeout))
+
+
+@pytest.fixture(scope="module")
+def perceiver() -> Any:
+    """The glasses' real FacePerceiver (BlazeFace full range, LiteRT): import this fixture into a test module."""
+    from glassbridge.assistant.perception import FacePerceiver
+
+    try:
+        return FacePerceiver()
+    except Exception as exc:  # models not fetched: `make setup`
+        pytest.skip(f"face models unavailable: {exc}")
+
+
+async def ask_and_stop(settings: Settings, perceiver: Any, questions: int = 1) -> Rig:
+    """A rig with `perceiver`, `questions` taps each answered on the display, then stopped."""
+    rig = await start_rig(settings, perceiver=perceiver)
+    for n in range(1, questions + 1):
+        rig.mcu.press()
+        await rig.timeline.wait_for("card_shown", question=n, timeout=10)
+        await rig.settle()
+    await stop_rig(rig)
+    return rig

@@ -7,13 +7,9 @@ photo keeps the face."""
 
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from glassbridge.assistant.config import Settings
@@ -21,19 +17,7 @@ from glassbridge.assistant.loop import FACES_NOT_BLURRED
 from glassbridge.assistant.perception import FacePerceiver
 from glassbridge.camera.frame import Frame, PixelFormat
 from glassbridge.protocol.messages import pb
-from tests.unit.assistant_fakes import Rig, fast_settings, start_rig, stop_rig
-
-
-def run(test: Callable[[], Awaitable[Any]]) -> Any:
-    return asyncio.run(asyncio.wait_for(test(), 30))
-
-
-@pytest.fixture(scope="module")
-def perceiver() -> FacePerceiver:
-    try:
-        return FacePerceiver()
-    except Exception as exc:  # models not fetched: `make setup`
-        pytest.skip(f"face models unavailable: {exc}")
+from tests.unit.assistant_fakes import ask_and_stop, fast_settings, perceiver, run  # noqa: F401  perceiver: a fixture
 
 
 def faces_in(perceiver: FacePerceiver, jpeg: bytes) -> int:
@@ -43,22 +27,12 @@ def faces_in(perceiver: FacePerceiver, jpeg: bytes) -> int:
     return len(perceiver.perceive(frame, emotions=False).faces)
 
 
-async def _ask(settings: Settings, perceiver: FacePerceiver, questions: int = 1) -> Rig:
-    rig = await start_rig(settings, perceiver=perceiver)
-    for n in range(1, questions + 1):
-        rig.mcu.press()
-        await rig.timeline.wait_for("card_shown", question=n, timeout=10)
-        await rig.settle()
-    await stop_rig(rig)
-    return rig
-
-
 def test_on_by_default() -> None:
     assert Settings().privacy.blur_faces is True
 
 
 def test_faces_blurred_in_the_photo_and_counted(perceiver: FacePerceiver) -> None:
-    rig = run(lambda: _ask(fast_settings(), perceiver))
+    rig = run(lambda: ask_and_stop(fast_settings(), perceiver))
     asked = rig.phone.asked[0]
     assert asked.photo is not None
     assert faces_in(perceiver, asked.photo) == 0
@@ -73,7 +47,7 @@ def test_faces_blurred_in_the_photo_and_counted(perceiver: FacePerceiver) -> Non
 
 
 def test_turned_off_is_said_once_and_the_face_stays(perceiver: FacePerceiver) -> None:
-    rig = run(lambda: _ask(fast_settings(privacy={"blur_faces": False}), perceiver, questions=2))
+    rig = run(lambda: ask_and_stop(fast_settings(privacy={"blur_faces": False}), perceiver, questions=2))
     notices = rig.timeline.find("notice", title="Privacy")
     assert [n.detail["text"] for n in notices] == [FACES_NOT_BLURRED]
     assert any(c.text == FACES_NOT_BLURRED for c in rig.mcu.cards)

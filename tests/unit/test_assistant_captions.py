@@ -6,19 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from glassbridge.assistant.transcripts import Transcript, sweep_transcripts
-from tests.unit.assistant_fakes import Rig, fast_settings, start_rig, stop_rig, tone
-
-
-def run(test: Callable[[], Awaitable[Any]]) -> Any:
-    return asyncio.run(asyncio.wait_for(test(), 30))
+from tests.unit.assistant_fakes import fast_settings, Rig, run, start_rig, stop_rig, tone
 
 
 def test_transcription_session(tmp_path: Path) -> None:

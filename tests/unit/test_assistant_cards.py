@@ -4,15 +4,9 @@ media gestures forwarded to the phone, and the battery's effects."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from glassbridge.assistant.cards import navigation_icon
-from tests.unit.assistant_fakes import Rig, fast_settings, start_rig, stop_rig
-
-
-def run(test: Callable[[], Awaitable[Any]]) -> Any:
-    return asyncio.run(asyncio.wait_for(test(), 30))
+from tests.unit.assistant_fakes import fast_settings, Rig, run, start_rig, stop_rig
 
 
 def test_message_and_navigation_cards() -> None:

@@ -4,16 +4,10 @@ the capture only (errors and cancel included), every wait ending in its specific
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from glassbridge.protocol.errors import RequestFailed
 from glassbridge.protocol.messages import pb
-from tests.unit.assistant_fakes import Rig, Script, fast_settings, start_rig, stop_rig
-
-
-def run(test: Callable[[], Awaitable[Any]]) -> Any:
-    return asyncio.run(asyncio.wait_for(test(), 30))
+from tests.unit.assistant_fakes import fast_settings, Rig, run, Script, start_rig, stop_rig
 
 
 def test_tap_goes_through_the_states_and_shows_and_speaks_the_answer() -> None:

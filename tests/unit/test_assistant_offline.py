@@ -4,18 +4,12 @@ it when the phone is back, with how long it waited (queued_ms) and the late answ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 
 from glassbridge.assistant.perception import FacePerceiver
 from glassbridge.protocol.errors import LinkLost
-from tests.unit.assistant_fakes import Rig, Script, fast_settings, start_rig, stop_rig
-
-
-def run(test: Callable[[], Awaitable[Any]]) -> Any:
-    return asyncio.run(asyncio.wait_for(test(), 30))
+from tests.unit.assistant_fakes import fast_settings, Rig, run, Script, start_rig, stop_rig
 
 
 @pytest.fixture(scope="module")

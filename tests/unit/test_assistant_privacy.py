@@ -6,9 +6,7 @@ sent is checked against Pillow's own resize of the PNG."""
 
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -19,20 +17,10 @@ from glassbridge.assistant.perception import FacePerceiver, LocalPerception, See
 from glassbridge.assistant.photo import fit_size, photo_for_phone
 from glassbridge.camera.files import read_image
 from glassbridge.camera.frame import PixelFormat
-from tests.unit.assistant_fakes import IMAGES, CountingPerceiver, Rig, fast_settings, start_rig, stop_rig
+from tests.unit.assistant_fakes import (  # noqa: F401  perceiver: a fixture
+    CountingPerceiver, IMAGES, Rig, ask_and_stop, fast_settings, perceiver, run, start_rig, stop_rig,
+)
 
-
-
-def run(test: Callable[[], Awaitable[Any]]) -> Any:
-    return asyncio.run(asyncio.wait_for(test(), 30))
-
-
-@pytest.fixture(scope="module")
-def perceiver() -> FacePerceiver:
-    try:
-        return FacePerceiver()
-    except Exception as exc:  # models not fetched: `make setup`
-        pytest.skip(f"face models unavailable: {exc}")
 
 
 @pytest.fixture(scope="module")
@@ -43,18 +31,9 @@ def reference() -> list[Any]:
     return FacePipeline(emotions=True).run(frame)
 
 
-async def _ask_once(settings: Any, perceiver: Any) -> Rig:
-    rig = await start_rig(settings, perceiver=perceiver)
-    rig.mcu.press()
-    await rig.timeline.wait_for("card_shown", question=1, timeout=10)
-    await rig.settle()
-    await stop_rig(rig)
-    return rig
-
-
 def test_emotions_off_by_default_never_computed_never_sent(perceiver: FacePerceiver, reference: list[Any]) -> None:
     counting = CountingPerceiver(perceiver)
-    rig = run(lambda: _ask_once(fast_settings(), counting))
+    rig = run(lambda: ask_and_stop(fast_settings(), counting))
     assert counting.calls == [False]  # the loop asked for no expression at all
     sent = rig.phone.asked[0].perception
     assert len(sent.faces) == len(reference) == 1
@@ -70,7 +49,7 @@ def test_emotions_off_by_default_never_computed_never_sent(perceiver: FacePercei
 
 def test_emotions_opted_in_stay_on_the_glasses(perceiver: FacePerceiver, reference: list[Any]) -> None:
     counting = CountingPerceiver(perceiver)
-    rig = run(lambda: _ask_once(fast_settings(privacy={"emotions": True}), counting))
+    rig = run(lambda: ask_and_stop(fast_settings(privacy={"emotions": True}), counting))
     assert counting.calls == [True]
     sent = rig.phone.asked[0].perception
     assert sent.emotions_withheld is True
@@ -84,7 +63,7 @@ def test_emotions_opted_in_stay_on_the_glasses(perceiver: FacePerceiver, referen
 
 
 def test_emotions_shared_reach_the_phone(perceiver: FacePerceiver, reference: list[Any]) -> None:
-    rig = run(lambda: _ask_once(fast_settings(privacy={"emotions": True, "share_emotions": True}), perceiver))
+    rig = run(lambda: ask_and_stop(fast_settings(privacy={"emotions": True, "share_emotions": True}), perceiver))
     sent = rig.phone.asked[0].perception
     assert not sent.emotions_withheld
     expected = reference[0].emotion

@@ -5,16 +5,10 @@ deterministic stand-ins, then with the real okay_nabu model, VAD and libopus on 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 
-from tests.unit.assistant_fakes import Rig, fast_settings, silence, start_rig, stop_rig, tone, wake_chunk
-
-
-def run(test: Callable[[], Awaitable[Any]]) -> Any:
-    return asyncio.run(asyncio.wait_for(test(), 30))
+from tests.unit.assistant_fakes import fast_settings, Rig, run, silence, start_rig, stop_rig, tone, wake_chunk
 
 
 def _unpack(data: bytes) -> list[bytes]:
