@@ -431,6 +431,20 @@ def test_field_soup_python_contract_agrees_with_c(data: bytes, kind: str) -> Non
     assert msg.SerializeToString(deterministic=True) == c
 
 
+def test_the_mcu_schema_and_the_full_one_keep_their_own_tables() -> None:
+    """Field 64 (the phone link's assistant_request) with a fixed64 value: the MCU's schema does not know field 64,
+    so it is skipped as the C codec skips it; the full schema knows it and refuses the retyped field. The wire
+    checks once cached their tables by type name, and whichever schema came first decided for both (found by the
+    field soup above, depending on test order)."""
+    data = bytes.fromhex("81040000000000000000")
+    with pytest.raises(MessageDecodeError, match="field 64"):
+        messages.decode(data)
+    assert c_view(data, "Message") == b""
+    assert messages.decode_as(MCU_CLASSES["Message"], data).WhichOneof("body") is None
+    with pytest.raises(MessageDecodeError, match="field 64"):
+        messages.decode(data)
+
+
 # ---- the Python helpers ----------------------------------------------------------------------------------
 
 

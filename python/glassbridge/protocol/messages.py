@@ -112,11 +112,13 @@ def _varint(data: bytes, at: int) -> tuple[int, int]:
 
 # Per message type: field number -> (name, wire type, uint32/sint32?, packable?, sub-message, byte limit, string?).
 _Row = tuple[str, int, bool, bool, Descriptor | None, int | None, bool]
-_TABLES: dict[str, dict[int, _Row]] = {}
+# Keyed by the descriptor itself, not its name: two pools may hold a type of the same name with other fields (the
+# conformance tests' MCU schema is Message without its phone-link members), and one must not read the other's table.
+_TABLES: dict[Descriptor, dict[int, _Row]] = {}
 
 
 def _table(desc: Descriptor) -> dict[int, _Row]:
-    table = _TABLES.get(desc.full_name)
+    table = _TABLES.get(desc)
     if table is None:
         table = {}
         for fd in desc.fields:
@@ -124,7 +126,7 @@ def _table(desc: Descriptor) -> dict[int, _Row]:
             limit = None if fd.is_repeated else limit_of(fd)  # a repeated field's limit counts entries: check_limits
             table[fd.number] = (fd.name, want, fd.type in (F.TYPE_UINT32, F.TYPE_SINT32), fd.is_repeated and want != 2,
                                 fd.message_type, limit, fd.type == F.TYPE_STRING)
-        _TABLES[desc.full_name] = table
+        _TABLES[desc] = table
     return table
 
 
