@@ -330,6 +330,9 @@ def unknown_messages() -> Conversation:
     c.quiet()
     c.soc(pb.Message(request_id=13, status=pb.Status(board="x")), CONTROL, 7, "a Status with a request_id")
     c.quiet()
+    c.soc(pb.Message(request_id=14, status_request=pb.StatusRequest()), CONTROL, 8, "then a StatusRequest")
+    c.mcu(pb.Message(request_id=14, status=pb.Status(ignored_messages=5)), CONTROL,
+          "Status.ignored_messages counts the five left unanswered", compare="ignored")
     return c
 
 
@@ -354,7 +357,8 @@ def not_supported() -> Conversation:
     c.soc(pb.Message(speaker_audio=pb.AudioFrame(sample_rate=16000, pcm=bytes(64))), AUDIO, 7, "speaker audio")
     c.quiet("a stream: not answered")
     c.soc(pb.Message(request_id=11, status_request=pb.StatusRequest()), CONTROL, 8, "Status needs no device")
-    c.mcu(pb.Message(request_id=11, status=pb.Status()), CONTROL, compare="body")
+    c.mcu(pb.Message(request_id=11, status=pb.Status(ignored_messages=1)), CONTROL,
+          "the dropped speaker frame counted in ignored_messages", compare="ignored")
     return c
 
 

@@ -101,6 +101,7 @@ def full_bodies() -> dict[str, ProtoMessage]:
                                  out_of_window=16384, rx_oversize=2, duplicates=3, link_downs=4, peer_resets=5,
                                  rewinds=6, frag_size=1007),
             failsafe_trips=1,
+            ignored_messages=U32_MAX,
         ),
         "button": pb.ButtonEvent(button=pb.BUTTON_ID_CAPTURE, action=pb.BUTTON_ACTION_LONG_PRESS, at_ms=U32_MAX),
         "gesture": pb.GestureEvent(gesture=pb.GESTURE_SHAKE, at_ms=1000, confidence_pct=97),

@@ -87,6 +87,7 @@ void gb_app_status(gb_Status *s) {
   s->link.rewinds = ls.rewinds;
   s->link.frag_size = ls.frag_size;
   s->failsafe_trips = gb_app.failsafe_trips;
+  s->ignored_messages = gb_app.ignored;
 }
 
 void gb_app_mic_stop(void) {

@@ -404,8 +404,9 @@ static const gb_field_desc gb_Status_fields[] = {
   {13, GB_FT_UINT32, 0, offsetof(gb_Status, uart_rx_overruns), 0, NULL},
   {14, GB_FT_MESSAGE, 0, offsetof(gb_Status, link), 0, &gb_LinkCounters_desc},
   {15, GB_FT_UINT32, 0, offsetof(gb_Status, failsafe_trips), 0, NULL},
+  {16, GB_FT_UINT32, 0, offsetof(gb_Status, ignored_messages), 0, NULL},
 };
-static const gb_msg_desc gb_Status_desc = {gb_Status_fields, NULL, 15, 0, sizeof(gb_Status)};
+static const gb_msg_desc gb_Status_desc = {gb_Status_fields, NULL, 16, 0, sizeof(gb_Status)};
 bool gb_Status_encode(const gb_Status *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err) {
   return gb_encode(&gb_Status_desc, m, buf, cap, len, err);
 }

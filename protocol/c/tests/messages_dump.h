@@ -268,6 +268,7 @@ static void gb_dump_Status(gb_dump *d, const char *prefix, const gb_Status *m) {
   gb_dump_join(sub, sizeof sub, prefix, "link");
   gb_dump_LinkCounters(d, sub, &m->link);
   gb_dump_u64(d, prefix, "failsafe_trips", m->failsafe_trips);
+  gb_dump_u64(d, prefix, "ignored_messages", m->ignored_messages);
 }
 static bool gb_dump_decode_Status(const uint8_t *buf, size_t len, void *out, gb_pb_status *err) {
   return gb_Status_decode(buf, len, (gb_Status *)out, err);

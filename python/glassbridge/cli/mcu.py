@@ -83,6 +83,9 @@ def _print_status(status: Any) -> None:
     print(f"features    {', '.join(status.capabilities) or 'none'}")
     if status.failsafe_trips:
         print(f"fail-safe   acted {status.failsafe_trips} time(s): camera/microphone switched off after a link loss")
+    if status.ignored_messages:
+        print(f"ignored     {status.ignored_messages} message(s) from the SoC left unanswered by rule (answers, events, "
+              "unknown bodies without a request_id): this SoC sends what the MCU does not take")
     print("link        " + _link_line(status.link, "from the MCU") + f"; rtt {status.link.get('srtt_ms', 0)} ms")
     print("mcu link    " + _link_line(status.mcu_link, "from the SoC"))
 

@@ -60,6 +60,7 @@ class McuStatus:
     link: dict[str, Any] = field(default_factory=dict)  # the SoC's side of the link (this end's counters)
     mcu_link: dict[str, int] = field(default_factory=dict)  # the MCU's side: how the SoC's frames arrived there
     failsafe_trips: int = 0  # times the MCU's capture fail-safe switched the camera or microphone off
+    ignored_messages: int = 0  # the SoC's messages the MCU left unanswered by rule (SPEC.md 10.1): should stay 0
 
     @classmethod
     def from_pb(cls, s: Any, link: dict[str, Any]) -> McuStatus:
@@ -73,7 +74,7 @@ class McuStatus:
         return cls(
             s.firmware_version, s.board, s.boot_counter, s.uptime_ms, BatteryInfo.from_pb(s.battery), s.buttons_down,
             imu, s.camera_powered, s.capture_led, s.mic_streaming, s.card_id, caps, s.uart_rx_overruns, link,
-            mcu_link, s.failsafe_trips,
+            mcu_link, s.failsafe_trips, s.ignored_messages,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -311,7 +311,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Status(_message.Message):
-    __slots__ = ("firmware_version", "board", "boot_counter", "uptime_ms", "battery", "buttons_down", "imu", "camera_powered", "capture_led", "mic_streaming", "card_id", "capabilities", "uart_rx_overruns", "link", "failsafe_trips")
+    __slots__ = ("firmware_version", "board", "boot_counter", "uptime_ms", "battery", "buttons_down", "imu", "camera_powered", "capture_led", "mic_streaming", "card_id", "capabilities", "uart_rx_overruns", "link", "failsafe_trips", "ignored_messages")
     FIRMWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
     BOARD_FIELD_NUMBER: _ClassVar[int]
     BOOT_COUNTER_FIELD_NUMBER: _ClassVar[int]
@@ -327,6 +327,7 @@ class Status(_message.Message):
     UART_RX_OVERRUNS_FIELD_NUMBER: _ClassVar[int]
     LINK_FIELD_NUMBER: _ClassVar[int]
     FAILSAFE_TRIPS_FIELD_NUMBER: _ClassVar[int]
+    IGNORED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     firmware_version: str
     board: str
     boot_counter: int
@@ -342,7 +343,8 @@ class Status(_message.Message):
     uart_rx_overruns: int
     link: LinkCounters
     failsafe_trips: int
-    def __init__(self, firmware_version: _Optional[str] = ..., board: _Optional[str] = ..., boot_counter: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., battery: _Optional[_Union[Battery, _Mapping]] = ..., buttons_down: _Optional[int] = ..., imu: _Optional[_Union[Imu, _Mapping]] = ..., camera_powered: _Optional[bool] = ..., capture_led: _Optional[bool] = ..., mic_streaming: _Optional[bool] = ..., card_id: _Optional[int] = ..., capabilities: _Optional[int] = ..., uart_rx_overruns: _Optional[int] = ..., link: _Optional[_Union[LinkCounters, _Mapping]] = ..., failsafe_trips: _Optional[int] = ...) -> None: ...
+    ignored_messages: int
+    def __init__(self, firmware_version: _Optional[str] = ..., board: _Optional[str] = ..., boot_counter: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., battery: _Optional[_Union[Battery, _Mapping]] = ..., buttons_down: _Optional[int] = ..., imu: _Optional[_Union[Imu, _Mapping]] = ..., camera_powered: _Optional[bool] = ..., capture_led: _Optional[bool] = ..., mic_streaming: _Optional[bool] = ..., card_id: _Optional[int] = ..., capabilities: _Optional[int] = ..., uart_rx_overruns: _Optional[int] = ..., link: _Optional[_Union[LinkCounters, _Mapping]] = ..., failsafe_trips: _Optional[int] = ..., ignored_messages: _Optional[int] = ...) -> None: ...
 
 class LinkCounters(_message.Message):
     __slots__ = ("frames_rx", "frames_tx", "retransmits", "crc_errors", "framing_errors", "out_of_window", "rx_oversize", "duplicates", "link_downs", "peer_resets", "rewinds", "frag_size")

@@ -280,7 +280,7 @@ bool gb_LinkCounters_decode(const uint8_t *buf, size_t len, gb_LinkCounters *out
 
 #define GB_STATUS_FIRMWARE_VERSION_LIMIT 31u
 #define GB_STATUS_BOARD_LIMIT 23u
-#define GB_STATUS_MAX_SIZE 245u
+#define GB_STATUS_MAX_SIZE 252u
 typedef struct gb_Status {
   char firmware_version[GB_STATUS_FIRMWARE_VERSION_LIMIT + 1]; /* 1: limit: 31 */
   char board[GB_STATUS_BOARD_LIMIT + 1]; /* 2: limit: 23 e.g. "mps2-an386", "netduinoplus2", "host" */
@@ -297,6 +297,7 @@ typedef struct gb_Status {
   uint32_t uart_rx_overruns; /* 13: bytes the MCU's receive ring had to drop (should stay 0: flow control works) */
   gb_LinkCounters link; /* 14: the MCU's side of the link: what it saw arrive from the SoC */
   uint32_t failsafe_trips; /* 15: times the capture fail-safe switched the camera or microphone off (FailsafeEvent) */
+  uint32_t ignored_messages; /* 16: messages from the SoC left unanswered by rule (SPEC.md 10.1): answers' and events' */
 } gb_Status;
 bool gb_Status_encode(const gb_Status *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
 bool gb_Status_decode(const uint8_t *buf, size_t len, gb_Status *out, gb_pb_status *err);
