@@ -20,20 +20,11 @@ from glassbridge.assistant.config import Settings, settings_from_dict
 from glassbridge.assistant.photo import make_photo
 from glassbridge.camera.files import read_image
 from glassbridge.camera.frame import Frame, PixelFormat
+from tests.unit.assistant_fakes import perceiver  # noqa: F401  the real FacePerceiver, a fixture
 
 FACES = ("astronaut", "camera")  # the test images with a person in them (chelsea is a cat, coffee a cup)
 #: (max width, max height, quality): the product's default, its low-battery setting, and two more.
 SIZES = ((480, 360, 75), (320, 240, 65), (640, 480, 90), (240, 180, 60))
-
-
-@pytest.fixture(scope="module")
-def perceiver() -> object:
-    from glassbridge.assistant.perception import FacePerceiver
-
-    try:
-        return FacePerceiver()
-    except Exception as exc:  # models not fetched: `make setup`
-        pytest.skip(f"face models unavailable: {exc}")
 
 
 def image_path(name: str) -> Path:
