@@ -21,6 +21,7 @@ import asyncio
 import io
 import math
 import re
+import time
 import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -29,8 +30,8 @@ from typing import Protocol
 from glassbridge.protocol.messages import pb
 
 __all__ = ["AnswerPart", "Brain", "BrainUnavailable", "CaptionLine", "OfflineBrain", "Question", "describe_audio",
-           "describe_pcm", "describe_perception", "describe_photo", "preamble", "read_sign", "wants_reading",
-           "wants_translation"]
+           "describe_pcm", "describe_perception", "describe_photo", "preamble", "read_sign", "read_sign_timed",
+           "wants_reading", "wants_translation"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class AnswerPart:
     final: bool
     source: str
     offline: bool
+    ocr_ms: float | None = None  # the offline reading's wall time, on the part whose text it produced (bench e2e)
 
 
 @dataclass(frozen=True)
@@ -123,23 +125,31 @@ SIGN_MAX_CHARS = 160
 
 async def read_sign(photo: bytes | None) -> str:
     """The offline answer to "what does this sign say?": the text in reading order, or why there is none."""
+    return (await read_sign_timed(photo))[0]
+
+
+async def read_sign_timed(photo: bytes | None) -> tuple[str, float | None]:
+    """read_sign's answer and the OCR's wall time in ms (the worker thread's round trip included; None when no
+    reading ran)."""
     from glassbridge_companion import ocr
 
     if photo is None:
-        return "Reading text needs a photo, and none came with the question."
+        return "Reading text needs a photo, and none came with the question.", None
+    started = time.perf_counter()
     try:
         reading = await asyncio.to_thread(ocr.read_photo, photo)
     except ocr.OcrUnavailable:
         return (f"Offline reading is not installed on the phone: pip install --no-deps {ocr.ENGINE} (with "
-                f"glassbridge-companion[ocr]); or {ONLINE_HINT}.")
+                f"glassbridge-companion[ocr]); or {ONLINE_HINT}."), None
     except ocr.OcrError as exc:
-        return f"I could not read the photo: {exc}."
+        return f"I could not read the photo: {exc}.", (time.perf_counter() - started) * 1000
+    ms = (time.perf_counter() - started) * 1000
     text = reading.text
     if not text:
-        return "I can't find any readable text in the photo."
+        return "I can't find any readable text in the photo.", ms
     if len(text) > SIGN_MAX_CHARS:
         text = text[:SIGN_MAX_CHARS - 1].rstrip() + "\u2026"
-    return f"The sign says: {text}" + ("" if text[-1] in ".!?\u3002\uff01\uff1f\u2026" else ".")
+    return f"The sign says: {text}" + ("" if text[-1] in ".!?\u3002\uff01\uff1f\u2026" else "."), ms
 
 
 def wants_reading(question: Question) -> bool:
@@ -293,10 +303,12 @@ class OfflineBrain:
         p = question.perception
         reading = wants_reading(question)
         read = False  # the sign's text is in the answer (then the photo's colours are left out)
+        ocr_ms: float | None = None
         if reading and wants_translation(question):
             first.append(f"Translating needs the online brain; offline I cannot translate ({ONLINE_HINT}).")
         elif reading:
-            first.append(await read_sign(question.photo))
+            said, ocr_ms = await read_sign_timed(question.photo)
+            first.append(said)
             read = first[-1].startswith("The sign says:")
         if p is not None:
             (rest if reading else first).append(describe_perception(p))
@@ -319,7 +331,7 @@ class OfflineBrain:
             rest.append("The request carried no text, photo, recording or perception.")
         rest.append("(Answered offline on the phone: no cloud assistant is connected.)")
         # Two parts, the first at once: streaming as a cloud brain would, so the glasses show it early.
-        yield AnswerPart(" ".join(first), final=False, source=self.name, offline=True)
+        yield AnswerPart(" ".join(first), final=False, source=self.name, offline=True, ocr_ms=ocr_ms)
         yield AnswerPart(" " + " ".join(rest), final=True, source=self.name, offline=True)
 
     async def translate(self, text: str, target: str, source: str = "") -> str:

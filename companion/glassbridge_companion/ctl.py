@@ -13,7 +13,8 @@
 
 status also lists "media" (MediaCommands acted on), "responses" (prompt outcomes, timeouts included),
 "captions" (streams with their lines sent), "questions" (recorded questions and what was recognised) and
-"answers" (per request: brain_ms from arrival to the final part queued, first_part_ms, recognise_ms, parts).
+"answers" (per request: brain_ms from arrival to the final part queued, first_part_ms, recognise_ms, parts,
+ocr_ms: the offline reading's share of first_part_ms, null when none ran).
 
 Every answer has "ok"; a failure is {"ok":false,"error":"what went wrong and what to do"}. Used by the rig and
 the tests; a person can use it with `socat - UNIX-CONNECT:PATH`.

@@ -83,13 +83,16 @@ mapfile -t native_tests < <(list_of native-tests.txt)
 mapfile -t a53_tests < <(list_of a53-tests.txt)
 mapfile -t host_only_tests < <(list_of host-only-tests.txt)
 for t in "${native_tests[@]}" "${a53_tests[@]}" "${host_only_tests[@]}"; do
-  [[ -e $t ]] || gb_die "$t (scripts/arm64/*-tests.txt): no such test"
+  [[ -e ${t%%::*} ]] || gb_die "$t (scripts/arm64/*-tests.txt): no such test"
+done
+# A host-only file is left out whole (--ignore), a host-only test by its node id (--deselect), on either core.
+host_only_args=()
+for t in "${host_only_tests[@]}"; do
+  if [[ $t == *::* ]]; then host_only_args+=(--deselect "$t"); else host_only_args+=(--ignore "$t"); fi
 done
 # tests/integration too, but test_runner.py: it runs the MCU boards under qemu-system-arm (a system emulator) and
 # builds the firmware (the rootfs has no compiler). tests/e2e: all of it runs a system emulator.
-# host-only-tests.txt: left out on aarch64 (each with its reason there).
 full_sel=(tests/unit tests/conformance tests/arm64 tests/integration --ignore tests/integration/test_runner.py)
-for t in "${host_only_tests[@]}"; do full_sel+=(--ignore "$t"); done
 if [[ " $cores " == *" cortex-a53 "* && $full_core != cortex-a53 ]]; then  # else the full core runs them all
   for t in "${a53_tests[@]}"; do full_sel+=(--ignore "$t"); done
 else
@@ -120,9 +123,9 @@ run_core() {  # run_core CORE SELECTION...
 pids=() logs=()
 for core in $cores; do
   if [[ ${#pytest_args[@]} -gt 0 ]]; then sel=("${pytest_args[@]}")
-  elif [[ $core == "$full_core" ]]; then sel=("${full_sel[@]}")
-  elif [[ $core == cortex-a53 ]]; then sel=("${native_tests[@]}" "${a53_tests[@]}")
-  else sel=("${native_tests[@]}"); fi
+  elif [[ $core == "$full_core" ]]; then sel=("${full_sel[@]}" "${host_only_args[@]}")
+  elif [[ $core == cortex-a53 ]]; then sel=("${native_tests[@]}" "${a53_tests[@]}" "${host_only_args[@]}")
+  else sel=("${native_tests[@]}" "${host_only_args[@]}"); fi
   log=$GB_CHECKOUT/build/arm64-test-$core.log
   { run_core "$core" "${sel[@]}" && echo 0 > "$log.rc" || echo $? > "$log.rc"; } 2>&1 \
     | tee "$log" | sed -u "s/^/$core| /" &

@@ -1,5 +1,5 @@
-"""`glassbridge bench e2e` on a short run (5 taps): the CLI end to end, and the JSON's figures checked against each
-other and against what physics allows.
+"""`glassbridge bench e2e` on a short run (5 taps; 2 for the read-sign question): the CLI end to end, and the JSON's
+figures checked against each other and against what physics allows.
 
 Independent references: the totals are read on the MCU's clock (tap recognised -> card flushed), the stages on
 the SoC's, so their agreement checks the clock mapping; the SoC can only learn that the card is shown after the
@@ -66,6 +66,7 @@ def test_bench_e2e_json_is_consistent(tmp_path: Path) -> None:
         # The astronaut's face was pixelated before the photo left ([privacy] blur_faces by default), in well
         # under a millisecond (a loaded CI machine gets 5 ms).
         assert t["faces_blurred"] == 1 and 0 < stages["blur"] < 5, t
+        assert stages["ocr"] == 0 and t["jpeg_crop"] is None, t  # a look question: no reading, the whole frame
     # Means telescope exactly: the stages' mean times add up to the mean total.
     mean_sum = sum(s["mean_ms"] for s in doc["stages"].values())
     assert mean_sum == pytest.approx(doc["total"]["mean_ms"], abs=1.0)
@@ -82,3 +83,32 @@ def test_bench_e2e_json_is_consistent(tmp_path: Path) -> None:
     assert seen.returncode == 0, seen.stderr[-2000:]
     assert all(image["faces"] == [] for image in json.loads(seen.stdout)["images"])
     assert "p50" in proc.stdout and "ble_round_trip" in proc.stdout  # the table on stdout
+
+
+def test_bench_e2e_reads_a_sign_with_the_ocr_as_a_stage(tmp_path: Path) -> None:
+    """--question sign: the capture tap, text mode's photo (the frame's centre, within the whole photo's bytes),
+    the companion's OCR reported as its own stage; the sign's text in the answer."""
+    out = tmp_path / "sign.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "glassbridge.cli.main", "bench", "e2e", "--question", "sign", "--taps", "2",
+         "--warmup", "1", "--json", str(out), "--photos", str(tmp_path / "photos")],
+        cwd=ROOT, capture_output=True, text=True, timeout=180, env={**os.environ, "COLUMNS": "120"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    assert doc["taps"] == doc["complete"] == 2 and doc["failures"] == []
+    assert doc["settings"]["question"] == "sign" and doc["settings"]["scene"] == "sign"
+    assert doc["target"]["applies"] is False
+    # The answer reads the rendered sign (spaces between Latin words are restored from coarse positions).
+    assert "Thesignsays:Platform3/ExitB" in doc["answer_example"].replace(" ", ""), doc["answer_example"]
+    for t in doc["per_tap"]:
+        stages = t["stages_ms"]
+        assert sum(stages.values()) == pytest.approx(t["total_ms"], abs=2.0), t
+        assert all(v >= 0 for v in stages.values()), stages
+        # the phone read the photo: PP-OCR's detection alone runs on a 736 px picture, never near 0 ms
+        assert stages["ocr"] > 20 and stages["brain"] < stages["ocr"], stages
+        # text mode: the centre of the 1280x720 frame, in no more bytes than the whole frame would have taken
+        assert t["jpeg_crop"] == [320, 180, 640, 360] and t["jpeg_bytes"] <= t["jpeg_budget"], t
+    assert doc["stages"]["ocr"]["p50_ms"] > 20
+    photos = sorted((tmp_path / "photos").glob("tap-*.jpg"))
+    assert len(photos) == 3 and all(len(p.read_bytes()) <= doc["per_tap"][0]["jpeg_budget"] for p in photos)
+    assert "ocr" in proc.stdout and "sign" in proc.stdout

@@ -11,8 +11,8 @@ spaces kept). The table per condition:
     .venv/bin/python -m pytest -q -s tests/integration/test_companion_ocr.py -k table
     .venv/bin/python tests/integration/test_companion_ocr.py          # the same table, as Markdown
 
-Fonts: DejaVu (fonts-dejavu-core) and WenQuanYi Micro Hei (fonts-wqy-microhei), from scripts/system-packages.sh's
-test group.
+The renderer and the CER are tests/ocr_scenes.py's (test_text_mode.py shares them). Fonts: DejaVu
+(fonts-dejavu-core) and WenQuanYi Micro Hei (fonts-wqy-microhei), from scripts/system-packages.sh's test group.
 """
 
 from __future__ import annotations
@@ -24,12 +24,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 import rapidocr_onnxruntime  # noqa: F401  the engine: `make setup` installs it (companion/ocr-engine.txt)
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from glassbridge.assistant.config import CameraSettings
 from glassbridge.assistant.photo import photo_for_phone
@@ -39,26 +37,10 @@ from glassbridge.protocol.messages import pb
 from glassbridge_companion import ocr
 from glassbridge_companion.brain import OfflineBrain, Question
 
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
-WQY = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
-# (path, face index in a collection)
-FONTS_EN = [(DEJAVU / "DejaVuSans.ttf", 0), (DEJAVU / "DejaVuSerif-Bold.ttf", 0), (DEJAVU / "DejaVuSansMono.ttf", 0)]
-FONTS_ZH = [(WQY, 0), (WQY, 1)]  # Micro Hei and Micro Hei Mono: the only CJK font a fresh machine gets here
-SIGNS_EN = [["Platform 3", "Exit B"], ["No Entry", "Staff Only"], ["Gate 12", "Departures"],
-            ["Pharmacy", "Open 9 to 5"]]
-SIGNS_ZH = [["出口 B", "3号站台"], ["禁止入内", "仅限员工"], ["12号登机口", "出发"], ["药店", "营业时间"]]
-CAMERA = (1280, 720)
-
-
-@dataclass(frozen=True)
-class Condition:
-    name: str
-    size: int  # font size in pixels in the camera frame
-    rotate: float = 0.0  # degrees, counter-clockwise
-    perspective: bool = False
-    blur: float = 0.0  # Gaussian radius in camera pixels
-    light: float = 1.0  # brightness scale (with sensor noise when < 1)
-
+if __name__ == "__main__":  # run as a script: the checkout's root on the path, as pytest's `pythonpath` puts it
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.ocr_scenes import (  # noqa: E402, F401  (cer, levenshtein: this module's names before the move)
+    CAMERA, FONTS_EN, FONTS_ZH, SIGNS_EN, SIGNS_ZH, Condition, cer, levenshtein, render, squeeze)
 
 CONDITIONS = [
     Condition("upright, large (90 px)", 90),
@@ -75,59 +57,6 @@ CONDITIONS = [
 ]
 
 
-def _font(spec: tuple[Path, int], size: int) -> Any:
-    path, index = spec
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: scripts/system-packages.sh test installs it (make setup)")
-    return ImageFont.truetype(str(path), size, index=index)
-
-
-def render(lines: list[str], font_spec: tuple[Path, int], cond: Condition, seed: int = 0) -> np.ndarray:
-    """A sign (white text on a blue panel) on a grey-green wall, as a 1280x720 RGB camera picture."""
-    w, h = CAMERA
-    font = _font(font_spec, cond.size)
-    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    boxes = [probe.textbbox((0, 0), line, font=font) for line in lines]
-    gap = cond.size // 2
-    tw = max(b[2] - b[0] for b in boxes)
-    th = sum(b[3] - b[1] for b in boxes) + gap * (len(lines) - 1)
-    pad = cond.size // 2
-    panel = Image.new("RGBA", (tw + 2 * pad, th + 2 * pad), (25, 60, 150, 255))
-    d = ImageDraw.Draw(panel)
-    y = pad
-    for line, b in zip(lines, boxes):
-        d.text((pad + (tw - (b[2] - b[0])) // 2 - b[0], y - b[1]), line, font=font, fill=(250, 250, 250, 255))
-        y += b[3] - b[1] + gap
-    if cond.rotate:
-        panel = panel.rotate(cond.rotate, resample=Image.Resampling.BICUBIC, expand=True)
-    if cond.perspective:  # the sign seen from the left: its right edge 25% shorter than its left
-        pw, ph = panel.size
-        s = 0.25 * ph / 2
-        # PERSPECTIVE maps output (x, y) to input; the inverse of the quad (0,0) (pw,s) (pw,ph-s) (0,ph)
-        src = [(0, 0), (pw, 0), (pw, ph), (0, ph)]
-        dst = [(0, 0), (pw, s), (pw, ph - s), (0, ph)]
-        panel = panel.transform((pw, ph), Image.Transform.PERSPECTIVE, _perspective_coeffs(dst, src),
-                                Image.Resampling.BICUBIC)
-    wall = Image.new("RGB", CAMERA, (110, 125, 115))
-    wall.paste(panel, ((w - panel.width) // 2, (h - panel.height) // 2), panel)
-    if cond.blur:
-        wall = wall.filter(ImageFilter.GaussianBlur(cond.blur))
-    rgb = np.asarray(wall, dtype=np.float64)
-    if cond.light < 1.0:
-        noise = np.random.default_rng(seed).normal(0.0, 3.0, rgb.shape)
-        rgb = rgb * cond.light + noise
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
-
-
-def _perspective_coeffs(dst: list[tuple[float, float]], src: list[tuple[float, float]]) -> list[float]:
-    a = []
-    for (x, y), (u, v) in zip(dst, src):
-        a.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
-        a.append([0, 0, 0, x, y, 1, -v * x, -v * y])
-    b = [c for p in src for c in p]
-    return [float(c) for c in np.linalg.solve(np.array(a, dtype=np.float64), np.array(b, dtype=np.float64))]
-
-
 def upload(rgb: np.ndarray) -> bytes:
     """The JPEG the glasses send for this camera picture: NV12 frame, default [camera] size and quality."""
     cam = CameraSettings()
@@ -136,23 +65,7 @@ def upload(rgb: np.ndarray) -> bytes:
     return jpeg
 
 
-def levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def cer(reference: str, hypothesis: str) -> float:
-    return levenshtein(reference, hypothesis) / len(reference)
-
-
-def _squeeze(lines: list[str], keep_spaces: bool) -> str:
-    text = "\n".join(" ".join(line.split()) for line in lines)
-    return text if keep_spaces else "".join(text.split())
+_squeeze = squeeze
 
 
 @dataclass(frozen=True)

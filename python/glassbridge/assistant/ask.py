@@ -3,7 +3,9 @@
     capture   the MCU powers the camera (and its LED), one frame, the MCU powers it off: always, in a finally
     perceive  faces on the glasses; expressions only when [privacy] emotions (the wearer opted in)
     photo     the frame scaled for the link, faces pixelated ([privacy] blur_faces), JPEG ([camera] size; smaller
-              on low battery); Perception.faces_blurred tells the phone how many
+              on low battery); Perception.faces_blurred tells the phone how many. Reading a sign (task
+              read_text) with [camera] text_mode = "crop": the centre of the frame at a higher resolution, in no
+              more bytes than the whole frame (assistant.photo.make_text_photo)
     ask       the phone's brain gets the question, the photo and pb.Perception (expressions only when shared)
     answer    streamed parts update the answer card; the final one is shown and spoken
 
@@ -22,7 +24,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from glassbridge.assistant.photo import make_photo
+from glassbridge.assistant.photo import make_photo, make_text_photo
 from glassbridge.assistant.question import AnswerTimeout, Question
 from glassbridge.assistant.text import one_line, sentence
 from glassbridge.camera.frame import Frame
@@ -124,15 +126,19 @@ class AskSkill:
                           emotions=local.emotions_computed, elapsed_ms=round(local.elapsed_s * 1000, 2))
         width, height, quality = ctx.photo_size()
         # Faces from the perception that just ran on the full frame (no second detection), pixelated in the
-        # upload image only ([privacy] blur_faces): `local` keeps what the unblurred frame showed.
-        photo = await asyncio.to_thread(make_photo, frame, [f.box for f in local.faces], max_width=width,
-                                        max_height=height, quality=quality,
-                                        blur_faces=settings.privacy.blur_faces)
+        # upload image only ([privacy] blur_faces): `local` keeps what the unblurred frame showed. Reading a sign
+        # in text mode ([camera] text_mode = "crop"): the centre of the frame, sharper, in the same bytes.
+        text_mode = q.task == "read_text" and settings.camera.text_mode == "crop"
+        photo = await asyncio.to_thread(make_text_photo if text_mode else make_photo, frame,
+                                        [f.box for f in local.faces], max_width=width, max_height=height,
+                                        quality=quality, blur_faces=settings.privacy.blur_faces)
         jpeg = photo.jpeg
         ctx.timeline.mark("faces_blurred", question=n, faces=photo.faces_blurred,
                           elapsed_ms=round(photo.blur_s * 1000, 3))
+        crop = {"crop": list(photo.crop) if photo.crop else None, "budget": photo.budget,
+                "encodes": photo.encodes} if text_mode else {}
         ctx.timeline.mark("jpeg", question=n, bytes=len(jpeg), width=photo.size[0], height=photo.size[1],
-                          quality=quality)
+                          quality=photo.quality, **crop)
         perception = local.to_pb(share_emotions=settings.privacy.share_emotions)
         perception.faces_blurred = photo.faces_blurred
         audio_opus = await self.encode_question(q)

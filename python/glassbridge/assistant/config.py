@@ -57,6 +57,8 @@ RESERVED_GESTURES = {"main.tap": "ask about what I see", "main.long_press": "can
                      "main.double_tap": "captions on/off", "capture.tap": "read the sign ahead"}
 BUTTONS = ("main", "capture")
 ACTIONS = ("tap", "double_tap", "long_press")
+#: [camera] text_mode: the photo for reading a sign (glassbridge.assistant.photo.make_text_photo or make_photo).
+TEXT_MODES = ("crop", "whole")
 #: The settings that hold BCP 47 language tags ("" = the phone's language), checked when settings are loaded.
 LANGUAGE_KEYS = (("assistant", "language"), ("captions", "language"), ("captions", "translate_to"))
 
@@ -105,6 +107,11 @@ class CameraSettings:
     low_battery_width: int = _doc("largest width on low battery (fewer bytes on the radio)", default=320)
     low_battery_height: int = _doc("largest height on low battery", default=240)
     low_battery_quality: int = _doc("JPEG quality on low battery", default=65)
+    text_mode: str = _doc("the photo for \"what does this sign say?\": \"crop\" sends the centre of the frame (half "
+                          "its width and height: where the head points) at a higher resolution, in no more bytes "
+                          "than the whole frame would take; \"whole\" sends the whole frame shrunk, as for any "
+                          "question. crop reads small signs far better at equal bytes (docs/benchmarks.md, Text "
+                          "mode); a sign beside the centre is outside it", default="crop")
 
 
 @dataclass(frozen=True)
@@ -275,6 +282,8 @@ def _check_ranges(s: Settings, where: str) -> None:
     for key in ("quality", "low_battery_quality"):
         v = getattr(c, key)
         need(1 <= v <= 100, f"[camera] {key}", f"must be 1..100, got {v}")
+    need(c.text_mode in TEXT_MODES, "[camera] text_mode",
+         f"must be \"crop\" or \"whole\", got \"{c.text_mode}\"")
     need(not (s.privacy.share_emotions and not s.privacy.emotions), "[privacy] share_emotions",
          "is true but emotions is false: nothing would be computed to share; set emotions = true as well")
     need(0 <= w.cutoff < 1, "[wake_word] cutoff", f"must be 0 (the model's) or between 0 and 1, got {w.cutoff:g}")

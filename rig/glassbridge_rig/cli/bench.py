@@ -46,6 +46,11 @@ connection interval) to `glassbridge companion` with the offline brain. The tota
 the tap (ButtonEvent.at_ms) to the MCU flushing the answer card (both on the MCU's clock); the stages (event over
 UART, capture, perception, JPEG, BLE round trip, brain, answer stream, card over UART) come from the Assistant's
 timeline. Reports p50 and p95 (target: p50 <= 250 ms). Needs dbus-daemon and espeak-ng; about a second per tap.
+
+--question sign taps the capture button instead ("What does this sign say?"): the glasses send text mode's photo
+([camera] text_mode: the centre of the frame) and the phone reads it with its offline OCR, reported as the `ocr`
+stage (the brain stage is the rest of the phone's time). Its scene is a rendered sign ("Platform 3 / Exit B")
+unless --scene names another.
 """
 
 
@@ -102,9 +107,13 @@ def add_e2e(sub: Any) -> None:
     pe.add_argument("--json", metavar="FILE", type=Path, help="write the results as JSON to FILE")
     pe.add_argument("--plot", metavar="FILE.png", type=Path,
                     help="write the per-tap stage split and the latency distribution (PNG, needs matplotlib)")
-    pe.add_argument("--scene", default="astronaut", metavar="NAME",
+    pe.add_argument("--question", choices=("look", "sign"), default="look",
+                    help="look: main tap, what am I looking at (default); sign: capture tap, what does this sign "
+                         "say (text mode's photo, the phone's OCR as a stage)")
+    pe.add_argument("--scene", metavar="NAME",
                     help="the image in view: a test image of the manifest, found like the models from any "
-                         "folder (default astronaut: one person; `glassbridge models list` shows the others)")
+                         "folder (default: astronaut, one person, for look; a rendered sign for sign; "
+                         "`glassbridge models list` shows the others)")
     pe.add_argument("--emotions", action="store_true", help="recognise expressions too (opt-in in the product)")
     pe.add_argument("--speak", action="store_true", help="speak each answer too (after the card; slower runs)")
     pe.add_argument("--jpeg-size", type=size_arg(16, 4096), metavar="WxH",
@@ -187,7 +196,8 @@ def _run_e2e(args: argparse.Namespace, console: Any) -> int:
 
     at_least("--taps", args.taps, 1)
     at_least("--warmup", args.warmup, 0)
-    settings = E2eBenchSettings(taps=args.taps, warmup=args.warmup, scene=args.scene, emotions=args.emotions,
+    settings = E2eBenchSettings(taps=args.taps, warmup=args.warmup, scene=args.scene, question=args.question,
+                                emotions=args.emotions,
                                 speak=args.speak, interval_ms=args.interval, baud=args.baud, workdir=args.workdir,
                                 jpeg_quality=args.jpeg_quality, photos=args.photos)
     if args.jpeg_size is not None:
