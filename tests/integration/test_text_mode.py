@@ -41,6 +41,7 @@ from glassbridge_companion import ocr
 
 if __name__ == "__main__":  # run as a script: the checkout's root on the path, as pytest's `pythonpath` puts it
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.unit.assistant_fakes import perceiver  # noqa: E402, F401  the real FacePerceiver, a fixture
 from tests.ocr_scenes import (  # noqa: E402
     FONTS_EN, FONTS_ZH, SIGNS_EN, SIGNS_ZH, Condition, levenshtein, render, squeeze)
 
@@ -209,16 +210,6 @@ def test_crop_rect_and_budget_edges() -> None:
 
 
 # ---- faces stay blurred in the crop --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def perceiver() -> object:
-    from glassbridge.assistant.perception import FacePerceiver
-
-    try:
-        return FacePerceiver()
-    except Exception as exc:  # models not fetched: `make setup`
-        pytest.skip(f"face models unavailable: {exc}")
 
 
 def _astronaut_at(x: int, y: int) -> Frame:
