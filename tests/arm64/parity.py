@@ -42,7 +42,8 @@ def preprocess_outputs() -> dict[str, np.ndarray]:
         for isa in api.available_isas():
             result = job.new_output()
             with api.force_isa(str(isa)):
-                api.preprocess(item.frame, result, crop=crop, channels=job.channels, norm=norm, dst=dst, pad=job.pad)
+                api.preprocess(item.frame, result, crop=crop, channels=job.channels, norm=norm, dst=dst, pad=job.pad,
+                               interpolation=job.interpolation)
             out[f"pre/{case.name}/{isa}"] = result.copy()
     return out
 

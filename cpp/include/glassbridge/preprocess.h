@@ -36,6 +36,43 @@
 //    at most 32768 pixels on a side. SIMD paths load a few bytes more than a pair (or 16-byte windows) and may read
 //    past a row's end into the next row's bytes, which the plane's validated extent ((rows - 1) * stride + row
 //    bytes) guarantees; nothing past a plane's last row is ever read, and the extra bytes never affect a result.
+//
+// Area mode (OutputSpec::interpolation = Interpolation::Area; Bilinear stays the default). For reductions, as
+// OpenCV's INTER_AREA:
+//  * Per axis with crop length L mapped onto n outputs (scale = L / n): if L >= n the axis is REDUCED and output d
+//    averages the crop's source footprint [d * scale, (d + 1) * scale) (crop coordinates), each source pixel
+//    weighted by the length of its overlap with the footprint (interior pixels 1, the two partial ones their
+//    fraction), divided by the footprint's total weight. If L < n (enlarged axis) that axis uses the bilinear
+//    definition above: the two taps at s = (d + 0.5) * scale - 0.5, clamped to [0, L - 1], weights 1 - frac, frac.
+//    The weights of the two axes multiply (separable); the chosen weights are the same for every channel.
+//  * Colour: the average is taken in the SOURCE's colour space, then converted once per output pixel: the source
+//    channels (Y, U, V with each chroma sample standing for its 2x2 / 2x1 luma block; R, G, B; RGB565's raw
+//    5/6-bit components; gray) are averaged with those weights, then RGB = BT.601(Y, U, V) as above and clamped
+//    to [0, 255]; gray output from YUV is the averaged Y expanded (limited range) and clamped; from RGB it is
+//    0.299 R + 0.587 G + 0.114 B of the averaged R, G, B (RGB565: c * 255 / (2^bits - 1) first). Since the
+//    conversion is linear before its clamp, this equals convert-then-average except where a source pixel is out of
+//    the RGB gamut (there the clamp comes after averaging instead of before; OpenCV's cvtColor + INTER_AREA clamps
+//    first: on the benchmark's natural NV12 frame the two definitions differ by 0.008 level on average, 4.1 at
+//    worst, at saturated chroma edges). RGBA's alpha is ignored.
+//  * Normalisation and quantisation are as above: y = v * mul + add on the converted value v (0..255).
+//  * Numerics (exact definition in src/kernels/preprocess_area.h, shared by every ISA path, which are bit-identical
+//    to the scalar one): per axis, integer weights in Q(q) (one whole source pixel = 2^q; partial pixels rounded),
+//    q <= 13 chosen per call as the largest value whose sums provably fit int32 (below). Columns first: for each
+//    output row, the footprint's source rows are summed byte-wise, c = sum w_y * s (int32, <= W_y * 255 < 2^31 by
+//    the choice of q_y: W_y <= 8421504), and normalised to the Q7 mean m = round_half_even(float32(c) * float32(128
+//    / W_y)) (0..32640, int16). Then per output column and source channel t = sum w_x * m (int32, <= W_x * 32768 <
+//    2^31 by the choice of q_x: W_x <= 65535), and the channel's average is float32(t) * float32(1 / (128 * W_x)).
+//    Conversion, normalisation and quantisation follow in float32, in the order written in preprocess_area.h.
+//    Any footprint up to 32768 pixels fits (q then drops to 8 on y and 0 on x, where a partial pixel's rounded
+//    weight is off by at most half a pixel in 32768). Error against the exact float64 value of this definition:
+//    <= ~0.07 level (boundary weights 2^-14, the Q7 mean 2^-8, float32), so integer outputs are within one step
+//    for any |mul| <= 7 (uint8 / int8 model inputs have |mul| <= ~1).
+//  * Cost: every source byte of the crop is read (footprint rows shared by two output rows, at non-integer
+//    scales, are read twice, the second time from cache); per-call tables are O(crop width + output size).
+//    Paths: AVX2 has vector row sums, column sums (per-call window tables, footprints up to 64 int16 wide: about
+//    20x reductions of packed RGB, more for planar formats; wider ones use the scalar column sums) and
+//    conversion; NEON has all three; SSE4.1 has vector row and column sums and the scalar conversion; RGB565 row
+//    sums are scalar on every path (the rows are unpacked first). All are bit-identical to the scalar path.
 #pragma once
 
 #include <cstddef>
@@ -48,6 +85,7 @@ enum class PixelFormat : int { NV12 = 0, I420, YUYV, RGB888, BGR888, RGBA8888, R
 enum class YuvRange : int { Limited = 0, Full };  // BT.601: camera YUV is Limited, JPEG's YCbCr is Full
 enum class Channels : int { RGB = 0, BGR, Gray };
 enum class OutputType : int { UInt8 = 0, Int8, Float32 };
+enum class Interpolation : int { Bilinear = 0, Area };  // see the contract above
 
 const char* to_string(PixelFormat f);
 
@@ -78,6 +116,7 @@ struct OutputSpec {
   void* data = nullptr;
   ptrdiff_t row_stride = 0;         // bytes; 0 = packed (width * channels * element size)
   size_t size = 0;                  // bytes writable at data (validated); 0 = trust
+  Interpolation interpolation = Interpolation::Bilinear;  // Area: footprint averaging (see the contract above)
 };
 
 // Throws std::invalid_argument with a message naming the field and the values when anything is inconsistent:

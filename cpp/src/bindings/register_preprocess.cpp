@@ -91,8 +91,12 @@ SourceImage make_source(const py::sequence& planes, int format, int width, int h
 
 OutputSpec make_output(const py::array& out, int channels, const std::array<float, 3>& mul,
                        const std::array<float, 3>& add, const std::array<int, 4>& dst,
-                       const std::array<float, 3>& pad) {
+                       const std::array<float, 3>& pad, int interpolation) {
   OutputSpec spec;
+  if (interpolation != 0 && interpolation != 1) {
+    value_error("interpolation " + std::to_string(interpolation) + " is unknown (0 bilinear, 1 area)");
+  }
+  spec.interpolation = static_cast<Interpolation>(interpolation);
   if (channels < 0 || channels > 2) value_error("channels " + std::to_string(channels) + " is unknown (RGB=0, BGR=1, Gray=2)");
   spec.channels = static_cast<Channels>(channels);
   const int nch = spec.channels == Channels::Gray ? 1 : 3;
@@ -136,38 +140,42 @@ using Kernel = void (*)(const SourceImage&, const Rect&, const OutputSpec&);
 
 void call(Kernel kernel, const py::sequence& planes, int format, int width, int height, int range,
           const std::array<int, 4>& crop, py::array out, int channels, const std::array<float, 3>& mul,
-          const std::array<float, 3>& add, const std::array<int, 4>& dst, const std::array<float, 3>& pad) {
+          const std::array<float, 3>& add, const std::array<int, 4>& dst, const std::array<float, 3>& pad,
+          int interpolation) {
   std::vector<py::array> keep;  // the planes stay referenced (and alive) while the GIL is released
   const SourceImage src = make_source(planes, format, width, height, range, keep);
-  const OutputSpec spec = make_output(out, channels, mul, add, dst, pad);
+  const OutputSpec spec = make_output(out, channels, mul, add, dst, pad, interpolation);
   const Rect r{crop[0], crop[1], crop[2], crop[3]};
   validate(src, r, spec);  // with the GIL held: errors raise as ValueError at once
   py::gil_scoped_release release;
   kernel(src, r, spec);
 }
 
-constexpr const char* kDoc = R"(Fused preprocessing: crop, bilinear resize, colour conversion, normalisation, quantisation.
+constexpr const char* kDoc = R"(Fused preprocessing: crop, resize (bilinear or area), convert, normalise, quantise.
 
 planes: sequence of 2-D uint8 arrays (NV12: Y, UV; I420: Y, U, V; packed formats: one), rows contiguous, any row
 stride. format: PixelFormat value; range: YuvRange value. crop: (x, y, w, h) in source pixels. out: writeable
 C-contiguous (H, W, C) or (1, H, W, C) array of uint8, int8 or float32 (the output type). channels: 0 RGB, 1 BGR,
 2 Gray. mul, add: per output channel, y = v * mul + add for the interpolated value v (0..255). dst: (x, y, w, h)
 where the crop lands in the output, (0, 0, 0, 0) for all of it; pad: value (0..255 scale) outside dst.
+interpolation: 0 bilinear (2x2 taps), 1 area (source footprint averaged, as OpenCV INTER_AREA; preprocess.h).
 The GIL is released while the kernel runs: do not modify the planes or out from another thread meanwhile.)";
 
 }  // namespace
 
 #define GB_PREPROCESS_ARGS                                                                                        \
   py::arg("planes"), py::arg("format"), py::arg("width"), py::arg("height"), py::arg("range"), py::arg("crop"),   \
-      py::arg("out"), py::arg("channels"), py::arg("mul"), py::arg("add"), py::arg("dst"), py::arg("pad")
+      py::arg("out"), py::arg("channels"), py::arg("mul"), py::arg("add"), py::arg("dst"), py::arg("pad"),        \
+      py::arg("interpolation") = 0
 
 void register_preprocess(py::module_& m) {
   m.def(
       "preprocess",
       [](const py::sequence& planes, int format, int width, int height, int range, const std::array<int, 4>& crop,
          py::array out, int channels, const std::array<float, 3>& mul, const std::array<float, 3>& add,
-         const std::array<int, 4>& dst, const std::array<float, 3>& pad) {
-        call(&preprocess, planes, format, width, height, range, crop, std::move(out), channels, mul, add, dst, pad);
+         const std::array<int, 4>& dst, const std::array<float, 3>& pad, int interpolation) {
+        call(&preprocess, planes, format, width, height, range, crop, std::move(out), channels, mul, add, dst, pad,
+             interpolation);
       },
       GB_PREPROCESS_ARGS, kDoc);
   m.def("isa", [] { return std::string(isa_name(active_isa())); }, "Name of the active SIMD path (ref, sse41, avx2, neon).");
@@ -191,9 +199,9 @@ void register_preprocess_testing(py::module_& m) {
       "preprocess_ref",
       [](const py::sequence& planes, int format, int width, int height, int range, const std::array<int, 4>& crop,
          py::array out, int channels, const std::array<float, 3>& mul, const std::array<float, 3>& add,
-         const std::array<int, 4>& dst, const std::array<float, 3>& pad) {
+         const std::array<int, 4>& dst, const std::array<float, 3>& pad, int interpolation) {
         call(&preprocess_ref, planes, format, width, height, range, crop, std::move(out), channels, mul, add, dst,
-             pad);
+             pad, interpolation);
       },
       GB_PREPROCESS_ARGS, "preprocess() forced onto the scalar reference path (same arguments).");
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "glassbridge/dispatch.h"
+#include "preprocess_area.h"
 #include "preprocess_internal.h"
 
 namespace glassbridge {
@@ -144,6 +145,10 @@ void validate(const SourceImage& src, const Rect& crop, const OutputSpec& out) {
       static_cast<long long>(d.y) + d.height > out.height) {
     fail("destination rectangle " + rect_str(out.dst) + " is not a non-empty rectangle inside the " +
          std::to_string(out.width) + "x" + std::to_string(out.height) + " output (all zero means the whole output)");
+  }
+  const int interp = static_cast<int>(out.interpolation);
+  if (interp != 0 && interp != 1) {
+    fail("interpolation " + std::to_string(interp) + " is unknown (Bilinear=0, Area=1)");
   }
   for (int c = 0; c < 3; ++c) {
     if (!std::isfinite(out.mul[c]) || !std::isfinite(out.add[c]) || !std::isfinite(out.pad[c])) {
@@ -513,6 +518,10 @@ RowKernels kernels_for(Isa isa, Plan& p) {
 
 void preprocess(const SourceImage& src, const Rect& crop, const OutputSpec& out) {
   validate(src, crop, out);
+  if (out.interpolation == Interpolation::Area) {
+    detail::preprocess_area(src, crop, out, active_isa());
+    return;
+  }
   detail::Plan p = detail::make_plan(src, crop, out);
   const detail::RowKernels k = detail::kernels_for(active_isa(), p);  // may add the ISA's column tables to p
   detail::run(p, k, out);
@@ -520,6 +529,10 @@ void preprocess(const SourceImage& src, const Rect& crop, const OutputSpec& out)
 
 void preprocess_ref(const SourceImage& src, const Rect& crop, const OutputSpec& out) {
   validate(src, crop, out);
+  if (out.interpolation == Interpolation::Area) {
+    detail::preprocess_area(src, crop, out, Isa::Ref);
+    return;
+  }
   const detail::Plan p = detail::make_plan(src, crop, out);
   detail::run(p, detail::kernels_ref(p), out);
 }

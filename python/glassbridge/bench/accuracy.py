@@ -1,8 +1,9 @@
 """Accuracy of each contender against the float64 reference of the kernel contract, in output steps.
 
-The reference is the project's one independent float64 implementation (tests/reference/preprocess_ref.py, read
-from the checkout): there is deliberately no second reference here. When glassbridge runs from an installed
-wheel the reference is not there and accuracy is reported as unavailable.
+The reference is the project's one independent float64 implementation (tests/reference/preprocess_ref.py, and
+preprocess_area_ref.py for the area mode, read from the checkout): there is deliberately no second reference
+here. When glassbridge runs from an installed wheel the reference is not there and accuracy is reported as
+unavailable.
 
 An output step is one quantisation level for uint8/int8 outputs, and 1/255 of the input range as it appears in
 the output for float32 (|mul|). Integer outputs are compared with the reference rounded the way an exact kernel
@@ -25,35 +26,37 @@ from glassbridge.bench.synthetic import BenchFrame
 _cache: dict[str, ModuleType | None] = {}
 
 
-def load_reference() -> ModuleType | None:
-    """The float64 reference module, or None when not running from a checkout.
+def load_reference(name: str = "preprocess_ref") -> ModuleType | None:
+    """A float64 reference module (preprocess_ref, or preprocess_area_ref for area jobs), or None when not running
+    from a checkout.
 
     The only place that knows where the reference lives: repoint it here when it moves into the package.
     """
-    if "ref" in _cache:
-        return _cache["ref"]
+    if name in _cache:
+        return _cache[name]
     module: ModuleType | None = None
     root = Path(__file__).resolve().parents[3]  # python/glassbridge/bench/accuracy.py -> checkout root
-    path = root / "tests" / "reference" / "preprocess_ref.py"
+    path = root / "tests" / "reference" / f"{name}.py"
     if path.is_file():
-        spec = importlib.util.spec_from_file_location("glassbridge_bench_preprocess_ref", path)
+        spec = importlib.util.spec_from_file_location(f"glassbridge_bench_{name}", path)
         if spec is not None and spec.loader is not None:
             module = importlib.util.module_from_spec(spec)
             sys.modules[spec.name] = module  # dataclasses resolve their module by name
             spec.loader.exec_module(module)
-    _cache["ref"] = module
+    _cache[name] = module
     return module
 
 
 def reference_output(job: Job, item: BenchFrame) -> np.ndarray | None:
     """What an exact kernel would store for this job and frame (float64 for float32 outputs), or None."""
     ref = load_reference()
-    if ref is None:
+    values = load_reference("preprocess_area_ref") if job.interpolation == "area" else ref
+    if ref is None or values is None:
         return None
     f = item.frame
     c, d = job.crop, job.dst
     geo = ref.Geometry((c.x, c.y, c.width, c.height), job.out_width, job.out_height, (d.x, d.y, d.width, d.height))
-    y = ref.reference_values(f.format.value, list(f.planes), f.width, f.height, f.range.value, geo, job.channels,
+    y = values.reference_values(f.format.value, list(f.planes), f.width, f.height, f.range.value, geo, job.channels,
                              job.mul, job.add, (job.pad,) * 3)
     if job.out_type == "float32":
         return np.asarray(y, np.float64)

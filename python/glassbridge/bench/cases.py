@@ -32,6 +32,7 @@ class Case:
     crop: Rect | None = None
     letterbox: bool = False
     what: str = ""
+    interpolation: str = "bilinear"  # "area": the job is the area-averaging mode, against OpenCV INTER_AREA
 
     def job(self, normalization_cls: Any, letterbox_rect: Callable[..., Any]) -> Job:
         """The concrete job: the crop, where it lands (letterbox as the detector does) and mul/add."""
@@ -45,7 +46,7 @@ class Case:
         mul = tuple(float(x) for x in _per_channel(n.mul))
         add = tuple(float(x) for x in _per_channel(n.add))
         return Job(self.fmt, self.src_width, self.src_height, crop, self.out_width, self.out_height, dst,
-                   self.channels, self.out_type, mul, add, pad=0.0)
+                   self.channels, self.out_type, mul, add, pad=0.0, interpolation=self.interpolation)
 
 
 def _per_channel(v: Any) -> list[float]:
@@ -71,6 +72,10 @@ CASES: tuple[Case, ...] = (
     Case("nv12_1920x1080_to_192x192_float32", PixelFormat.NV12, 1920, 1080, 192, 192, "rgb", "float32",
          lambda N: N.for_range(-1.0, 1.0), letterbox=True,
          what="BlazeFace full-range detector input: float32 in [-1, 1], letterboxed (192x108 band, padding)"),
+    Case("nv12_1920x1080_to_192x192_float32_area", PixelFormat.NV12, 1920, 1080, 192, 192, "rgb", "float32",
+         lambda N: N.for_range(-1.0, 1.0), letterbox=True, interpolation="area",
+         what="the face detector's job with area averaging (10x reduction, no aliasing): ours area vs ours "
+              "bilinear vs OpenCV cvtColor + resize INTER_AREA"),
     Case("nv12_1920x1080_crop_to_64x64_gray_int8", PixelFormat.NV12, 1920, 1080, 64, 64, "gray", "int8",
          _INT8_MINUS1_1, crop=Rect(810, 390, 300, 300),
          what="emotion classifier input: a 300x300 face crop to 64x64 gray int8"),

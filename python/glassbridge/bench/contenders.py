@@ -62,27 +62,60 @@ def kernel_api() -> Any:
     return api
 
 
-def _ours(api: Any, job: Job, norm: Any, isa: str | None) -> Callable[[BenchFrame, np.ndarray], None]:
+def _ours(api: Any, job: Job, norm: Any, isa: str | None,
+          interpolation: str | None = None) -> Callable[[BenchFrame, np.ndarray], None]:
     crop = (job.crop.x, job.crop.y, job.crop.width, job.crop.height)
     dst = (job.dst.x, job.dst.y, job.dst.width, job.dst.height)
     preprocess, channels, pad = api.preprocess, job.channels, job.pad
+    interp = job.interpolation if interpolation is None else interpolation
 
     if isa is None:
         def run(item: BenchFrame, out: np.ndarray) -> None:
-            preprocess(item.frame, out, crop=crop, channels=channels, norm=norm, dst=dst, pad=pad)
+            preprocess(item.frame, out, crop=crop, channels=channels, norm=norm, dst=dst, pad=pad,
+                       interpolation=interp)
         return run
 
     force_isa = api.force_isa
 
     def run_isa(item: BenchFrame, out: np.ndarray) -> None:
         with force_isa(isa):
-            preprocess(item.frame, out, crop=crop, channels=channels, norm=norm, dst=dst, pad=pad)
+            preprocess(item.frame, out, crop=crop, channels=channels, norm=norm, dst=dst, pad=pad,
+                       interpolation=interp)
     return run_isa
+
+
+def _area_lineup(api: Any, job: Job, norm: Any, isas: bool) -> Lineup:
+    """An area job: ours (area) per ISA, ours bilinear on the same job, OpenCV cvtColor + INTER_AREA."""
+    active = api.isa()
+    c: list[Candidate] = [Candidate("ours", f"glassbridge fused kernel, area averaging, active ISA ({active})",
+                                    _ours(api, job, norm, None), job.new_output(), TOL_OURS)]
+    if isas:
+        for name in api.available_isas():
+            c.append(Candidate(f"ours[{name}]", f"glassbridge fused kernel, area averaging, {name} path",
+                               _ours(api, job, norm, name), job.new_output(), TOL_OURS))
+    c.append(Candidate("ours_bilinear", f"glassbridge fused kernel, bilinear 2x2 taps ({active}): the time area "
+                       "is held to (at most 2x); its output is another contract, so accuracy is not promised",
+                       _ours(api, job, norm, None, "bilinear"), job.new_output(), None))
+    cv_norm = Normaliser(job, "cv2").describe()
+    convert = "cvtColor + " if job.fmt is PixelFormat.NV12 or job.channels != "rgb" else ""
+    # OpenCV converts every pixel (clamped to the RGB gamut) and then averages; our contract averages Y, U, V and
+    # converts once. Both are exact for in-gamut pixels; at out-of-gamut chroma edges the clamps differ (on the
+    # benchmark frame, exact float64 convert-then-average vs average-then-convert: max 4.1 levels, mean 0.008).
+    # So its accuracy against our reference is reported, not promised.
+    c.append(Candidate("opencv", f"OpenCV {convert}resize INTER_AREA, then {cv_norm} (baseline; converts before "
+                       "averaging, so it differs from the area contract where the gamut clamp acts)",
+                       OpenCvConvertResize(job), job.new_output(), None))
+    notes = ["area job: numpy, libyuv and OpenCV's resize-planes-first contenders are bilinear, so not run; "
+             "accuracy is against the float64 reference of the area contract (tests/reference/"
+             "preprocess_area_ref.py)"]
+    return Lineup(c, notes)
 
 
 def build_lineup(job: Job, norm: Any, *, isas: bool = True, with_libyuv: bool = True) -> Lineup:
     """ours (active ISA), ours[<isa>] for each available path, OpenCV x2, numpy, libyuv when installed."""
     api = kernel_api()
+    if job.interpolation == "area":
+        return _area_lineup(api, job, norm, isas)
     notes: list[str] = []
     active = api.isa()
     c: list[Candidate] = [Candidate("ours", f"glassbridge fused kernel, active ISA ({active})",

@@ -42,6 +42,7 @@ class Job:
     mul: tuple[float, ...]  # per output channel
     add: tuple[float, ...]
     pad: float = 0.0        # source-range value (0..255) outside dst, normalised like any pixel
+    interpolation: str = "bilinear"  # "bilinear" | "area" (the kernel's interpolation mode for this job)
 
     @property
     def n_channels(self) -> int:

@@ -1,9 +1,10 @@
 """The OpenCV contenders, written as an OpenCV user would, into preallocated buffers.
 
 - `OpenCvConvertResize` (the baseline every ratio is against): cvtColor the frame to RGB, resize with
-  INTER_LINEAR, then the cheapest exact normalisation (normalise.py): none for an identity uint8 output (the
-  resize writes straight into the tensor), cv2.LUT with a 256-entry table for integer outputs, a float32
-  multiply-add for float outputs. Exact up to the rounding of the intermediate RGB image (<= 1-2 levels).
+  INTER_LINEAR (INTER_AREA for an area job: the same pipeline with OpenCV's footprint averaging), then the
+  cheapest exact normalisation (normalise.py): none for an identity uint8 output (the resize writes straight into
+  the tensor), cv2.LUT with a 256-entry table for integer outputs, a float32 multiply-add for float outputs.
+  Exact up to the rounding of the intermediate RGB image (<= 1-2 levels).
 - `OpenCvResizePlanes` (OpenCV's fastest path): resize the Y and UV planes first, then convert the small NV12
   image. It touches far fewer pixels, but it interpolates chroma on its own half-resolution grid and mixes
   colours across hard edges before converting, so it is wrong at chroma edges: its accuracy is reported, not
@@ -32,7 +33,8 @@ def _check_even(job: Job, what: str) -> None:
 
 
 class OpenCvConvertResize:
-    """cvtColor (NV12 -> RGB, then RGB -> GRAY for gray models), resize INTER_LINEAR, numpy normalisation."""
+    """cvtColor (NV12 -> RGB, then RGB -> GRAY for gray models), resize INTER_LINEAR (INTER_AREA for an area
+    job), numpy normalisation."""
 
     def __init__(self, job: Job) -> None:
         self.cv2 = import_cv2()
@@ -49,6 +51,7 @@ class OpenCvConvertResize:
         self._normalise = Normaliser(job, "cv2")
         cv2 = self.cv2
         self._to_rgb = cv2.COLOR_YUV2BGR_NV12 if job.channels == "bgr" else cv2.COLOR_YUV2RGB_NV12
+        self._interp = cv2.INTER_AREA if job.interpolation == "area" else cv2.INTER_LINEAR
 
     def __call__(self, item: BenchFrame, out: np.ndarray) -> None:
         cv2, job, c, d = self.cv2, self.job, self.job.crop, self.job.dst
@@ -76,10 +79,10 @@ class OpenCvConvertResize:
                 pix = self._gray
         direct = self._normalise.direct(out)
         if direct is not None:  # identity: resize straight into the tensor
-            cv2.resize(pix, (d.width, d.height), dst=direct, interpolation=cv2.INTER_LINEAR)
+            cv2.resize(pix, (d.width, d.height), dst=direct, interpolation=self._interp)
             self._normalise.pad(out)
             return
-        cv2.resize(pix, (d.width, d.height), dst=self._small, interpolation=cv2.INTER_LINEAR)
+        cv2.resize(pix, (d.width, d.height), dst=self._small, interpolation=self._interp)
         self._normalise(self._small if self._small.ndim == 3 else self._small[..., None], out)
 
 

@@ -85,6 +85,9 @@ def _case_record(case: Case, variant: str, job: Any, lineup: Sequence[Candidate]
     def diff(name: str) -> float | None:
         return acc.get(name, {}).get("max_abs_diff_steps")
 
+    if "ours_bilinear" in ms and ms.get("ours") and ms["ours_bilinear"]:
+        notes = notes + [f"ours bilinear on the same job: {ms['ours_bilinear']:.3f} ms; area / bilinear = "
+                         f"{ms['ours'] / ms['ours_bilinear']:.2f}x (target <= 2x)"]
     contenders = {}
     for cand in lineup:
         contenders[cand.name] = {
@@ -103,6 +106,8 @@ def _case_record(case: Case, variant: str, job: Any, lineup: Sequence[Candidate]
         "numpy_ms": ms.get("numpy"),
         "libyuv_ms": ms.get("libyuv"),
         "isa_ms": {n[5:-1]: v for n, v in ms.items() if n.startswith("ours[")},
+        "interpolation": job.interpolation,
+        "ours_bilinear_ms": ms.get("ours_bilinear"),
         "speedup_vs_opencv": {n: speedup(base, v) for n, v in ms.items() if n != "opencv"},
         "max_abs_diff_vs_float_reference": diff("ours"),
         "opencv_max_abs_diff": diff("opencv"),

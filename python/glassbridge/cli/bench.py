@@ -3,6 +3,7 @@
     glassbridge bench preprocess [--quick] [--json FILE] [--plot FILE.png]
     glassbridge bench vision [--quick] [--json FILE]
     glassbridge bench redact [--quick] [--json FILE]
+    glassbridge bench aliasing [--quick] [--json FILE] [--plot FILE.png]
 
 With the rig installed (glassbridge-rig: the firmware under emulation, the BLE rig, the companion), also:
 
@@ -29,10 +30,11 @@ _PREPROCESS_HELP = """\
 Time glassbridge's fused preprocessing kernel against OpenCV (convert-then-resize, the baseline of every
 ratio, and its faster resize-planes-first path), a fused numpy implementation and libyuv (when libyuv0 is
 installed), on the jobs the models ask for: 1080p/VGA NV12 to a 224x224 int8 classifier, 1080p to the face
-detector's letterboxed 192x192 float32, a face crop to 64x64 gray int8, and a decoded 720p JPEG to 224x224
-uint8. Each contender's output is first checked against the float64 reference (accuracy in output steps); a
-contender beyond its stated tolerance is flagged. Two variants: cache-hot (the same frame each call) and
-DRAM-cold (a pool of frames larger than the last-level cache).
+detector's letterboxed 192x192 float32 (also in the area-averaging mode, against OpenCV cvtColor + resize
+INTER_AREA and our bilinear time: case nv12_1920x1080_to_192x192_float32_area), a face crop to 64x64 gray int8,
+and a decoded 720p JPEG to 224x224 uint8. Each contender's output is first checked against the float64
+reference (accuracy in output steps); a contender beyond its stated tolerance is flagged. Two variants:
+cache-hot (the same frame each call) and DRAM-cold (a pool of frames larger than the last-level cache).
 """
 
 _VISION_HELP = """\
@@ -48,6 +50,29 @@ the astronaut (one face, found by the glasses' detector, grown as the assistant 
 against OpenCV's resize idiom and numpy block means, with the whole photo pass (preprocess, blur, JPEG) with and
 without the blur for scale. Interleaved rounds, medians. Target: the blur under 0.5 ms.
 """
+
+_ALIASING_HELP = """\
+Measure how much the face detector's scores move when the camera frame moves by 0-5 pixels (aliasing of the
+~10x reduction from 1080p to the model input), and how many faces of each size it finds, for each way of
+shrinking the frame: the fused kernel's 2x2 bilinear taps (bilinear), its area-averaging mode (area), and
+OpenCV's cvtColor + INTER_AREA as an independent reference (opencv_area); both BlazeFace models.
+
+Scenes are deterministic (--seed): 1920x1080 and 1280x720 frames over real photos (coffee, chelsea, text), faces
+(astronaut, camera man, Grace Hopper) pasted 24-450 px wide, Gaussian sensor noise of --noise levels on R, G, B,
+converted to NV12 as a camera sends it. Each scene is shifted by every (dx, dy) in 0..5.
+
+  swing   max - min of a face's score over the shifts (a miss counts as 0), max and median over the faces that
+          some pipeline finds, and over the confident faces (OpenCV's reference scores them >= 0.8 on average);
+          target: the confident median <= 0.08
+  recall  (face, shift) pairs found with score >= 0.5 and IoU >= 0.3 against the face's annotated box, per face
+          width bucket
+
+Examples:
+  glassbridge bench aliasing                         # the full run (about 80 s here)
+  glassbridge bench aliasing --model full_range --json out/aliasing.json --plot out/aliasing.png
+  glassbridge bench aliasing --quick                 # 2 scenes, 7 shifts: a smoke run
+"""
+
 
 def add_parser(subparsers: Any) -> None:
     """Register `bench` and its subcommands on the top-level CLI's subparsers."""
@@ -89,6 +114,23 @@ def add_parser(subparsers: Any) -> None:
     pr.add_argument("--json", metavar="FILE", type=Path, help="write the results as JSON to FILE")
     pr.add_argument("--rounds", type=positive_int, metavar="N", help="timed calls per contender (default 300; 20 quick)")
 
+    pa = sub.add_parser("aliasing", help="face detector: score swing under 0-5 px shifts, recall per face size",
+                        description=_ALIASING_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pa.add_argument("--quick", action="store_true",
+                    help="2 scenes and 7 shifts instead of 24 scenes and 36 (a smoke run, not figures to quote)")
+    pa.add_argument("--json", metavar="FILE", type=Path, help="write the results (every face's scores too) as JSON")
+    pa.add_argument("--plot", metavar="FILE.png", type=Path,
+                    help="write a chart of swing and recall per face size (PNG, needs matplotlib)")
+    pa.add_argument("--model", action="append", choices=("full_range", "short_range"), dest="models",
+                    help="measure only this detector model (repeatable; default: both)")
+    pa.add_argument("--pipeline", action="append", choices=("bilinear", "area", "opencv_area"), dest="pipelines",
+                    help="measure only this pipeline (repeatable; default: all three)")
+    pa.add_argument("--scenes", type=int_in(1, 50), metavar="N",
+                    help="1920x1080 scenes (default 16; 1 with --quick); 1280x720 scenes are half as many, rounded up")
+    pa.add_argument("--noise", type=float_in(0.0, 50.0), metavar="SIGMA",
+                    help="sensor noise: Gaussian sigma in 8-bit levels on each of R, G, B (default 3)")
+    pa.add_argument("--seed", type=non_negative_int, help="seed of the scenes (default 0)")
+
     from glassbridge.cli import plugins  # the rig's benchmarks (link, ble, e2e) when it is installed
 
     for plugin in plugins.entry_points(plugins.BENCH_GROUP):
@@ -113,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
             return _run_vision(args, console)
         if args.bench_command == "redact":
             return _run_redact(args, console)
+        if args.bench_command == "aliasing":
+            return _run_aliasing(args, console)
         plugin = getattr(args, "bench_run", None)
         if plugin is not None:
             return int(plugin(args, console))
@@ -230,6 +274,37 @@ def _run_redact(args: argparse.Namespace, console: Any) -> int:
     for note in doc.get("notes", []):
         console.print(f"[dim]{note}[/]")
     write_json(args.json, doc, console)
+    return 0
+
+
+def _run_aliasing(args: argparse.Namespace, console: Any) -> int:
+    from glassbridge.bench import report
+    from glassbridge.bench.aliasing import AliasingSettings, aliasing_tables, run_aliasing_benchmark
+
+    settings = AliasingSettings.quick_settings() if args.quick else AliasingSettings()
+    if args.scenes is not None:
+        settings.scenes_1080, settings.scenes_720 = args.scenes, (args.scenes + 1) // 2
+    if args.noise is not None:
+        settings.noise = args.noise
+    if args.seed is not None:
+        settings.seed = args.seed
+    if args.models:
+        settings.models = tuple(dict.fromkeys(args.models))
+    if args.pipelines:
+        settings.pipelines = tuple(dict.fromkeys(args.pipelines))
+    if args.plot is not None:
+        check_plot(args.plot)
+    doc = run_aliasing_benchmark(settings, report.RichReporter(console))
+    out = stdout_console()
+    for table in aliasing_tables(doc):
+        out.print(table)
+    for note in doc.get("notes", []):
+        console.print(f"[dim]{note}[/]")
+    write_json(args.json, doc, console)
+    if args.plot is not None:
+        from glassbridge.bench.aliasing import plot_aliasing
+
+        console.print(f"chart written to {plot_aliasing(doc, args.plot)}")
     return 0
 
 

@@ -64,15 +64,16 @@ def pixelate(image: numpy.ndarray, boxes: numpy.ndarray, *, max_blocks: typing.S
     by the box's edge); every pixel of a block becomes the block's per-channel mean, rounded half up. Boxes apply in
     order (a later one averages what an earlier one wrote). Cost: the boxes' area. The GIL is released meanwhile.
     """
-def preprocess(planes: collections.abc.Sequence, format: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, height: typing.SupportsInt | typing.SupportsIndex, range: typing.SupportsInt | typing.SupportsIndex, crop: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(4)"], out: numpy.ndarray, channels: typing.SupportsInt | typing.SupportsIndex, mul: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], add: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], dst: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(4)"], pad: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"]) -> None:
+def preprocess(planes: collections.abc.Sequence, format: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, height: typing.SupportsInt | typing.SupportsIndex, range: typing.SupportsInt | typing.SupportsIndex, crop: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(4)"], out: numpy.ndarray, channels: typing.SupportsInt | typing.SupportsIndex, mul: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], add: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], dst: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(4)"], pad: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], interpolation: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
-    Fused preprocessing: crop, bilinear resize, colour conversion, normalisation, quantisation.
+    Fused preprocessing: crop, resize (bilinear or area), convert, normalise, quantise.
     
     planes: sequence of 2-D uint8 arrays (NV12: Y, UV; I420: Y, U, V; packed formats: one), rows contiguous, any row
     stride. format: PixelFormat value; range: YuvRange value. crop: (x, y, w, h) in source pixels. out: writeable
     C-contiguous (H, W, C) or (1, H, W, C) array of uint8, int8 or float32 (the output type). channels: 0 RGB, 1 BGR,
     2 Gray. mul, add: per output channel, y = v * mul + add for the interpolated value v (0..255). dst: (x, y, w, h)
     where the crop lands in the output, (0, 0, 0, 0) for all of it; pad: value (0..255 scale) outside dst.
+    interpolation: 0 bilinear (2x2 taps), 1 area (source footprint averaged, as OpenCV INTER_AREA; preprocess.h).
     The GIL is released while the kernel runs: do not modify the planes or out from another thread meanwhile.
     """
 def set_isa(name: str) -> None:

@@ -1,6 +1,7 @@
 """Fused preprocessing: a camera `Frame` straight into a model's input tensor, in one native pass.
 
-One call crops the frame, resizes it bilinearly (half-pixel centres, as OpenCV's INTER_LINEAR), converts the
+One call crops the frame, resizes it bilinearly (half-pixel centres, as OpenCV's INTER_LINEAR) or by area
+averaging (interpolation="area", as OpenCV's INTER_AREA, for large reductions), converts the
 colour (BT.601 YUV, RGB, RGB565, gray), normalises and quantises, and writes into the array you pass, typically
 the LiteRT input tensor view. Each source tap is converted to RGB before interpolation, and the unrounded
 interpolated value v (0..255) is normalised and quantised once::
@@ -31,6 +32,7 @@ from glassbridge.vision import _kernels
 from glassbridge.camera.frame import Frame
 
 __all__ = [
+    "Interpolation",
     "Normalization",
     "available_isas",
     "force_isa",
@@ -40,8 +42,10 @@ __all__ = [
 ]
 
 ChannelOrder = Literal["rgb", "bgr", "gray"]
+Interpolation = Literal["bilinear", "area"]
 Triple = tuple[float, float, float]
 _CHANNELS = {"rgb": 0, "bgr": 1, "gray": 2}
+_INTERPOLATIONS = {"bilinear": 0, "area": 1}
 
 
 def _triple(name: str, value: float | Sequence[float]) -> Triple:
@@ -154,6 +158,7 @@ def preprocess(
     norm: Normalization,
     dst: tuple[int, int, int, int] | None = None,
     pad: float | Sequence[float] = 0.0,
+    interpolation: Interpolation = "bilinear",
 ) -> None:
     """Crop, resize, convert, normalise and quantise `frame` into `out`, in one native pass.
 
@@ -163,10 +168,15 @@ def preprocess(
     dst: (x, y, w, h) in output pixels where the crop lands; None = all of out. Pixels outside get `pad`.
     pad: source-scale value(s) (0..255) for the letterbox border, normalised like every pixel (0 = black).
     norm: see `Normalization`; gray output uses the first channel's values.
+    interpolation: "bilinear" (2x2 taps, OpenCV INTER_LINEAR) or "area": each output pixel averages its source
+      footprint (OpenCV INTER_AREA), which does not alias on large reductions (e.g. 1080p -> 192x192); the average
+      is taken in the source's colour space, then converted. An enlarged axis stays bilinear.
     Raises ValueError naming the problem for a wrong size, stride, truncated plane, crop, dtype or shape.
     """
     if channels not in _CHANNELS:
         raise ValueError(f"channels must be 'rgb', 'bgr' or 'gray', got {channels!r}")
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f"interpolation must be 'bilinear' or 'area', got {interpolation!r}")
     if not isinstance(out, np.ndarray):
         raise ValueError(f"out must be a numpy array, got {type(out).__name__}")
     if channels == "gray" and (len(set(norm.mul)) > 1 or len(set(norm.add)) > 1):
@@ -190,6 +200,7 @@ def preprocess(
         norm.add,
         dst_rect,
         _triple("pad", pad),
+        _INTERPOLATIONS[interpolation],
     )
 
 
