@@ -185,14 +185,17 @@ test-firmware: firmware  ## firmware unit tests on the host (ASan+UBSan) and on 
 test-py: setup firmware  ## pytest (end-to-end tests run the firmware built by `make firmware`)
 	$(VPY) -m pytest -q
 
-bench: setup firmware  ## kernel, pipeline, MCU-link, BLE and tap-to-answer benchmarks: JSON and PNG charts in bench-out/
+bench: setup firmware  ## kernel, pipeline, face blur, aliasing, MCU-link, BLE, tap-to-answer and read-sign benchmarks: JSON and PNG charts in bench-out/
 	@scripts/system-packages.sh bench
 	mkdir -p bench-out
 	$(VENV)/bin/glassbridge bench preprocess --json bench-out/preprocess.json --plot bench-out/preprocess.png
 	$(VENV)/bin/glassbridge bench vision --json bench-out/vision.json
+	$(VENV)/bin/glassbridge bench redact --json bench-out/redact.json
+	$(VENV)/bin/glassbridge bench aliasing --json bench-out/aliasing.json --plot bench-out/aliasing.png
 	$(VENV)/bin/glassbridge bench link --json bench-out/link.json --plot bench-out/link.png
 	$(VENV)/bin/glassbridge bench ble --json bench-out/ble.json --plot bench-out/ble.png
 	$(VENV)/bin/glassbridge bench e2e --json bench-out/e2e.json --plot bench-out/e2e.png
+	$(VENV)/bin/glassbridge bench e2e --question sign --json bench-out/e2e-sign.json --plot bench-out/e2e-sign.png
 
 models:  ## rebuild the project-made int8 emotion model (tensorflow-cpu in a separate tools venv; slow, never in test)
 	$(MAKE) -C models/tools

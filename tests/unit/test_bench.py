@@ -35,10 +35,11 @@ REQUIRED_CASES = {
 }
 
 
-def _checkout_reference() -> ModuleType:
-    """tests/reference/preprocess_ref.py of this checkout, loaded under the name accuracy.load_reference gives it."""
-    path = CHECKOUT / "tests" / "reference" / "preprocess_ref.py"
-    spec = importlib.util.spec_from_file_location("glassbridge_bench_preprocess_ref", path)
+def _checkout_reference(name: str = "preprocess_ref") -> ModuleType:
+    """tests/reference/<name>.py of this checkout (preprocess_ref, preprocess_area_ref), loaded under the name
+    accuracy.load_reference gives it."""
+    path = CHECKOUT / "tests" / "reference" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"glassbridge_bench_{name}", path)
     assert spec is not None and spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses resolve their module by name
@@ -54,9 +55,9 @@ def _float_reference() -> Iterator[None]:
     if accuracy.load_reference() is not None:
         yield
         return
-    reference = _checkout_reference()
+    references = {name: _checkout_reference(name) for name in ("preprocess_ref", "preprocess_area_ref")}
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(accuracy, "load_reference", lambda: reference)
+        mp.setattr(accuracy, "load_reference", lambda name="preprocess_ref": references[name])
         yield
 
 
