@@ -8,14 +8,18 @@ person beyond the inner face goes too: 25% of the face's width on each side (ear
 its height below (chin, jaw line) and 60% above (forehead and hair: the forehead alone is about a third of a
 face's height above the brows, the hair on top as much again). The grown box is cut into square blocks, at most
 PIXELATE_BLOCKS across its larger side and at least PIXELATE_MIN_BLOCK pixels, and each block becomes its mean
-colour: the inner face is then about 2 x 2 blocks, too little to recognise anyone or to find a face in
+colour: the inner face is then less than 2 x 2 blocks, too little to recognise anyone or to find a face in
 (tests/integration/test_face_blur.py runs the detector on the result). Irreversible: the pixels under a block are
 replaced by one mean, nothing of them is kept.
 
-Why 4 blocks: measured with the detector on the test images with faces (astronaut, camera), photo sizes 96..512
-px and JPEG quality 60/75/90, the best score of a detection overlapping the grown box was, for 3/4/5/6/8 blocks:
-full range 0.48/0.43/0.49/0.48/0.64, short range 0.46/0.50/0.68/0.59/0.74 (the detectors' threshold is 0.5; the
-unblurred faces score 0.86+). Fewer blocks leave less of a head's shape; 4 had the lowest worst case.
+Why 3 blocks: measured with the detector on the test images with faces (astronaut, camera; RGB and NV12 frames),
+photo sizes 96..512 px and JPEG quality 60/65/75/90, the best score of any detection left in the photo, for 2/3/4
+blocks: full range 0.24/0.35/0.53, short range 0.53/0.44/0.58 (the detectors' threshold is 0.5; the unblurred
+faces score 0.86+), with the photo scaled by area averaging and the detector reading through it, as both do now.
+Fewer blocks leave less of a head's shape, but 2 leave a blob the short-range model still takes for a face; 3 has
+the lowest worst case over both. (When photo and detector read 2x2 bilinear taps, 4 blocks had been best: full
+range 0.43, short range 0.50; the smoother area-scaled photo keeps more of a 4-block head's shape.) The script:
+the same loop as tests/integration/test_face_blur.py, over the sizes and qualities above.
 
 The kernel (cpp/src/kernels/redact.cpp, contract in cpp/include/glassbridge/redact.h) costs the boxes' area, not
 the image's: `glassbridge bench redact` reports it on a 480x360 upload (and `bench e2e` as its `blur` stage).
@@ -36,9 +40,9 @@ __all__ = ["GROW_BELOW", "GROW_SIDES", "GROW_TOP", "PIXELATE_BLOCKS", "PIXELATE_
 GROW_SIDES = 0.25
 GROW_TOP = 0.60
 GROW_BELOW = 0.25
-#: At most this many blocks across the grown box's larger side (it is ~1.85x the face's height: ~2.2 blocks
+#: At most this many blocks across the grown box's larger side (it is ~1.85x the face's height: ~1.6 blocks
 #: across the face itself).
-PIXELATE_BLOCKS = 4
+PIXELATE_BLOCKS = 3
 #: No block smaller than this many pixels (a tiny face is one or two blocks).
 PIXELATE_MIN_BLOCK = 4
 
