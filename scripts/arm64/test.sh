@@ -109,12 +109,13 @@ run_core() {  # run_core CORE SELECTION...
   fi
   gb_say "$core: $(grep '^native kernels:' <<< "$info"); pytest $*"
   t=$(date +%s)
+  # --durations: each core's 15 slowest tests in its log, for balancing a53-tests.txt and host-only-tests.txt.
   # Bounded: a warm run takes ~5 min; an emulated test that hangs ends the core's run after GB_ARM64_TEST_TIMEOUT s
   # (timeout's status 124 is reported below) rather than holding `make test` until CI's own limit.
   timeout --kill-after=30 "${GB_ARM64_TEST_TIMEOUT:-1800}" \
   "$GB_ARM64_DIR/run.sh" "$core" -- env "CI=${CI:-}" "GLASSBRIDGE_MODEL_DIR=$models" \
     "GLASSBRIDGE_PARITY_REFERENCE=$parity" "GLASSBRIDGE_ARM64_CORE=$core" "GLASSBRIDGE_FIRMWARE_DIR=$fw" \
-    "$vpy" -m pytest -q -p no:cacheprovider "$@" && rc=0 || rc=$?
+    "$vpy" -m pytest -q -p no:cacheprovider --durations=15 "$@" && rc=0 || rc=$?
   [[ $rc -ne 124 ]] || gb_say "$core: pytest did not finish within ${GB_ARM64_TEST_TIMEOUT:-1800} s (GB_ARM64_TEST_TIMEOUT): stopped"
   gb_say "$core: pytest took $(( $(date +%s) - t )) s (exit status $rc)"
   return "$rc"
