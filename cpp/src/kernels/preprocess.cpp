@@ -160,6 +160,45 @@ void validate(const SourceImage& src, const Rect& crop, const OutputSpec& out) {
 
 namespace detail {
 
+OutputRows::OutputRows(const OutputSpec& out, const Rect& dst, int out_channels, OutputType type, float lo, float hi,
+                       size_t pixel_bytes)
+    : data_(static_cast<uint8_t*>(out.data)),
+      row_bytes_(static_cast<size_t>(out.width) * pixel_bytes),
+      left_(static_cast<size_t>(dst.x) * pixel_bytes),
+      inner_(static_cast<size_t>(dst.width) * pixel_bytes),
+      dst_y_(dst.y),
+      dst_h_(dst.height),
+      letterbox_(dst.width != out.width || dst.height != out.height) {
+  stride_ = out.row_stride == 0 ? static_cast<ptrdiff_t>(row_bytes_) : out.row_stride;
+  if (!letterbox_) return;
+  uint8_t px[12];
+  for (int j = 0; j < out_channels; ++j) {
+    const float y = out.pad[j] * out.mul[j] + out.add[j];
+    if (type == OutputType::Float32) {
+      std::memcpy(px + 4 * j, &y, 4);
+    } else {
+      const long q = std::lrint(clamp_float(y, lo, hi));
+      px[j] = static_cast<uint8_t>(q & 0xff);  // int8 stores its two's complement byte
+    }
+  }
+  pad_row_.resize(row_bytes_);
+  for (size_t x = 0; x < row_bytes_; x += pixel_bytes) std::memcpy(pad_row_.data() + x, px, pixel_bytes);
+}
+
+uint8_t* OutputRows::row(int oy) const {
+  uint8_t* row = data_ + oy * stride_;
+  const int dy = oy - dst_y_;
+  if (dy < 0 || dy >= dst_h_) {
+    std::memcpy(row, pad_row_.data(), row_bytes_);
+    return nullptr;
+  }
+  if (letterbox_) {
+    std::memcpy(row, pad_row_.data(), left_);
+    std::memcpy(row + left_ + inner_, pad_row_.data(), row_bytes_ - left_ - inner_);
+  }
+  return row + left_;
+}
+
 AxisTaps make_axis_taps(int image_len, int crop_start, int crop_len, int out_len) {
   AxisTaps t;
   t.i0.resize(out_len);
@@ -253,18 +292,6 @@ Plan make_plan(const SourceImage& src, const Rect& crop, const OutputSpec& out) 
 }
 
 // One output pixel of padding: pad normalised and quantised like any value (y = pad * mul + add).
-void make_pad_pixel(const Plan& p, const OutputSpec& out, uint8_t* px) {
-  for (int j = 0; j < p.out_channels; ++j) {
-    const float y = out.pad[j] * out.mul[j] + out.add[j];
-    if (p.type == OutputType::Float32) {
-      std::memcpy(px + 4 * j, &y, 4);
-    } else {
-      const long q = std::lrint(detail::clamp_float(y, p.lo, p.hi));
-      px[j] = static_cast<uint8_t>(q & 0xff);  // int8 stores its two's complement byte
-    }
-  }
-}
-
 // A small two-slot cache of hrow results: the rows the previous output row used are often used again (always
 // when upscaling), and each slot holds one source row's planes.
 class RowCache {
@@ -444,18 +471,7 @@ inline void source_rows(const Plan& p, int dy, int& ra, int& rb) {
 }
 
 void run(const Plan& p, const RowKernels& k, const OutputSpec& out) {
-  uint8_t pad_px[12];
-  make_pad_pixel(p, out, pad_px);
-  const size_t row_bytes = static_cast<size_t>(out.width) * p.pixel_bytes;
-  const ptrdiff_t stride = out.row_stride == 0 ? static_cast<ptrdiff_t>(row_bytes) : out.row_stride;
-  const bool letterbox = p.dst.width != out.width || p.dst.height != out.height;
-  std::vector<uint8_t> pad_row;
-  if (letterbox) {
-    pad_row.resize(row_bytes);
-    for (int x = 0; x < out.width; ++x) std::memcpy(pad_row.data() + x * p.pixel_bytes, pad_px, p.pixel_bytes);
-  }
-  const size_t left = static_cast<size_t>(p.dst.x) * p.pixel_bytes;
-  const size_t inner = static_cast<size_t>(p.dst.width) * p.pixel_bytes;
+  const detail::OutputRows rows(out, p.dst, p.out_channels, p.type, p.lo, p.hi, p.pixel_bytes);
   RowCache cache(p, k.hrow);
   RowPrefetcher prefetch(p);
   for (int dy = 0; dy < kPrefetchAhead && dy < p.dst.height; ++dy) {
@@ -465,16 +481,9 @@ void run(const Plan& p, const RowKernels& k, const OutputSpec& out) {
     p.prefetch.drain();
   }
   for (int oy = 0; oy < out.height; ++oy) {
-    uint8_t* row = static_cast<uint8_t*>(out.data) + oy * stride;
+    uint8_t* const row = rows.row(oy);
+    if (row == nullptr) continue;  // outside dst: padding only
     const int dy = oy - p.dst.y;
-    if (dy < 0 || dy >= p.dst.height) {
-      std::memcpy(row, pad_row.data(), row_bytes);
-      continue;
-    }
-    if (letterbox) {
-      std::memcpy(row, pad_row.data(), left);
-      std::memcpy(row + left + inner, pad_row.data(), row_bytes - left - inner);
-    }
     if (dy + kPrefetchAhead < p.dst.height) {
       int pa = 0, pb = 0;
       source_rows(p, dy + kPrefetchAhead, pa, pb);
@@ -488,14 +497,14 @@ void run(const Plan& p, const RowKernels& k, const OutputSpec& out) {
       int16_t* const* sa = nullptr;
       int16_t* const* sb = nullptr;
       cache.scratch(sa, sb);
-      k.row2(p, ra, rb, wy0, wy1, row + left, sa, sb);
+      k.row2(p, ra, rb, wy0, wy1, row, sa, sb);
       p.prefetch.drain();  // what the kernel did not request (or all of it, from a kernel that does not step)
       continue;
     }
     const int16_t* const* top = nullptr;
     const int16_t* const* bot = nullptr;
     cache.get(ra, rb, top, bot);  // the hrow kernels step the prefetch
-    k.vrow(p, top, bot, wy0, wy1, 0, p.dst.width, row + left);
+    k.vrow(p, top, bot, wy0, wy1, 0, p.dst.width, row);
     p.prefetch.drain();
   }
 }

@@ -380,38 +380,11 @@ void preprocess_area(const SourceImage& src, const Rect& crop, const OutputSpec&
   std::vector<uint8_t> unpacked;
   if (unpack565) unpacked.resize(max_bytes);
 
-  // Padding pixel: pad normalised and quantised like any value.
-  uint8_t pad_px[12];
-  for (int j = 0; j < p.out_channels; ++j) {
-    const float y = out.pad[j] * out.mul[j] + out.add[j];
-    if (p.type == OutputType::Float32) {
-      std::memcpy(pad_px + 4 * j, &y, 4);
-    } else {
-      pad_px[j] = static_cast<uint8_t>(std::lrint(clamp_float(y, p.lo, p.hi)) & 0xff);
-    }
-  }
-  const size_t row_bytes = static_cast<size_t>(out.width) * p.pixel_bytes;
-  const ptrdiff_t stride = out.row_stride == 0 ? static_cast<ptrdiff_t>(row_bytes) : out.row_stride;
-  const bool letterbox = p.dst.width != out.width || p.dst.height != out.height;
-  std::vector<uint8_t> pad_row;
-  if (letterbox) {
-    pad_row.resize(row_bytes);
-    for (int x = 0; x < out.width; ++x) std::memcpy(pad_row.data() + x * p.pixel_bytes, pad_px, p.pixel_bytes);
-  }
-  const size_t left = static_cast<size_t>(p.dst.x) * p.pixel_bytes;
-  const size_t inner = static_cast<size_t>(p.dst.width) * p.pixel_bytes;
-
+  const OutputRows out_rows(out, p.dst, p.out_channels, p.type, p.lo, p.hi, p.pixel_bytes);
   for (int oy = 0; oy < out.height; ++oy) {
-    uint8_t* row = static_cast<uint8_t*>(out.data) + oy * stride;
+    uint8_t* const row = out_rows.row(oy);
+    if (row == nullptr) continue;  // outside dst: padding only
     const int dy = oy - p.dst.y;
-    if (dy < 0 || dy >= p.dst.height) {
-      std::memcpy(row, pad_row.data(), row_bytes);
-      continue;
-    }
-    if (letterbox) {
-      std::memcpy(row, pad_row.data(), left);
-      std::memcpy(row + left + inner, pad_row.data(), row_bytes - left - inner);
-    }
     for (int i = 0; i < 3; ++i) {
       const AreaPlane& pl = p.plane[i];
       if (!pl.used) continue;
@@ -439,7 +412,7 @@ void preprocess_area(const SourceImage& src, const Rect& crop, const OutputSpec&
       for (int r = 0; r < n; ++r) rows[r] = pl.base + (ay.start[dy] + r) * pl.stride + pl.begin;
       rowsum(rows.data(), w, n, pl.bytes, fy, m[i], col.data());
     }
-    finish(p, m, t, row + left);
+    finish(p, m, t, row);
   }
 }
 

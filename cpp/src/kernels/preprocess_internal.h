@@ -247,4 +247,23 @@ RowKernels kernels_neon(Plan& p);         // preprocess_neon.cpp; may fill p.isa
 // Quantises one normalised value exactly as every vrow does.
 inline float clamp_float(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
+// The letterbox around OutputSpec::dst, shared by the bilinear and area drivers: the pad pixel (`pad` normalised
+// and quantised like any value) and, per output row, the padding written outside dst.
+class OutputRows {
+ public:
+  OutputRows(const OutputSpec& out, const Rect& dst, int out_channels, OutputType type, float lo, float hi,
+             size_t pixel_bytes);
+  // Output row oy: outside dst it is filled with padding and nullptr returned; inside, the padding left and right
+  // of dst is written and the address of dst's first pixel in that row returned.
+  uint8_t* row(int oy) const;
+
+ private:
+  uint8_t* data_;
+  ptrdiff_t stride_;
+  size_t row_bytes_, left_, inner_;
+  int dst_y_, dst_h_;
+  bool letterbox_;
+  std::vector<uint8_t> pad_row_;
+};
+
 }  // namespace glassbridge::detail
