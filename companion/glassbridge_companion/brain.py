@@ -225,12 +225,16 @@ def describe_photo(jpeg: bytes) -> str:
     """'1280x720 JPEG, dim (mean brightness 31%), mostly blue (#2a4a9c)', or why it could not be decoded."""
     from PIL import Image, UnidentifiedImageError
 
+    from glassbridge_companion.ocr import MAX_PIXELS
+
     try:
         with Image.open(io.BytesIO(jpeg)) as img:
             fmt, (w, h) = img.format or "image", img.size
+            if w * h > MAX_PIXELS:  # a few KB can declare a picture of gigabytes: not decoded
+                return f"a {w}x{h} {fmt}, too large to look at"
+            img.thumbnail((64, 64))  # a JPEG is decoded at 1/8 scale for it
             small = img.convert("RGB")
-            small.thumbnail((64, 64))
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         return f"the photo ({len(jpeg)} bytes) could not be decoded ({exc})"
     raw = small.tobytes()  # RGB triples (getdata() is deprecated in Pillow 12)
     pixels = [(raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3)]

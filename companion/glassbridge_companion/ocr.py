@@ -31,8 +31,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ENGINE", "INSTALL", "OcrError", "OcrUnavailable", "Reading", "TextLine", "available", "group_lines",
-           "read_photo", "read_text", "restore_spaces"]
+__all__ = ["ENGINE", "INSTALL", "MAX_PIXELS", "MAX_SIDE", "OcrError", "OcrUnavailable", "Reading", "TextLine",
+           "available", "group_lines", "read_photo", "read_text", "restore_spaces"]
 
 ENGINE = "rapidocr-onnxruntime==1.4.4"
 INSTALL = (f'pip install "glassbridge-companion[ocr]" && pip install --no-deps {ENGINE} '
@@ -154,9 +154,17 @@ def restore_spaces(text: str, char_boxes: Any) -> str:
     return "".join(out)
 
 
+#: A photo is read at most this large on its longer side (larger ones are scaled down first: a JPEG is decoded at
+#: 1/2..1/8 scale) and refused above MAX_PIXELS: a few KB of JPEG can declare 20000x20000 pixels, and decoding and
+#: reading that would take gigabytes and minutes. The glasses send 480x360; a phone's own 12 MP photo is 4000x3000.
+MAX_SIDE = 2048
+MAX_PIXELS = 50_000_000
+
+
 def read_photo(jpeg: bytes, *, min_score: float = 0.5) -> Reading:
-    """The text in `jpeg` (any format Pillow decodes), in reading order. OcrError when it is not an image,
-    OcrUnavailable when the engine is not installed."""
+    """The text in `jpeg` (any format Pillow decodes), in reading order; a photo larger than MAX_SIDE is scaled down
+    first (the boxes and size are then the scaled photo's). OcrError when it is not an image or has more than
+    MAX_PIXELS pixels, OcrUnavailable when the engine is not installed."""
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
@@ -164,8 +172,15 @@ def read_photo(jpeg: bytes, *, min_score: float = 0.5) -> Reading:
     t0 = time.perf_counter()
     try:
         with Image.open(io.BytesIO(jpeg)) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise OcrError(f"the photo is {w}x{h} pixels: more than {MAX_PIXELS // 1_000_000} million is not read")
+            if max(w, h) > MAX_SIDE:
+                img.thumbnail((MAX_SIDE, MAX_SIDE))
             rgb = np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except OcrError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise OcrError(f"the photo ({len(jpeg)} bytes) could not be decoded ({exc})") from exc
     bgr = np.ascontiguousarray(rgb[..., ::-1])  # the engine takes OpenCV's channel order for arrays
     result, _ = engine(bgr, return_word_box=True)

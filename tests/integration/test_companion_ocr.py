@@ -18,6 +18,7 @@ The renderer and the CER are tests/ocr_scenes.py's (test_text_mode.py shares the
 from __future__ import annotations
 
 import asyncio
+import io
 import math
 import statistics
 import sys
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rapidocr_onnxruntime  # noqa: F401  the engine: `make setup` installs it (companion/ocr-engine.txt)
+from PIL import Image
 
 from glassbridge.assistant.config import CameraSettings
 from glassbridge.assistant.photo import photo_for_phone
@@ -192,6 +194,36 @@ def test_a_missing_engine_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch
 def test_not_an_image_is_a_clear_error() -> None:
     with pytest.raises(ocr.OcrError, match="could not be decoded"):
         ocr.read_photo(b"\xff\xd8 not a jpeg")
+
+
+def _sof_patched(width: int, height: int) -> bytes:
+    """A small real JPEG whose frame header (SOF0) is rewritten to declare width x height: a few hundred bytes that
+    claim a huge picture, as a hostile or broken sender could."""
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 200, 200)).save(buf, "JPEG")
+    data = bytearray(buf.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def test_a_photo_declaring_a_huge_size_is_refused_or_scaled_not_decoded_whole() -> None:
+    # 9000 x 9000 (81 MP) in ~700 bytes: refused before decoding, with the size in the message; 20000 x 20000
+    # (400 MP) Pillow itself refuses as a decompression bomb, also a clear OcrError.
+    with pytest.raises(ocr.OcrError, match="9000x9000 pixels: more than 50 million"):
+        ocr.read_photo(_sof_patched(9000, 9000))
+    with pytest.raises(ocr.OcrError, match="could not be decoded .*decompression bomb"):
+        ocr.read_photo(_sof_patched(20000, 20000))
+    # 4000 x 3000 (a phone's own photo): read scaled to MAX_SIDE on its longer side.
+    buf = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (90, 110, 100)).save(buf, "JPEG", quality=75)
+    reading = ocr.read_photo(buf.getvalue())
+    assert (reading.width, reading.height) == (ocr.MAX_SIDE, ocr.MAX_SIDE * 3 // 4) and not reading.lines
+    # The brain's description of the photo is bounded the same way.
+    from glassbridge_companion.brain import describe_photo
+
+    assert describe_photo(_sof_patched(9000, 9000)) == "a 9000x9000 JPEG, too large to look at"
+    assert "decompression bomb" in describe_photo(_sof_patched(20000, 20000))
 
 
 def _answer(photo: bytes, task: int = pb.ASSISTANT_TASK_READ_TEXT, text: str = "") -> list[str]:
