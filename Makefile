@@ -7,8 +7,8 @@ VENV    := .venv
 VPY     := $(VENV)/bin/python
 VPIP    := $(VPY) -m pip
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
-NATIVE_SOURCES := $(shell find cpp protocol/c -name '*.cpp' -o -name '*.c' -o -name '*.h' 2>/dev/null) CMakeLists.txt \
-                  cpp/CMakeLists.txt protocol/c/CMakeLists.txt pyproject.toml
+NATIVE_SOURCES := $(shell find cpp protocol/c nn -name '*.cpp' -o -name '*.c' -o -name '*.h' 2>/dev/null) CMakeLists.txt \
+                  cpp/CMakeLists.txt protocol/c/CMakeLists.txt nn/CMakeLists.txt pyproject.toml
 DEMO_OUT ?= demo-out
 # This machine's architecture. On aarch64 (a dev kit, an Arm server) the native build is the NEON one: the targets that
 # cross-build and emulate aarch64 have nothing to add and say so, and atheris (x86_64 wheels only) is left out.
@@ -99,7 +99,7 @@ test-cpp-asan: venv  ## the same tests under AddressSanitizer and UndefinedBehav
 # kernels are built for at most AVX2). test_postprocess replaces operator new/delete to count allocations, which
 # memcheck would report as mismatched frees: that check alone is off.
 test-cpp-valgrind: test-cpp  ## the native C++ tests under valgrind memcheck (reads by SIMD gathers included)
-	for t in build/cpp/cpp/test_* build/cpp/protocol/c/proto_test_*; do \
+	for t in build/cpp/cpp/test_* build/cpp/protocol/c/proto_test_* build/cpp/nn/nn_test_*; do \
 	  valgrind -q --error-exitcode=9 --leak-check=full --show-mismatched-frees=no $$t || exit 1; done
 
 test-cpp-aarch64: venv  ## NEON path: cross-compiled with aarch64-linux-gnu-g++, run under qemu-aarch64
@@ -170,7 +170,7 @@ fuzz-py: setup  ## the long atheris runs (FUZZ_SECONDS each)
 FW_TOOLCHAIN := -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/arm-none-eabi.cmake
 
 # The host port first: the Cortex-M4F smoke tests drive the images with build/fw-host/gb-fw-client.
-firmware: venv  ## the MCU firmware for every board: build/fw-host, build/fw-mps2_an386, build/fw-netduinoplus2
+firmware: venv models-fetch  ## the MCU firmware for every board (the wake word embeds models/cache/okay_nabu.tflite): build/fw-host, build/fw-mps2_an386, build/fw-netduinoplus2
 	@scripts/system-packages.sh firmware
 	$(VENV)/bin/cmake -S firmware -B build/fw-host -G Ninja -DGB_BOARD=host >/dev/null
 	$(VENV)/bin/cmake --build build/fw-host -j $(JOBS)
@@ -206,9 +206,9 @@ proto: venv  ## regenerate what derives from protocol/glassbridge.proto (Python 
 # One stub beside each extension (the test-only one stays out of wheels: wheel.exclude in pyproject.toml). The
 # IntEnums' members become `NAME = value` (how a stub declares enum members; pybind11-stubgen writes a ClassVar with
 # the value in a comment), and their untyped __new__ and __format__ are dropped: IntEnum's own are the right ones.
-NATIVE_MODULES := glassbridge.protocol._link glassbridge.vision._kernels glassbridge._testing_native
+NATIVE_MODULES := glassbridge.protocol._link glassbridge.vision._kernels glassbridge.nn._nn glassbridge._testing_native
 
-stubs: native  ## regenerate the .pyi beside each compiled module (pybind11-stubgen): protocol/_link, vision/_kernels, _testing_native
+stubs: native  ## regenerate the .pyi beside each compiled module (pybind11-stubgen): protocol/_link, vision/_kernels, nn/_nn, _testing_native
 	$(VPIP) install -q pybind11-stubgen
 	for m in $(NATIVE_MODULES); do f=$$(echo $$m | tr . /).pyi; \
 	  $(VENV)/bin/pybind11-stubgen $$m --print-value-comments -o build/stubs || exit 1; \

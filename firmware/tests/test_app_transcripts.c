@@ -45,12 +45,17 @@ bool gb_app_send(uint8_t channel, const gb_Message *m) {
   return true;
 }
 
+gb_status gb_app_queue(uint8_t channel, const gb_Message *m) { /* the microphone's frames (never reached here) */
+  return gb_app_send(channel, m) ? GB_OK : GB_ERR_QUEUE_FULL;
+}
+
 /* ---- the HAL, faked: nothing here is reached by the conversations but must link --------------------------- */
 
 static uint32_t clock_ms;
 uint32_t hal_millis(void) { return clock_ms; }
 uint32_t hal_uart_rx_overruns(void) { return 0; }
 void hal_mic_enable(int on) { (void)on; }
+void hal_mic_read(int16_t *dst, size_t n) { memset(dst, 0, n * sizeof *dst); }
 void hal_speaker_play(const int16_t *pcm, size_t n) {
   (void)pcm;
   (void)n;
@@ -77,6 +82,7 @@ static void boot(uint32_t capabilities) {
   memset(&gb_app, 0, sizeof gb_app);
   board.capabilities = capabilities;
   gb_app.board = &board;
+  gb_app.capabilities = capabilities; /* as gb_app_init: the board's (no wake-word model here) */
   gb_app.link = link;
   gb_capture_init();
   gb_mic_init(&gb_app.mic);

@@ -102,6 +102,10 @@ def full_bodies() -> dict[str, ProtoMessage]:
                                  rewinds=6, frag_size=1007),
             failsafe_trips=1,
             ignored_messages=U32_MAX,
+            wake_listening=True,
+            wake_detections=2,
+            wake_invokes=U32_MAX,
+            wake_late_steps=1,
         ),
         "button": pb.ButtonEvent(button=pb.BUTTON_ID_CAPTURE, action=pb.BUTTON_ACTION_LONG_PRESS, at_ms=U32_MAX),
         "gesture": pb.GestureEvent(gesture=pb.GESTURE_SHAKE, at_ms=1000, confidence_pct=97),
@@ -132,6 +136,10 @@ def full_bodies() -> dict[str, ProtoMessage]:
                                              error=pb.ERROR_CODE_HASH_MISMATCH, ack_every=8),
         "failsafe": pb.FailsafeEvent(link_lost_ms=10000, camera_was_on=True, mic_was_streaming=True, at_ms=U32_MAX,
                                      down_ms=12345),
+        "wake_word_control": pb.WakeWordControl(listen=True, cutoff_permille=999, window=32, refractory_ms=60000,
+                                                lookback_ms=2000, frame_ms=40),
+        "wake_word_event": pb.WakeWordEvent(stream_id=U32_MAX, lookback_sample=0, detected_sample=24000,
+                                            probability_permille=973, at_ms=123456, heard_sample=U64_MAX),
     }
 
 

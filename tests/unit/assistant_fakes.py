@@ -33,6 +33,7 @@ from glassbridge.mcu.events import (
     ButtonPressed,
     CardSpec,
     GestureDetected,
+    WakeWordHeard,
 )
 from glassbridge.phone.events import AnswerPart, CaptionLine, ConnectionChanged, NotificationEvent
 from glassbridge.protocol.errors import LinkLost, NotConnected, RequestFailed
@@ -320,6 +321,65 @@ class FakeVoice:
 WAKE_MARK = 12345
 
 
+class _FakeWakeStream:
+    """Like glassbridge.mcu.client.WakeStream: aclose() counts as stopping the stream, read or not."""
+
+    def __init__(self, mcu: FakeWakeMcu, stream_id: int) -> None:
+        self.mcu, self.stream_id, self.closed = mcu, stream_id, False
+
+    def __aiter__(self) -> _FakeWakeStream:
+        return self
+
+    async def __anext__(self) -> AudioChunk:
+        while not self.closed:
+            chunk = await self.mcu._wake.get()
+            if chunk.stream_id == self.stream_id:
+                return chunk
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.mcu.wake_streams_closed += 1
+
+
+class FakeWakeMcu(FakeMcu):
+    """An MCU whose firmware listens for the wake word itself (glassbridge.assistant.ports.McuWakePort): records
+    what it is told, and plays a detection's stream (lookback, phrase, then the question) when the test says."""
+
+    def __init__(self, capable: bool = True) -> None:
+        super().__init__()
+        self.capable = capable
+        self.listen_calls: list[tuple[bool, float | None]] = []
+        self.listening = False
+        self.wake_streams_closed = 0
+        self._wake: asyncio.Queue[AudioChunk] = asyncio.Queue()
+        self._stream_id = 100
+
+    @property
+    def listens_for_wake_word(self) -> bool:
+        return self.capable
+
+    async def listen_for_wake_word(self, listen: bool = True, *, cutoff: float | None = None) -> None:
+        self.listen_calls.append((listen, cutoff))
+        self.listening = listen
+
+    def wake_stream(self, event: Any) -> _FakeWakeStream:
+        return _FakeWakeStream(self, event.stream_id)
+
+    def hear_wake_word(self, before: bytes, after: bytes, chunk_ms: int = 20) -> WakeWordHeard:
+        """A detection at the end of `before` (the lookback and the phrase); its stream carries before + after."""
+        self._stream_id += 1
+        pcm = before + after
+        step = SAMPLE_RATE * chunk_ms // 1000 * 2
+        event = WakeWordHeard(self._stream_id, 0, len(before) // 2, 0.97, 0, 5000 + len(before) // 2)
+        self.emit(event)
+        for start in range(0, len(pcm), step):
+            self._wake.put_nowait(AudioChunk(pcm[start:start + step], start // 2, SAMPLE_RATE, self._stream_id,
+                                             False))
+        return event
+
+
 def tone(ms: int, amplitude: int = 3000, freq: float = 440.0) -> bytes:
     import numpy as np
 
@@ -500,8 +560,8 @@ class Rig:
 
 async def start_rig(settings: Settings | None = None, *, perceiver: Any = None, phone_up: bool = True,
                     wake: bool = False, scene: str = "astronaut", audio: AudioTools | None = None,
-                    wake_word: Any = None) -> Rig:
-    mcu = FakeMcu()
+                    wake_word: Any = None, mcu: FakeMcu | None = None) -> Rig:
+    mcu = mcu if mcu is not None else FakeMcu()
     phone = FakePhone(up=phone_up)
     camera = FakeCamera(mcu, scene)
     voice = FakeVoice()

@@ -41,7 +41,7 @@ def test_the_shared_state_is_a_read_only_snapshot_of_its_owners() -> None:
     state = ctx.state
     assert state == SharedState(busy=False, stopping=False, phone_down_since=None, battery_level="ok",
                                 battery_percent=None, streaming_allowed=True, captions_active=False,
-                                wake_word_enabled=False, listening=False)
+                                wake_word_enabled=False, wake_word_on_soc=False, listening=False)
     assert state.base_state == "idle"
     with pytest.raises(dataclasses.FrozenInstanceError):
         state.busy = True  # type: ignore[misc]
@@ -76,7 +76,7 @@ class RecordingContext:
 def test_a_critical_battery_asks_captions_and_the_microphone_through_the_context() -> None:
     state = SharedState(busy=False, stopping=False, phone_down_since=None, battery_level="ok",
                         battery_percent=50, streaming_allowed=True, captions_active=True, wake_word_enabled=True,
-                        listening=False)
+                        wake_word_on_soc=True, listening=False)
     ctx = RecordingContext(state)
     power = PowerSkill(ctx)  # type: ignore[arg-type]
     power.on_battery(BatteryInfo(4, 3300, False, "critical"))

@@ -1,6 +1,6 @@
 """The type stub of each compiled module matches the module itself: glassbridge/protocol/_link.pyi (the C link
-engine), glassbridge/vision/_kernels.pyi (the image kernels) and glassbridge/_testing_native.pyi (what only the
-tests call), each beside its extension.
+engine), glassbridge/vision/_kernels.pyi (the image kernels), glassbridge/nn/_nn.pyi (the int8 engine and the audio
+frontend) and glassbridge/_testing_native.pyi (what only the tests call), each beside its extension.
 
 pybind11 functions carry no inspect.signature, so mypy's stubtest can only check that names exist. This test reads
 the signature pybind11 writes on the first line of every docstring and compares it with the stub's: the same
@@ -22,7 +22,8 @@ import pytest
 
 import glassbridge
 
-MODULES = ["glassbridge.protocol._link", "glassbridge.vision._kernels", "glassbridge._testing_native"]
+MODULES = ["glassbridge.protocol._link", "glassbridge.vision._kernels", "glassbridge.nn._nn",
+           "glassbridge._testing_native"]
 
 
 def _module(name: str) -> ModuleType:

@@ -121,9 +121,11 @@ int main(int argc, char **argv) {
   }
   gb_Status s;
   gb_app_status(&s);
-  printf("glassbridge-fw-host ready: uart=unix:%s ctl=%s boot_counter=%lu baud=%lu\n", gb_host_opt.uart_path,
-         gb_host_opt.ctl_path ? gb_host_opt.ctl_path : "-", (unsigned long)s.boot_counter,
-         (unsigned long)gb_host_opt.baud);
+  const char *wake_why, *wake = gb_app_wake_word(&wake_why);
+  if (!wake) fprintf(stderr, "glassbridge-fw-host: no wake word on the MCU: %s\n", wake_why);
+  printf("glassbridge-fw-host ready: uart=unix:%s ctl=%s boot_counter=%lu baud=%lu wake_word=%s\n",
+         gb_host_opt.uart_path, gb_host_opt.ctl_path ? gb_host_opt.ctl_path : "-", (unsigned long)s.boot_counter,
+         (unsigned long)gb_host_opt.baud, wake ? wake : "none");
   fflush(stdout);
   for (;;) {
     gb_app_step();

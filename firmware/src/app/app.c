@@ -13,6 +13,9 @@
 #include "hal_clock.h"
 #include "hal_mic.h"
 #include "hal_uart.h"
+#if GB_WAKE_WORD
+#include "wake_model.h"
+#endif
 
 gb_app_state gb_app;
 uint32_t gb_app_failsafe_ms = GB_APP_FAILSAFE_MS;
@@ -21,6 +24,7 @@ static uint64_t link_arena[GB_APP_LINK_ARENA / 8u];
 static uint8_t wire[GB_COBS_MAX_ENCODED(GB_APP_MAX_FRAME) + 16u];
 static uint8_t msgbuf[GB_APP_MAX_MESSAGE];
 static gb_link_config link_cfg;
+static char wake_why[160] = "this board's firmware is built without the wake word (GB_WAKE_WORD=OFF)";
 
 static uint32_t mix32(uint32_t x) { /* a bijective integer hash (the "lowbias32" finaliser) */
   x ^= x >> 16;
@@ -37,9 +41,15 @@ bool gb_app_init(void) {
   gb_app.board = hal_board_info();
   gb_app.boot_counter = hal_bootcount_increment();
   gb_app.stream_counter = gb_app.boot_counter << 16; /* stream ids never repeat across reboots */
+  gb_app.capabilities = gb_app.board->capabilities;
+#if GB_WAKE_WORD
+  /* A model the engine refuses leaves the capability clear: the SoC listens itself (and the host port says why). */
+  if ((gb_app.capabilities & GB_CAPABILITY_MICROPHONE) && gb_wake_init(&gb_app.wake, wake_why, sizeof wake_why))
+    gb_app.capabilities |= GB_CAPABILITY_WAKE_WORD;
+#endif
 
   uint32_t session = mix32(hal_board_entropy() ^ mix32(gb_app.boot_counter));
-  gb_app_link_config(&link_cfg, session ? session : 1u, gb_app.boot_counter, gb_app.board->capabilities);
+  gb_app_link_config(&link_cfg, session ? session : 1u, gb_app.boot_counter, gb_app.capabilities);
   gb_status st = gb_link_config_normalize(&link_cfg);
   if (st != GB_OK) return false;
   if (gb_link_max_wire_size(&link_cfg) > sizeof wire) return false;
@@ -56,14 +66,15 @@ bool gb_app_init(void) {
   return true;
 }
 
-bool gb_app_send(uint8_t channel, const gb_Message *m) {
+gb_status gb_app_queue(uint8_t channel, const gb_Message *m) {
   size_t len = 0;
   gb_pb_status err = GB_PB_OK;
-  if (!gb_Message_encode(m, msgbuf, sizeof msgbuf, &len, &err)) {
-    gb_app.events_dropped++;
-    return false;
-  }
-  if (gb_link_send(gb_app.link, channel, msgbuf, len, hal_millis()) != GB_OK) {
+  if (!gb_Message_encode(m, msgbuf, sizeof msgbuf, &len, &err)) return GB_ERR_TOO_LARGE;
+  return gb_link_send(gb_app.link, channel, msgbuf, len, hal_millis());
+}
+
+bool gb_app_send(uint8_t channel, const gb_Message *m) {
+  if (gb_app_queue(channel, m) != GB_OK) {
     gb_app.events_dropped++;
     return false;
   }
@@ -73,8 +84,13 @@ bool gb_app_send(uint8_t channel, const gb_Message *m) {
 static void handle_event(const gb_event *ev, uint32_t now) {
   switch (ev->type) {
     case GB_EV_MESSAGE: gb_dispatch(ev->channel, ev->data, ev->len, now); break;
-    case GB_EV_LINK_DOWN:
     case GB_EV_PEER_RESET:
+#if GB_WAKE_WORD
+      /* A new SoC session (glassbridge restarted) asks again if it wants the MCU to listen. */
+      gb_app_wake_stop();
+#endif
+      /* fall through */
+    case GB_EV_LINK_DOWN:
       /* Queued audio may be lost: the next microphone frame carries the gap mark. */
       gb_mic_mark_gap(&gb_app.mic);
       break;
@@ -157,42 +173,13 @@ static void pump_tx(uint32_t now) {
   while (gb_link_poll_event(gb_app.link, &ev)) handle_event(&ev, now);
 }
 
-static void pump_mic(uint32_t now) {
-  static gb_Message m;
-  static int16_t pcm[GB_MIC_MAX_FRAME_MS * (GB_MIC_RATE_HZ / 1000u)];
-  gb_mic_frame f;
-  while (gb_mic_due(&gb_app.mic, now, &f)) {
-    hal_mic_read(pcm, f.samples);
-    bool ok = false;
-    if (gb_link_get_state(gb_app.link) == GB_LINK_UP) {
-      memset(&m, 0, sizeof m);
-      m.which_body = GB_MESSAGE_MIC_AUDIO_TAG;
-      gb_AudioFrame *a = &m.body.mic_audio;
-      a->sample_rate = GB_MIC_RATE_HZ;
-      a->first_sample = f.first_sample;
-      a->gap_before = f.gap_before;
-      a->stream_id = gb_app.mic.stream_id;
-      a->pcm.size = (uint16_t)(f.samples * 2u);
-      for (uint32_t i = 0; i < f.samples; i++) { /* PCM16 little-endian whatever the CPU's byte order */
-        a->pcm.bytes[2 * i] = (uint8_t)((uint16_t)pcm[i] & 0xFFu);
-        a->pcm.bytes[2 * i + 1] = (uint8_t)((uint16_t)pcm[i] >> 8);
-      }
-      size_t len = 0;
-      gb_pb_status err;
-      ok = gb_Message_encode(&m, msgbuf, sizeof msgbuf, &len, &err) &&
-           gb_link_send(gb_app.link, 2, msgbuf, len, now) == GB_OK;
-    }
-    gb_mic_sent(&gb_app.mic, ok);
-  }
-}
-
 void gb_app_step(void) {
   uint32_t now = hal_millis();
   pump_rx(now);
   failsafe_poll(now);
   gb_devices_poll(now);
   gb_display_poll(now);
-  pump_mic(now);
+  gb_app_mic_poll(now);
   pump_tx(now);
 }
 
@@ -204,7 +191,7 @@ uint32_t gb_app_next_deadline(void) {
   /* While the engine has frames to send and the ring has no room, the TX interrupt's room wakes the loop. */
   d = earlier(d, gb_devices_deadline(now));
   d = earlier(d, gb_display_deadline(now));
-  d = earlier(d, gb_mic_deadline(&gb_app.mic, now));
+  d = earlier(d, gb_app_mic_deadline(now));
   if (gb_app.link_lost && gb_app_failsafe_ms != 0 && (gb_capture_camera_powered() || gb_app.mic.streaming))
     d = earlier(d, gb_app.link_lost_at + gb_app_failsafe_ms);
   if (gb_app.failsafe_pending && !gb_app.link_lost) d = earlier(d, now + 10u); /* waits for room in the link queue */
@@ -232,3 +219,11 @@ uint32_t gb_app_peer_session(void) {
 gb_link_state gb_app_link_state(void) { return gb_link_get_state(gb_app.link); }
 uint32_t gb_app_failsafe_trips(void) { return gb_app.failsafe_trips; }
 void gb_app_link_stats(gb_link_stats *out) { gb_link_get_stats(gb_app.link, out); }
+
+const char *gb_app_wake_word(const char **why) {
+  *why = wake_why;
+#if GB_WAKE_WORD
+  if (gb_app.capabilities & GB_CAPABILITY_WAKE_WORD) return gb_wake_model_id;
+#endif
+  return NULL;
+}

@@ -51,5 +51,8 @@ gb_link_state gb_app_link_state(void);
 void gb_app_link_stats(gb_link_stats *out);
 /* Times the capture fail-safe acted since boot. */
 uint32_t gb_app_failsafe_trips(void);
+/* The wake word this firmware listens for ("okay_nabu"), NULL without one; *why says why not (a model the engine
+ * refused, a board built without it). */
+const char *gb_app_wake_word(const char **why);
 
 #endif

@@ -17,8 +17,19 @@
 #include "mic.h"
 #include "transfer.h"
 
+/* The wake word on the MCU (wake.h, audio_in.h): on boards with the RAM for its 2 s history and the model's arena
+ * (the build defines GB_WAKE_WORD=1: host, mps2_an386; not netduinoplus2's 128 KB). */
+#ifndef GB_WAKE_WORD
+#define GB_WAKE_WORD 0
+#endif
+#if GB_WAKE_WORD
+#include "audio_in.h"
+#include "wake.h"
+#endif
+
 typedef struct {
   const gb_board_info *board;
+  uint32_t capabilities;  /* the board's, plus WAKE_WORD when the built-in model opened */
   gb_link *link;
   uint32_t boot_counter;
   uint32_t stream_counter;
@@ -32,6 +43,17 @@ typedef struct {
   gb_battery_monitor battery;
   uint32_t next_battery_sample;
   gb_mic_stream mic;
+  bool mic_from_ring;     /* the stream reads the wake word's history (audio_in) instead of the microphone */
+  int64_t mic_base;       /* with mic_from_ring: the history's sample index of the stream's sample 0 */
+  bool mic_waiting;       /* pump_mic stopped early: samples not captured yet, or the link's queue full */
+#if GB_WAKE_WORD
+  gb_audio_in audio;
+  gb_wake wake;
+  bool wake_listening;
+  bool wake_event_pending; /* a detection's WakeWordEvent waits for room in the link queue */
+  gb_WakeWordEvent wake_event;
+  uint32_t wake_dropped;   /* detections while the link was down: no stream started */
+#endif
   gb_transfer transfer;
   /* display */
   gb_framebuffer fb;
@@ -59,6 +81,12 @@ extern gb_app_state gb_app;
 
 /* Encodes and queues one message; false (and counted) when the link cannot take it now. */
 bool gb_app_send(uint8_t channel, const gb_Message *m);
+/* The same without counting (a stream's frames: the stream marks its own gaps): gb_link_send's status
+ * (GB_ERR_QUEUE_FULL: retry after acks), GB_ERR_TOO_LARGE when the message does not encode. */
+gb_status gb_app_queue(uint8_t channel, const gb_Message *m);
+/* The microphone's users (microphone.c): the wake word's steps and the stream's due frames; their deadline. */
+void gb_app_mic_poll(uint32_t now);
+uint32_t gb_app_mic_deadline(uint32_t now);
 
 /* The SoC's link session as the engine saw it in the peer's Hello (0 before the first): what orders display cards
  * and owns a running transfer (app.c). */
@@ -68,6 +96,13 @@ uint32_t gb_app_peer_session(void);
 void gb_dispatch(uint8_t channel, const uint8_t *data, size_t len, uint32_t now);
 /* Stops the microphone stream (its part of the capture LED goes off with it). */
 void gb_app_mic_stop(void);
+/* Starts the microphone stream a MicControl asks for; false for a frame_ms out of range. */
+bool gb_app_mic_start(uint32_t frame_ms, uint32_t now);
+#if GB_WAKE_WORD
+/* Starts (again, with new settings) or stops listening for the wake word. */
+void gb_app_wake_listen(const gb_wake_settings *s, uint32_t now);
+void gb_app_wake_stop(void);
+#endif
 
 /* Devices (devices.c): sampling at their rates and their events; next time they need the loop. */
 void gb_devices_init(uint32_t now);

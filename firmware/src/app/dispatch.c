@@ -70,7 +70,7 @@ void gb_app_status(gb_Status *s) {
   s->capture_led = gb_capture_led_lit();
   s->mic_streaming = gb_app.mic.streaming;
   s->card_id = gb_app.card_id;
-  s->capabilities = gb_app.board->capabilities;
+  s->capabilities = gb_app.capabilities;
   s->uart_rx_overruns = hal_uart_rx_overruns();
   gb_link_stats ls;
   gb_link_get_stats(gb_app.link, &ls);
@@ -88,12 +88,12 @@ void gb_app_status(gb_Status *s) {
   s->link.frag_size = ls.frag_size;
   s->failsafe_trips = gb_app.failsafe_trips;
   s->ignored_messages = gb_app.ignored;
-}
-
-void gb_app_mic_stop(void) {
-  gb_mic_stop(&gb_app.mic);
-  hal_mic_enable(0);
-  gb_capture_set_mic(false);
+#if GB_WAKE_WORD
+  s->wake_listening = gb_app.wake_listening;
+  s->wake_detections = gb_app.wake.detections;
+  s->wake_invokes = gb_app.wake.invokes;
+  s->wake_late_steps = gb_app.audio.late_steps;
+#endif
 }
 
 static void transfer_reply(uint8_t channel, uint32_t request_id, const gb_transfer_status *t) {
@@ -119,7 +119,7 @@ static uint32_t body_field(const uint8_t *data, size_t len) {
   return field;
 }
 
-static bool has(uint32_t capability) { return (gb_app.board->capabilities & capability) != 0; }
+static bool has(uint32_t capability) { return (gb_app.capabilities & capability) != 0; }
 
 static void speaker(const gb_AudioFrame *a) {
   static int16_t pcm[GB_AUDIO_FRAME_PCM_LIMIT / 2];
@@ -168,17 +168,42 @@ void gb_dispatch(uint8_t ch, const uint8_t *data, size_t len, uint32_t now) {
     case GB_MESSAGE_MIC_CONTROL_TAG:
       if (!has(GB_CAPABILITY_MICROPHONE)) break;
       if (in.body.mic_control.stream) {
-        if (!gb_mic_start(&gb_app.mic, in.body.mic_control.frame_ms, ++gb_app.stream_counter, now)) {
+        if (!gb_app_mic_start(in.body.mic_control.frame_ms, now)) {
           result(ch, rid, GB_ERROR_CODE_BAD_REQUEST, "frame_ms must be 0 (20) or 10..40");
           return;
         }
-        hal_mic_enable(1);
-        gb_capture_set_mic(true);
       } else {
         gb_app_mic_stop();
       }
       result(ch, rid, GB_ERROR_CODE_OK, "");
       return;
+
+    case GB_MESSAGE_WAKE_WORD_CONTROL_TAG: {
+      if (!has(GB_CAPABILITY_WAKE_WORD)) break;
+#if GB_WAKE_WORD
+      const gb_WakeWordControl *w = &in.body.wake_word_control;
+      if (!w->listen) {
+        gb_app_wake_stop();
+        result(ch, rid, GB_ERROR_CODE_OK, "");
+        return;
+      }
+      char text[GB_RESULT_MESSAGE_LIMIT + 1];
+      gb_wake_settings ws;
+      uint32_t frame_ms = w->frame_ms ? w->frame_ms : GB_MIC_DEFAULT_FRAME_MS;
+      if (frame_ms < GB_MIC_MIN_FRAME_MS || frame_ms > GB_MIC_MAX_FRAME_MS) {
+        result(ch, rid, GB_ERROR_CODE_BAD_REQUEST, "frame_ms must be 0 (20) or 10..40");
+        return;
+      }
+      if (!gb_wake_settings_from(&ws, w->cutoff_permille, w->window, w->refractory_ms, w->lookback_ms, frame_ms,
+                                 GB_AUDIO_HISTORY_MS, text, sizeof text)) {
+        result(ch, rid, GB_ERROR_CODE_BAD_REQUEST, text);
+        return;
+      }
+      gb_app_wake_listen(&ws, now);
+      result(ch, rid, GB_ERROR_CODE_OK, "");
+#endif
+      return;
+    }
 
     case GB_MESSAGE_SPEAKER_AUDIO_TAG:
       if (!has(GB_CAPABILITY_SPEAKER)) { /* a stream, never answered: a Result per frame would flood the link */
@@ -253,6 +278,7 @@ void gb_dispatch(uint8_t ch, const uint8_t *data, size_t len, uint32_t now) {
     case GB_MESSAGE_MIC_AUDIO_TAG:
     case GB_MESSAGE_TRANSFER_STATUS_TAG:
     case GB_MESSAGE_FAILSAFE_TAG:
+    case GB_MESSAGE_WAKE_WORD_EVENT_TAG:
       gb_app.ignored++;
       return;
 

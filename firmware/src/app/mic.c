@@ -16,8 +16,11 @@ bool gb_mic_start(gb_mic_stream *m, uint32_t frame_ms, uint32_t stream_id, uint3
   m->frame_ms = frame_ms;
   m->frame_samples = frame_ms * (GB_MIC_RATE_HZ / 1000u);
   m->started_at = now;
+  m->max_backlog = GB_MIC_MAX_BACKLOG;
   return true;
 }
+
+void gb_mic_set_backlog(gb_mic_stream *m, uint32_t frames) { m->max_backlog = frames; }
 
 void gb_mic_stop(gb_mic_stream *m) { m->streaming = false; }
 
@@ -30,9 +33,9 @@ bool gb_mic_due(gb_mic_stream *m, uint32_t now, gb_mic_frame *f) {
   if ((int32_t)(now - frame_end(m, m->next_frame)) < 0) return false;
   /* Frames complete by now: more than the backlog means the loop stalled; skip the oldest. */
   uint64_t complete = (uint64_t)(uint32_t)(now - m->started_at) / m->frame_ms;
-  if (complete > m->next_frame + GB_MIC_MAX_BACKLOG) {
-    m->frames_dropped += (uint32_t)(complete - GB_MIC_MAX_BACKLOG - m->next_frame);
-    m->next_frame = complete - GB_MIC_MAX_BACKLOG;
+  if (complete > m->next_frame + m->max_backlog) {
+    m->frames_dropped += (uint32_t)(complete - m->max_backlog - m->next_frame);
+    m->next_frame = complete - m->max_backlog;
     m->gap = true;
   }
   f->first_sample = m->next_frame * m->frame_samples;

@@ -25,6 +25,7 @@ typedef struct {
   uint32_t started_at;      /* ms */
   uint64_t next_frame;      /* index of the next frame to produce */
   bool gap;                 /* samples were lost before the next frame */
+  uint32_t max_backlog;     /* frames the stream may fall behind its clock before the oldest are skipped */
   uint32_t frames_sent, frames_dropped;
 } gb_mic_stream;
 
@@ -35,8 +36,11 @@ typedef struct {
 } gb_mic_frame;
 
 void gb_mic_init(gb_mic_stream *m);
-/* frame_ms 0 = default; false if out of range (GB_MIC_MIN_FRAME_MS..GB_MIC_MAX_FRAME_MS, whole samples). */
+/* frame_ms 0 = default; false if out of range (GB_MIC_MIN_FRAME_MS..GB_MIC_MAX_FRAME_MS, whole samples). The
+ * backlog limit is GB_MIC_MAX_BACKLOG frames; a stream that starts in the past (the wake word's lookback, read
+ * from a history) raises it with gb_mic_set_backlog. */
 bool gb_mic_start(gb_mic_stream *m, uint32_t frame_ms, uint32_t stream_id, uint32_t now);
+void gb_mic_set_backlog(gb_mic_stream *m, uint32_t frames);
 void gb_mic_stop(gb_mic_stream *m);
 /* If a frame is due at `now`, describes it and returns true; then call gb_mic_sent with the outcome. */
 bool gb_mic_due(gb_mic_stream *m, uint32_t now, gb_mic_frame *f);

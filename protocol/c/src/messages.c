@@ -278,6 +278,8 @@ _Static_assert(sizeof(gb_BatteryEvent) <= UINT16_MAX, "gb_BatteryEvent: offsets 
 _Static_assert(sizeof(gb_CameraPower) <= UINT16_MAX, "gb_CameraPower: offsets are uint16_t");
 _Static_assert(sizeof(gb_CameraState) <= UINT16_MAX, "gb_CameraState: offsets are uint16_t");
 _Static_assert(sizeof(gb_MicControl) <= UINT16_MAX, "gb_MicControl: offsets are uint16_t");
+_Static_assert(sizeof(gb_WakeWordControl) <= UINT16_MAX, "gb_WakeWordControl: offsets are uint16_t");
+_Static_assert(sizeof(gb_WakeWordEvent) <= UINT16_MAX, "gb_WakeWordEvent: offsets are uint16_t");
 _Static_assert(sizeof(gb_AudioFrame) <= UINT16_MAX, "gb_AudioFrame: offsets are uint16_t");
 _Static_assert(offsetof(gb_AudioFrame, pcm.bytes) == offsetof(gb_AudioFrame, pcm.size) + 2, "gb_AudioFrame.pcm: bytes follow size");
 _Static_assert(sizeof(gb_DisplayCard) <= UINT16_MAX, "gb_DisplayCard: offsets are uint16_t");
@@ -405,8 +407,12 @@ static const gb_field_desc gb_Status_fields[] = {
   {14, GB_FT_MESSAGE, 0, offsetof(gb_Status, link), 0, &gb_LinkCounters_desc},
   {15, GB_FT_UINT32, 0, offsetof(gb_Status, failsafe_trips), 0, NULL},
   {16, GB_FT_UINT32, 0, offsetof(gb_Status, ignored_messages), 0, NULL},
+  {17, GB_FT_BOOL, 0, offsetof(gb_Status, wake_listening), 0, NULL},
+  {18, GB_FT_UINT32, 0, offsetof(gb_Status, wake_detections), 0, NULL},
+  {19, GB_FT_UINT32, 0, offsetof(gb_Status, wake_invokes), 0, NULL},
+  {20, GB_FT_UINT32, 0, offsetof(gb_Status, wake_late_steps), 0, NULL},
 };
-static const gb_msg_desc gb_Status_desc = {gb_Status_fields, NULL, 16, 0, sizeof(gb_Status)};
+static const gb_msg_desc gb_Status_desc = {gb_Status_fields, NULL, 20, 0, sizeof(gb_Status)};
 bool gb_Status_encode(const gb_Status *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err) {
   return gb_encode(&gb_Status_desc, m, buf, cap, len, err);
 }
@@ -485,6 +491,38 @@ bool gb_MicControl_encode(const gb_MicControl *m, uint8_t *buf, size_t cap, size
 }
 bool gb_MicControl_decode(const uint8_t *buf, size_t len, gb_MicControl *out, gb_pb_status *err) {
   return gb_decode(&gb_MicControl_desc, buf, len, out, err);
+}
+
+static const gb_field_desc gb_WakeWordControl_fields[] = {
+  {1, GB_FT_BOOL, 0, offsetof(gb_WakeWordControl, listen), 0, NULL},
+  {2, GB_FT_UINT32, 0, offsetof(gb_WakeWordControl, cutoff_permille), 0, NULL},
+  {3, GB_FT_UINT32, 0, offsetof(gb_WakeWordControl, window), 0, NULL},
+  {4, GB_FT_UINT32, 0, offsetof(gb_WakeWordControl, refractory_ms), 0, NULL},
+  {5, GB_FT_UINT32, 0, offsetof(gb_WakeWordControl, lookback_ms), 0, NULL},
+  {6, GB_FT_UINT32, 0, offsetof(gb_WakeWordControl, frame_ms), 0, NULL},
+};
+static const gb_msg_desc gb_WakeWordControl_desc = {gb_WakeWordControl_fields, NULL, 6, 0, sizeof(gb_WakeWordControl)};
+bool gb_WakeWordControl_encode(const gb_WakeWordControl *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err) {
+  return gb_encode(&gb_WakeWordControl_desc, m, buf, cap, len, err);
+}
+bool gb_WakeWordControl_decode(const uint8_t *buf, size_t len, gb_WakeWordControl *out, gb_pb_status *err) {
+  return gb_decode(&gb_WakeWordControl_desc, buf, len, out, err);
+}
+
+static const gb_field_desc gb_WakeWordEvent_fields[] = {
+  {1, GB_FT_UINT32, 0, offsetof(gb_WakeWordEvent, stream_id), 0, NULL},
+  {2, GB_FT_UINT64, 0, offsetof(gb_WakeWordEvent, lookback_sample), 0, NULL},
+  {3, GB_FT_UINT64, 0, offsetof(gb_WakeWordEvent, detected_sample), 0, NULL},
+  {4, GB_FT_UINT32, 0, offsetof(gb_WakeWordEvent, probability_permille), 0, NULL},
+  {5, GB_FT_UINT32, 0, offsetof(gb_WakeWordEvent, at_ms), 0, NULL},
+  {6, GB_FT_UINT64, 0, offsetof(gb_WakeWordEvent, heard_sample), 0, NULL},
+};
+static const gb_msg_desc gb_WakeWordEvent_desc = {gb_WakeWordEvent_fields, NULL, 6, 0, sizeof(gb_WakeWordEvent)};
+bool gb_WakeWordEvent_encode(const gb_WakeWordEvent *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err) {
+  return gb_encode(&gb_WakeWordEvent_desc, m, buf, cap, len, err);
+}
+bool gb_WakeWordEvent_decode(const uint8_t *buf, size_t len, gb_WakeWordEvent *out, gb_pb_status *err) {
+  return gb_decode(&gb_WakeWordEvent_desc, buf, len, out, err);
 }
 
 static const gb_field_desc gb_AudioFrame_fields[] = {
@@ -615,11 +653,13 @@ static const gb_field_desc gb_Message_fields[] = {
   {17, GB_FT_MESSAGE, 1, offsetof(gb_Message, body.transfer_query), 0, &gb_TransferQuery_desc},
   {18, GB_FT_MESSAGE, 1, offsetof(gb_Message, body.transfer_status), 0, &gb_TransferStatus_desc},
   {19, GB_FT_MESSAGE, 1, offsetof(gb_Message, body.failsafe), 0, &gb_FailsafeEvent_desc},
+  {20, GB_FT_MESSAGE, 1, offsetof(gb_Message, body.wake_word_control), 0, &gb_WakeWordControl_desc},
+  {21, GB_FT_MESSAGE, 1, offsetof(gb_Message, body.wake_word_event), 0, &gb_WakeWordEvent_desc},
 };
 static const gb_oneof_desc gb_Message_oneofs[] = {
   {offsetof(gb_Message, which_body), offsetof(gb_Message, body), sizeof(((gb_Message *)0)->body)},
 };
-static const gb_msg_desc gb_Message_desc = {gb_Message_fields, gb_Message_oneofs, 19, 1, sizeof(gb_Message)};
+static const gb_msg_desc gb_Message_desc = {gb_Message_fields, gb_Message_oneofs, 21, 1, sizeof(gb_Message)};
 bool gb_Message_encode(const gb_Message *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err) {
   return gb_encode(&gb_Message_desc, m, buf, cap, len, err);
 }

@@ -269,6 +269,10 @@ static void gb_dump_Status(gb_dump *d, const char *prefix, const gb_Status *m) {
   gb_dump_LinkCounters(d, sub, &m->link);
   gb_dump_u64(d, prefix, "failsafe_trips", m->failsafe_trips);
   gb_dump_u64(d, prefix, "ignored_messages", m->ignored_messages);
+  gb_dump_bool(d, prefix, "wake_listening", m->wake_listening);
+  gb_dump_u64(d, prefix, "wake_detections", m->wake_detections);
+  gb_dump_u64(d, prefix, "wake_invokes", m->wake_invokes);
+  gb_dump_u64(d, prefix, "wake_late_steps", m->wake_late_steps);
 }
 static bool gb_dump_decode_Status(const uint8_t *buf, size_t len, void *out, gb_pb_status *err) {
   return gb_Status_decode(buf, len, (gb_Status *)out, err);
@@ -365,6 +369,42 @@ static bool gb_dump_encode_MicControl(const void *m, uint8_t *buf, size_t cap, s
 }
 static void gb_dump_any_MicControl(gb_dump *d, const void *m) {
   gb_dump_MicControl(d, "", (const gb_MicControl *)m);
+}
+
+static void gb_dump_WakeWordControl(gb_dump *d, const char *prefix, const gb_WakeWordControl *m) {
+  gb_dump_bool(d, prefix, "listen", m->listen);
+  gb_dump_u64(d, prefix, "cutoff_permille", m->cutoff_permille);
+  gb_dump_u64(d, prefix, "window", m->window);
+  gb_dump_u64(d, prefix, "refractory_ms", m->refractory_ms);
+  gb_dump_u64(d, prefix, "lookback_ms", m->lookback_ms);
+  gb_dump_u64(d, prefix, "frame_ms", m->frame_ms);
+}
+static bool gb_dump_decode_WakeWordControl(const uint8_t *buf, size_t len, void *out, gb_pb_status *err) {
+  return gb_WakeWordControl_decode(buf, len, (gb_WakeWordControl *)out, err);
+}
+static bool gb_dump_encode_WakeWordControl(const void *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err) {
+  return gb_WakeWordControl_encode((const gb_WakeWordControl *)m, buf, cap, len, err);
+}
+static void gb_dump_any_WakeWordControl(gb_dump *d, const void *m) {
+  gb_dump_WakeWordControl(d, "", (const gb_WakeWordControl *)m);
+}
+
+static void gb_dump_WakeWordEvent(gb_dump *d, const char *prefix, const gb_WakeWordEvent *m) {
+  gb_dump_u64(d, prefix, "stream_id", m->stream_id);
+  gb_dump_u64(d, prefix, "lookback_sample", m->lookback_sample);
+  gb_dump_u64(d, prefix, "detected_sample", m->detected_sample);
+  gb_dump_u64(d, prefix, "probability_permille", m->probability_permille);
+  gb_dump_u64(d, prefix, "at_ms", m->at_ms);
+  gb_dump_u64(d, prefix, "heard_sample", m->heard_sample);
+}
+static bool gb_dump_decode_WakeWordEvent(const uint8_t *buf, size_t len, void *out, gb_pb_status *err) {
+  return gb_WakeWordEvent_decode(buf, len, (gb_WakeWordEvent *)out, err);
+}
+static bool gb_dump_encode_WakeWordEvent(const void *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err) {
+  return gb_WakeWordEvent_encode((const gb_WakeWordEvent *)m, buf, cap, len, err);
+}
+static void gb_dump_any_WakeWordEvent(gb_dump *d, const void *m) {
+  gb_dump_WakeWordEvent(d, "", (const gb_WakeWordEvent *)m);
 }
 
 static void gb_dump_AudioFrame(gb_dump *d, const char *prefix, const gb_AudioFrame *m) {
@@ -571,6 +611,14 @@ static void gb_dump_Message(gb_dump *d, const char *prefix, const gb_Message *m)
     gb_dump_which(d, prefix, "body", "failsafe", sub, sizeof sub);
     gb_dump_FailsafeEvent(d, sub, &m->body.failsafe);
   }
+  if (m->which_body == 20u) {
+    gb_dump_which(d, prefix, "body", "wake_word_control", sub, sizeof sub);
+    gb_dump_WakeWordControl(d, sub, &m->body.wake_word_control);
+  }
+  if (m->which_body == 21u) {
+    gb_dump_which(d, prefix, "body", "wake_word_event", sub, sizeof sub);
+    gb_dump_WakeWordEvent(d, sub, &m->body.wake_word_event);
+  }
 }
 static bool gb_dump_decode_Message(const uint8_t *buf, size_t len, void *out, gb_pb_status *err) {
   return gb_Message_decode(buf, len, (gb_Message *)out, err);
@@ -605,6 +653,8 @@ static const gb_dump_type gb_dump_types[] = {
   {"CameraPower", sizeof(gb_CameraPower), GB_CAMERA_POWER_MAX_SIZE, gb_dump_decode_CameraPower, gb_dump_encode_CameraPower, gb_dump_any_CameraPower},
   {"CameraState", sizeof(gb_CameraState), GB_CAMERA_STATE_MAX_SIZE, gb_dump_decode_CameraState, gb_dump_encode_CameraState, gb_dump_any_CameraState},
   {"MicControl", sizeof(gb_MicControl), GB_MIC_CONTROL_MAX_SIZE, gb_dump_decode_MicControl, gb_dump_encode_MicControl, gb_dump_any_MicControl},
+  {"WakeWordControl", sizeof(gb_WakeWordControl), GB_WAKE_WORD_CONTROL_MAX_SIZE, gb_dump_decode_WakeWordControl, gb_dump_encode_WakeWordControl, gb_dump_any_WakeWordControl},
+  {"WakeWordEvent", sizeof(gb_WakeWordEvent), GB_WAKE_WORD_EVENT_MAX_SIZE, gb_dump_decode_WakeWordEvent, gb_dump_encode_WakeWordEvent, gb_dump_any_WakeWordEvent},
   {"AudioFrame", sizeof(gb_AudioFrame), GB_AUDIO_FRAME_MAX_SIZE, gb_dump_decode_AudioFrame, gb_dump_encode_AudioFrame, gb_dump_any_AudioFrame},
   {"DisplayCard", sizeof(gb_DisplayCard), GB_DISPLAY_CARD_MAX_SIZE, gb_dump_decode_DisplayCard, gb_dump_encode_DisplayCard, gb_dump_any_DisplayCard},
   {"DisplayClear", sizeof(gb_DisplayClear), GB_DISPLAY_CLEAR_MAX_SIZE, gb_dump_decode_DisplayClear, gb_dump_encode_DisplayClear, gb_dump_any_DisplayClear},

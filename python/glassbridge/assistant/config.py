@@ -57,6 +57,8 @@ RESERVED_GESTURES = {"main.tap": "ask about what I see", "main.long_press": "can
                      "main.double_tap": "captions on/off", "capture.tap": "read the sign ahead"}
 BUTTONS = ("main", "capture")
 ACTIONS = ("tap", "double_tap", "long_press")
+#: [wake_word] where: the MCU's firmware (CAPABILITY_WAKE_WORD) or the SoC (the microphone streams to it).
+WAKE_WORD_PLACES = ("auto", "mcu", "soc")
 #: [camera] text_mode: the photo for reading a sign (glassbridge.assistant.photo.make_text_photo or make_photo).
 TEXT_MODES = ("crop", "whole")
 #: The settings that hold BCP 47 language tags ("" = the phone's language), checked when settings are loaded.
@@ -131,10 +133,12 @@ class PrivacySettings:
 
 @dataclass(frozen=True)
 class WakeWordSettings:
-    """[wake_word]: "okay nabu" instead of a tap (the microphone streams, and its LED is lit, while enabled)."""
+    """[wake_word]: "okay nabu" instead of a tap, heard on the MCU (no audio leaves it) or on the SoC (LED lit)."""
 
     enabled: bool = _doc("listen for the wake word", default=False)
     model: str = _doc("wake word model in models/MANIFEST.toml", default="okay_nabu")
+    where: str = _doc("where it listens: \"auto\" (the MCU when its firmware can, else the SoC), \"mcu\" (the MCU "
+                      "or not at all), \"soc\" (the microphone streams to the SoC)", default="auto")
     cutoff: float = _doc("detection threshold 0..1 (0 = the model's own cut-off from its manifest)", default=0.0)
     silence_ms: int = _doc("the question ends after this much silence", default=700)
     max_question_ms: int = _doc("the question ends after this long in any case", default=8000)
@@ -286,6 +290,8 @@ def _check_ranges(s: Settings, where: str) -> None:
          f"must be \"crop\" or \"whole\", got \"{c.text_mode}\"")
     need(not (s.privacy.share_emotions and not s.privacy.emotions), "[privacy] share_emotions",
          "is true but emotions is false: nothing would be computed to share; set emotions = true as well")
+    need(w.where in WAKE_WORD_PLACES, "[wake_word] where",
+         f"must be \"auto\", \"mcu\" or \"soc\", got \"{w.where}\"")
     need(0 <= w.cutoff < 1, "[wake_word] cutoff", f"must be 0 (the model's) or between 0 and 1, got {w.cutoff:g}")
     for key in ("silence_ms", "max_question_ms", "no_speech_ms"):
         need(getattr(w, key) > 0, f"[wake_word] {key}", f"must be more than 0, got {getattr(w, key)}")

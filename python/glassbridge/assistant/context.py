@@ -56,6 +56,7 @@ class SharedState:
     streaming_allowed: bool  # the battery allows the microphone to stream (power)
     captions_active: bool  # a caption session runs (captions)
     wake_word_enabled: bool  # a wake word is configured and enabled (wake)
+    wake_word_on_soc: bool  # it listens on the SoC (the microphone streams for it), not on the MCU (wake)
     listening: bool  # the wake word was heard, the question is being recorded (wake)
 
     @property

@@ -65,6 +65,7 @@ from glassbridge.mcu.events import (
     McuConnected,
     McuDisconnected,
     McuRebooted,
+    WakeWordHeard,
 )
 from glassbridge.phone.events import AnswerPart, Card, CaptionLine, ConnectionChanged, NotificationEvent
 
@@ -174,7 +175,14 @@ class Assistant:
         return SharedState(busy=self.busy, stopping=self._stopping, phone_down_since=self.phone_down_since,
                            battery_level=self.power.level, battery_percent=self.power.percent,
                            streaming_allowed=self.power.streaming_allowed, captions_active=self.captions.active,
-                           wake_word_enabled=self.wake.enabled, listening=self.wake.listening)
+                           wake_word_enabled=self.wake.enabled, wake_word_on_soc=self.wake.on_soc,
+                           listening=self.wake.listening)
+
+    def microphone_users_changed(self) -> None:
+        """Captions, the battery, the MCU or the settings changed: the stream (MicRouter) and the MCU's own
+        listening (WakeSkill.sync_mcu) follow."""
+        self.mic.update()
+        self.wake.sync_mcu()
 
     def settle(self) -> None:
         """Back to the base state unless a question or listening is under way."""
@@ -240,7 +248,7 @@ class Assistant:
                            blur_faces=self.settings.privacy.blur_faces)
         if not self.settings.privacy.blur_faces:  # the wearer turned it off: said once, at start, on the display
             self.spawn(self.notice("Privacy", FACES_NOT_BLURRED, icon="warning", speak=False), "privacy notice")
-        self.mic.update()
+        self.microphone_users_changed()
         # Transcripts past their retention go now, not only when the next caption session starts (the newest stays
         # when retention_days = 0: it is the latest session's).
         await self.captions.sweep(keep_latest=True)
@@ -286,6 +294,8 @@ class Assistant:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.captions.stop("the assistant stopped", announce=False), SHUTDOWN_S)
         await self.mic.close()
+        with contextlib.suppress(Exception):  # the MCU stops listening: nobody would take its detections
+            await asyncio.wait_for(self.wake.stop_mcu(), SHUTDOWN_S)
         for task in list(self._side):
             task.cancel()
         if self._side:
@@ -309,11 +319,18 @@ class Assistant:
         elif isinstance(event, BatteryChanged):
             self.power.on_battery(event.battery)
         elif isinstance(event, McuRebooted):
-            # The MCU comes back with the camera off, the display cleared and the stream restarted by Mcu itself.
+            # The MCU comes back with the camera off, the display cleared and the stream restarted by Mcu itself;
+            # it listens for the wake word no more until told again.
             self.timeline.mark("mcu_rebooted", boot_counter=event.boot_counter, dropped=event.dropped_messages)
+            self.wake.mcu_forget()
+            self.microphone_users_changed()
         elif isinstance(event, (McuConnected, McuDisconnected)):
             self.timeline.mark("mcu_" + ("connected" if isinstance(event, McuConnected) else "disconnected"),
                                detail=getattr(event, "reason", getattr(event, "firmware_version", "")))
+            if isinstance(event, McuConnected):
+                self.microphone_users_changed()
+        elif isinstance(event, WakeWordHeard):
+            self.wake.heard_on_mcu(event)
         elif isinstance(event, ConnectionChanged):
             self.timeline.mark("phone", state=event.state, detail=event.detail)
             if event.state != "up" and self.phone_down_since is None:
@@ -598,7 +615,7 @@ class _AssistantContext:
         return self._assistant.captions.feed(chunk)
 
     def update_microphone(self) -> None:
-        self._assistant.mic.update()
+        self._assistant.microphone_users_changed()
 
     def abort_listening(self, reason: str) -> None:
         self._assistant.wake.abort(reason)

@@ -38,7 +38,7 @@ class MicRouter:
         state = self.ctx.state
         if state.captions_active:
             return True
-        return state.wake_word_enabled and state.streaming_allowed
+        return state.wake_word_on_soc and state.streaming_allowed
 
     def update(self) -> None:
         """Starts or stops the stream to match wanted() (called whenever captions, battery or settings change)."""
@@ -70,7 +70,7 @@ class MicRouter:
                 state = ctx.state
                 if state.captions_active:
                     await ctx.feed_captions(chunk)
-                elif state.wake_word_enabled:
+                elif state.wake_word_on_soc:
                     ctx.feed_wake_word(chunk)
         except asyncio.CancelledError:
             ctx.timeline.mark("mic_off")

@@ -27,6 +27,8 @@ __all__ = [
     "OpusEncoderPort",
     "Perceiver",
     "PhonePort",
+    "McuWakePort",
+    "WakeStreamPort",
     "Ports",
     "Voice",
     "WakeWordPort",
@@ -60,6 +62,29 @@ class McuPort(Protocol):
     async def play_audio(self, pcm: bytes, sample_rate: int = 16000, frame_ms: int = 20) -> None: ...
 
     def microphone(self, frame_ms: int = 20) -> AsyncIterator[AudioChunk]: ...
+
+
+class WakeStreamPort(Protocol):
+    """The stream a detection on the MCU started: AudioChunks; aclose() stops it, read or not."""
+
+    def __aiter__(self) -> AsyncIterator[AudioChunk]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class McuWakePort(Protocol):
+    """An MCU whose firmware may listen for the wake word itself (glassbridge.mcu.client.Mcu): checked with
+    isinstance, so an McuPort without these methods simply has the SoC listen. listens_for_wake_word: its Hello
+    declared the capability. listen_for_wake_word(listen, cutoff=...): start or stop listening; its WakeWordHeard
+    events come through events(); wake_stream(event): the audio from the lookback on, closing it stops it."""
+
+    @property
+    def listens_for_wake_word(self) -> bool: ...
+
+    async def listen_for_wake_word(self, listen: bool = True, *, cutoff: float | None = None) -> None: ...
+
+    def wake_stream(self, event: Any) -> WakeStreamPort: ...
 
 
 @runtime_checkable

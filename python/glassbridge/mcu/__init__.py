@@ -26,9 +26,11 @@ from glassbridge.mcu.events import (
     McuRebooted,
     McuStatus,
     TransferReport,
+    WakeWordHeard,
 )
 
 __all__ = [
     "AudioChunk", "BatteryChanged", "BatteryInfo", "ButtonPressed", "CaptureFailsafe", "CardSpec", "GestureDetected",
     "McuConnected", "McuDisconnected", "McuEvent", "McuRebooted", "McuStatus", "TransferReport",
+    "WakeWordHeard",
 ]

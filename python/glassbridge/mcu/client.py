@@ -40,6 +40,7 @@ from glassbridge.mcu.events import (
     McuRebooted,
     McuStatus,
     TransferReport,
+    WakeWordHeard,
 )
 from glassbridge.mcu.transport import (
     DEFAULT_BAUD,
@@ -79,12 +80,17 @@ __all__ = [
     "McuRebooted",
     "McuStatus",
     "TransferReport",
+    "WakeStream",
+    "WakeWordHeard",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Audio of the MCU link: PCM16 mono at 16 kHz (32,000 bytes/s, a third of the UART at 921600 baud).
 SAMPLE_RATE = 16000
+#: Frames of a stream the MCU started on a wake word that may wait for Mcu.wake_stream (20 s at 20 ms): past it,
+#: nobody is reading, so the client stops the stream (MicControl{stream: false}) and drops what it held.
+WAKE_STREAM_BACKLOG = 1000
 #: The MCU's size limit per transfer kind (firmware/src/app/transfer.h, SPEC.md 10.1): larger ones are refused with
 #: TOO_LARGE, other kinds with BAD_REQUEST.
 MCU_TRANSFER_LIMITS: dict[str, int] = {"firmware": 1024 * 1024, "asset": 256 * 1024}
@@ -128,6 +134,43 @@ def version_mismatch_message(peer: PeerInfo, own_min: int, own_max: int) -> str:
 
 
 
+class WakeStream:
+    """The stream of one WakeWordHeard (Mcu.wake_stream): iterate for its AudioChunks; aclose() stops it on the
+    MCU whether or not it was read. CaptureStoppedError when the MCU stopped it (fail-safe) or rebooted."""
+
+    def __init__(self, mcu: Mcu, queue: asyncio.Queue[Any], stream_id: int) -> None:
+        self._mcu = mcu
+        self._queue = queue
+        self.stream_id = stream_id
+        self._closed = False
+
+    def __aiter__(self) -> WakeStream:
+        return self
+
+    async def __anext__(self) -> AudioChunk:
+        while not self._closed:
+            item = await self._queue.get()
+            if isinstance(item, _Stopped):
+                raise CaptureStoppedError(item.reason)
+            if isinstance(item, _Gap):
+                raise CaptureStoppedError("the MCU rebooted during the wake word's stream")
+            if item.stream_id != self.stream_id:
+                continue  # a late frame of an earlier stream
+            return AudioChunk(item.pcm, item.first_sample, item.sample_rate, item.stream_id, item.gap_before)
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        mcu = self._mcu
+        if mcu._mic is self._queue:
+            mcu._mic = None
+        if mcu.connected and mcu._link.version_error is None:
+            with contextlib.suppress(PeerError):
+                await mcu._request("MicControl(stream=False)", "mic_control", pb.MicControl(stream=False))
+
+
 # ---- the client ---------------------------------------------------------------------------------------
 
 
@@ -148,6 +191,8 @@ class Mcu(PeerClient["_McuLink", McuEvent]):
         super().__init__(_McuLink(self, transport, request_timeout=request_timeout, link_patience=link_patience),
                          EVENT_QUEUE)
         self._mic: asyncio.Queue[Any] | None = None
+        self._wake_stream_id = 0  # a stream the MCU started on a wake word, waiting for wake_stream()
+        self._background: set[asyncio.Task[None]] = set()
         self._dispatcher = asyncio.create_task(self._link.pump(transport.events), name="glassbridge-mcu-dispatch")
 
     @classmethod
@@ -232,6 +277,20 @@ class Mcu(PeerClient["_McuLink", McuEvent]):
         elif body == "mic_audio":
             if self._mic is not None:
                 self._mic.put_nowait(msg.mic_audio)
+                if self._wake_stream_id and self._mic.qsize() > WAKE_STREAM_BACKLOG:
+                    log.warning("a wake word's microphone stream was not read for %d frames: stopping it",
+                                WAKE_STREAM_BACKLOG)
+                    self._mic = None
+                    self._wake_stream_id = 0
+                    self._spawn_mic_stop()
+        elif body == "wake_word_event":
+            e = msg.wake_word_event
+            heard = WakeWordHeard(e.stream_id, e.lookback_sample, e.detected_sample,
+                                  e.probability_permille / 1000, e.at_ms, e.heard_sample)
+            if self._mic is None:  # the stream it starts is read by wake_stream(): its frames wait here until then
+                self._mic = asyncio.Queue()
+                self._wake_stream_id = e.stream_id
+            self._publish(heard)
         elif body == "failsafe":
             f = msg.failsafe
             event = CaptureFailsafe(f.link_lost_ms, f.camera_was_on, f.mic_was_streaming, f.at_ms, f.down_ms)
@@ -298,6 +357,46 @@ class Mcu(PeerClient["_McuLink", McuEvent]):
                     await asyncio.sleep(delay)
             frame = pb.AudioFrame(sample_rate=sample_rate, first_sample=start // 2, pcm=pcm[start : start + step])
             await self._link.send(pb.Message(speaker_audio=frame), Channel.AUDIO)
+
+    async def listen_for_wake_word(self, listen: bool = True, *, cutoff: float | None = None,
+                                   window: int | None = None, refractory_ms: int | None = None,
+                                   lookback_ms: int | None = None, frame_ms: int = 20) -> None:
+        """Has the MCU listen for the wake word itself (its capability WAKE_WORD; McuError NOT_SUPPORTED without
+        it), or stop. While it only listens no audio crosses the UART and the capture LED stays off; on the phrase
+        it publishes WakeWordHeard and streams the audio from `lookback_ms` (default 1500) before the detection:
+        read it with wake_stream(). `cutoff` (0-1, three decimals) and `window` (steps of 30 ms) default to the
+        model's own (okay_nabu: 0.85 over 5); `refractory_ms` to 1000. Each new call starts afresh."""
+        if cutoff is not None and not 0.0 < cutoff < 1.0:
+            raise ValueError(f"cutoff must be between 0 and 1 (exclusive), got {cutoff}")
+        value = pb.WakeWordControl(
+            listen=listen, cutoff_permille=0 if cutoff is None else max(1, min(999, round(cutoff * 1000))),
+            window=window or 0, refractory_ms=refractory_ms or 0, lookback_ms=lookback_ms or 0, frame_ms=frame_ms)
+        await self._request(f"WakeWordControl(listen={listen})", "wake_word_control", value)
+
+    @property
+    def listens_for_wake_word(self) -> bool:
+        """The firmware can listen for the wake word itself (its Hello declared CAPABILITY_WAKE_WORD)."""
+        peer = self.link.peer
+        return peer is not None and bool(peer.capabilities & pb.CAPABILITY_WAKE_WORD)
+
+    def wake_stream(self, event: WakeWordHeard) -> WakeStream:
+        """The microphone stream a WakeWordHeard started, from its first (lookback) frame on: an async iterator of
+        AudioChunk whose aclose() stops it (MicControl{stream: false}, the LED goes off), also when it was never
+        read. McuError when that stream is not the one waiting (another consumer streams, or it was stopped for
+        not being read)."""
+        if self._mic is None or self._wake_stream_id != event.stream_id:
+            raise McuError(f"the wake word's stream {event.stream_id} is not waiting to be read (another consumer "
+                           "streams the microphone, or nobody read it for too long)")
+        self._wake_stream_id = 0
+        return WakeStream(self, self._mic, event.stream_id)
+
+    def _spawn_mic_stop(self) -> None:
+        async def stop() -> None:
+            with contextlib.suppress(PeerError):
+                await self._request("MicControl(stream=False)", "mic_control", pb.MicControl(stream=False))
+        task = asyncio.create_task(stop(), name="glassbridge-mcu-mic-stop")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def microphone(self, frame_ms: int = 20) -> AsyncGenerator[AudioChunk, None]:
         """Streams the microphone (the capture LED is lit meanwhile). After an MCU reboot the stream is restarted

@@ -25,6 +25,7 @@ __all__ = [
     "McuRebooted",
     "McuStatus",
     "TransferReport",
+    "WakeWordHeard",
 ]
 
 
@@ -61,6 +62,10 @@ class McuStatus:
     mcu_link: dict[str, int] = field(default_factory=dict)  # the MCU's side: how the SoC's frames arrived there
     failsafe_trips: int = 0  # times the MCU's capture fail-safe switched the camera or microphone off
     ignored_messages: int = 0  # the SoC's messages the MCU left unanswered by rule (SPEC.md 10.1): should stay 0
+    wake_listening: bool = False  # the MCU listens for the wake word itself (no audio leaves it meanwhile)
+    wake_detections: int = 0  # WakeWordEvents since the MCU booted
+    wake_invokes: int = 0  # runs of its wake-word model since boot (one per 30 ms of audio while listening)
+    wake_late_steps: int = 0  # 10 ms audio steps it skipped because it fell behind (should stay 0)
 
     @classmethod
     def from_pb(cls, s: Any, link: dict[str, Any]) -> McuStatus:
@@ -74,7 +79,8 @@ class McuStatus:
         return cls(
             s.firmware_version, s.board, s.boot_counter, s.uptime_ms, BatteryInfo.from_pb(s.battery), s.buttons_down,
             imu, s.camera_powered, s.capture_led, s.mic_streaming, s.card_id, caps, s.uart_rx_overruns, link,
-            mcu_link, s.failsafe_trips, s.ignored_messages,
+            mcu_link, s.failsafe_trips, s.ignored_messages, s.wake_listening, s.wake_detections, s.wake_invokes,
+            s.wake_late_steps,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -137,8 +143,22 @@ class CaptureFailsafe:
     down_ms: int
 
 
+@dataclass(frozen=True)
+class WakeWordHeard:
+    """The MCU heard the wake word (it listens itself: Mcu.listen_for_wake_word). The microphone stream
+    `stream_id` carries the audio from `lookback_sample` on, in AudioChunk.first_sample numbering; the deciding
+    30 ms step ended at `detected_sample`, so the question starts after it. Read it with Mcu.wake_stream(event)."""
+
+    stream_id: int
+    lookback_sample: int
+    detected_sample: int
+    probability: float  # the windowed mean that crossed the cut-off (to 1/1000)
+    at_ms: int
+    heard_sample: int = 0  # where the deciding step ended, counted from the start of listening
+
+
 McuEvent = (ButtonPressed | GestureDetected | BatteryChanged | McuConnected | McuDisconnected | McuRebooted
-            | CaptureFailsafe)
+            | CaptureFailsafe | WakeWordHeard)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class Capability(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CAPABILITY_MICROPHONE: _ClassVar[Capability]
     CAPABILITY_SPEAKER: _ClassVar[Capability]
     CAPABILITY_BULK_TRANSFER: _ClassVar[Capability]
+    CAPABILITY_WAKE_WORD: _ClassVar[Capability]
     CAPABILITY_ASSISTANT: _ClassVar[Capability]
     CAPABILITY_TRANSCRIPTION: _ClassVar[Capability]
     CAPABILITY_TRANSLATION: _ClassVar[Capability]
@@ -175,6 +176,7 @@ CAPABILITY_DISPLAY: Capability
 CAPABILITY_MICROPHONE: Capability
 CAPABILITY_SPEAKER: Capability
 CAPABILITY_BULK_TRANSFER: Capability
+CAPABILITY_WAKE_WORD: Capability
 CAPABILITY_ASSISTANT: Capability
 CAPABILITY_TRANSCRIPTION: Capability
 CAPABILITY_TRANSLATION: Capability
@@ -311,7 +313,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Status(_message.Message):
-    __slots__ = ("firmware_version", "board", "boot_counter", "uptime_ms", "battery", "buttons_down", "imu", "camera_powered", "capture_led", "mic_streaming", "card_id", "capabilities", "uart_rx_overruns", "link", "failsafe_trips", "ignored_messages")
+    __slots__ = ("firmware_version", "board", "boot_counter", "uptime_ms", "battery", "buttons_down", "imu", "camera_powered", "capture_led", "mic_streaming", "card_id", "capabilities", "uart_rx_overruns", "link", "failsafe_trips", "ignored_messages", "wake_listening", "wake_detections", "wake_invokes", "wake_late_steps")
     FIRMWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
     BOARD_FIELD_NUMBER: _ClassVar[int]
     BOOT_COUNTER_FIELD_NUMBER: _ClassVar[int]
@@ -328,6 +330,10 @@ class Status(_message.Message):
     LINK_FIELD_NUMBER: _ClassVar[int]
     FAILSAFE_TRIPS_FIELD_NUMBER: _ClassVar[int]
     IGNORED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    WAKE_LISTENING_FIELD_NUMBER: _ClassVar[int]
+    WAKE_DETECTIONS_FIELD_NUMBER: _ClassVar[int]
+    WAKE_INVOKES_FIELD_NUMBER: _ClassVar[int]
+    WAKE_LATE_STEPS_FIELD_NUMBER: _ClassVar[int]
     firmware_version: str
     board: str
     boot_counter: int
@@ -344,7 +350,11 @@ class Status(_message.Message):
     link: LinkCounters
     failsafe_trips: int
     ignored_messages: int
-    def __init__(self, firmware_version: _Optional[str] = ..., board: _Optional[str] = ..., boot_counter: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., battery: _Optional[_Union[Battery, _Mapping]] = ..., buttons_down: _Optional[int] = ..., imu: _Optional[_Union[Imu, _Mapping]] = ..., camera_powered: _Optional[bool] = ..., capture_led: _Optional[bool] = ..., mic_streaming: _Optional[bool] = ..., card_id: _Optional[int] = ..., capabilities: _Optional[int] = ..., uart_rx_overruns: _Optional[int] = ..., link: _Optional[_Union[LinkCounters, _Mapping]] = ..., failsafe_trips: _Optional[int] = ..., ignored_messages: _Optional[int] = ...) -> None: ...
+    wake_listening: bool
+    wake_detections: int
+    wake_invokes: int
+    wake_late_steps: int
+    def __init__(self, firmware_version: _Optional[str] = ..., board: _Optional[str] = ..., boot_counter: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., battery: _Optional[_Union[Battery, _Mapping]] = ..., buttons_down: _Optional[int] = ..., imu: _Optional[_Union[Imu, _Mapping]] = ..., camera_powered: _Optional[bool] = ..., capture_led: _Optional[bool] = ..., mic_streaming: _Optional[bool] = ..., card_id: _Optional[int] = ..., capabilities: _Optional[int] = ..., uart_rx_overruns: _Optional[int] = ..., link: _Optional[_Union[LinkCounters, _Mapping]] = ..., failsafe_trips: _Optional[int] = ..., ignored_messages: _Optional[int] = ..., wake_listening: _Optional[bool] = ..., wake_detections: _Optional[int] = ..., wake_invokes: _Optional[int] = ..., wake_late_steps: _Optional[int] = ...) -> None: ...
 
 class LinkCounters(_message.Message):
     __slots__ = ("frames_rx", "frames_tx", "retransmits", "crc_errors", "framing_errors", "out_of_window", "rx_oversize", "duplicates", "link_downs", "peer_resets", "rewinds", "frag_size")
@@ -451,6 +461,38 @@ class MicControl(_message.Message):
     stream: bool
     frame_ms: int
     def __init__(self, stream: _Optional[bool] = ..., frame_ms: _Optional[int] = ...) -> None: ...
+
+class WakeWordControl(_message.Message):
+    __slots__ = ("listen", "cutoff_permille", "window", "refractory_ms", "lookback_ms", "frame_ms")
+    LISTEN_FIELD_NUMBER: _ClassVar[int]
+    CUTOFF_PERMILLE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    REFRACTORY_MS_FIELD_NUMBER: _ClassVar[int]
+    LOOKBACK_MS_FIELD_NUMBER: _ClassVar[int]
+    FRAME_MS_FIELD_NUMBER: _ClassVar[int]
+    listen: bool
+    cutoff_permille: int
+    window: int
+    refractory_ms: int
+    lookback_ms: int
+    frame_ms: int
+    def __init__(self, listen: _Optional[bool] = ..., cutoff_permille: _Optional[int] = ..., window: _Optional[int] = ..., refractory_ms: _Optional[int] = ..., lookback_ms: _Optional[int] = ..., frame_ms: _Optional[int] = ...) -> None: ...
+
+class WakeWordEvent(_message.Message):
+    __slots__ = ("stream_id", "lookback_sample", "detected_sample", "probability_permille", "at_ms", "heard_sample")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    LOOKBACK_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    DETECTED_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_PERMILLE_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    HEARD_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    stream_id: int
+    lookback_sample: int
+    detected_sample: int
+    probability_permille: int
+    at_ms: int
+    heard_sample: int
+    def __init__(self, stream_id: _Optional[int] = ..., lookback_sample: _Optional[int] = ..., detected_sample: _Optional[int] = ..., probability_permille: _Optional[int] = ..., at_ms: _Optional[int] = ..., heard_sample: _Optional[int] = ...) -> None: ...
 
 class AudioFrame(_message.Message):
     __slots__ = ("sample_rate", "first_sample", "gap_before", "pcm", "stream_id")
@@ -715,7 +757,7 @@ class TransferData(_message.Message):
     def __init__(self, transfer_id: _Optional[int] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class Message(_message.Message):
-    __slots__ = ("request_id", "result", "status_request", "status", "button", "gesture", "battery", "camera_power", "camera_state", "mic_control", "mic_audio", "speaker_audio", "card", "display_clear", "transfer_begin", "transfer_chunk", "transfer_query", "transfer_status", "failsafe", "assistant_request", "assistant_answer", "caption", "notification", "transfer_data", "audio_packet", "caption_control", "media_command", "notification_response")
+    __slots__ = ("request_id", "result", "status_request", "status", "button", "gesture", "battery", "camera_power", "camera_state", "mic_control", "mic_audio", "speaker_audio", "card", "display_clear", "transfer_begin", "transfer_chunk", "transfer_query", "transfer_status", "failsafe", "wake_word_control", "wake_word_event", "assistant_request", "assistant_answer", "caption", "notification", "transfer_data", "audio_packet", "caption_control", "media_command", "notification_response")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     STATUS_REQUEST_FIELD_NUMBER: _ClassVar[int]
@@ -735,6 +777,8 @@ class Message(_message.Message):
     TRANSFER_QUERY_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_STATUS_FIELD_NUMBER: _ClassVar[int]
     FAILSAFE_FIELD_NUMBER: _ClassVar[int]
+    WAKE_WORD_CONTROL_FIELD_NUMBER: _ClassVar[int]
+    WAKE_WORD_EVENT_FIELD_NUMBER: _ClassVar[int]
     ASSISTANT_REQUEST_FIELD_NUMBER: _ClassVar[int]
     ASSISTANT_ANSWER_FIELD_NUMBER: _ClassVar[int]
     CAPTION_FIELD_NUMBER: _ClassVar[int]
@@ -763,6 +807,8 @@ class Message(_message.Message):
     transfer_query: TransferQuery
     transfer_status: TransferStatus
     failsafe: FailsafeEvent
+    wake_word_control: WakeWordControl
+    wake_word_event: WakeWordEvent
     assistant_request: AssistantRequest
     assistant_answer: AssistantAnswer
     caption: Caption
@@ -772,4 +818,4 @@ class Message(_message.Message):
     caption_control: CaptionControl
     media_command: MediaCommand
     notification_response: NotificationResponse
-    def __init__(self, request_id: _Optional[int] = ..., result: _Optional[_Union[Result, _Mapping]] = ..., status_request: _Optional[_Union[StatusRequest, _Mapping]] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., button: _Optional[_Union[ButtonEvent, _Mapping]] = ..., gesture: _Optional[_Union[GestureEvent, _Mapping]] = ..., battery: _Optional[_Union[BatteryEvent, _Mapping]] = ..., camera_power: _Optional[_Union[CameraPower, _Mapping]] = ..., camera_state: _Optional[_Union[CameraState, _Mapping]] = ..., mic_control: _Optional[_Union[MicControl, _Mapping]] = ..., mic_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., speaker_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., card: _Optional[_Union[DisplayCard, _Mapping]] = ..., display_clear: _Optional[_Union[DisplayClear, _Mapping]] = ..., transfer_begin: _Optional[_Union[TransferBegin, _Mapping]] = ..., transfer_chunk: _Optional[_Union[TransferChunk, _Mapping]] = ..., transfer_query: _Optional[_Union[TransferQuery, _Mapping]] = ..., transfer_status: _Optional[_Union[TransferStatus, _Mapping]] = ..., failsafe: _Optional[_Union[FailsafeEvent, _Mapping]] = ..., assistant_request: _Optional[_Union[AssistantRequest, _Mapping]] = ..., assistant_answer: _Optional[_Union[AssistantAnswer, _Mapping]] = ..., caption: _Optional[_Union[Caption, _Mapping]] = ..., notification: _Optional[_Union[Notification, _Mapping]] = ..., transfer_data: _Optional[_Union[TransferData, _Mapping]] = ..., audio_packet: _Optional[_Union[AudioPacket, _Mapping]] = ..., caption_control: _Optional[_Union[CaptionControl, _Mapping]] = ..., media_command: _Optional[_Union[MediaCommand, _Mapping]] = ..., notification_response: _Optional[_Union[NotificationResponse, _Mapping]] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[int] = ..., result: _Optional[_Union[Result, _Mapping]] = ..., status_request: _Optional[_Union[StatusRequest, _Mapping]] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., button: _Optional[_Union[ButtonEvent, _Mapping]] = ..., gesture: _Optional[_Union[GestureEvent, _Mapping]] = ..., battery: _Optional[_Union[BatteryEvent, _Mapping]] = ..., camera_power: _Optional[_Union[CameraPower, _Mapping]] = ..., camera_state: _Optional[_Union[CameraState, _Mapping]] = ..., mic_control: _Optional[_Union[MicControl, _Mapping]] = ..., mic_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., speaker_audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., card: _Optional[_Union[DisplayCard, _Mapping]] = ..., display_clear: _Optional[_Union[DisplayClear, _Mapping]] = ..., transfer_begin: _Optional[_Union[TransferBegin, _Mapping]] = ..., transfer_chunk: _Optional[_Union[TransferChunk, _Mapping]] = ..., transfer_query: _Optional[_Union[TransferQuery, _Mapping]] = ..., transfer_status: _Optional[_Union[TransferStatus, _Mapping]] = ..., failsafe: _Optional[_Union[FailsafeEvent, _Mapping]] = ..., wake_word_control: _Optional[_Union[WakeWordControl, _Mapping]] = ..., wake_word_event: _Optional[_Union[WakeWordEvent, _Mapping]] = ..., assistant_request: _Optional[_Union[AssistantRequest, _Mapping]] = ..., assistant_answer: _Optional[_Union[AssistantAnswer, _Mapping]] = ..., caption: _Optional[_Union[Caption, _Mapping]] = ..., notification: _Optional[_Union[Notification, _Mapping]] = ..., transfer_data: _Optional[_Union[TransferData, _Mapping]] = ..., audio_packet: _Optional[_Union[AudioPacket, _Mapping]] = ..., caption_control: _Optional[_Union[CaptionControl, _Mapping]] = ..., media_command: _Optional[_Union[MediaCommand, _Mapping]] = ..., notification_response: _Optional[_Union[NotificationResponse, _Mapping]] = ...) -> None: ...

@@ -42,6 +42,7 @@ typedef enum gb_Capability {
   GB_CAPABILITY_MICROPHONE = 32,
   GB_CAPABILITY_SPEAKER = 64,
   GB_CAPABILITY_BULK_TRANSFER = 128,
+  GB_CAPABILITY_WAKE_WORD = 256, /* listens for the wake word itself (WakeWordControl, WakeWordEvent) */
   GB_CAPABILITY_ASSISTANT = 65536, /* answers AssistantRequest (photo questions, reading signs) */
   GB_CAPABILITY_TRANSCRIPTION = 131072, /* turns speech (audio transfers, live mic audio) into text and Captions */
   GB_CAPABILITY_TRANSLATION = 262144, /* Captions in another language */
@@ -280,7 +281,7 @@ bool gb_LinkCounters_decode(const uint8_t *buf, size_t len, gb_LinkCounters *out
 
 #define GB_STATUS_FIRMWARE_VERSION_LIMIT 31u
 #define GB_STATUS_BOARD_LIMIT 23u
-#define GB_STATUS_MAX_SIZE 252u
+#define GB_STATUS_MAX_SIZE 276u
 typedef struct gb_Status {
   char firmware_version[GB_STATUS_FIRMWARE_VERSION_LIMIT + 1]; /* 1: limit: 31 */
   char board[GB_STATUS_BOARD_LIMIT + 1]; /* 2: limit: 23 e.g. "mps2-an386", "netduinoplus2", "host" */
@@ -298,6 +299,10 @@ typedef struct gb_Status {
   gb_LinkCounters link; /* 14: the MCU's side of the link: what it saw arrive from the SoC */
   uint32_t failsafe_trips; /* 15: times the capture fail-safe switched the camera or microphone off (FailsafeEvent) */
   uint32_t ignored_messages; /* 16: messages from the SoC left unanswered by rule (SPEC.md 10.1): answers' and events' */
+  bool wake_listening; /* 17: the MCU listens for the wake word (WakeWordControl): no audio leaves it meanwhile */
+  uint32_t wake_detections; /* 18: WakeWordEvents since boot */
+  uint32_t wake_invokes; /* 19: the wake-word model's runs since boot (one per 30 ms of audio while listening) */
+  uint32_t wake_late_steps; /* 20: 10 ms audio steps the wake word skipped because the MCU fell behind (should stay 0) */
 } gb_Status;
 bool gb_Status_encode(const gb_Status *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
 bool gb_Status_decode(const uint8_t *buf, size_t len, gb_Status *out, gb_pb_status *err);
@@ -353,6 +358,32 @@ typedef struct gb_MicControl {
 } gb_MicControl;
 bool gb_MicControl_encode(const gb_MicControl *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
 bool gb_MicControl_decode(const uint8_t *buf, size_t len, gb_MicControl *out, gb_pb_status *err);
+
+/* SoC -> MCU, with CAPABILITY_WAKE_WORD: listen for the wake word on the MCU itself (SPEC.md 10.2). While it only listens, no audio leaves the MCU and the capture LED stays off; when it hears the phrase it sends a WakeWordEvent and starts a microphone stream (as MicControl would) whose first frame begins lookback_ms before the detection, so the phrase and the question after it reach the SoC uncut. Answered with Result. */
+#define GB_WAKE_WORD_CONTROL_MAX_SIZE 32u
+typedef struct gb_WakeWordControl {
+  bool listen; /* 1 */
+  uint32_t cutoff_permille; /* 2: 0 = the model's own (okay_nabu: 850): detect when the mean probability of the */
+  uint32_t window; /* 3: 0 = the model's own (okay_nabu: 5 steps of 30 ms); at most 32 */
+  uint32_t refractory_ms; /* 4: 0 = 1000: after a detection, steps are not counted for this long */
+  uint32_t lookback_ms; /* 5: 0 = 1500; at most the MCU's audio history (2000 ms on glassbridge's firmware) */
+  uint32_t frame_ms; /* 6: the stream's frames, as MicControl.frame_ms (0 = 20 ms) */
+} gb_WakeWordControl;
+bool gb_WakeWordControl_encode(const gb_WakeWordControl *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
+bool gb_WakeWordControl_decode(const uint8_t *buf, size_t len, gb_WakeWordControl *out, gb_pb_status *err);
+
+/* MCU -> SoC (channel 1, request_id 0): the wake word was heard. The microphone stream stream_id carries the audio from lookback_sample on (AudioFrame.first_sample numbering); detected_sample is where the deciding 30 ms step ended. The SoC stops the stream with MicControl{stream: false} once the question has ended. */
+#define GB_WAKE_WORD_EVENT_MAX_SIZE 51u
+typedef struct gb_WakeWordEvent {
+  uint32_t stream_id; /* 1 */
+  uint64_t lookback_sample; /* 2: the stream's first sample (0 for a stream the detection started) */
+  uint64_t detected_sample; /* 3 */
+  uint32_t probability_permille; /* 4: the windowed mean that crossed the cut-off, x 1000, rounded down */
+  uint32_t at_ms; /* 5: MCU uptime at the detection */
+  uint64_t heard_sample; /* 6: where the deciding step ended, counted from the start of listening */
+} gb_WakeWordEvent;
+bool gb_WakeWordEvent_encode(const gb_WakeWordEvent *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
+bool gb_WakeWordEvent_decode(const uint8_t *buf, size_t len, gb_WakeWordEvent *out, gb_pb_status *err);
 
 /* PCM16 little-endian mono. Microphone frames go MCU -> SoC, speaker frames SoC -> MCU. */
 #define GB_AUDIO_FRAME_PCM_LIMIT 1280u
@@ -465,6 +496,8 @@ bool gb_TransferStatus_decode(const uint8_t *buf, size_t len, gb_TransferStatus 
 #define GB_MESSAGE_TRANSFER_QUERY_TAG 17u
 #define GB_MESSAGE_TRANSFER_STATUS_TAG 18u
 #define GB_MESSAGE_FAILSAFE_TAG 19u
+#define GB_MESSAGE_WAKE_WORD_CONTROL_TAG 20u
+#define GB_MESSAGE_WAKE_WORD_EVENT_TAG 21u
 #define GB_MESSAGE_MAX_SIZE 1317u
 typedef struct gb_Message {
   uint32_t request_id; /* 1: set by a requester, echoed in the answer; 0 for events */
@@ -488,6 +521,8 @@ typedef struct gb_Message {
     gb_TransferQuery transfer_query; /* 17 */
     gb_TransferStatus transfer_status; /* 18 */
     gb_FailsafeEvent failsafe; /* 19 */
+    gb_WakeWordControl wake_word_control; /* 20 */
+    gb_WakeWordEvent wake_word_event; /* 21 */
   } body;
 } gb_Message;
 bool gb_Message_encode(const gb_Message *m, uint8_t *buf, size_t cap, size_t *len, gb_pb_status *err);
