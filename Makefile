@@ -185,7 +185,7 @@ test-firmware: firmware  ## firmware unit tests on the host (ASan+UBSan) and on 
 test-py: setup firmware  ## pytest (end-to-end tests run the firmware built by `make firmware`)
 	$(VPY) -m pytest -q
 
-bench: setup firmware  ## kernel, pipeline, face blur, aliasing, MCU-link, BLE, tap-to-answer and read-sign benchmarks: JSON and PNG charts in bench-out/
+bench: setup firmware  ## kernel, pipeline, face blur, aliasing, MCU-link, BLE, tap-to-answer, read-sign and int8/wake-word benchmarks: JSON and PNG charts in bench-out/
 	@scripts/system-packages.sh bench
 	mkdir -p bench-out
 	$(VENV)/bin/glassbridge bench preprocess --json bench-out/preprocess.json --plot bench-out/preprocess.png
@@ -196,6 +196,7 @@ bench: setup firmware  ## kernel, pipeline, face blur, aliasing, MCU-link, BLE, 
 	$(VENV)/bin/glassbridge bench ble --json bench-out/ble.json --plot bench-out/ble.png
 	$(VENV)/bin/glassbridge bench e2e --json bench-out/e2e.json --plot bench-out/e2e.png
 	$(VENV)/bin/glassbridge bench e2e --question sign --json bench-out/e2e-sign.json --plot bench-out/e2e-sign.png
+	$(VENV)/bin/glassbridge bench int8 --json bench-out/int8.json --plot bench-out/int8.png
 
 models:  ## rebuild the project-made int8 emotion model (tensorflow-cpu in a separate tools venv; slow, never in test)
 	$(MAKE) -C models/tools

@@ -1,6 +1,6 @@
-/* MCU side of the link engine's own tests (protocol/c/tests/test_*.c, unchanged C11 programs with a main, stdio,
- * malloc and exit): newlib's system calls over ARM semihosting, so that under qemu-system-arm
- * (-semihosting-config enable=on,target=native)
+/* MCU side of the link engine's own tests (protocol/c/tests/test_*.c) and of the gbnn engine's (nn/tests/test_*.c,
+ * tests/nn_tests.cmake), unchanged C11 programs with a main, stdio, malloc and exit: newlib's system calls over ARM
+ * semihosting, so that under qemu-system-arm (-semihosting-config enable=on,target=native)
  *   - printf/fprintf reach QEMU's stdout/stderr (the console, ":tt"),
  *   - fopen/fgets read protocol/vectors/<name>.txt from the host file system (the same files the host tests read,
  *     at the absolute path GB_VECTORS_DIR),
@@ -12,6 +12,7 @@
  * Test images only: on silicon without a debugger attached the semihosting bkpt is a HardFault. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,11 +194,28 @@ void *_sbrk(ptrdiff_t incr) {
   return old;
 }
 
+/* newlib's aligned_alloc (nn/tests/test_core.c) calls posix_memalign, which this newlib build lacks: memalign. */
+int posix_memalign(void **out, size_t align, size_t size) {
+  void *p = memalign(align, size);
+  if (!p) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
 /* ---- the stack reserve: painted at start, measured at exit ------------------------------------------------- */
 
 #define PAINT 0xC5C5C5C5u
 
+#ifdef GB_TEST_MAIN_WITH_ARGS
+/* A test whose main takes (argc, argv) (nn/tests/test_frontend.c): called as a program run without arguments. */
+int __real_main(int argc, char **argv);
+static char test_name[] = "test";
+static char *test_argv[] = {test_name, NULL};
+#define GB_CALL_REAL_MAIN() __real_main(1, test_argv)
+#else
 int __real_main(void);
+#define GB_CALL_REAL_MAIN() __real_main()
+#endif
 int __wrap_main(void);
 
 int __wrap_main(void) {
@@ -213,7 +231,7 @@ int __wrap_main(void) {
   volatile uint32_t *p = (volatile uint32_t *)(void *)heap_limit();
   volatile uint32_t *top = (volatile uint32_t *)__builtin_frame_address(0) - 64;
   while (p < top) *p++ = PAINT;
-  return __real_main();
+  return GB_CALL_REAL_MAIN();
 }
 
 static void report(char *buf, size_t cap, int *code) {

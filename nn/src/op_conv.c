@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "internal.h"
+#include "kernels.h"
 #include "quant.h"
 
 typedef struct {
@@ -13,7 +14,11 @@ typedef struct {
   int32_t input_offset, output_offset, act_min, act_max;
   int32_t *multiplier;
   int32_t *shift;
+  const gbnn_kernels *k; /* the kernel set current at gbnn_open */
 } conv_data;
+
+/* Output channels accumulated together, on the stack (no arena for it). */
+#define CONV_BLOCK 64
 
 /* Requantisation parameters for `channels` output channels from the filter's scales (TFLM's
  * PopulateConvolutionQuantizationParams): a per-tensor filter scale is used for every channel. */
@@ -137,17 +142,9 @@ static gbnn_status prepare(gbnn_ctx *c, gbnn_node *n) {
   if ((st = channel_multipliers(c, n, input, filter, output, d->out_d, d->multiplier, d->shift)) != GBNN_OK) {
     return st;
   }
+  d->k = gbnn_kernels_current();
   n->data = d;
   return GBNN_OK;
-}
-
-/* sum(filter[i] * (input[i] + input_offset)): the inner loop a DSP variant replaces. */
-static int32_t dot_s8(const int8_t *input, const int8_t *filter, int32_t count, int32_t input_offset) {
-  int32_t acc = 0;
-  for (int32_t i = 0; i < count; ++i) {
-    acc += (int32_t)filter[i] * ((int32_t)input[i] + input_offset);
-  }
-  return acc;
 }
 
 /* The filter taps [*first, *last) whose input coordinate origin + dilation * tap lies in [0, size). */
@@ -160,6 +157,8 @@ static void tap_range(int32_t origin, int32_t dilation, int32_t size, int32_t ta
 
 static gbnn_status eval(gbnn_ctx *c, const gbnn_node *n) {
   const conv_data *d = (const conv_data *)n->data;
+  const gbnn_gemv_fn gemv = d->k->gemv;
+  const gbnn_requant_fn requant = d->k->requant;
   const int8_t *input = (const int8_t *)gbnn_node_input(c, n, 0)->data;
   const int8_t *filter = (const int8_t *)gbnn_node_input(c, n, 1)->data;
   const gbnn_tensor *bias_t = gbnn_node_input(c, n, 2);
@@ -168,8 +167,13 @@ static gbnn_status eval(gbnn_ctx *c, const gbnn_node *n) {
   const size_t filter_row = (size_t)d->f_w * (size_t)d->f_d; /* elements of one filter row (y) */
   const size_t filter_size = (size_t)d->f_h * filter_row;
   const size_t in_row = (size_t)d->in_w * (size_t)d->in_d;
+  const int32_t groups = d->out_d / d->per_group;
   /* Without dilation and groups, the taps of one filter row meet one contiguous run of the input row. */
   const int contiguous = d->dil_w == 1 && d->f_d == d->in_d;
+  /* ... and when the filter is as wide as the input (no dilation along y), successive filter rows meet successive
+   * input rows, adjacent in memory: the whole window is one run (okay_nabu's first layer: 5 x 40 in one call). */
+  const int rows_adjacent = contiguous && d->dil_h == 1 && d->f_w == d->in_w;
+  int32_t acc[CONV_BLOCK];
   int8_t *out = output;
   for (int32_t b = 0; b < d->batches; ++b) {
     const int8_t *in_b = input + (size_t)b * (size_t)d->in_h * in_row;
@@ -181,29 +185,37 @@ static gbnn_status eval(gbnn_ctx *c, const gbnn_node *n) {
         const int32_t x0 = ox * d->stride_w - d->pad_w;
         int32_t fx0, fx1;
         tap_range(x0, d->dil_w, d->in_w, d->f_w, &fx0, &fx1);
-        for (int32_t oc = 0; oc < d->out_d; ++oc) {
-          const size_t group_offset = (size_t)(oc / d->per_group) * (size_t)d->f_d;
-          const int8_t *f_oc = filter + (size_t)oc * filter_size;
-          int32_t acc = 0;
-          for (int32_t fy = fy0; fy < fy1; ++fy) {
-            const int8_t *in_y = in_b + (size_t)(y0 + d->dil_h * fy) * in_row + group_offset;
-            const int8_t *f_y = f_oc + (size_t)fy * filter_row;
-            if (contiguous) {
-              if (fx1 > fx0) {
-                acc += dot_s8(in_y + (size_t)(x0 + fx0) * (size_t)d->in_d, f_y + (size_t)fx0 * (size_t)d->f_d,
-                              (fx1 - fx0) * d->f_d, d->input_offset);
+        for (int32_t g = 0; g < groups; ++g) {
+          const size_t group_offset = (size_t)g * (size_t)d->f_d;
+          const int32_t group_end = (g + 1) * d->per_group;
+          for (int32_t oc0 = g * d->per_group; oc0 < group_end; oc0 += CONV_BLOCK) {
+            const int32_t count = group_end - oc0 < CONV_BLOCK ? group_end - oc0 : CONV_BLOCK;
+            const int8_t *f_oc = filter + (size_t)oc0 * filter_size;
+            for (int32_t i = 0; i < count; ++i) {
+              acc[i] = 0;
+            }
+            if (rows_adjacent && fx0 == 0 && fx1 == d->f_w && fy1 > fy0) {
+              /* The window is whole input rows (x0 is 0 then): one run of the input, one of the filter. */
+              gemv(acc, in_b + (size_t)(y0 + fy0) * in_row, f_oc + (size_t)fy0 * filter_row,
+                   (fy1 - fy0) * (int32_t)filter_row, filter_size, count, d->input_offset, 0);
+            } else {
+              for (int32_t fy = fy0; fy < fy1 && fx1 > fx0; ++fy) {
+                const int8_t *in_y = in_b + (size_t)(y0 + d->dil_h * fy) * in_row + group_offset;
+                const int8_t *f_y = f_oc + (size_t)fy * filter_row;
+                if (contiguous) {
+                  gemv(acc, in_y + (size_t)(x0 + fx0) * (size_t)d->in_d, f_y + (size_t)fx0 * (size_t)d->f_d,
+                       (fx1 - fx0) * d->f_d, filter_size, count, d->input_offset, 0);
+                  continue;
+                }
+                for (int32_t fx = fx0; fx < fx1; ++fx) {
+                  gemv(acc, in_y + (size_t)(x0 + d->dil_w * fx) * (size_t)d->in_d, f_y + (size_t)fx * (size_t)d->f_d,
+                       d->f_d, filter_size, count, d->input_offset, 0);
+                }
               }
-              continue;
             }
-            for (int32_t fx = fx0; fx < fx1; ++fx) {
-              acc += dot_s8(in_y + (size_t)(x0 + d->dil_w * fx) * (size_t)d->in_d, f_y + (size_t)fx * (size_t)d->f_d,
-                            d->f_d, d->input_offset);
-            }
+            requant(out + oc0, acc, bias != NULL ? bias + oc0 : NULL, d->multiplier + oc0, d->shift + oc0, count,
+                    d->output_offset, d->act_min, d->act_max);
           }
-          if (bias != NULL) {
-            acc = gbnn_wrap_add(acc, bias[oc]);
-          }
-          out[oc] = gbnn_requant_s8(acc, d->multiplier[oc], d->shift[oc], d->output_offset, d->act_min, d->act_max);
         }
         out += d->out_d;
       }

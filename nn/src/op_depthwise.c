@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "internal.h"
+#include "kernels.h"
 #include "quant.h"
 
 typedef struct {
@@ -14,6 +15,7 @@ typedef struct {
   int32_t input_offset, output_offset, act_min, act_max;
   int32_t *multiplier;
   int32_t *shift;
+  const gbnn_kernels *k; /* the kernel set current at gbnn_open */
 } dw_data;
 
 /* Output channels accumulated together, on the stack (no arena for it). */
@@ -126,6 +128,7 @@ static gbnn_status prepare(gbnn_ctx *c, gbnn_node *n) {
       return gbnn_refuse(c, n, GBNN_UNSUPPORTED, "requantisation multiplier of channel %d is 2^31 or more", (int)i);
     }
   }
+  d->k = gbnn_kernels_current();
   n->data = d;
   return GBNN_OK;
 }
@@ -139,15 +142,9 @@ static void tap_range(int32_t origin, int32_t dilation, int32_t size, int32_t ta
 }
 
 /* One filter tap at one pixel, output channels [oc0, oc0 + count): acc[i] += filter[oc] * (input[oc / mult] +
- * offset). The inner loop a DSP / SIMD variant replaces. */
+ * offset). Depth multipliers other than 1 (the kernels take 1). */
 static void tap_accumulate(int32_t *acc, const int8_t *input, const int8_t *filter, int32_t oc0, int32_t count,
                            int32_t mult, int32_t input_offset) {
-  if (mult == 1) {
-    for (int32_t i = 0; i < count; ++i) {
-      acc[i] += (int32_t)filter[oc0 + i] * ((int32_t)input[oc0 + i] + input_offset);
-    }
-    return;
-  }
   for (int32_t i = 0; i < count; ++i) {
     const int32_t oc = oc0 + i;
     acc[i] += (int32_t)filter[oc] * ((int32_t)input[oc / mult] + input_offset);
@@ -175,23 +172,33 @@ static gbnn_status eval(gbnn_ctx *c, const gbnn_node *n) {
         tap_range(x0, d->dil_w, d->in_w, d->f_w, &fx0, &fx1);
         for (int32_t oc0 = 0; oc0 < d->out_d; oc0 += DW_BLOCK) {
           const int32_t count = d->out_d - oc0 < DW_BLOCK ? d->out_d - oc0 : DW_BLOCK;
-          for (int32_t i = 0; i < count; ++i) {
-            acc[i] = 0;
-          }
-          for (int32_t fy = fy0; fy < fy1; ++fy) {
-            const int8_t *in_y = in_b + (size_t)(y0 + d->dil_h * fy) * in_row;
-            for (int32_t fx = fx0; fx < fx1; ++fx) {
-              tap_accumulate(acc, in_y + (size_t)(x0 + d->dil_w * fx) * (size_t)d->in_d,
-                             filter + ((size_t)fy * (size_t)d->f_w + (size_t)fx) * (size_t)d->out_d, oc0, count,
-                             d->mult, d->input_offset);
+          if (fy1 <= fy0 || fx1 <= fx0) {
+            for (int32_t i = 0; i < count; ++i) {
+              acc[i] = 0;
+            }
+          } else if (d->mult == 1) {
+            /* The kernel set's loop over every tap of this pixel, the sums kept in registers. */
+            const int8_t *x = in_b + (size_t)(y0 + d->dil_h * fy0) * in_row +
+                              (size_t)(x0 + d->dil_w * fx0) * (size_t)d->in_d + (size_t)oc0;
+            const int8_t *f = filter + ((size_t)fy0 * (size_t)d->f_w + (size_t)fx0) * (size_t)d->out_d + (size_t)oc0;
+            d->k->dw(acc, x, (size_t)d->dil_h * in_row, (size_t)d->dil_w * (size_t)d->in_d, f,
+                     (size_t)d->f_w * (size_t)d->out_d, (size_t)d->out_d, fy1 - fy0, fx1 - fx0, count,
+                     d->input_offset);
+          } else {
+            for (int32_t i = 0; i < count; ++i) {
+              acc[i] = 0;
+            }
+            for (int32_t fy = fy0; fy < fy1; ++fy) {
+              const int8_t *in_y = in_b + (size_t)(y0 + d->dil_h * fy) * in_row;
+              for (int32_t fx = fx0; fx < fx1; ++fx) {
+                tap_accumulate(acc, in_y + (size_t)(x0 + d->dil_w * fx) * (size_t)d->in_d,
+                               filter + ((size_t)fy * (size_t)d->f_w + (size_t)fx) * (size_t)d->out_d, oc0, count,
+                               d->mult, d->input_offset);
+              }
             }
           }
-          for (int32_t i = 0; i < count; ++i) {
-            const int32_t oc = oc0 + i;
-            const int32_t total = bias != NULL ? gbnn_wrap_add(acc[i], bias[oc]) : acc[i];
-            out[oc] = gbnn_requant_s8(total, d->multiplier[oc], d->shift[oc], d->output_offset, d->act_min,
-                                      d->act_max);
-          }
+          d->k->requant(out + oc0, acc, bias != NULL ? bias + oc0 : NULL, d->multiplier + oc0, d->shift + oc0, count,
+                        d->output_offset, d->act_min, d->act_max);
         }
         out += d->out_d;
       }

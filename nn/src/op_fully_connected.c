@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "internal.h"
+#include "kernels.h"
 #include "quant.h"
 
 typedef struct {
@@ -13,7 +14,11 @@ typedef struct {
   int32_t multiplier0, shift0;
   int32_t *multiplier;
   int32_t *shift;
+  const gbnn_kernels *k; /* the kernel set current at gbnn_open */
 } fc_data;
+
+/* Outputs accumulated together, on the stack (no arena for it). */
+#define FC_BLOCK 64
 
 static gbnn_status prepare(gbnn_ctx *c, gbnn_node *n) {
   if (n->n_inputs < 2 || n->n_inputs > 3 || n->n_outputs != 1) {
@@ -123,18 +128,9 @@ static gbnn_status prepare(gbnn_ctx *c, gbnn_node *n) {
     d->multiplier = &d->multiplier0;
     d->shift = &d->shift0;
   }
+  d->k = gbnn_kernels_current();
   n->data = d;
   return GBNN_OK;
-}
-
-/* sum((filter[i] + filter_offset) * (input[i] + input_offset)): the inner loop a DSP variant replaces. */
-static int32_t dot_s8(const int8_t *input, const int8_t *filter, int32_t count, int32_t input_offset,
-                      int32_t filter_offset) {
-  int32_t acc = 0;
-  for (int32_t i = 0; i < count; ++i) {
-    acc += ((int32_t)filter[i] + filter_offset) * ((int32_t)input[i] + input_offset);
-  }
-  return acc;
 }
 
 static gbnn_status eval(gbnn_ctx *c, const gbnn_node *n) {
@@ -144,16 +140,23 @@ static gbnn_status eval(gbnn_ctx *c, const gbnn_node *n) {
   const gbnn_tensor *bias_t = gbnn_node_input(c, n, 2);
   const int32_t *bias = bias_t != NULL ? (const int32_t *)bias_t->data : NULL;
   int8_t *output = (int8_t *)gbnn_node_output(c, n, 0)->data;
+  int32_t acc[FC_BLOCK];
   for (int32_t b = 0; b < d->batches; ++b) {
     const int8_t *in_b = input + (size_t)b * (size_t)d->depth;
-    for (int32_t oc = 0; oc < d->out_d; ++oc) {
-      int32_t acc = dot_s8(in_b, filter + (size_t)oc * (size_t)d->depth, d->depth, d->input_offset, d->filter_offset);
-      if (bias != NULL) {
-        acc = gbnn_wrap_add(acc, bias[oc]);
+    for (int32_t oc0 = 0; oc0 < d->out_d; oc0 += FC_BLOCK) {
+      const int32_t count = d->out_d - oc0 < FC_BLOCK ? d->out_d - oc0 : FC_BLOCK;
+      for (int32_t i = 0; i < count; ++i) {
+        acc[i] = 0;
       }
-      const int32_t k = d->per_channel ? oc : 0;
-      output[(size_t)b * (size_t)d->out_d + (size_t)oc] =
-          gbnn_requant_s8(acc, d->multiplier[k], d->shift[k], d->output_offset, d->act_min, d->act_max);
+      d->k->gemv(acc, in_b, filter + (size_t)oc0 * (size_t)d->depth, d->depth, (size_t)d->depth, count,
+                 d->input_offset, d->filter_offset);
+      for (int32_t i = 0; i < count; ++i) {
+        const int32_t oc = oc0 + i;
+        const int32_t total = bias != NULL ? gbnn_wrap_add(acc[i], bias[oc]) : acc[i];
+        const int32_t k = d->per_channel ? oc : 0;
+        output[(size_t)b * (size_t)d->out_d + (size_t)oc] =
+            gbnn_requant_s8(total, d->multiplier[k], d->shift[k], d->output_offset, d->act_min, d->act_max);
+      }
     }
   }
   return GBNN_OK;

@@ -113,3 +113,31 @@ def test_mcu_detects_where_the_soc_does(name: str, speech: dict[str, np.ndarray]
         "the wake word's stream is the microphone's audio from the lookback on"
     # Listening sent no audio: a few keep-alive frames at most over the seconds before the detection.
     assert idle.get("bytes_rx", 0) < 2000, idle
+
+
+def test_mcu_monitor_wake_word_prints_the_detection(speech: dict[str, np.ndarray], tmp_path: Path) -> None:
+    """`glassbridge mcu monitor --wake-word` on the host firmware: the MCU listens, the phrase is heard, the line
+    says so, and the stream the detection started is stopped again (LED off)."""
+    import json
+    import subprocess
+    import sys
+
+    pcm = np.concatenate([speech["wake_and_ask.wav"], np.zeros(SAMPLE_RATE, dtype=np.int16)])
+    wav = tmp_path / "wake.wav"
+    wav.write_bytes(write_wav(pcm.astype("<i2").tobytes()))
+
+    async def body() -> None:
+        async with FirmwareRunner("host") as fw:
+            assert (await fw.control(f"mic play {wav}")).startswith("mic play samples=")
+            proc = await asyncio.create_subprocess_exec(
+                str(Path(sys.executable).with_name("glassbridge")), "mcu", "monitor", "--port", fw.port,
+                "--wake-word", "--json", "--duration", "8", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            out, err = await asyncio.wait_for(proc.communicate(), 30)
+            assert proc.returncode == 0, err.decode()
+            lines = [json.loads(line) for line in out.decode().splitlines()]
+            heard = [e for e in lines if e["event"] == "WakeWordHeard"]
+            assert len(heard) == 1 and heard[0]["heard_sample"] == soc_detections(pcm)[0], lines
+            status = json.loads(await fw.control("status"))
+            assert not status["mic_streaming"] and not status["wake_listening"] and status["wake_detections"] == 1
+
+    run(body(), 60)

@@ -9,6 +9,10 @@ tests/nn/oracles.py) and through gbnn (glassbridge.nn.Int8Model). Every output m
 BUILTIN_REF kernels are compared too, and must equal TFLM except where they are known to differ
 (``LITERT_KNOWN``): there TFLM is the oracle.
 
+Kernel sets: CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED run through every kernel set this machine has
+(``glassbridge.nn.engine.ISAS``: ref, sse41, avx2 on x86-64; neon on AArch64), each compared with TFLM on its own;
+``GBNN_ISAS=ref,avx2`` limits the sets. The other ops have no kernel sets and run once.
+
 Size: GBNN_RANDOM_CASES models in all (default 2700, about 6 s here), seed GBNN_RANDOM_SEED (default fixed).
 A longer run: ``GBNN_RANDOM_CASES=30000 GBNN_RANDOM_SEED=7 .venv/bin/pytest tests/nn/test_ops_random.py``.
 """
@@ -16,6 +20,7 @@ A longer run: ``GBNN_RANDOM_CASES=30000 GBNN_RANDOM_SEED=7 .venv/bin/pytest test
 from __future__ import annotations
 
 import os
+import platform
 from typing import Any
 
 import numpy as np
@@ -28,10 +33,15 @@ from tests.nn.oracles import Outcome, litert_available, run_litert_ref, run_tflm
 if not tflm_available():
     pytest.skip("TFLite Micro's Python runtime (tflite-micro, x86_64 only) is not installed", allow_module_level=True)
 
-from glassbridge.nn.engine import EngineError, Int8Model  # noqa: E402
+from glassbridge.nn.engine import ISAS, EngineError, Int8Model, default_isa, isa_available  # noqa: E402
 
 CASES = int(os.environ.get("GBNN_RANDOM_CASES", "2700"))
 SEED = int(os.environ.get("GBNN_RANDOM_SEED", "20261207"))
+
+# The ops whose inner loops come in kernel sets (nn/src/kernels*.c), and the sets to run them on.
+KERNEL_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+_ASKED = [name for name in os.environ.get("GBNN_ISAS", ",".join(ISAS)).split(",") if name]
+SETS = [name for name in _ASKED if isa_available(name)]
 
 _NONZERO_FILTER_ZP = ("filter_zp=-", *(f"filter_zp={z}" for z in range(1, 21)))
 
@@ -54,9 +64,9 @@ LITERT_KNOWN: dict[str, tuple[str, ...]] = {
 }
 
 
-def _engine(case: Case) -> Outcome:
+def _engine(case: Case, isa: str | None = None) -> Outcome:
     try:
-        model = Int8Model.from_bytes(case.model)
+        model = Int8Model.from_bytes(case.model, isa=isa)
     except EngineError as e:
         return Outcome(error=str(e))
     return Outcome(outputs=[model.run(*inputs) for inputs in case.invocations])
@@ -79,6 +89,7 @@ def _max_lsb(a: list[list[Any]], b: list[list[Any]]) -> str:
 
 @pytest.mark.parametrize("op", sorted(GENERATORS))
 def test_random_models_match_tflm(op: str) -> None:
+    assert SETS or op not in KERNEL_OPS, f"none of the kernel sets {_ASKED} is available here"
     rng = np.random.default_rng([SEED, sorted(GENERATORS).index(op)])
     cases = [GENERATORS[op](rng) for _ in range(max(1, CASES // len(GENERATORS)))]
     oracle = run_tflm([(c.model, c.invocations) for c in cases])
@@ -88,11 +99,13 @@ def test_random_models_match_tflm(op: str) -> None:
         if not want.ok:  # the generators only build models TFLM runs
             problems.append(f"TFLM failed ({want.error}): {case.variant}")
             continue
-        got = _engine(case)
-        if not got.ok:
-            problems.append(f"gbnn refused ({got.error}): {case.variant}")
-        elif not _same(got.outputs, want.outputs):
-            problems.append(f"gbnn differs from TFLM by {_max_lsb(got.outputs, want.outputs)} LSB: {case.variant}")
+        for isa in SETS if op in KERNEL_OPS else [None]:
+            got = _engine(case, isa)
+            if not got.ok:
+                problems.append(f"gbnn ({isa or 'default'}) refused ({got.error}): {case.variant}")
+            elif not _same(got.outputs, want.outputs):
+                problems.append(f"gbnn ({isa or 'default'}) differs from TFLM by {_max_lsb(got.outputs, want.outputs)}"
+                                f" LSB: {case.variant}")
         if litert_available():
             ref = run_litert_ref(case.model, case.invocations)
             agrees = ref.ok and _same(ref.outputs, want.outputs)
@@ -104,6 +117,28 @@ def test_random_models_match_tflm(op: str) -> None:
     if litert_available():
         # The known exceptions are exceptions: most models of every op agree across the three.
         assert litert_checked >= len(cases) // 2, f"LiteRT agreed with TFLM on only {litert_checked}"
+
+
+def test_kernel_sets_are_named_and_chosen() -> None:
+    assert isa_available("ref") and isa_available(default_isa())
+    # on x86-64 the build has the SSE4.1 set and every x86-64 CPU this runs on has SSE4.1
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert isa_available("sse41")
+        assert default_isa() in ("sse41", "avx2")
+    if platform.machine() in ("aarch64", "arm64"):
+        assert default_isa() == "neon"
+    assert not isa_available("dsp")  # the Cortex-M4's, never a host's
+    before = default_isa()
+    case = GENERATORS["CONV_2D"](np.random.default_rng(5))
+    with pytest.raises(ValueError, match="unknown kernel set"):
+        Int8Model.from_bytes(case.model, isa="sse5")
+    with pytest.raises(ValueError, match="not available"):
+        Int8Model.from_bytes(case.model, isa="dsp")
+    with pytest.raises(ValueError, match="unknown kernel set"):
+        isa_available("mmx")
+    # neither a refused choice nor a chosen one changes the default for later models
+    Int8Model.from_bytes(case.model, isa="ref")
+    assert default_isa() == before
 
 
 # ---- refusals: what the ops do not implement is refused when the model is opened, naming the op ----

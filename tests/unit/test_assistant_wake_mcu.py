@@ -133,3 +133,23 @@ def test_a_plain_mcu_port_keeps_the_soc_path() -> None:
         return rig
 
     run(body)
+
+
+def test_a_detection_during_captions_is_ignored_and_captions_go_on(tmp_path: object) -> None:
+    mcu = FakeWakeMcu()
+
+    async def body() -> Rig:
+        rig = await start_rig(fast_settings(wake_word={"enabled": True},
+                                            captions={"transcript_dir": str(tmp_path)}), wake=True, mcu=mcu)
+        await rig.timeline.wait_for("wake_word_mcu", listening=True, timeout=5)
+        rig.mcu.press("main", "double_tap")
+        await rig.timeline.wait_for("captions_on", timeout=5)
+        assert mcu.mic_streaming, "captions stream the microphone"
+        mcu.hear_wake_word(silence(200), tone(200))
+        await rig.timeline.wait_for("wake_word_ignored", reason="captions", timeout=5)
+        assert rig.assistant.state == "streaming"
+        await stop_rig(rig)
+        return rig
+
+    rig = run(body)
+    assert rig.timeline.find("wake_word") == []

@@ -16,6 +16,7 @@ from glassbridge.mcu.events import (
     McuConnected,
     McuDisconnected,
     McuRebooted,
+    WakeWordHeard,
 )
 
 
@@ -36,6 +37,8 @@ from glassbridge.mcu.events import (
          "14.5 s)"),
         (CaptureFailsafe(10_000, False, True, 50_000, 11_000),
          "fail-safe: the MCU switched microphone off after 10.0 s without the SoC (link back after 11.0 s)"),
+        (WakeWordHeard(65537, 0, 24000, 0.973, 61_250, 40_000),
+         "wake word heard on the MCU (probability 0.973, 2.50 s into listening, MCU time 61.250 s); stream 65537"),
     ],
 )
 def test_monitor_prints_readable_lines(event: object, line: str) -> None:

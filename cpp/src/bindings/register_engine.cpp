@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "gbnn/engine.h"
+#include "gbnn/isa.h"
 
 namespace py = pybind11;
 
@@ -97,9 +98,36 @@ class Aligned {
   size_t size_;
 };
 
+// The kernel set (gbnn/isa.h) named "ref", "sse41", "avx2", "neon" or "dsp" for one gbnn_open; none: the default.
+gbnn_isa isa_of(const std::string& name) {
+  for (int i = 0; i < GBNN_ISA_COUNT; i++) {
+    if (name == gbnn_isa_name(static_cast<gbnn_isa>(i))) return static_cast<gbnn_isa>(i);
+  }
+  throw py::value_error("unknown kernel set '" + name + "' (ref, sse41, avx2, neon, dsp)");
+}
+
+class IsaScope {
+ public:
+  explicit IsaScope(const std::optional<std::string>& name) {
+    if (!name.has_value()) return;
+    const gbnn_isa isa = isa_of(*name);
+    if (!gbnn_set_isa(isa)) throw py::value_error("kernel set '" + *name + "' is not available on this machine");
+    active_ = true;
+  }
+  ~IsaScope() {
+    if (active_) gbnn_set_isa(GBNN_ISA_AUTO);
+  }
+  IsaScope(const IsaScope&) = delete;
+  IsaScope& operator=(const IsaScope&) = delete;
+
+ private:
+  bool active_ = false;
+};
+
 class Interpreter {
  public:
-  Interpreter(const py::buffer& model, bool preserve_all_tensors, std::optional<size_t> arena_size) {
+  Interpreter(const py::buffer& model, bool preserve_all_tensors, std::optional<size_t> arena_size,
+              const std::optional<std::string>& isa) {
     py::buffer_info info = model.request();
     if (info.itemsize != 1 || info.ndim != 1 || info.strides[0] != 1) {
       throw py::type_error("model must be contiguous bytes");
@@ -109,6 +137,8 @@ class Interpreter {
     const uint32_t flags = preserve_all_tensors ? GBNN_PRESERVE_ALL_TENSORS : 0u;
     size_t size = arena_size.value_or(64 * 1024);
     gbnn_error err{};
+    // The kernel set is read by gbnn_open; the GIL is held throughout, so no other thread opens meanwhile.
+    IsaScope scope(isa);
     for (int attempt = 0; attempt < 16; attempt++) {
       arena_ = std::make_unique<Aligned>(size);
       it_ = gbnn_open(model_->data(), model_->size(), arena_->data(), arena_->size(), flags, &err);
@@ -232,9 +262,17 @@ void register_engine(py::module_& m) {
   m.attr("EngineError") = py::reinterpret_borrow<py::object>(g_engine_error);
   m.def("builtin_name", &gbnn_builtin_name, py::arg("code"),
         "The .tflite schema's BuiltinOperator name for a code, 'UNKNOWN' past the table.");
+  m.def(
+      "isa_available",
+      [](const std::string& name) { return gbnn_isa_available(isa_of(name)) != 0; }, py::arg("name"),
+      "Whether this build and CPU have gbnn's kernel set `name` (ref, sse41, avx2, neon, dsp).");
+  m.def(
+      "default_isa", []() { return std::string(gbnn_isa_name(gbnn_get_isa())); },
+      "The kernel set gbnn_open uses when none is asked for: the fastest available.");
   py::class_<Interpreter>(m, "Interpreter")
-      .def(py::init<const py::buffer&, bool, std::optional<size_t>>(), py::arg("model"),
-           py::arg("preserve_all_tensors") = false, py::arg("arena_size") = py::none())
+      .def(py::init<const py::buffer&, bool, std::optional<size_t>, const std::optional<std::string>&>(),
+           py::arg("model"), py::arg("preserve_all_tensors") = false, py::arg("arena_size") = py::none(),
+           py::arg("isa") = py::none())
       .def("invoke", &Interpreter::invoke)
       .def("reset", &Interpreter::reset)
       .def_property_readonly("input_count", &Interpreter::input_count)

@@ -94,7 +94,8 @@ static void status(char *out, size_t cap) {
            "\"link_downs\":%lu,\"rewinds\":%lu,\"frag_size\":%lu,\"failsafe_trips\":%lu,\"failsafe_ms\":%lu,"
            "\"messages_tx\":%lu,\"messages_rx\":%lu,\"peer_resets\":%lu,\"mic_frames_sent\":%lu,"
            "\"mic_frames_dropped\":%lu,\"speaker_frames\":%lu,\"speaker_gaps\":%lu,\"transfer_id\":%lu,"
-           "\"transfer_state\":%d,\"transfer_offset\":%lu,\"events_dropped\":%lu,%s}\n",
+           "\"transfer_state\":%d,\"transfer_offset\":%lu,\"events_dropped\":%lu,\"wake_listening\":%s,"
+           "\"wake_detections\":%lu,\"wake_invokes\":%lu,\"wake_late_steps\":%lu,%s}\n",
            s.board, s.firmware_version, (unsigned long)s.boot_counter, (unsigned long)s.uptime_ms,
            link_state_name(gb_app_link_state()), gb_host_uart_connected() ? "true" : "false",
            (unsigned long)s.battery.percent, (int)s.battery.level, s.battery.charging ? "true" : "false",
@@ -108,7 +109,8 @@ static void status(char *out, size_t cap) {
            (unsigned long)gb_app.mic.frames_sent, (unsigned long)gb_app.mic.frames_dropped,
            (unsigned long)gb_app.speaker_frames, (unsigned long)gb_app.speaker_gaps,
            (unsigned long)gb_app.transfer.id, (int)gb_app.transfer.state, (unsigned long)gb_app.transfer.offset,
-           (unsigned long)gb_app.events_dropped, dev);
+           (unsigned long)gb_app.events_dropped, s.wake_listening ? "true" : "false", (unsigned long)s.wake_detections,
+           (unsigned long)s.wake_invokes, (unsigned long)s.wake_late_steps, dev);
 }
 
 static int button_index(const char *name) {

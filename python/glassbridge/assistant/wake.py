@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from glassbridge.assistant.ports import EndpointerPort, McuWakePort, WakeStreamPort
 from glassbridge.protocol.errors import PeerError
 from glassbridge.assistant.question import Question
+from glassbridge.mcu.errors import McuError
 from glassbridge.mcu.events import AudioChunk, CardSpec
 
 if TYPE_CHECKING:
@@ -116,7 +117,16 @@ class WakeSkill:
         ctx = self.ctx
         mcu = ctx.ports.mcu
         assert isinstance(mcu, McuWakePort)
-        stream = mcu.wake_stream(event)
+        if ctx.state.captions_active:
+            # Captions own the microphone (the SoC path does not listen during them either): the MCU's event names
+            # the caption stream, which goes on; nothing to read here.
+            ctx.timeline.mark("wake_word_ignored", reason="captions")
+            return
+        try:
+            stream = mcu.wake_stream(event)
+        except McuError as exc:
+            ctx.timeline.mark("wake_word_ignored", reason=str(exc))
+            return
         if self.listening or not self.enabled:
             ctx.spawn(_close(stream), "wake stream close")
             return

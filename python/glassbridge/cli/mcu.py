@@ -58,6 +58,9 @@ def add_parser(subparsers: Any) -> None:
             p.add_argument("--count", type=non_negative_int, default=0, help="stop after this many events (0 = never)")
             p.add_argument("--duration", type=non_negative_float, default=0.0,
                            help="stop after this many seconds (0 = never)")
+            p.add_argument("--wake-word", action="store_true",
+                           help="have the MCU listen for the wake word itself (a firmware with WAKE_WORD): each "
+                                "detection is printed and the stream it starts is stopped at once")
     parser.set_defaults(func=run)
 
 
@@ -80,6 +83,10 @@ def _print_status(status: Any) -> None:
     print(f"camera      {'on' if status.camera_powered else 'off'}, capture LED {'lit' if status.capture_led else 'off'}"
           f", microphone {'streaming' if status.mic_streaming else 'idle'}")
     print(f"display     {'card #%d' % status.card_id if status.card_id else 'empty'}")
+    if "WAKE_WORD" in status.capabilities:
+        print(f"wake word   {'listening' if status.wake_listening else 'not listening'} on the MCU: "
+              f"{status.wake_detections} detection(s), {status.wake_invokes} model runs, "
+              f"{status.wake_late_steps} late steps since boot")
     print(f"features    {', '.join(status.capabilities) or 'none'}")
     if status.failsafe_trips:
         print(f"fail-safe   acted {status.failsafe_trips} time(s): camera/microphone switched off after a link loss")
@@ -124,6 +131,9 @@ def describe(event: Any) -> str:
         off = [what for what, on in (("camera", event.camera_was_on), ("microphone", event.mic_was_streaming)) if on]
         return (f"fail-safe: the MCU switched {' and '.join(off) or 'nothing'} off after {event.link_lost_ms / 1000:.1f} "
                 f"s without the SoC (link back after {event.down_ms / 1000:.1f} s)")
+    if isinstance(event, c.WakeWordHeard):
+        return (f"wake word heard on the MCU (probability {event.probability:.3f}, {event.heard_sample / 16000:.2f} s into "
+                f"listening, MCU time {event.at_ms / 1000:.3f} s); stream {event.stream_id}")
     return f"{type(event).__name__}"
 
 
@@ -143,7 +153,7 @@ async def _status(args: argparse.Namespace) -> int:
 async def _monitor(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from glassbridge.mcu.client import Mcu
+    from glassbridge.mcu.client import Mcu, WakeWordHeard
 
     async with await Mcu.connect(args.port, baudrate=args.baud, timeout=args.timeout) as mcu:
         if not args.json:
@@ -151,6 +161,11 @@ async def _monitor(args: argparse.Namespace) -> int:
         seen = 0
         started = time.monotonic()
         events = mcu.events()
+        if args.wake_word:
+            if not mcu.listens_for_wake_word:
+                print("this MCU's firmware cannot listen for the wake word (no WAKE_WORD capability)", file=sys.stderr)
+                return 1
+            await mcu.listen_for_wake_word()
 
         async def next_event() -> Any:
             return await events.__anext__()
@@ -165,6 +180,8 @@ async def _monitor(args: argparse.Namespace) -> int:
                 break
             seen += 1
             kind = type(event).__name__
+            if isinstance(event, WakeWordHeard):
+                await mcu.wake_stream(event).aclose()  # only the detection is shown: the stream stops, LED off
             if args.json:
                 print(json.dumps({"event": kind, "t": round(time.monotonic() - started, 3), **asdict(event)}),
                       flush=True)
@@ -173,4 +190,6 @@ async def _monitor(args: argparse.Namespace) -> int:
             if args.count and seen >= args.count:
                 break
         await events.aclose()
+        if args.wake_word:
+            await mcu.listen_for_wake_word(False)
     return 0

@@ -13,7 +13,7 @@ class EngineError(RuntimeError):
     gbnn refused or failed: .status (e.g. 'GBNN_UNSUPPORTED'), .message, .node, .subgraph, .arena_needed
     """
 class Interpreter:
-    def __init__(self, model: typing_extensions.Buffer, preserve_all_tensors: bool = False, arena_size: typing.SupportsInt | typing.SupportsIndex | None = None) -> None:
+    def __init__(self, model: typing_extensions.Buffer, preserve_all_tensors: bool = False, arena_size: typing.SupportsInt | typing.SupportsIndex | None = None, isa: str | None = None) -> None:
         ...
     def details(self, index: typing.SupportsInt | typing.SupportsIndex) -> dict:
         ...
@@ -93,6 +93,14 @@ class FrontendQuantizer:
 def builtin_name(code: typing.SupportsInt | typing.SupportsIndex) -> str:
     """
     The .tflite schema's BuiltinOperator name for a code, 'UNKNOWN' past the table.
+    """
+def default_isa() -> str:
+    """
+    The kernel set gbnn_open uses when none is asked for: the fastest available.
+    """
+def isa_available(name: str) -> bool:
+    """
+    Whether this build and CPU have gbnn's kernel set `name` (ref, sse41, avx2, neon, dsp).
     """
 FRONTEND_CHANNELS: int = 40
 FRONTEND_FEATURE_SCALE: float = 0.0390625

@@ -13,6 +13,11 @@ variables) persists across ``invoke()`` calls until ``reset()``, which, as TFLM'
 zero point (a CALL_ONCE initialiser does not run again). With ``preserve_all_tensors=True`` every tensor keeps its
 own space and ``tensor(i)`` reads it after an invoke (tests).
 
+Kernel sets: the convolution, depthwise and fully connected inner loops exist in plain C (``"ref"``) and in SIMD /
+DSP forms (``"sse41"``, ``"avx2"`` on x86-64, ``"neon"`` on AArch64, ``"dsp"`` on the Cortex-M4F), each identical
+to the plain C. A model uses the fastest set available (``default_isa()``) unless ``isa=`` names one
+(``isa_available(name)`` says which this machine has); tests run every set.
+
 No LiteRT here: this module imports numpy and the extension only.
 """
 
@@ -25,7 +30,10 @@ from typing import Any, TypedDict
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["EngineError", "Int8Model", "TensorDetails", "QuantizationParameters", "builtin_name"]
+__all__ = [
+    "EngineError", "ISAS", "Int8Model", "TensorDetails", "QuantizationParameters", "builtin_name", "default_isa",
+    "isa_available",
+]
 
 # The extension has no type information of its own: it is used through this module's typed wrappers.
 _nn: Any = importlib.import_module("glassbridge.nn._nn")
@@ -59,6 +67,20 @@ def builtin_name(code: int) -> str:
     return str(_nn.builtin_name(code))
 
 
+ISAS: tuple[str, ...] = ("ref", "sse41", "avx2", "neon", "dsp")
+"""gbnn's kernel sets, by name (nn/include/gbnn/isa.h)."""
+
+
+def isa_available(name: str) -> bool:
+    """Whether this build and CPU have kernel set `name` (one of ``ISAS``); ValueError for an unknown name."""
+    return bool(_nn.isa_available(name))
+
+
+def default_isa() -> str:
+    """The kernel set a model uses when ``isa`` is not given: the fastest this machine has."""
+    return str(_nn.default_isa())
+
+
 def _details(raw: dict[str, Any]) -> TensorDetails:
     return TensorDetails(
         index=int(raw["index"]),
@@ -76,20 +98,24 @@ def _details(raw: dict[str, Any]) -> TensorDetails:
 class Int8Model:
     """One opened model and its arena (see the module's docstring). Not thread-safe: one invoke at a time."""
 
-    def __init__(self, model: bytes, *, preserve_all_tensors: bool = False, arena_size: int | None = None) -> None:
-        self._it: Any = _nn.Interpreter(model, preserve_all_tensors, arena_size)
+    def __init__(self, model: bytes, *, preserve_all_tensors: bool = False, arena_size: int | None = None,
+                 isa: str | None = None) -> None:
+        """`isa`: the kernel set (one of ``ISAS``; ValueError when unknown or not available here); None: the
+        fastest available."""
+        self._it: Any = _nn.Interpreter(model, preserve_all_tensors, arena_size, isa)
         self._inputs = [_details(self._it.input_details(i)) for i in range(self._it.input_count)]
         self._outputs = [_details(self._it.output_details(i)) for i in range(self._it.output_count)]
 
     @classmethod
     def from_bytes(cls, model: bytes, *, preserve_all_tensors: bool = False,
-                   arena_size: int | None = None) -> Int8Model:
-        return cls(model, preserve_all_tensors=preserve_all_tensors, arena_size=arena_size)
+                   arena_size: int | None = None, isa: str | None = None) -> Int8Model:
+        return cls(model, preserve_all_tensors=preserve_all_tensors, arena_size=arena_size, isa=isa)
 
     @classmethod
     def from_file(cls, path: str | Path, *, preserve_all_tensors: bool = False,
-                  arena_size: int | None = None) -> Int8Model:
-        return cls(Path(path).read_bytes(), preserve_all_tensors=preserve_all_tensors, arena_size=arena_size)
+                  arena_size: int | None = None, isa: str | None = None) -> Int8Model:
+        return cls(Path(path).read_bytes(), preserve_all_tensors=preserve_all_tensors, arena_size=arena_size,
+                   isa=isa)
 
     def input_details(self) -> list[TensorDetails]:
         return list(self._inputs)

@@ -1,5 +1,6 @@
 """The rig's benchmarks under `glassbridge bench`: the MCU link through the emulated UART (`link`), the phone link
-over the BLE rig (`ble`) and tap to answer card on the simulated glasses (`e2e`).
+over the BLE rig (`ble`), tap to answer card on the simulated glasses (`e2e`) and the int8 engine with the wake
+word on the MCU (`int8`).
 
 Registered through the `glassbridge.bench` entry point group, so an installation without the rig offers only the
 glasses' own benchmarks (preprocess, vision).
@@ -53,6 +54,32 @@ stage (the brain stage is the rest of the phone's time). Its scene is a rendered
 unless --scene names another.
 """
 
+
+_INT8_HELP = """\
+Measure glassbridge's int8 engine (gbnn, nn/) and the wake word on the MCU (issue 15), in five parts:
+
+  Cortex-M4F cost   firmware/bench/wake_bench.c runs N 10 ms steps of espeak-ng's "okay nabu, what am I looking
+                    at" through the firmware's own gb_wake_step (frontend every step, okay_nabu every third) under
+                    qemu-system-arm (mps2-an386) with QEMU's instruction-count plugin (scripts/arm64/insn-plugin.sh
+                    builds it once), twice with two N: (I2 - I1) / (N2 - N1) per step, boot excluded; also the
+                    frontend alone and one invoke alone. Share of a 64 MHz core at 1 instruction per cycle
+                    (target: under 25%). QEMU counts instructions, not cycles.
+  memory            gbnn_arena_used measured on the M4; the firmware's text/data/bss with and without the wake
+                    word (glassbridge-fw.elf vs glassbridge-fw-nowake.elf, same build); nn objects and model from
+                    the .map.
+  detections        the host firmware listening while it plays the demo's espeak-ng phrases and negatives as its
+                    microphone, against glassbridge.audio.WakeWord (the SoC path) on the same samples: they must
+                    be identical.
+  UART              bytes the SoC received from the MCU over a measured span of noise at the microphone: the MCU
+                    listening (heartbeats only) vs streaming the microphone to the SoC, per hour.
+  SoC               per invoke of okay_nabu and emotion_fer_int8: gbnn (glassbridge.nn.Int8Model) vs LiteRT with
+                    one thread (TfliteModel from the manifest, its default resolver), one process, interleaved,
+                    warm-up, medians and ratios; callgrind instructions per invoke of gbnn.
+
+Needs the firmware toolchain and QEMU (scripts/system-packages.sh firmware), espeak-ng, valgrind for callgrind.
+About 3 minutes (the UART spans are real time); --quick: two phrases, 5 s spans, no callgrind, under a minute.
+Figures and conditions: docs/benchmarks.md, "int8 engine and the wake word on the MCU".
+"""
 
 
 def add_link(sub: Any) -> None:
@@ -130,6 +157,52 @@ def add_e2e(sub: Any) -> None:
     pe.add_argument("--workdir", type=Path, metavar="DIR",
                     help="keep the rig's logs and state here (default: a temporary folder, removed)")
     pe.set_defaults(bench_run=_run_e2e)
+
+
+def add_int8(sub: Any) -> None:
+    """`glassbridge bench int8`."""
+    pi = sub.add_parser("int8", help="gbnn and the wake word on the MCU: M4 instructions per step, sizes, "
+                        "detections vs the SoC, idle UART bytes, gbnn vs LiteRT on the SoC",
+                        description=_INT8_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pi.add_argument("--quick", action="store_true",
+                    help="two phrases, 5 s UART spans, 30 SoC rounds, no callgrind (a smoke run, under a minute)")
+    pi.add_argument("--json", metavar="FILE", type=Path, help="write the results as JSON to FILE")
+    pi.add_argument("--plot", metavar="FILE.png", type=Path,
+                    help="write the M4's instructions per step and the UART bytes per hour (PNG, needs matplotlib)")
+    pi.add_argument("--idle-seconds", type=float_in(1.0, 3600.0), metavar="S",
+                    help="span of each UART measurement (default 60; 5 with --quick)")
+    pi.add_argument("--rounds", type=positive_int, metavar="N",
+                    help="interleaved rounds of the SoC timing (default 300; 30 with --quick)")
+    pi.add_argument("--no-callgrind", action="store_true", help="skip callgrind's instructions per invoke")
+    pi.add_argument("--workdir", type=Path, metavar="DIR",
+                    help="keep the WAVs, PCM and QEMU plugin logs here (default: a temporary folder, removed)")
+    pi.set_defaults(bench_run=_run_int8)
+
+
+def _run_int8(args: argparse.Namespace, console: Any) -> int:
+    from glassbridge_rig.bench.int8 import Int8BenchSettings, int8_tables, plot_int8, run_int8_benchmark
+
+    settings = Int8BenchSettings.quick_settings() if args.quick else Int8BenchSettings()
+    if args.idle_seconds is not None:
+        settings.idle_seconds = args.idle_seconds
+    if args.rounds is not None:
+        at_least("--rounds", args.rounds, 1)
+        settings.soc.rounds = args.rounds
+    if args.no_callgrind:
+        settings.soc.callgrind = False
+    settings.workdir = args.workdir
+    if args.plot is not None:
+        check_plot(args.plot)
+    doc = with_progress(console, "int8 benchmark", lambda progress: run_int8_benchmark(settings, progress))
+    out = stdout_console()
+    for table in int8_tables(doc):
+        out.print(table)
+    console.print(f"[dim]{doc['wall_seconds']:.0f} s; load average {doc['machine']['load_average_at_start']} on "
+                  f"{doc['machine']['cpu_count']} CPUs (SoC times are wall-clock; the M4 figures are instructions)[/]")
+    write_json(args.json, doc, console)
+    if args.plot is not None:
+        console.print(f"chart written to {plot_int8(doc, args.plot)}")
+    return 0 if doc["detections_identical"] else 1
 
 
 def _run_link(args: argparse.Namespace, console: Any) -> int:
