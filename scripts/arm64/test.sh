@@ -6,8 +6,8 @@
 #    companion's and rig's pure-Python wheels, in build/arm64-test-wheel/;
 # 3. the rootfs's venv with their dependencies and the test extra, as aarch64 wheels (scripts/arm64/venv.sh:
 #    made again only when the requirements change), then the three wheels installed into it;
-# 4. on each core: `glassbridge info` must report the NEON kernels active; then pytest: tests/unit and
-#    tests/conformance and tests/integration (but test_runner.py) split between the cores, which run side by side:
+# 4. on each core: `glassbridge info` must report the NEON kernels active; then pytest: tests/unit,
+#    tests/conformance, tests/nn and tests/integration (but test_runner.py) split between the cores, which run side by side:
 #    the tests of the NEON kernels, LiteRT with the wake word, and the parity
 #    (scripts/arm64/native-tests.txt) on each, the rest once (scripts/arm64/a53-tests.txt on Cortex-A53, all
 #    others on the --full-core, neoverse-n1; scripts/arm64/host-only-tests.txt nowhere). PYTEST_ARGS
@@ -75,8 +75,8 @@ parity=$GB_CHECKOUT/build/arm64-parity-x86.npz
 lap "x86_64 parity reference written"
 
 # What each core runs (PYTEST_ARGS replace both): native-tests.txt on every core (what can differ between cores:
-# the NEON kernels, LiteRT with the wake word, the parity tests); the rest of tests/unit, tests/conformance and
-# tests/integration is split in two, a53-tests.txt on Cortex-A53 and everything else (new test files included) on
+# the NEON kernels, LiteRT with the wake word, the parity tests); the rest of tests/unit, tests/conformance, tests/nn
+# and tests/integration is split in two, a53-tests.txt on Cortex-A53 and everything else (new test files included) on
 # the --full-core.
 list_of() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$GB_ARM64_DIR/$1" | grep -v '^$'; }
 mapfile -t native_tests < <(list_of native-tests.txt)
@@ -92,7 +92,7 @@ for t in "${host_only_tests[@]}"; do
 done
 # tests/integration too, but test_runner.py: it runs the MCU boards under qemu-system-arm (a system emulator) and
 # builds the firmware (the rootfs has no compiler). tests/e2e: all of it runs a system emulator.
-full_sel=(tests/unit tests/conformance tests/arm64 tests/integration --ignore tests/integration/test_runner.py)
+full_sel=(tests/unit tests/conformance tests/nn tests/arm64 tests/integration --ignore tests/integration/test_runner.py)
 if [[ " $cores " == *" cortex-a53 "* && $full_core != cortex-a53 ]]; then  # else the full core runs them all
   for t in "${a53_tests[@]}"; do full_sel+=(--ignore "$t"); done
 else

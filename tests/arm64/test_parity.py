@@ -7,7 +7,10 @@ from $GLASSBRIDGE_PARITY_REFERENCE, written in the same `make test-arm64` run):
 - LiteRT, the default resolver (XNNPACK) the product runs: the same, on the pinned core this run emulates
   ($GLASSBRIDGE_ARM64_CORE): on a core whose kernels misbehave (qemu's `max` with SVE/SME) the int8 outputs move by
   tens of steps and this fails;
-- the face pipeline on every test image: the same faces, boxes within 0.2 px, the same emotion.
+- the face pipeline on every test image: the same faces, boxes within 0.2 px, the same emotion;
+- gbnn (glassbridge.nn, plain C11 built for each machine): okay_nabu's output on every step of a stream and every
+  tensor at its end, emotion_fer_int8's output and every tensor on four inputs, the audio frontend's values and
+  their int8 over 19 s of audio, all bit-identical to x86_64's.
 """
 
 from __future__ import annotations
@@ -81,3 +84,28 @@ def test_faces_and_emotions_match_x86(reference: Any, here: dict[str, np.ndarray
             assert np.max(np.abs(np.subtract(a["box"], b["box"]))) <= 0.2, (key, a["box"], b["box"])
     astronaut = json.loads(bytes(here["see/astronaut"]).decode())
     assert [f["emotion"] for f in astronaut] == ["happy"]  # the smiling astronaut must never read as sad
+
+
+def test_gbnn_is_bit_identical_to_x86(reference: Any, here: dict[str, np.ndarray]) -> None:
+    from glassbridge.models.registry import model_path
+    from glassbridge.nn.engine import Int8Model
+
+    keys = sorted(k for k in reference.files if k.startswith("gbnn/"))
+    assert len(keys) == 2 + 2 * 4 + 2, keys  # okay_nabu's outputs and tensors; emotion's on four inputs; frontend
+    layouts = {name: parity.tensor_layout(Int8Model.from_file(model_path(model), preserve_all_tensors=True))
+               for name, model in (("okay_nabu", "okay_nabu"), ("emotion", "emotion_fer_int8"))}
+    for key in keys:
+        got, expected = here[key], reference[key]
+        assert got.dtype == expected.dtype and got.shape == expected.shape, (key, got.shape, expected.shape)
+        differ = np.flatnonzero(got.reshape(-1).view(np.uint8) != expected.reshape(-1).view(np.uint8))
+        if differ.size and key.endswith("/tensors"):
+            layout = layouts[key.split("/")[1]]
+            first = max((i, at) for i, at in layout if at <= differ[0])[0]
+            pytest.fail(f"{key}: {differ.size} bytes differ from x86_64's, the first in tensor {first} "
+                        f"(core {os.environ.get('GLASSBRIDGE_ARM64_CORE')})")
+        assert differ.size == 0, f"{key}: {differ.size} values differ from x86_64's"
+    # The comparison is not of constants: the wake word's output moves and the emotion inputs differ in class.
+    assert len(np.unique(reference["gbnn/okay_nabu/outputs"])) > 10
+    assert len({int(np.argmax(reference[f"gbnn/emotion/{k}/outputs"])) for k in range(4)}) > 1
+    values = reference["gbnn/frontend/values"]
+    assert values.shape == (1898, 40) and len(np.unique(values)) > 200

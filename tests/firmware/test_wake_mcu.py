@@ -2,7 +2,8 @@
 SoC's detector (glassbridge.audio.WakeWord: pymicro-features + LiteRT) on the same audio.
 
 The firmware plays an espeak-ng WAV as its microphone (`mic play`, from the first sample the wake word reads) and
-listens after Mcu.listen_for_wake_word(); the SoC's WakeWord reads the same samples. Same model, same features,
+listens after Mcu.listen_for_wake_word(); the SoC's WakeWord reads the same samples, with pymicro-features' frontend
+and LiteRT (nothing of gbnn). Same model, same features,
 same decision rule: every detection at the same sample, none where the SoC has none. The stream a detection starts
 must begin lookback_ms before it with exactly the WAV's samples (the phrase reaches the SoC uncut), and while the
 MCU only listens nothing but the link's own keep-alive crosses the UART and the capture LED stays off.
@@ -41,8 +42,27 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
     return out
 
 
+class _PymicroFeatures:
+    """pymicro-features' MicroFrontend behind glassbridge.nn.Frontend's face: the SoC reference keeps a frontend
+    written by others, so the MCU's (gbnn's) is checked against it here too, not against itself."""
+
+    def __init__(self) -> None:
+        from pymicro_features import MicroFrontend
+
+        self._fe = MicroFrontend()
+
+    def process(self, pcm: bytes | memoryview) -> list[float] | None:
+        features = self._fe.process_samples(bytes(pcm)).features
+        return list(features) if features else None
+
+    def reset(self) -> None:
+        self._fe.reset()
+
+
 def soc_detections(pcm: np.ndarray) -> list[int]:
+    """The SoC's detector with pymicro-features' frontend and LiteRT: nothing of gbnn."""
     wake = WakeWord()
+    wake._frontend = _PymicroFeatures()  # type: ignore[assignment]
     return [d.sample for d in wake.feed(pcm.astype("<i2").tobytes())]
 
 

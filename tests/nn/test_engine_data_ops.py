@@ -1,17 +1,20 @@
 """gbnn's data-movement ops (the core's: STRIDED_SLICE, CONCATENATION, SPLIT_V, RESHAPE) on random one-op models,
-against TFLite Micro (tests/nn/oracles.py's worker) and numpy's slicing.
+against TFLite Micro (tests/nn/oracles.py's worker), LiteRT's reference kernels (BUILTIN_REF) and numpy's slicing.
 
 Each case is a model whose output shapes are numpy's for the same slicing / concatenation / split, so a shape the
-engine and TFLM compute differently shows up as a refusal on one side only. The rule checked, per case: gbnn opens
-the model exactly when TFLM runs it (a crash of TFLM excepted), and then every output is equal to TFLM's, byte for
-byte, and to numpy's. Variants gbnn refuses by design (TFLM's own limits: int8 inputs quantised unlike the output,
-rank 5 slices, ellipsis / new-axis masks) are checked to be refused by name. Element types: int8 (quantised), int16
-(zero point 0), int32 and float32. Then 200 random graphs of these ops (1-D int8 tensors) check the planner: the
-arena shared by lifetime gives numpy's and TFLM's outputs. Run time: about 4 s.
+engine and an oracle compute differently shows up as a refusal on one side only. The rule checked, per case and per
+oracle: gbnn opens the model exactly when the oracle runs it (a crash of TFLM excepted), and then every output is
+equal to the oracle's, byte for byte, and to numpy's. The oracles: on x86_64 TFLM AND BUILTIN_REF (so these runs
+also show that BUILTIN_REF equals TFLM on every case, refusals included); where tflite-micro has no wheel (aarch64,
+`make test-arm64`) BUILTIN_REF alone. Variants gbnn refuses by design (TFLM's own limits: int8 inputs quantised
+unlike the output, rank 5 slices, ellipsis / new-axis masks) are checked to be refused by name. Element types: int8
+(quantised), int16 (zero point 0), int32 and float32. Then 200 random graphs of these ops (1-D int8 tensors) check
+the planner: the arena shared by lifetime gives numpy's and the oracles' outputs. Run time: about 4 s on x86_64.
 """
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable
 from typing import Any
 
@@ -55,8 +58,25 @@ def _split_v_options(b: flatbuffers.Builder, o: dict[str, Any]) -> int:
     return int(tflite.SplitVOptionsEnd(b))
 
 
+def _reshape_options(b: flatbuffers.Builder, o: dict[str, Any]) -> int:
+    # new_shape, as the converter writes it: LiteRT reads it when there is no shape input (TFLM and gbnn take the
+    # output tensor's shape and read neither).
+    new_shape = [int(v) for v in o.get("new_shape", ())]
+    vec = None
+    if new_shape:
+        tflite.ReshapeOptionsStartNewShapeVector(b, len(new_shape))
+        for v in reversed(new_shape):
+            b.PrependInt32(v)
+        vec = b.EndVector()
+    tflite.ReshapeOptionsStart(b)
+    if vec is not None:
+        tflite.ReshapeOptionsAddNewShape(b, vec)
+    return int(tflite.ReshapeOptionsEnd(b))
+
+
 _WRITERS: dict[str, Callable[[flatbuffers.Builder, dict[str, Any]], int]] = {
-    "CONCATENATION": _concat_options, "STRIDED_SLICE": _slice_options, "SPLIT_V": _split_v_options}
+    "CONCATENATION": _concat_options, "STRIDED_SLICE": _slice_options, "SPLIT_V": _split_v_options,
+    "RESHAPE": _reshape_options}
 for _name, _writer in _WRITERS.items():
     oplib._OPTIONS.setdefault(_name, _writer)
 
@@ -166,38 +186,60 @@ def _reshape_case(rng: np.random.Generator) -> tuple[bytes, list[Array], list[Ar
     d = int(rng.choice(divisors))
     new = (d, flat // d) if rng.random() < 0.5 else (1, flat)
     inputs: list[T | None] = [qt(shape, dtype)]
+    options: dict[str, Any] = {"new_shape": new}
     if rng.random() < 0.5:
         inputs.append(T((len(new),), "int32", data=np.array(new, np.int32)))
-    model = oplib.one_op_model("RESHAPE", inputs, [qt(new, dtype)])
+        options = {}  # the shape input alone
+    model = oplib.one_op_model("RESHAPE", inputs, [qt(new, dtype)], **options)
     return model, [x], [x.reshape(new)]
 
 
+def _oracle_outcomes(cases: list[tuple[bytes, list[Array], list[Array]]]) -> dict[str, list[oracles.Outcome]]:
+    """Each case through every oracle this machine has: TFLM (x86_64) and LiteRT BUILTIN_REF."""
+    outcomes: dict[str, list[oracles.Outcome]] = {}
+    if oracles.tflm_available():
+        outcomes["TFLM"] = oracles.run_tflm([(model, [inputs]) for model, inputs, _ in cases])
+    if oracles.litert_available():
+        outcomes["BUILTIN_REF"] = [oracles.run_litert_ref(model, [inputs]) for model, inputs, _ in cases]
+    return outcomes
+
+
 def _run_cases(cases: list[tuple[bytes, list[Array], list[Array]]]) -> tuple[int, int]:
-    """Each case through gbnn and TFLM; returns (cases both ran, cases both refused)."""
-    outcomes = oracles.run_tflm([(model, [inputs]) for model, inputs, _ in cases])
+    """Each case through gbnn and every oracle; returns (cases all ran, cases all refused)."""
+    outcomes = _oracle_outcomes(cases)
     ran = refused = 0
-    for k, ((model, inputs, want), tflm) in enumerate(zip(cases, outcomes, strict=True)):
+    for k, (model, inputs, want) in enumerate(cases):
         try:
             m = Int8Model.from_bytes(model)
         except EngineError as e:
-            assert not tflm.ok, f"case {k}: gbnn refused what TFLM runs: {e}"
+            for name, results in outcomes.items():
+                assert not results[k].ok, f"case {k}: gbnn refused what {name} runs: {e}"
             refused += 1
             continue
         got = m.run(*inputs)
-        assert tflm.ok or tflm.crashed, f"case {k}: gbnn runs what TFLM refuses ({tflm.error})"
-        theirs = tflm.outputs[0] if tflm.ok else want  # a TFLM crash: numpy alone
-        for j, (g, t, w) in enumerate(zip(got, theirs, want, strict=True)):
-            assert g.dtype == np.asarray(t).dtype == w.dtype and g.shape == w.shape, f"case {k} output {j}"
-            assert g.tobytes() == np.asarray(t).tobytes(), f"case {k} output {j}: differs from TFLM"
+        for name, results in outcomes.items():
+            oracle = results[k]
+            assert oracle.ok or oracle.crashed, f"case {k}: gbnn runs what {name} refuses ({oracle.error})"
+            if not oracle.ok:  # a crash of TFLM: the other oracle and numpy
+                continue
+            for j, (g, t) in enumerate(zip(got, oracle.outputs[0], strict=True)):
+                assert g.dtype == np.asarray(t).dtype and g.shape == np.asarray(t).shape, f"case {k} output {j}"
+                assert g.tobytes() == np.asarray(t).tobytes(), f"case {k} output {j}: differs from {name}"
+        for j, (g, w) in enumerate(zip(got, want, strict=True)):
+            assert g.dtype == w.dtype and g.shape == w.shape, f"case {k} output {j}"
             assert np.array_equal(g, w), f"case {k} output {j}: differs from numpy"
         ran += 1
     return ran, refused
 
 
-@pytest.mark.skipif(not oracles.tflm_available(), reason="tflite-micro has x86_64 wheels only")
+_NO_ORACLE = "neither tflite-micro (x86_64 wheels only) nor LiteRT (ai_edge_litert) is installed"
+needs_an_oracle = pytest.mark.skipif(not (oracles.tflm_available() or oracles.litert_available()), reason=_NO_ORACLE)
+
+
+@needs_an_oracle
 @pytest.mark.parametrize("make", [_slice_case, _concat_case, _split_case, _reshape_case],
                          ids=["strided_slice", "concatenation", "split_v", "reshape"])
-def test_random_cases_match_tflm_and_numpy(make: Callable[[np.random.Generator], Any]) -> None:
+def test_random_cases_match_the_oracles_and_numpy(make: Callable[[np.random.Generator], Any]) -> None:
     rng = np.random.default_rng(1515)
     cases: list[tuple[bytes, list[Array], list[Array]]] = []
     while len(cases) < 150:
@@ -205,7 +247,15 @@ def test_random_cases_match_tflm_and_numpy(make: Callable[[np.random.Generator],
         if case is not None:
             cases.append(case)
     ran, refused = _run_cases(cases)
-    assert ran >= 120, f"only {ran} of {len(cases)} ran ({refused} refused by both)"
+    assert ran >= 120, f"only {ran} of {len(cases)} ran ({refused} refused by all)"
+
+
+def test_x86_64_has_both_oracles() -> None:
+    # On x86_64 the cases above compare TFLM with BUILTIN_REF too: what lets aarch64 rely on BUILTIN_REF alone.
+    if platform.machine() == "x86_64":
+        assert oracles.tflm_available() and oracles.litert_available()
+    else:
+        assert oracles.litert_available(), "aarch64 checks gbnn against LiteRT BUILTIN_REF (ai_edge_litert)"
 
 
 def _refusal(model: bytes, *words: str) -> None:
@@ -482,20 +532,22 @@ def _graph_case(rng: np.random.Generator) -> tuple[bytes, list[Array], list[Arra
     return model, values, [value_of[t] for t in outputs]
 
 
-@pytest.mark.skipif(not oracles.tflm_available(), reason="tflite-micro has x86_64 wheels only")
+@needs_an_oracle
 def test_random_graphs_share_the_arena_correctly() -> None:
     rng = np.random.default_rng(42)
     cases = [_graph_case(rng) for _ in range(200)]
-    outcomes = oracles.run_tflm([(model, [inputs]) for model, inputs, _ in cases])
+    outcomes = _oracle_outcomes(cases)
     shared = 0
-    for k, ((model, inputs, want), tflm) in enumerate(zip(cases, outcomes, strict=True)):
+    for k, (model, inputs, want) in enumerate(cases):
         planned = Int8Model.from_bytes(model)
         preserved = Int8Model.from_bytes(model, preserve_all_tensors=True)
         got = planned.run(*inputs)
-        assert tflm.ok, f"graph {k}: TFLM: {tflm.error}"
-        for j, (g, t, w) in enumerate(zip(got, tflm.outputs[0], want, strict=True)):
+        for j, (g, w) in enumerate(zip(got, want, strict=True)):
             assert np.array_equal(g, w), f"graph {k} output {j}: differs from numpy"
-            assert g.tobytes() == np.asarray(t).tobytes(), f"graph {k} output {j}: differs from TFLM"
+        for name, results in outcomes.items():
+            assert results[k].ok, f"graph {k}: {name}: {results[k].error}"
+            for j, (g, t) in enumerate(zip(got, results[k].outputs[0], strict=True)):
+                assert g.tobytes() == np.asarray(t).tobytes(), f"graph {k} output {j}: differs from {name}"
         for g, w in zip(preserved.run(*inputs), want, strict=True):
             assert np.array_equal(g, w)
         shared += planned.arena_bytes < preserved.arena_bytes

@@ -2,8 +2,11 @@
 
 The pipeline, as microWakeWord was trained:
 
-1. **Features.** pymicro-features' `MicroFrontend` (the TFLite-Micro audio frontend) turns each 10 ms of 16 kHz
-   PCM16 (160 samples) into 40 log-mel channels, once it holds its first 30 ms window.
+1. **Features.** The TFLite-Micro audio frontend that microWakeWord was trained with turns each 10 ms of 16 kHz
+   PCM16 (160 samples) into 40 log-mel channels, once it holds its first 30 ms window. glassbridge computes it
+   with gbnn's fixed-point frontend (glassbridge.nn.Frontend, the same C the MCU runs): identical to
+   pymicro-features' `MicroFrontend` on x86_64 on every step (tests/nn/test_frontend.py), and the same on every
+   CPU, where pymicro-features' own aarch64 build differs by a few units on some frames.
 2. **Model.** Every 3 feature frames (30 ms of audio) the streaming model is invoked once on a (1, 3, 40) int8
    tensor, quantised with the input tensor's scale and zero point (q = round(f / scale + zero_point)). The model
    keeps its own streaming state (ring buffers of earlier activations) inside LiteRT between invokes: that is
@@ -58,8 +61,8 @@ class WakeWord:
 
     def __init__(self, model: str = "okay_nabu", *, cutoff: float | None = None, window: int | None = None,
                  refractory_ms: int = DEFAULT_REFRACTORY_MS) -> None:
-        # Imported here: `import glassbridge.audio` stays light. The package has no type information.
-        from pymicro_features import MicroFrontend
+        # Imported here: `import glassbridge.audio` stays light.
+        from glassbridge.nn.frontend import Frontend
 
         info = model_info(model)
         table: Any = info.extra.get("wake_word")
@@ -78,7 +81,7 @@ class WakeWord:
             raise ValueError(f"refractory_ms must not be negative, got {refractory_ms}")
         step_ms = int(table.get("feature_step_ms", 10))
         if step_ms * SAMPLE_RATE // 1000 != _STEP_SAMPLES:
-            raise ModelError(info.file, f"model {model!r} wants {step_ms} ms feature steps; MicroFrontend makes 10 ms",
+            raise ModelError(info.file, f"model {model!r} wants {step_ms} ms feature steps; the frontend makes 10 ms",
                              "fix models/MANIFEST.toml or use a microWakeWord model")
         self.refractory_samples = refractory_ms * SAMPLE_RATE // 1000
         spec_in, spec_out = info.inputs[0], info.outputs[0]
@@ -87,7 +90,7 @@ class WakeWord:
         self._in_zero = int(spec_in.zero_point or 0)
         self._out_scale = float(spec_out.scale or 1.0)
         self._out_zero = int(spec_out.zero_point or 0)
-        self._frontend = MicroFrontend()
+        self._frontend = Frontend()
         self._model = TfliteModel.from_manifest(model)
         self._pending = bytearray()
         self._features: list[list[float]] = []
@@ -124,11 +127,11 @@ class WakeWord:
         view = memoryview(self._pending)
         try:
             for offset in range(0, usable, _STEP_BYTES):
-                result = self._frontend.process_samples(bytes(view[offset:offset + _STEP_BYTES]))
+                features = self._frontend.process(view[offset:offset + _STEP_BYTES])
                 self._samples += _STEP_SAMPLES
-                if not result.features:
+                if features is None:
                     continue  # the frontend's first 30 ms window is still filling
-                self._features.append(result.features)
+                self._features.append(features)
                 if len(self._features) == self._frames_per_invoke:
                     detection = self._step()
                     if detection is not None:
