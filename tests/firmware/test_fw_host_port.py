@@ -26,7 +26,7 @@ def test_status_over_the_link(host_fw: HostFirmware) -> None:
     assert status["board"] == "host"
     assert status["boot_counter"] == "1"
     assert status["request_id"] == "1"
-    assert int(status["capabilities"], 16) == 0xFF
+    assert int(status["capabilities"], 16) == 0x1FF  # every device, and the wake word (CAPABILITY_WAKE_WORD 0x100)
 
 
 def test_ctl_status_is_json(host_fw: HostFirmware) -> None:
@@ -245,9 +245,10 @@ def test_speaker_frames_reach_the_speaker(host_fw: HostFirmware) -> None:
 @pytest.mark.parametrize(
     ("hex_message", "request_id", "code", "words"),
     [
-        # request_id 7 (field 1 varint) and an empty field 20 (tag 20<<3|2 = 0xa2 0x01): a body this MCU does
-        # not know, skipped as an unknown field by the decoder -> Result UNKNOWN_MESSAGE (1) for request 7.
-        ("0807a20100", "7", "1", "does not handle"),
+        # request_id 7 (field 1 varint) and an empty field 22 (tag 22<<3|2 = 0xb2 0x01; 20 and 21 are the wake
+        # word's): a body this MCU does not know, skipped as an unknown field by the decoder -> Result
+        # UNKNOWN_MESSAGE (1) for request 7.
+        ("0807b20100", "7", "1", "does not handle"),
         # field 1 with wire type 2 and no length byte: truncated -> DECODE_FAILED (10), request_id unknown (0).
         ("0a", "0", "10", "cannot decode"),
         # request_id 9, card (field 13) holding a 48-byte title (field 4), over its 47-byte limit -> DECODE_FAILED,
