@@ -21,27 +21,9 @@ typedef struct {
 #define FC_BLOCK 64
 
 static gbnn_status prepare(gbnn_ctx *c, gbnn_node *n) {
-  if (n->n_inputs < 2 || n->n_inputs > 3 || n->n_outputs != 1) {
-    return gbnn_refuse(c, n, GBNN_BAD_MODEL, "expects 2 or 3 inputs and 1 output");
-  }
-  const gbnn_tensor *input = gbnn_node_input(c, n, 0);
-  const gbnn_tensor *filter = gbnn_node_input(c, n, 1);
-  const gbnn_tensor *bias = gbnn_node_input(c, n, 2);
-  const gbnn_tensor *output = gbnn_node_output(c, n, 0);
-  gbnn_status st;
-  if ((st = gbnn_check_int8(c, n, input, "input")) != GBNN_OK ||
-      (st = gbnn_check_per_tensor(c, n, input, "input")) != GBNN_OK ||
-      (st = gbnn_check_int8(c, n, output, "output")) != GBNN_OK ||
-      (st = gbnn_check_per_tensor(c, n, output, "output")) != GBNN_OK) {
-    return st;
-  }
-  if (filter == NULL) {
-    return gbnn_refuse(c, n, GBNN_BAD_MODEL, "filter tensor missing");
-  }
-  if (filter->type == GBNN_FLOAT32) {
-    return gbnn_refuse(c, n, GBNN_UNSUPPORTED, "float filter with int8 input (hybrid) is not supported");
-  }
-  if ((st = gbnn_check_int8(c, n, filter, "filter")) != GBNN_OK) {
+  const gbnn_tensor *input, *filter, *bias, *output;
+  gbnn_status st = gbnn_check_weighted(c, n, &input, &filter, &bias, &output);
+  if (st != GBNN_OK) {
     return st;
   }
   const int32_t act = gbnn_table_i8(&n->options, 0, GBNN_ACT_NONE);

@@ -20,10 +20,7 @@ static gbnn_status prepare(gbnn_ctx *c, gbnn_node *n) {
   const gbnn_tensor *input = gbnn_node_input(c, n, 0);
   const gbnn_tensor *output = gbnn_node_output(c, n, 0);
   gbnn_status st;
-  if ((st = gbnn_check_int8(c, n, input, "input")) != GBNN_OK ||
-      (st = gbnn_check_per_tensor(c, n, input, "input")) != GBNN_OK ||
-      (st = gbnn_check_int8(c, n, output, "output")) != GBNN_OK ||
-      (st = gbnn_check_per_tensor(c, n, output, "output")) != GBNN_OK) {
+  if ((st = gbnn_check_int8_in_out(c, n, input, output)) != GBNN_OK) {
     return st;
   }
   if (input->rank != 4 || output->rank != 4) {

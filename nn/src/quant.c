@@ -250,3 +250,37 @@ int32_t gbnn_reciprocal(int32_t x, int integer_digits, int *num_bits_over_unit) 
   const int32_t shifted_minus_one = (int32_t)(((uint32_t)x << headroom_plus_one) - ((uint32_t)1 << 31));
   return gbnn_one_over_one_plus_x(shifted_minus_one);
 }
+
+gbnn_status gbnn_check_int8_in_out(gbnn_ctx *c, const gbnn_node *n, const gbnn_tensor *input,
+                                   const gbnn_tensor *output) {
+  gbnn_status st;
+  if ((st = gbnn_check_int8(c, n, input, "input")) != GBNN_OK ||
+      (st = gbnn_check_per_tensor(c, n, input, "input")) != GBNN_OK ||
+      (st = gbnn_check_int8(c, n, output, "output")) != GBNN_OK ||
+      (st = gbnn_check_per_tensor(c, n, output, "output")) != GBNN_OK) {
+    return st;
+  }
+  return GBNN_OK;
+}
+
+gbnn_status gbnn_check_weighted(gbnn_ctx *c, const gbnn_node *n, const gbnn_tensor **input,
+                                const gbnn_tensor **filter, const gbnn_tensor **bias, const gbnn_tensor **output) {
+  if (n->n_inputs < 2 || n->n_inputs > 3 || n->n_outputs != 1) {
+    return gbnn_refuse(c, n, GBNN_BAD_MODEL, "expects 2 or 3 inputs and 1 output");
+  }
+  *input = gbnn_node_input(c, n, 0);
+  *filter = gbnn_node_input(c, n, 1);
+  *bias = gbnn_node_input(c, n, 2);
+  *output = gbnn_node_output(c, n, 0);
+  gbnn_status st = gbnn_check_int8_in_out(c, n, *input, *output);
+  if (st != GBNN_OK) {
+    return st;
+  }
+  if (*filter == NULL) {
+    return gbnn_refuse(c, n, GBNN_BAD_MODEL, "filter tensor missing");
+  }
+  if ((*filter)->type == GBNN_FLOAT32) {
+    return gbnn_refuse(c, n, GBNN_UNSUPPORTED, "float filter with int8 input (hybrid) is not supported");
+  }
+  return gbnn_check_int8(c, n, *filter, "filter");
+}

@@ -40,6 +40,13 @@ gbnn_status gbnn_activation_range(gbnn_ctx *c, const gbnn_node *n, int32_t act, 
 gbnn_status gbnn_check_int8(gbnn_ctx *c, const gbnn_node *n, const gbnn_tensor *t, const char *what);
 /* A per-tensor quantised tensor: n_scales == 1, scale finite and > 0, zero point in int8 range. */
 gbnn_status gbnn_check_per_tensor(gbnn_ctx *c, const gbnn_node *n, const gbnn_tensor *t, const char *what);
+/* Both of the above for an op's "input" and "output" (the int8 per-tensor ops). */
+gbnn_status gbnn_check_int8_in_out(gbnn_ctx *c, const gbnn_node *n, const gbnn_tensor *input,
+                                   const gbnn_tensor *output);
+/* The start of CONV_2D's, DEPTHWISE_CONV_2D's and FULLY_CONNECTED's prepare: 2 or 3 inputs and 1 output, int8
+ * per-tensor input and output, an int8 filter (a float one is refused as hybrid); *bias is NULL when absent. */
+gbnn_status gbnn_check_weighted(gbnn_ctx *c, const gbnn_node *n, const gbnn_tensor **input,
+                                const gbnn_tensor **filter, const gbnn_tensor **bias, const gbnn_tensor **output);
 /* Every scale of a (possibly per-channel) tensor finite and > 0. */
 gbnn_status gbnn_check_scales(gbnn_ctx *c, const gbnn_node *n, const gbnn_tensor *t, const char *what);
 /* The element count of a tensor, or -1 when a dim is negative or the product passes 2^31 - 1. */
