@@ -153,3 +153,24 @@ def test_a_detection_during_captions_is_ignored_and_captions_go_on(tmp_path: obj
 
     rig = run(body)
     assert rig.timeline.find("wake_word") == []
+
+
+def test_the_listening_watchdog_stops_a_stream_that_went_quiet() -> None:
+    mcu = FakeWakeMcu()
+
+    async def body() -> Rig:
+        rig = await start_rig(fast_settings(wake_word={"enabled": True, "listen_timeout_s": 0.3}), wake=True,
+                              mcu=mcu)
+        await rig.timeline.wait_for("wake_word_mcu", listening=True, timeout=5)
+        mcu.hear_wake_word(silence(200), tone(100))  # speech starts, then the MCU's stream delivers nothing
+        await rig.timeline.wait_for("listening_ended", question=1, timeout=5)
+        for _ in range(100):
+            if mcu.wake_streams_closed:
+                break
+            await asyncio.sleep(0.01)
+        assert mcu.wake_streams_closed == 1, "the stream is stopped when listening ends, not left open"
+        await stop_rig(rig)
+        return rig
+
+    rig = run(body)
+    assert rig.timeline.find("listening_ended")[0].detail["reason"] == "timeout"

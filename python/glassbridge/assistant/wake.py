@@ -45,6 +45,7 @@ class WakeSkill:
         self._watchdog: asyncio.Task[None] | None = None
         self._mcu_listening = False  # what the MCU was last told (forgotten when it reboots or the link drops)
         self._mcu_sync: asyncio.Task[None] | None = None
+        self._mcu_reader: asyncio.Task[Any] | None = None
         self._mcu_unsupported_said = False
 
     @property
@@ -134,7 +135,8 @@ class WakeSkill:
         if not self.listening:  # refused (busy): the stream stops at once
             ctx.spawn(_close(stream), "wake stream close")
             return
-        ctx.spawn(self._read_mcu_stream(stream, self._number, int(event.detected_sample)), "wake stream")
+        self._mcu_reader = ctx.spawn(self._read_mcu_stream(stream, self._number, int(event.detected_sample)),
+                                     "wake stream")
 
     async def _read_mcu_stream(self, stream: WakeStreamPort, number: int, detected: int) -> None:
         try:
@@ -208,6 +210,11 @@ class WakeSkill:
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
+        # The MCU's stream ends with listening even if it delivers nothing more (the watchdog's case): the reader
+        # waits for chunks, so it is cancelled here, and its finally stops the stream on the MCU.
+        reader, self._mcu_reader = self._mcu_reader, None
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
 
     def _finish(self, event: Any, reason: str) -> None:
         ctx = self.ctx
