@@ -118,15 +118,30 @@ FUZZ_CC      := clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-s
                 -Iprotocol/c/include -Iprotocol/c/src -Iprotocol/c/tests
 FUZZ_TARGETS := $(patsubst protocol/c/fuzz/%.c,build/fuzz/%,$(wildcard protocol/c/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 600
-FUZZ_QUICK_SECONDS ?= 15
+FUZZ_QUICK_SECONDS ?= 10
 
 build/fuzz/%: protocol/c/fuzz/%.c $(wildcard protocol/c/src/*.c protocol/c/src/*.h protocol/c/include/glassbridge/*.h)
 	@scripts/system-packages.sh fuzz
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $< $(wildcard protocol/c/src/*.c) -o $@
 
+# gbnn's model reader, planner and prepare (nn/fuzz/fuzz_model.c): a .tflite file is bytes from outside too. Only
+# the reference kernels are compiled in (nn/tests/test_kernels.c holds the ISA kernels to them).
+NN_FUZZ_CC := clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -ffp-contract=off \
+              -Inn/include -Inn/src
+build/fuzz/fuzz_model: nn/fuzz/fuzz_model.c $(wildcard nn/src/*.c nn/src/*.h nn/include/gbnn/*.h)
+	@scripts/system-packages.sh fuzz
+	@mkdir -p build/fuzz
+	$(NN_FUZZ_CC) $< $(wildcard nn/src/*.c) -lm -o $@
+
 # Seeds live in protocol/c/fuzz/corpus_<target>/ (read-only here); new inputs go to build/fuzz/corpus_<target>/.
+# The model fuzzer's seeds: nn/fuzz/corpus_model/ (one-op models) and okay_nabu (models/cache/, by models-fetch).
 define run-fuzzers
+	mkdir -p build/fuzz/corpus_fuzz_model && cp models/cache/okay_nabu.tflite build/fuzz/corpus_fuzz_model/
+	build/fuzz/fuzz_model -max_total_time=$(1) -max_len=131072 -artifact_prefix=build/fuzz/fuzz_model- \
+	  build/fuzz/corpus_fuzz_model nn/fuzz/corpus_model > build/fuzz/fuzz_model.log 2>&1 \
+	  || { cat build/fuzz/fuzz_model.log; echo "fuzz_model found a failure: the input is saved as build/fuzz/fuzz_model-crash-*"; exit 1; }
+	@echo "fuzz_model: $$(grep -E '^Done' build/fuzz/fuzz_model.log)"
 	for t in $(FUZZ_TARGETS); do n=$$(basename $$t); mkdir -p build/fuzz/corpus_$$n; \
 	  seeds=protocol/c/fuzz/corpus_$${n#fuzz_}; [ -d $$seeds ] || seeds=; \
 	  $$t -max_total_time=$(1) -max_len=4200 -artifact_prefix=build/fuzz/$$n- build/fuzz/corpus_$$n $$seeds \
@@ -135,10 +150,10 @@ define run-fuzzers
 	  echo "$$n: $$(grep -E '^Done' build/fuzz/$$n.log)"; done
 endef
 
-test-fuzz: $(FUZZ_TARGETS)  ## a short libFuzzer run of each decoder ($(FUZZ_QUICK_SECONDS) s each)
+test-fuzz: $(FUZZ_TARGETS) build/fuzz/fuzz_model models-fetch  ## a short libFuzzer run of each decoder and of the model reader ($(FUZZ_QUICK_SECONDS) s each)
 	$(call run-fuzzers,$(FUZZ_QUICK_SECONDS))
 
-fuzz: $(FUZZ_TARGETS) fuzz-py  ## the long libFuzzer run of each decoder (FUZZ_SECONDS=600 each by default)
+fuzz: $(FUZZ_TARGETS) build/fuzz/fuzz_model models-fetch fuzz-py  ## the long libFuzzer run of each decoder (FUZZ_SECONDS=600 each by default)
 	$(call run-fuzzers,$(FUZZ_SECONDS))
 
 # Python parsers of what a peer sends, under atheris. The companion's pure-Python link (PyLink): oracles on what it
