@@ -197,8 +197,12 @@ test-firmware: firmware  ## firmware unit tests on the host (ASan+UBSan) and on 
 	for b in host mps2_an386 netduinoplus2; do \
 	  (cd build/fw-$$b && ../../$(VENV)/bin/ctest --output-on-failure --no-tests=error -j $(JOBS)) || exit 1; done
 
-test-py: setup firmware  ## pytest (end-to-end tests run the firmware built by `make firmware`)
-	$(VPY) -m pytest -q
+# pytest-xdist: PYTEST_WORKERS processes (default: one per core), a test file to a worker, so a file's fixtures (a
+# BLE rig, a firmware, the OCR's table) are made once. Many tests wait on real time (audio played at its pace,
+# QEMU, BLE timings), so two workers on two cores halve the wall time. PYTEST_WORKERS=0: one process, as before.
+PYTEST_WORKERS ?= $(JOBS)
+test-py: setup firmware  ## pytest in PYTEST_WORKERS processes (end-to-end tests run the firmware built by `make firmware`)
+	$(VPY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: setup firmware  ## kernel, pipeline, face blur, aliasing, MCU-link, BLE, tap-to-answer, read-sign and int8/wake-word benchmarks: JSON and PNG charts in bench-out/
 	@scripts/system-packages.sh bench

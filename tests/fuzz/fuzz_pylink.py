@@ -27,7 +27,6 @@ lies are checked). `run(data)` is plain Python, also driven by hypothesis in tes
 
 from __future__ import annotations
 
-import inspect
 import struct
 import sys
 from dataclasses import dataclass, field
@@ -376,26 +375,13 @@ def run(data: bytes, c_engine: bool = True) -> None:
     h.pump()
 
 
-def _instrument(atheris: Any) -> None:
-    """Coverage feedback for PyLink and this harness (not for protobuf or the rest of Python)."""
-    import glassbridge_companion.link as pylink_module
-
-    for module in (pylink_module, sys.modules[__name__]):
-        for obj in list(vars(module).values()):
-            if getattr(obj, "__module__", None) != module.__name__:
-                continue
-            if inspect.isfunction(obj):
-                atheris.instrument_func(obj)
-            elif inspect.isclass(obj):
-                for member in vars(obj).values():
-                    if inspect.isfunction(member):
-                        atheris.instrument_func(member)
-
-
 def main() -> None:
     import atheris  # only for fuzzing runs: `pip install atheris` (3.0.0 has wheels for CPython 3.11)
 
-    _instrument(atheris)
+    import glassbridge_companion.link as pylink_module
+    from coverage_of import instrument  # tests/fuzz/, beside this script
+
+    instrument(atheris, pylink_module, sys.modules[__name__])  # PyLink and this harness, not protobuf
     atheris.Setup(sys.argv, lambda data: run(bytes(data)))
     atheris.Fuzz()
 

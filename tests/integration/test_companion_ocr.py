@@ -8,8 +8,8 @@ CER = Levenshtein distance / reference length, over the lines' characters in rea
 (the recogniser often drops the space between a word and a digit, "Platform3"; that column is reported apart with
 spaces kept). The table per condition:
 
-    .venv/bin/python -m pytest -q -s tests/integration/test_companion_ocr.py -k table
-    .venv/bin/python tests/integration/test_companion_ocr.py          # the same table, as Markdown
+    .venv/bin/python tests/integration/test_companion_ocr.py          # every condition, as Markdown
+    .venv/bin/python -m pytest -q -s tests/integration/test_companion_ocr.py -k table   # the asserted ones
 
 The renderer and the CER are tests/ocr_scenes.py's (test_text_mode.py shares them). Fonts: DejaVu
 (fonts-dejavu-core) and WenQuanYi Micro Hei (fonts-wqy-microhei), from scripts/system-packages.sh's test group.
@@ -119,9 +119,16 @@ def table(rows: list[Row]) -> str:
     return "\n".join(out + (["", "Misread:"] + misses if misses else []))
 
 
+# The conditions the tests below hold the reader to; the others (smaller, blurrier, darker) are measured for the
+# table of docs/benchmarks.md only, when this file runs as a script, and asserted nothing.
+ASSERTED = [c for c in CONDITIONS if c.name in (
+    "upright, large (90 px)", "upright (60 px)", "rotated 15 degrees (60 px)", "perspective (60 px)",
+    "low light, 25% (60 px)")]
+
+
 @pytest.fixture(scope="module")
 def rows() -> list[Row]:
-    return measure()
+    return measure(ASSERTED)
 
 
 def _row(rows: list[Row], language: str, condition: str) -> Row:
@@ -130,7 +137,7 @@ def _row(rows: list[Row], language: str, condition: str) -> Row:
 
 def test_table(rows: list[Row]) -> None:
     print("\n" + table(rows))
-    assert len(rows) == 2 * len(CONDITIONS)
+    assert len(rows) == 2 * len(ASSERTED) == 10
 
 
 def test_upright_english_signs_at_the_upload_size_are_read_within_5_percent(rows: list[Row]) -> None:
