@@ -125,14 +125,23 @@ build/fuzz/%: protocol/c/fuzz/%.c $(wildcard protocol/c/src/*.c protocol/c/src/*
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $< $(wildcard protocol/c/src/*.c) -o $@
 
-# gbnn's model reader, planner and prepare (nn/fuzz/fuzz_model.c): a .tflite file is bytes from outside too. Only
-# the reference kernels are compiled in (nn/tests/test_kernels.c holds the ISA kernels to them).
+# gbnn's model reader, planner and prepare (nn/fuzz/fuzz_model.c): a .tflite file is bytes from outside too. Every
+# kernel set of the machine runs what opens and must equal the plain C: on x86-64 the SSE4.1 and AVX2 files get
+# their ISA flags (as nn/CMakeLists.txt gives them), on AArch64 NEON needs none.
 NN_FUZZ_CC := clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -ffp-contract=off \
               -Inn/include -Inn/src
+ifeq ($(ARCH),x86_64)
+NN_FUZZ_ISA := -DGBNN_HAVE_SSE41=1 -DGBNN_HAVE_AVX2=1
+else ifeq ($(ARCH),aarch64)
+NN_FUZZ_ISA := -DGBNN_HAVE_NEON=1
+endif
 build/fuzz/fuzz_model: nn/fuzz/fuzz_model.c $(wildcard nn/src/*.c nn/src/*.h nn/include/gbnn/*.h)
 	@scripts/system-packages.sh fuzz
-	@mkdir -p build/fuzz
-	$(NN_FUZZ_CC) $< $(wildcard nn/src/*.c) -lm -o $@
+	@mkdir -p build/fuzz/nn
+	for f in $(wildcard nn/src/*.c); do n=$$(basename $$f .c); flags=; \
+	  case $$n in *_sse41) [ "$(ARCH)" = x86_64 ] && flags=-msse4.1;; *_avx2) [ "$(ARCH)" = x86_64 ] && flags=-mavx2;; esac; \
+	  $(NN_FUZZ_CC) $(NN_FUZZ_ISA) $$flags -c $$f -o build/fuzz/nn/$$n.o || exit 1; done
+	$(NN_FUZZ_CC) $(NN_FUZZ_ISA) $< build/fuzz/nn/*.o -lm -o $@
 
 # Seeds live in protocol/c/fuzz/corpus_<target>/ (read-only here); new inputs go to build/fuzz/corpus_<target>/.
 # The model fuzzer's seeds: nn/fuzz/corpus_model/ (one-op models) and okay_nabu (models/cache/, by models-fetch).

@@ -14,6 +14,7 @@
 #define UNPLACED UINT32_MAX
 #define WRITTEN 1u
 #define READ 2u
+#define READ_FIRST 4u /* read by a node before any node (or the caller, for subgraph 0's inputs) wrote it */
 
 typedef struct {
   int32_t *first, *last;
@@ -32,6 +33,8 @@ static void touch(plan_state *p, int32_t at, int32_t from, int32_t to, uint8_t h
   p->use[at] |= how;
 }
 
+static bool planned(const gbnn_tensor *t);
+
 static gbnn_status lay_out(gbnn_ctx *c, plan_state *p, int32_t s) {
   gbnn_subgraph *sg = &c->it->subgraphs[s];
   p->visited[s] = 1;
@@ -49,8 +52,13 @@ static gbnn_status lay_out(gbnn_ctx *c, plan_state *p, int32_t s) {
       if (st != GBNN_OK) return st;
     }
     int32_t end = p->time++;
+    /* Nodes are visited in execution order, a node's inputs before its outputs: an activation read now that
+     * nothing has written yet would be read uninitialised (a node reading its own output included). */
     for (int32_t i = 0; i < n->n_inputs; i++) {
-      if (n->inputs[i] >= 0) touch(p, p->base[s] + n->inputs[i], start, end, READ);
+      if (n->inputs[i] < 0) continue;
+      const int32_t at = p->base[s] + n->inputs[i];
+      if (!(p->use[at] & WRITTEN) && planned(&sg->tensors[n->inputs[i]])) p->use[at] |= READ_FIRST;
+      touch(p, at, start, end, READ);
     }
     for (int32_t i = 0; i < n->n_outputs; i++) touch(p, p->base[s] + n->outputs[i], start, end, WRITTEN);
   }
@@ -105,14 +113,17 @@ gbnn_status gbnn_plan(gbnn_ctx *c) {
     if (!p.visited[s]) st = lay_out(c, &p, s);
   }
   if (st != GBNN_OK) goto done;
-  for (int32_t i = 0; i < main_sg->n_outputs; i++) touch(&p, main_sg->outputs[i], p.time, p.time, READ);
+  for (int32_t i = 0; i < main_sg->n_outputs; i++) {
+    if (!(p.use[main_sg->outputs[i]] & WRITTEN)) p.use[main_sg->outputs[i]] |= READ_FIRST;
+    touch(&p, main_sg->outputs[i], p.time, p.time, READ);
+  }
 
-  /* Every planned tensor that is read is written by something (else it would be read uninitialised). */
+  /* Every planned tensor that is read was written before, by an earlier node or as an input of subgraph 0. */
   for (int32_t s = 0; s < it->n_subgraphs; s++) {
     const gbnn_subgraph *sg = &it->subgraphs[s];
     for (int32_t i = 0; i < sg->n_tensors; i++) {
-      if (planned(&sg->tensors[i]) && (p.use[p.base[s] + i] & (READ | WRITTEN)) == READ) {
-        st = gbnn_fail(c, GBNN_BAD_MODEL, "subgraph %d tensor %d is read but nothing writes it", s, i);
+      if (planned(&sg->tensors[i]) && (p.use[p.base[s] + i] & READ_FIRST)) {
+        st = gbnn_fail(c, GBNN_BAD_MODEL, "subgraph %d tensor %d is read before anything writes it", s, i);
         goto done;
       }
       const gbnn_tensor *t = &sg->tensors[i];

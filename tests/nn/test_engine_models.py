@@ -462,6 +462,21 @@ def test_corrupt_models_raise_and_never_crash(emotion_bytes: bytes) -> None:
     assert refused > 0
 
 
+def test_a_node_reading_what_nothing_wrote_yet_is_refused() -> None:
+    """Found by nn/fuzz/fuzz_model.c: a MAX_POOL_2D whose input is its own output tensor (one byte of a one-op model
+    changed). gbnn opened it, and its outputs were whatever the arena held before: each kernel set's run differed.
+    An activation must be written (by an earlier node, or as a model input) before a node reads it."""
+    import tflite  # type: ignore[import-untyped]  (the schema's own reader, to say what the bytes are)
+
+    model = (ROOT / "nn" / "fuzz" / "corpus_model" / "regression_pool_reads_its_own_output.tflite").read_bytes()
+    graph = tflite.Model.GetRootAsModel(model, 0).Subgraphs(0)
+    op = graph.Operators(0)
+    assert list(op.InputsAsNumpy()) == list(op.OutputsAsNumpy()) == [1] and list(graph.InputsAsNumpy()) == [0]
+    with pytest.raises(EngineError, match="subgraph 0 tensor 1 is read before anything writes it") as e:
+        Int8Model.from_bytes(model)
+    assert getattr(e.value, "status") == "GBNN_BAD_MODEL"
+
+
 def test_glassbridge_nn_imports_no_litert() -> None:
     code = ("import sys, glassbridge.nn, glassbridge.nn.engine; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('ai_edge_litert', 'tflite_runtime', 'tensorflow')]; "
