@@ -34,6 +34,34 @@ typedef struct gbnn_kernels {
   gbnn_requant_fn requant;
 } gbnn_kernels;
 
+/* The scalar ends the SIMD and DSP sets finish with (inline: the sets call them on every output channel or pixel).
+ * gbnn_dot_tail: sum_{i <= k < n} (f[k] + f_off) * (x[k] + x_off), the elements after the last whole vector.
+ * gbnn_dw_tail: the depthwise pixel (gbnn_dw_fn) for channels c0 <= c < n, after the last whole vector. */
+static inline int32_t gbnn_dot_tail(const int8_t *x, const int8_t *f, int32_t i, int32_t n, int32_t x_off,
+                                    int32_t f_off) {
+  int32_t sum = 0;
+  for (; i < n; ++i) {
+    sum += ((int32_t)f[i] + f_off) * ((int32_t)x[i] + x_off);
+  }
+  return sum;
+}
+
+static inline void gbnn_dw_tail(int32_t *acc, const int8_t *x, size_t x_ys, size_t x_xs, const int8_t *f,
+                                size_t f_ys, size_t f_xs, int32_t taps_y, int32_t taps_x, int32_t c0, int32_t n,
+                                int32_t x_off) {
+  for (int32_t c = c0; c < n; ++c) {
+    int32_t sum = 0;
+    for (int32_t ty = 0; ty < taps_y; ++ty) {
+      for (int32_t tx = 0; tx < taps_x; ++tx) {
+        const size_t xi = (size_t)ty * x_ys + (size_t)tx * x_xs + (size_t)c;
+        const size_t fi = (size_t)ty * f_ys + (size_t)tx * f_xs + (size_t)c;
+        sum += (int32_t)f[fi] * ((int32_t)x[xi] + x_off);
+      }
+    }
+    acc[c] = sum;
+  }
+}
+
 /* The reference requantisation (quant.h's gbnn_requant_s8 per element). */
 void gbnn_requant_ref(int8_t *out, const int32_t *acc, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                       int32_t n, int32_t out_off, int32_t act_min, int32_t act_max);

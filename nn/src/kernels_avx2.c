@@ -13,14 +13,6 @@ static inline __m128i fold(__m256i a) {
   return _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
 }
 
-static int32_t dot_tail(const int8_t *x, const int8_t *f, int32_t i, int32_t n, int32_t x_off, int32_t f_off) {
-  int32_t sum = 0;
-  for (; i < n; ++i) {
-    sum += ((int32_t)f[i] + f_off) * ((int32_t)x[i] + x_off);
-  }
-  return sum;
-}
-
 static void gemv_avx2(int32_t *acc, const int8_t *x, const int8_t *f, int32_t n, size_t f_stride, int32_t n_oc,
                       int32_t x_off, int32_t f_off) {
   const __m256i xo = _mm256_set1_epi16((int16_t)x_off);
@@ -55,10 +47,10 @@ static void gemv_avx2(int32_t *acc, const int8_t *x, const int8_t *f, int32_t n,
     s = _mm_add_epi32(s, _mm_loadu_si128((const __m128i *)(acc + o)));
     _mm_storeu_si128((__m128i *)(acc + o), s);
     if (n8 < n) {
-      acc[o] += dot_tail(x, f0, n8, n, x_off, f_off);
-      acc[o + 1] += dot_tail(x, f1, n8, n, x_off, f_off);
-      acc[o + 2] += dot_tail(x, f2, n8, n, x_off, f_off);
-      acc[o + 3] += dot_tail(x, f3, n8, n, x_off, f_off);
+      acc[o] += gbnn_dot_tail(x, f0, n8, n, x_off, f_off);
+      acc[o + 1] += gbnn_dot_tail(x, f1, n8, n, x_off, f_off);
+      acc[o + 2] += gbnn_dot_tail(x, f2, n8, n, x_off, f_off);
+      acc[o + 3] += gbnn_dot_tail(x, f3, n8, n, x_off, f_off);
     }
   }
   for (; o < n_oc; ++o) {
@@ -75,7 +67,7 @@ static void gemv_avx2(int32_t *acc, const int8_t *x, const int8_t *f, int32_t n,
     }
     b0 = _mm_hadd_epi32(b0, b0);
     b0 = _mm_hadd_epi32(b0, b0);
-    acc[o] += _mm_cvtsi128_si32(b0) + dot_tail(x, f0, n8, n, x_off, f_off);
+    acc[o] += _mm_cvtsi128_si32(b0) + gbnn_dot_tail(x, f0, n8, n, x_off, f_off);
   }
 }
 
@@ -114,17 +106,7 @@ static void dw_avx2(int32_t *acc, const int8_t *x, size_t x_ys, size_t x_xs, con
     _mm_storeu_si128((__m128i *)(acc + c), lo);
     _mm_storeu_si128((__m128i *)(acc + c + 4), hi);
   }
-  for (; c < n; ++c) {
-    int32_t sum = 0;
-    for (int32_t ty = 0; ty < taps_y; ++ty) {
-      for (int32_t tx = 0; tx < taps_x; ++tx) {
-        const size_t xi = (size_t)ty * x_ys + (size_t)tx * x_xs + (size_t)c;
-        const size_t fi = (size_t)ty * f_ys + (size_t)tx * f_xs + (size_t)c;
-        sum += (int32_t)f[fi] * ((int32_t)x[xi] + x_off);
-      }
-    }
-    acc[c] = sum;
-  }
+  gbnn_dw_tail(acc, x, x_ys, x_xs, f, f_ys, f_xs, taps_y, taps_x, c, n, x_off);
 }
 
 /* gbnn_requant_s8 on 8 lanes. SaturatingRoundingDoublingHighMul never saturates here (the multiplier is never

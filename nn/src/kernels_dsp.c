@@ -27,14 +27,6 @@ static inline int32_t sxtb16_ror8(int32_t b) {
 }
 static inline int32_t pair(int32_t v) { return (int32_t)(((uint32_t)v & 0xFFFFu) * 0x00010001u); }
 
-static int32_t dot_tail(const int8_t *x, const int8_t *f, int32_t i, int32_t n, int32_t x_off, int32_t f_off) {
-  int32_t sum = 0;
-  for (; i < n; ++i) {
-    sum += ((int32_t)f[i] + f_off) * ((int32_t)x[i] + x_off);
-  }
-  return sum;
-}
-
 /* Two output channels sharing each widened input word, pointers stepped; not inlined, so that its loop has the
  * registers to itself (no spills at -Os). */
 __attribute__((noinline)) static void gemv2_nofoff(const int8_t *x, const int8_t *p0, const int8_t *p1,
@@ -85,13 +77,13 @@ static void gemv_dsp(int32_t *acc, const int8_t *x, const int8_t *f, int32_t n, 
       const int8_t *f1 = f0 + f_stride;
       int32_t a0, a1;
       gemv2_nofoff(x, f0, f1, n4, xo, &a0, &a1);
-      acc[o] += a0 + dot_tail(x, f0, n4, n, x_off, 0);
-      acc[o + 1] += a1 + dot_tail(x, f1, n4, n, x_off, 0);
+      acc[o] += a0 + gbnn_dot_tail(x, f0, n4, n, x_off, 0);
+      acc[o + 1] += a1 + gbnn_dot_tail(x, f1, n4, n, x_off, 0);
     }
   }
   for (; o < n_oc; ++o) {
     const int8_t *f0 = f + (size_t)o * f_stride;
-    acc[o] += gemv1(x, f0, n4, xo, fo) + dot_tail(x, f0, n4, n, x_off, f_off);
+    acc[o] += gemv1(x, f0, n4, xo, fo) + gbnn_dot_tail(x, f0, n4, n, x_off, f_off);
   }
 }
 
@@ -135,17 +127,7 @@ static void dw_dsp(int32_t *acc, const int8_t *x, size_t x_ys, size_t x_xs, cons
       dw4_run(a, x + (size_t)ty * x_ys + c, x_xs, f + (size_t)ty * f_ys + c, f_xs, taps_x, xo);
     }
   }
-  for (; c < n; ++c) {
-    int32_t sum = 0;
-    for (int32_t ty = 0; ty < taps_y; ++ty) {
-      for (int32_t tx = 0; tx < taps_x; ++tx) {
-        const size_t xi = (size_t)ty * x_ys + (size_t)tx * x_xs + (size_t)c;
-        const size_t fi = (size_t)ty * f_ys + (size_t)tx * f_xs + (size_t)c;
-        sum += (int32_t)f[fi] * ((int32_t)x[xi] + x_off);
-      }
-    }
-    acc[c] = sum;
-  }
+  gbnn_dw_tail(acc, x, x_ys, x_xs, f, f_ys, f_xs, taps_y, taps_x, c, n, x_off);
 }
 
 const gbnn_kernels gbnn_kernels_dsp = {GBNN_ISA_DSP, gemv_dsp, dw_dsp, gbnn_requant_scalar};

@@ -5,14 +5,6 @@
 #if defined(GBNN_HAVE_NEON)
 #include <arm_neon.h>
 
-static int32_t dot_tail(const int8_t *x, const int8_t *f, int32_t i, int32_t n, int32_t x_off, int32_t f_off) {
-  int32_t sum = 0;
-  for (; i < n; ++i) {
-    sum += ((int32_t)f[i] + f_off) * ((int32_t)x[i] + x_off);
-  }
-  return sum;
-}
-
 static inline int32x4_t mac8(int32x4_t a, int16x8_t xv, const int8_t *fp, int16x8_t fo) {
   const int16x8_t fv = vaddq_s16(vmovl_s8(vld1_s8(fp)), fo);
   a = vmlal_s16(a, vget_low_s16(xv), vget_low_s16(fv));
@@ -38,10 +30,10 @@ static void gemv_neon(int32_t *acc, const int8_t *x, const int8_t *f, int32_t n,
       a2 = mac8(a2, xv, f2 + i, fo);
       a3 = mac8(a3, xv, f3 + i, fo);
     }
-    acc[o] += vaddvq_s32(a0) + dot_tail(x, f0, n8, n, x_off, f_off);
-    acc[o + 1] += vaddvq_s32(a1) + dot_tail(x, f1, n8, n, x_off, f_off);
-    acc[o + 2] += vaddvq_s32(a2) + dot_tail(x, f2, n8, n, x_off, f_off);
-    acc[o + 3] += vaddvq_s32(a3) + dot_tail(x, f3, n8, n, x_off, f_off);
+    acc[o] += vaddvq_s32(a0) + gbnn_dot_tail(x, f0, n8, n, x_off, f_off);
+    acc[o + 1] += vaddvq_s32(a1) + gbnn_dot_tail(x, f1, n8, n, x_off, f_off);
+    acc[o + 2] += vaddvq_s32(a2) + gbnn_dot_tail(x, f2, n8, n, x_off, f_off);
+    acc[o + 3] += vaddvq_s32(a3) + gbnn_dot_tail(x, f3, n8, n, x_off, f_off);
   }
   for (; o < n_oc; ++o) {
     const int8_t *f0 = f + (size_t)o * f_stride;
@@ -49,7 +41,7 @@ static void gemv_neon(int32_t *acc, const int8_t *x, const int8_t *f, int32_t n,
     for (int32_t i = 0; i < n8; i += 8) {
       a0 = mac8(a0, vaddq_s16(vmovl_s8(vld1_s8(x + i)), xo), f0 + i, fo);
     }
-    acc[o] += vaddvq_s32(a0) + dot_tail(x, f0, n8, n, x_off, f_off);
+    acc[o] += vaddvq_s32(a0) + gbnn_dot_tail(x, f0, n8, n, x_off, f_off);
   }
 }
 
@@ -72,17 +64,7 @@ static void dw_neon(int32_t *acc, const int8_t *x, size_t x_ys, size_t x_xs, con
     vst1q_s32(acc + c, lo);
     vst1q_s32(acc + c + 4, hi);
   }
-  for (; c < n; ++c) {
-    int32_t sum = 0;
-    for (int32_t ty = 0; ty < taps_y; ++ty) {
-      for (int32_t tx = 0; tx < taps_x; ++tx) {
-        const size_t xi = (size_t)ty * x_ys + (size_t)tx * x_xs + (size_t)c;
-        const size_t fi = (size_t)ty * f_ys + (size_t)tx * f_xs + (size_t)c;
-        sum += (int32_t)f[fi] * ((int32_t)x[xi] + x_off);
-      }
-    }
-    acc[c] = sum;
-  }
+  gbnn_dw_tail(acc, x, x_ys, x_xs, f, f_ys, f_xs, taps_y, taps_x, c, n, x_off);
 }
 
 const gbnn_kernels gbnn_kernels_neon = {GBNN_ISA_NEON, gemv_neon, dw_neon, gbnn_requant_scalar};
